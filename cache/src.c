@@ -1,0 +1,90 @@
+/* src.c — dispatch of byte-source calls to the transport of each source. */
+#include "src.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct src {
+	const struct src_ops *ops;
+	char *url;
+	uint64_t size;
+	max_align_t priv[]; /* the transport's state */
+};
+
+struct src *src_alloc(const struct src_ops *ops, const char *url, uint64_t size,
+		      size_t priv_size)
+{
+	struct src *s = calloc(1, sizeof(*s) + priv_size);
+	if (!s)
+		return NULL;
+	s->url = strdup(url);
+	if (!s->url) {
+		free(s);
+		return NULL;
+	}
+	s->ops = ops;
+	s->size = size;
+	return s;
+}
+
+void *src_priv(struct src *s)
+{
+	return s->priv;
+}
+
+int src_open(const char *url, struct src **out)
+{
+	if (!url || !*url)
+		return -EINVAL;
+	if (strncmp(url, "file://", 7) == 0)
+		return src_local_open(url + 7, url, out);
+	if (strstr(url, "://"))
+		return -EPROTONOSUPPORT;
+	return src_local_open(url, url, out);
+}
+
+void src_close(struct src *s)
+{
+	if (!s)
+		return;
+	s->ops->close(s);
+	free(s->url);
+	free(s);
+}
+
+uint64_t src_size(const struct src *s)
+{
+	return s->size;
+}
+
+const char *src_url(const struct src *s)
+{
+	return s->url;
+}
+
+ssize_t src_pread(struct src *s, void *buf, size_t len, uint64_t off)
+{
+	if (off >= s->size || len == 0)
+		return 0;
+	if (len > s->size - off)
+		len = (size_t)(s->size - off);
+	return s->ops->pread(s, buf, len, off);
+}
+
+int src_readv(struct src *s, const struct src_iov *iov, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (iov[i].off > s->size || iov[i].len > s->size - iov[i].off)
+			return -EIO;
+	if (s->ops->readv)
+		return s->ops->readv(s, iov, n);
+	for (size_t i = 0; i < n; i++) {
+		ssize_t r = src_pread(s, iov[i].buf, iov[i].len, iov[i].off);
+		if (r < 0)
+			return (int)r;
+		if ((size_t)r != iov[i].len)
+			return -EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* anafs.c — the anafs command: dispatch to subcommands. */
+#include "anafs_version.h"
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: anafs COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  ls [--json] FILE [TREE]   list the trees and branches of a ROOT file\n"
+		"  help                      this text\n"
+		"  --version                 print the version\n"
+		"\n"
+		"See docs/cli.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "ls"))
+		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("anafs %s\n", ANAFS_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "anafs: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

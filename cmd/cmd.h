@@ -1,0 +1,8 @@
+/* cmd.h — the subcommands of anafs.  Each takes argc/argv starting at its
+ * own name and returns the process exit status: 0 ok, 1 failure, 2 usage. */
+#ifndef ANAFS_CMD_H
+#define ANAFS_CMD_H
+
+int cmd_ls(int argc, char **argv);
+
+#endif

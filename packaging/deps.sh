@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# deps.sh — install the Debian 12 packages anafs needs to build and test.
+#
+# Idempotent and quick when nothing is missing: each package is checked with
+# dpkg-query, and apt-get (update, then install) runs only for the missing
+# ones.  Uses sudo only when not root and sudo exists.
+#
+# Environment:
+#   DEPS_DRY_RUN=1   print the apt-get commands instead of running them.
+set -euo pipefail
+
+# Build and test of the ROOT reader.
+packages=(
+	build-essential
+	cmake
+	pkg-config
+	clang              # `make fuzz` (libFuzzer targets)
+	libclang-rt-14-dev # libFuzzer runtime for clang 14
+	libdeflate-dev     # zlib-format baskets (fast inflate)
+	liblz4-dev
+	libzstd-dev
+	liblzma-dev
+	libxxhash-dev      # checksums of ROOT LZ4 blocks
+	zlib1g-dev
+	python3            # test helpers; always called as /usr/bin/python3
+	python3-numpy
+	python3-jsonschema # validates `anafs ls --json` and hist.json output
+)
+
+# Chosen dependencies of later issues (the mount, the job store, workers).
+# Installed now so that those issues add code, not setup.
+packages+=(
+	libfuse3-dev   # fs/: the FUSE mount
+	fuse3          # fusermount3 for mount tests
+	libsqlite3-dev # exec/: the job store
+	libnng-dev     # exec/: coordinator <-> worker messages
+)
+
+is_installed() {
+	local status
+	status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+	[[ $status == "install ok installed" ]]
+}
+
+missing=()
+for p in "${packages[@]}"; do
+	is_installed "$p" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+
+sudo=()
+if ((EUID != 0)); then
+	if command -v sudo >/dev/null 2>&1; then
+		sudo=(sudo)
+	else
+		echo "deps: not root and no sudo; install as root: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+run() {
+	if [[ ${DEPS_DRY_RUN:-0} == 1 ]]; then
+		echo "deps: would run: $*"
+	else
+		"$@"
+	fi
+}
+
+run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends "${missing[@]}"

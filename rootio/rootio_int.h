@@ -1,0 +1,99 @@
+/* rootio_int.h — what the files of the reader share and nobody else sees. */
+#ifndef ANAFS_ROOTIO_INT_H
+#define ANAFS_ROOTIO_INT_H
+
+#include "rootio.h"
+#include "rootio_buf.h"
+#include "src.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* Caps on what a file may claim. */
+#define ROOTIO_MAX_KEYS (1u << 20)      /* keys in one directory */
+#define ROOTIO_MAX_DEPTH 32             /* nested directories or objects */
+#define ROOTIO_MAX_OBJECT (256u << 20)  /* one TTree record, uncompressed */
+#define ROOTIO_MAX_BRANCHES (1u << 18)  /* branches and leaves in one tree */
+
+/* Fill err (may be NULL) and return code. */
+int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A bump allocator: everything a tree or a file describes lives in one,
+ * released at once. */
+struct arena;
+struct arena *arena_new(void);
+void arena_free(struct arena *a);
+void *arena_alloc(struct arena *a, size_t n); /* zeroed; NULL on failure */
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+
+/* A TKey header. */
+struct rkey {
+	int32_t nbytes;
+	int16_t version;
+	int32_t objlen;
+	int16_t keylen;
+	int16_t cycle;
+	uint64_t seek;
+	char classname[96];
+	char name[256];
+	char title[64];
+};
+
+/* Parse a TKey header at the cursor (strings are truncated to fit). */
+int rootio_read_key(struct rbuf *b, struct rkey *k);
+
+/* The open file. */
+struct rootio_file {
+	struct src *src;
+	struct arena *arena;
+	int version;
+	int compress;
+	uint64_t begin;
+	uint64_t end;
+	struct rootio_tree_info *trees;
+	struct rkey *tree_keys; /* key of each tree, same order */
+	size_t ntrees, cap;
+};
+
+/* Read the object of key k (decompressing it) into a new buffer of
+ * k->objlen bytes.  *out is new: free(). */
+int rootio_read_object(struct rootio_file *f, const struct rkey *k, uint8_t **out,
+		       struct rootio_err *err);
+
+/* Streamed-object helpers (rootio_stream.c). */
+struct objref {
+	int64_t tag;
+	const char *classname; /* arena-owned */
+	void *obj;             /* what was built for it, or NULL */
+};
+
+struct stream {
+	struct rbuf b;
+	struct arena *arena;
+	struct objref *refs;
+	size_t nrefs, cap;
+	int depth;
+	const char *what; /* for errors */
+};
+
+/* Read a class version; *end gets the end of its byte count, or 0 when the
+ * record has none.  Returns the version. */
+int stream_version(struct stream *s, size_t *end);
+/* Move to end (from stream_version) when it is set and ahead. */
+void stream_finish(struct stream *s, size_t end);
+void stream_tobject(struct stream *s);
+/* A TString: returns an arena copy ("" on error). */
+char *stream_tstring(struct stream *s);
+void stream_tnamed(struct stream *s, char **name, char **title);
+
+/* Read one object reference (ReadObjectAny).  *classname is the class of a
+ * new object to be read now (the cursor is on its content and *end is its
+ * end), or NULL with *ref set to the object referred to (NULL for a null
+ * pointer).  Returns 0 or -1 on a malformed record. */
+int stream_object_head(struct stream *s, const char **classname, size_t *end,
+		       struct objref **ref, int64_t *tag);
+/* Remember obj as the object whose record starts at tag. */
+void stream_register(struct stream *s, int64_t tag, const char *classname, void *obj);
+
+#endif
