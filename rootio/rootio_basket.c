@@ -37,6 +37,7 @@ static int parse_head(const uint8_t *rec, size_t len, struct bhead *h)
 		return -1;
 	basket_fields(&b, h);
 	if (b.bad || b.pos > (size_t)h->k.keylen || (size_t)h->k.nbytes > len ||
+	    h->k.keylen > h->k.nbytes ||
 	    h->nevbuf < 0 || h->last < h->k.keylen || h->k.objlen < 0)
 		return -1;
 	return 0;

@@ -42,7 +42,7 @@ int rootio_read_key(struct rbuf *b, struct rkey *k)
 	copy_tstring(b, k->classname, sizeof(k->classname));
 	copy_tstring(b, k->name, sizeof(k->name));
 	copy_tstring(b, k->title, sizeof(k->title));
-	if (b->bad || k->nbytes < 0 || k->objlen < 0 || k->keylen < 0 || k->keylen > k->nbytes)
+	if (b->bad || k->nbytes < 0 || k->objlen < 0 || k->keylen < 0)
 		return ROOTIO_ECORRUPT;
 	return 0;
 }

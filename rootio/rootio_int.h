@@ -40,7 +40,8 @@ struct rkey {
 	char title[64];
 };
 
-/* Parse a TKey header at the cursor (strings are truncated to fit). */
+/* Parse a TKey header at the cursor (strings are truncated to fit).  The
+ * caller checks keylen against nbytes: a basket not yet written has 0. */
 int rootio_read_key(struct rbuf *b, struct rkey *k);
 
 /* The open file. */
