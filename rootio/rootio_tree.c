@@ -238,6 +238,12 @@ static int parse_leaf(struct stream *s, const char *cls, int64_t tag, struct lea
 		l->len = 1;
 	if (elem) {
 		element_type(l, elem);
+		static const enum rootio_type uns[] = {
+			[ROOTIO_I8] = ROOTIO_U8, [ROOTIO_I16] = ROOTIO_U16,
+			[ROOTIO_I32] = ROOTIO_U32, [ROOTIO_I64] = ROOTIO_U64,
+		};
+		if (l->is_unsigned && l->type <= ROOTIO_I64 && uns[l->type])
+			l->type = uns[l->type];
 	} else {
 		const struct leaf_type *lt = NULL;
 		for (size_t i = 0; i < sizeof(leaf_types) / sizeof(leaf_types[0]); i++)
