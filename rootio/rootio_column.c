@@ -356,10 +356,26 @@ static int take_jagged(struct reader *r, struct decoded *d, int k, int64_t j0, i
 	if (reserve_values(o, o->nvalues + bytes / (size_t)l->size + 1, r->vsize))
 		return -ENOMEM;
 	size_t unit = (size_t)l->size * (size_t)l->len;
+	int64_t *off = o->offsets + o->nentries;
+	if (!l->header) {
+		/* The entries' values lie back to back: convert them at once. */
+		size_t base = o->nvalues;
+		for (int64_t j = j0; j < j1; j++) {
+			size_t n = (size_t)(d->offsets[j + 1] - d->offsets[j]);
+			if (n % unit)
+				return fail_at(r, k, "an entry's size is not a whole number of values");
+			*++off = (int64_t)(base += n / (size_t)l->size);
+		}
+		convert(l, (uint8_t *)o->values + o->nvalues * r->vsize, d->data + d->offsets[j0],
+			base - o->nvalues);
+		o->nvalues = base;
+		o->nentries += j1 - j0;
+		return 0;
+	}
 	for (int64_t j = j0; j < j1; j++) {
 		size_t a = (size_t)d->offsets[j] + (size_t)l->header, b = (size_t)d->offsets[j + 1];
 		if (a > b) {
-			if (b - (size_t)d->offsets[j] != 0)
+			if (b != (size_t)d->offsets[j])
 				return fail_at(r, k, "an entry is shorter than its header");
 			a = b; /* an empty entry may omit the header */
 		}
@@ -368,7 +384,7 @@ static int take_jagged(struct reader *r, struct decoded *d, int k, int64_t j0, i
 		size_t n = (b - a) / (size_t)l->size;
 		convert(l, (uint8_t *)o->values + o->nvalues * r->vsize, d->data + a, n);
 		o->nvalues += n;
-		o->offsets[o->nentries + 1] = (int64_t)o->nvalues;
+		*++off = (int64_t)o->nvalues;
 		o->nentries++;
 	}
 	return 0;
