@@ -219,6 +219,8 @@ static double decode_packed(const struct leaf *l, const uint8_t *p)
 static void convert(const struct leaf *l, void *dst, const uint8_t *src, size_t n)
 {
 	size_t i;
+	if (!n)
+		return;
 	switch (l->enc) {
 	case ENC_FLOAT16:
 		for (i = 0; i < n; i++)
@@ -422,7 +424,8 @@ static int take_strings(struct reader *r, struct decoded *d, int k, int64_t j0, 
 			return fail_at(r, k, "a string runs past its entry");
 		if (reserve_values(o, o->nvalues + n, 1))
 			return -ENOMEM;
-		memcpy((char *)o->values + o->nvalues, d->data + at, n);
+		if (n)
+			memcpy((char *)o->values + o->nvalues, d->data + at, n);
 		at += n;
 		o->nvalues += n;
 		o->offsets[o->nentries + 1] = (int64_t)o->nvalues;
