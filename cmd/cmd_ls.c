@@ -44,9 +44,9 @@ static void type_text(const struct rootio_tree *t, const struct rootio_branch *b
 	}
 }
 
-static void print_text(const struct rootio_tree *t, int cycle)
+static void print_text(const struct rootio_tree *t, const struct rootio_tree_info *ti)
 {
-	printf("%s;%d  %lld entries  \"%s\"\n", rootio_tree_name(t), cycle,
+	printf("%s;%d  %lld entries  \"%s\"\n", ti->path, ti->cycle,
 	       (long long)rootio_tree_entries(t), rootio_tree_title(t));
 	size_t n = rootio_tree_ncolumns(t);
 	size_t w = 6;
@@ -159,7 +159,7 @@ int cmd_ls(int argc, char **argv)
 		} else {
 			if (shown)
 				putchar('\n');
-			print_text(t, ti->cycle);
+			print_text(t, ti);
 		}
 		shown++;
 		rootio_tree_close(t);
