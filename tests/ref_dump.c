@@ -7,7 +7,9 @@
  * histogram: "tree;cycle TAB column TAB lo TAB hi TAB nbins".  Columns are
  * read in windows of entries whose sizes cycle through WINDOW_SIZES, so
  * that the windows cut baskets at many places; a WINDOW argument reads in
- * windows of that size instead (0: the whole tree in one call).
+ * windows of that size instead (0: the whole tree in one call).  Each
+ * window is checked against rootio.h's promises, and each entry of a
+ * jagged column against its counter column.
  *
  * Output, one JSON object a line:
  *   {"file":F,"error":M}                                 the file failed
@@ -269,6 +271,37 @@ bad_offsets:
 	return -1;
 }
 
+/* Check that each entry of a jagged window holds as many values as its
+ * counter column says: the reference sees only totals and the first
+ * entries.  Returns 0 or -1 with msg. */
+static int check_counter(struct rootio_tree *t, const struct rootio_branch *b,
+			 const struct rootio_column *c, struct rootio_column *cnt, int64_t a,
+			 char *msg, size_t len)
+{
+	struct rootio_err err = {""};
+	int64_t e = a + c->nentries;
+	int rc;
+
+	if (b->counter < 0 || (size_t)b->counter >= rootio_tree_ncolumns(t))
+		return 0;
+	rc = rootio_read(t, (size_t)b->counter, a, e, cnt, &err);
+	if (rc) {
+		snprintf(msg, len, "counter read [%lld,%lld): %s (%s)", (long long)a,
+			 (long long)e, err.msg, rootio_strerror(rc));
+		return -1;
+	}
+	for (int64_t i = 0; i < c->nentries && i < cnt->nentries; i++) {
+		if (is_float(cnt->type) || cnt->nvalues != (size_t)cnt->nentries ||
+		    int_at(cnt, (size_t)i) != c->offsets[i + 1] - c->offsets[i]) {
+			snprintf(msg, len, "entry %lld holds %lld values, its counter says %lld",
+				 (long long)(a + i), (long long)(c->offsets[i + 1] - c->offsets[i]),
+				 (long long)int_at(cnt, (size_t)i));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Fold one window (entries [a, a + c->nentries)) into s. */
 static void stats_add_window(struct stats *s, const struct rootio_branch *b,
 			     const struct rootio_column *c, int64_t a)
@@ -299,12 +332,13 @@ static int read_column(struct rootio_tree *t, size_t i, struct stats *s, int64_t
 {
 	const struct rootio_branch *b = rootio_tree_column(t, i);
 	int64_t n = rootio_tree_entries(t), a = 0, e;
-	struct rootio_column c;
+	struct rootio_column c, cnt;
 	struct rootio_err err = {""};
 	size_t w = 0;
 	int rc = 0;
 
 	rootio_column_init(&c);
+	rootio_column_init(&cnt);
 	do { /* a tree of 0 entries still gets one (empty) read */
 		e = a + (window >= 0 ? (window ? window : n) : WINDOW_SIZES[w++ % NWINDOW_SIZES]);
 		if (e > n)
@@ -316,13 +350,36 @@ static int read_column(struct rootio_tree *t, size_t i, struct stats *s, int64_t
 			break;
 		}
 		rc = check_window(b, &c, a, e, msg, len);
+		if (!rc && b->kind == ROOTIO_JAGGED)
+			rc = check_counter(t, b, &c, &cnt, a, msg, len);
 		if (rc)
 			break;
 		stats_add_window(s, b, &c, a);
 		a = e;
 	} while (a < n);
 	rootio_column_free(&c);
+	rootio_column_free(&cnt);
 	return rc ? -1 : 0;
+}
+
+/* ,"sum":"S","min":M,"max":M of a numeric column; min and max are null
+ * when every value is NaN. */
+static void print_sum_min_max(FILE *f, const struct rootio_branch *b, const struct stats *s)
+{
+	int flt = is_float(b->type);
+
+	fputs(",\"sum\":\"", f);
+	flt ? (void)fprintf(f, "%.17g", s->fsum) : print_i128(f, s->isum);
+	fputs("\",\"min\":", f);
+	if (!s->have_minmax)
+		fputs("null", f);
+	else
+		flt ? print_dbl(f, s->fmin) : print_i128(f, s->imin);
+	fputs(",\"max\":", f);
+	if (!s->have_minmax)
+		fputs("null", f);
+	else
+		flt ? print_dbl(f, s->fmax) : print_i128(f, s->imax);
 }
 
 static void print_stats(FILE *f, const struct rootio_branch *b, struct stats *s)
@@ -330,22 +387,11 @@ static void print_stats(FILE *f, const struct rootio_branch *b, struct stats *s)
 	fprintf(f, ",\"count\":%llu", (unsigned long long)s->count);
 	if (b->kind == ROOTIO_STR) {
 		fprintf(f, ",\"total_chars\":%llu", (unsigned long long)s->total_chars);
-	} else if (is_float(b->type)) {
-		fprintf(f, ",\"sum\":\"%.17g\",\"min\":", s->fsum);
-		s->have_minmax ? print_dbl(f, s->fmin) : (void)fputs("null", f);
-		fputs(",\"max\":", f);
-		s->have_minmax ? print_dbl(f, s->fmax) : (void)fputs("null", f);
 	} else {
-		fputs(",\"sum\":\"", f);
-		print_i128(f, s->isum);
-		fputs("\",\"min\":", f);
-		s->have_minmax ? print_i128(f, s->imin) : (void)fputs("null", f);
-		fputs(",\"max\":", f);
-		s->have_minmax ? print_i128(f, s->imax) : (void)fputs("null", f);
-	}
-	if (b->kind != ROOTIO_STR)
+		print_sum_min_max(f, b, s);
 		fprintf(f, ",\"n_nan\":%llu,\"n_inf\":%llu", (unsigned long long)s->n_nan,
 			(unsigned long long)s->n_inf);
+	}
 	if (b->kind == ROOTIO_JAGGED)
 		fprintf(f, ",\"n_empty_entries\":%llu,\"max_multiplicity\":%llu",
 			(unsigned long long)s->n_empty, (unsigned long long)s->max_mult);
@@ -435,7 +481,7 @@ static int dump_tree(struct rootio_file *f, const struct rootio_tree_info *ti,
 {
 	struct rootio_tree *t;
 	struct rootio_err err = {""};
-	char key[1024];
+	char key[1024], msg[700];
 	int rc, bad = 0;
 
 	snprintf(key, sizeof key, "%s;%d", ti->path, ti->cycle);
@@ -447,9 +493,9 @@ static int dump_tree(struct rootio_file *f, const struct rootio_tree_info *ti,
 	fprintf(stdout, ",\"cycle\":%d,\"classname\":", ti->cycle);
 	print_cstr(stdout, ti->classname);
 	if (rc) {
-		snprintf(key, sizeof key, "%s (%s)", err.msg, rootio_strerror(rc));
+		snprintf(msg, sizeof msg, "%s (%s)", err.msg, rootio_strerror(rc));
 		fputs(",\"error\":", stdout);
-		print_cstr(stdout, key);
+		print_cstr(stdout, msg);
 		fputs("}\n", stdout);
 		return 1;
 	}
