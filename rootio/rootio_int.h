@@ -5,6 +5,7 @@
 #include "rootio.h"
 #include "rootio_buf.h"
 #include "src.h"
+#include "arena.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,14 +19,6 @@
 /* Fill err (may be NULL) and return code. */
 int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* A bump allocator: everything a tree or a file describes lives in one,
- * released at once. */
-struct arena;
-struct arena *arena_new(void);
-void arena_free(struct arena *a);
-void *arena_alloc(struct arena *a, size_t n); /* zeroed; NULL on failure */
-char *arena_strndup(struct arena *a, const char *s, size_t n);
 
 /* A TKey header. */
 struct rkey {
