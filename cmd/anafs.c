@@ -12,6 +12,8 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  ls [--json] FILE [TREE]   list the trees and branches of a ROOT file\n"
+		"  run QUERY [-j N] [--cutflow] [-o FILE]\n"
+		"                            run a query on local threads, print hist.json\n"
 		"  help                      this text\n"
 		"  --version                 print the version\n"
 		"\n"
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "ls"))
 		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -4,5 +4,6 @@
 #define ANAFS_CMD_H
 
 int cmd_ls(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -1,0 +1,55 @@
+/* eval.h — a checked query compiled to a program over column batches.
+ *
+ * The program is the query's expressions in evaluation order; each node
+ * computes its values for a whole batch (thousands of events) at a time.
+ * A define used twice is computed once per batch; a define never used is
+ * never computed, and only the branches the program needs are read.
+ *
+ * Thread safety: a struct eval_prog is immutable and shared; each thread
+ * runs its own struct eval_state and the states are merged at the end. */
+#ifndef ANAFS_EVAL_H
+#define ANAFS_EVAL_H
+
+#include "hist.h"
+#include "ql.h"
+#include "rootio.h"
+
+#include <stdint.h>
+
+struct eval_prog;
+struct eval_state;
+
+/* Compile checked query q (borrowed: it must outlive the program).
+ * Returns 0, -EINVAL when q is not checked, or -ENOMEM. */
+int eval_compile(const struct ql_query *q, struct eval_prog **out);
+void eval_prog_free(struct eval_prog *p);
+
+/* The schema columns the program reads, in input order: a batch passes
+ * one struct rootio_column per input, in this order. */
+size_t eval_ninputs(const struct eval_prog *p);
+int eval_input_column(const struct eval_prog *p, size_t i);
+
+/* Per-thread state: histograms and the cutflow, empty at first. */
+int eval_state_new(const struct eval_prog *p, struct eval_state **out);
+void eval_state_free(struct eval_state *s);
+
+/* Run one batch of nevents events; cols[i] holds input i over those events
+ * (rootio_read output).  Returns 0, or -EINVAL with *why set (static text)
+ * when the data contradict the tree's description (a list whose length
+ * differs from its counter's). */
+int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
+	     const char **why);
+
+/* Add src's histograms and cutflow into dst (same program). */
+int eval_state_merge(struct eval_state *dst, const struct eval_state *src);
+
+/* Results.  Histograms in query order (borrowed). */
+size_t eval_nhists(const struct eval_state *s);
+struct hist *eval_hist(const struct eval_state *s, size_t i);
+/* Cutflow: events seen, then events passing each filter in turn. */
+size_t eval_nfilters(const struct eval_state *s);
+int64_t eval_events(const struct eval_state *s);
+int64_t eval_passed(const struct eval_state *s, size_t filter);
+const char *eval_filter_name(const struct eval_prog *p, size_t filter);
+
+#endif

@@ -1,0 +1,79 @@
+/* eval_int.h — what the evaluator's files share: values, state, kernels. */
+#ifndef ANAFS_EVAL_INT_H
+#define ANAFS_EVAL_INT_H
+
+#include "eval.h"
+
+#include <stdbool.h>
+
+/* The values of one node for the current batch. */
+struct val {
+	enum ql_type t;       /* storage: BOOL uint8_t, INT int64_t, FLOAT double */
+	bool jagged;
+	int list;
+	size_t n;             /* values: events, or elements of the list */
+	void *data;
+	size_t cap;
+	bool borrowed;        /* data points into an input column */
+	bool has_valid;       /* valid[] holds per-event validity */
+	uint8_t *valid;
+	size_t vcap;
+};
+
+struct eval_prog {
+	const struct ql_query *q;
+	struct ql_node **nodes; /* evaluation order */
+	int nnodes;
+	int *inputs;            /* schema column of each input */
+	int ninputs;
+	int *input_of;          /* per node: input index for column loads, else -1 */
+	struct ql_filter **filters;
+	int nfilters;
+	struct ql_hist **hists;
+	int nhists;
+	int nlists;
+};
+
+#define EVAL_SCRATCH 8
+
+struct eval_state {
+	const struct eval_prog *p;
+	struct val *vals;       /* per node */
+	int64_t **lists;        /* per list: nevents + 1 offsets, this batch */
+	size_t *list_cap;
+	bool *list_ready;
+	struct hist **hists;
+	int64_t events;
+	int64_t *passed;        /* per filter */
+	uint8_t **sel;          /* nfilters + 1 cumulative selections */
+	size_t sel_cap;
+	void *scratch[EVAL_SCRATCH];
+	size_t scratch_cap[EVAL_SCRATCH];
+	double *fill[3];        /* x, y, w gathered for a histogram */
+	size_t fill_cap[3];
+	int64_t nev;            /* events in this batch */
+	const char *why;        /* error text of the batch */
+};
+
+/* Grow *buf to hold bytes; 0 or -ENOMEM. */
+int eval_reserve(void **buf, size_t *cap, size_t bytes);
+
+/* v as doubles (or int64s) shaped for list (-1: one per event), converting
+ * and broadcasting into scratch slot when needed.  NULL on ENOMEM. */
+const double *eval_as_f64(struct eval_state *s, const struct val *v, int list, int slot);
+const int64_t *eval_as_i64(struct eval_state *s, const struct val *v, int list, int slot);
+const uint8_t *eval_as_u8(struct eval_state *s, const struct val *v, int list, int slot);
+
+/* Compute node n's values into its struct val (eval_ops.c). */
+int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out);
+
+/* The struct val a (possibly define-aliased) argument node evaluates to. */
+struct val *eval_arg(struct eval_state *s, const struct ql_node *n);
+
+/* Elements in list l this batch. */
+static inline size_t eval_list_size(const struct eval_state *s, int l)
+{
+	return (size_t)s->lists[l][s->nev];
+}
+
+#endif

@@ -1,0 +1,641 @@
+/* eval_ops.c — the kernels: each computes one node for a whole batch.
+ *
+ * Integers are 64-bit and wrap on overflow (two's complement, as the
+ * hardware does; never undefined behaviour).  Numbers are doubles.  A value
+ * may be missing for an event (x[3] of an event with two elements, min of
+ * an empty list): missing propagates, except that false && missing is
+ * false and true || missing is true. */
+#include "eval_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int eval_reserve(void **buf, size_t *cap, size_t bytes)
+{
+	if (bytes <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 4096;
+	while (c < bytes)
+		c *= 2;
+	void *p = realloc(*buf, c);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = c;
+	return 0;
+}
+
+struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
+{
+	return &s->vals[n->id];
+}
+
+/* ---- conversion and broadcast ---- */
+
+#define AS(NAME, T)                                                                         \
+	const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)         \
+	{                                                                                    \
+		bool spread = list >= 0 && !v->jagged;                                         \
+		size_t n = spread ? eval_list_size(s, list) : v->n;                          \
+		if (!spread && v->t == WANT)                                                   \
+			return v->data;                                                      \
+		if (eval_reserve(&s->scratch[slot], &s->scratch_cap[slot], (n + 1) * sizeof(T))) \
+			return NULL;                                                         \
+		T *o = s->scratch[slot];                                                       \
+		if (!spread) {                                                                 \
+			CONVERT(o, v, 0, 0, n, 0);                                           \
+			return o;                                                            \
+		}                                                                              \
+		const int64_t *off = s->lists[list];                                           \
+		for (int64_t e = 0; e < s->nev; e++)                                           \
+			CONVERT(o, v, off[e], e, (size_t)(off[e + 1] - off[e]), 1);           \
+		return o;                                                                      \
+	}
+
+/* Copy k values starting at value src of v to o[at...], converted; with
+ * rep, the one value src is repeated k times (a broadcast). */
+#define CONVERT(o, v, at, src, k, rep)                                                     \
+	do {                                                                               \
+		size_t _k = (k), _at = (size_t)(at), _src = (size_t)(src);                  \
+		int _rep = (rep);                                                             \
+		for (size_t _i = 0; _i < _k; _i++) {                                          \
+			size_t _j = _rep ? _src : _src + _i;                                  \
+			o[_at + _i] = (v)->t == QL_FLOAT ? (ELEM)((const double *)(v)->data)[_j] \
+				    : (v)->t == QL_INT  ? (ELEM)((const int64_t *)(v)->data)[_j] \
+							: (ELEM)((const uint8_t *)(v)->data)[_j]; \
+		}                                                                             \
+	} while (0)
+
+#define WANT QL_FLOAT
+#define ELEM double
+AS(eval_as_f64, double)
+#undef WANT
+#undef ELEM
+#define WANT QL_INT
+#define ELEM int64_t
+AS(eval_as_i64, int64_t)
+#undef WANT
+#undef ELEM
+#define WANT QL_BOOL
+#define ELEM uint8_t
+AS(eval_as_u8, uint8_t)
+#undef WANT
+#undef ELEM
+
+/* ---- results ---- */
+
+static int prepare(struct eval_state *s, const struct ql_node *n, struct val *out)
+{
+	out->t = n->type;
+	out->jagged = n->jagged;
+	out->list = n->list;
+	out->n = n->jagged ? eval_list_size(s, n->list) : (size_t)s->nev;
+	out->has_valid = false;
+	if (out->borrowed) {
+		out->data = NULL;
+		out->cap = 0;
+		out->borrowed = false;
+	}
+	size_t size = n->type == QL_BOOL ? 1 : 8;
+	return eval_reserve(&out->data, &out->cap, (out->n + 1) * size);
+}
+
+/* out's validity: the events where every argument is valid. */
+static int join_valid(struct eval_state *s, struct val *out, struct val **args, int k)
+{
+	bool any = false;
+	for (int i = 0; i < k; i++)
+		any |= args[i]->has_valid;
+	out->has_valid = any;
+	if (!any)
+		return 0;
+	if (eval_reserve((void **)&out->valid, &out->vcap, (size_t)s->nev + 1))
+		return -ENOMEM;
+	memset(out->valid, 1, (size_t)s->nev);
+	for (int i = 0; i < k; i++)
+		if (args[i]->has_valid)
+			for (int64_t e = 0; e < s->nev; e++)
+				out->valid[e] &= args[i]->valid[e];
+	return 0;
+}
+
+static int set_valid(struct eval_state *s, struct val *out)
+{
+	out->has_valid = true;
+	if (eval_reserve((void **)&out->valid, &out->vcap, (size_t)s->nev + 1))
+		return -ENOMEM;
+	memset(out->valid, 1, (size_t)s->nev);
+	return 0;
+}
+
+static inline int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static inline int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static inline int64_t wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static inline int64_t int_mod(int64_t a, int64_t b)
+{
+	return b == 0 || (b == -1) ? 0 : a % b;
+}
+
+static double nan_min(double a, double b)
+{
+	return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
+}
+
+static double nan_max(double a, double b)
+{
+	return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+}
+
+static double delta_phi(double a, double b)
+{
+	double d = fmod(a - b + M_PI, 2 * M_PI);
+	if (d < 0)
+		d += 2 * M_PI;
+	return d - M_PI;
+}
+
+/* ---- node kinds ---- */
+
+static int eval_literal(struct eval_state *s, const struct ql_node *n, struct val *out)
+{
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	size_t k = out->n;
+	if (n->type == QL_FLOAT)
+		for (size_t i = 0; i < k; i++)
+			((double *)out->data)[i] = n->fval;
+	else if (n->type == QL_INT)
+		for (size_t i = 0; i < k; i++)
+			((int64_t *)out->data)[i] = n->ival;
+	else
+		memset(out->data, n->ival != 0, k);
+	return 0;
+}
+
+static int eval_logic(struct eval_state *s, const struct ql_node *n, struct val *out,
+		      struct val *a, struct val *b)
+{
+	int L = n->jagged ? n->list : -1;
+	const uint8_t *x = eval_as_u8(s, a, L, 0), *y = eval_as_u8(s, b, L, 1);
+	if (!x || !y || prepare(s, n, out))
+		return -ENOMEM;
+	uint8_t *o = out->data;
+	bool and = n->op == QB_AND;
+	for (size_t i = 0; i < out->n; i++)
+		o[i] = and ? (x[i] & y[i]) : (x[i] | y[i]);
+	if (!a->has_valid && !b->has_valid)
+		return 0;
+	/* Three-valued: false && missing is false, true || missing is true. */
+	if (set_valid(s, out))
+		return -ENOMEM;
+	const int64_t *off = L >= 0 ? s->lists[L] : NULL;
+	for (int64_t e = 0; e < s->nev; e++) {
+		bool va = !a->has_valid || a->valid[e], vb = !b->has_valid || b->valid[e];
+		if (va && vb)
+			continue;
+		size_t lo = off ? (size_t)off[e] : (size_t)e, hi = off ? (size_t)off[e + 1] : lo + 1;
+		bool decided = true;
+		for (size_t i = lo; i < hi; i++) {
+			bool dec = and ? ((va && !x[i]) || (vb && !y[i])) : ((va && x[i]) || (vb && y[i]));
+			if (dec)
+				o[i] = !and;
+			else
+				decided = false;
+		}
+		out->valid[e] = decided;
+	}
+	return 0;
+}
+
+static int eval_compare(struct eval_state *s, const struct ql_node *n, struct val *out,
+			struct val *a, struct val *b)
+{
+	int L = n->jagged ? n->list : -1;
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	uint8_t *o = out->data;
+	size_t k = out->n;
+#define CMP(T, FN)                                                                   \
+	do {                                                                         \
+		const T *x = FN(s, a, L, 0), *y = FN(s, b, L, 1);                      \
+		if (!x || !y)                                                        \
+			return -ENOMEM;                                              \
+		switch (n->op) {                                                     \
+		case QB_EQ: for (size_t i = 0; i < k; i++) o[i] = x[i] == y[i]; break; \
+		case QB_NE: for (size_t i = 0; i < k; i++) o[i] = x[i] != y[i]; break; \
+		case QB_LT: for (size_t i = 0; i < k; i++) o[i] = x[i] < y[i]; break;  \
+		case QB_LE: for (size_t i = 0; i < k; i++) o[i] = x[i] <= y[i]; break; \
+		case QB_GT: for (size_t i = 0; i < k; i++) o[i] = x[i] > y[i]; break;  \
+		default: for (size_t i = 0; i < k; i++) o[i] = x[i] >= y[i]; break;    \
+		}                                                                    \
+	} while (0)
+	if (a->t == QL_FLOAT || b->t == QL_FLOAT)
+		CMP(double, eval_as_f64);
+	else
+		CMP(int64_t, eval_as_i64);
+#undef CMP
+	struct val *args[2] = {a, b};
+	return join_valid(s, out, args, 2);
+}
+
+static int eval_arith(struct eval_state *s, const struct ql_node *n, struct val *out,
+		      struct val *a, struct val *b)
+{
+	int L = n->jagged ? n->list : -1;
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	size_t k = out->n;
+	if (n->type == QL_INT) {
+		const int64_t *x = eval_as_i64(s, a, L, 0), *y = eval_as_i64(s, b, L, 1);
+		int64_t *o = out->data;
+		if (!x || !y)
+			return -ENOMEM;
+		switch (n->op) {
+		case QB_ADD: for (size_t i = 0; i < k; i++) o[i] = wrap_add(x[i], y[i]); break;
+		case QB_SUB: for (size_t i = 0; i < k; i++) o[i] = wrap_sub(x[i], y[i]); break;
+		case QB_MUL: for (size_t i = 0; i < k; i++) o[i] = wrap_mul(x[i], y[i]); break;
+		default: for (size_t i = 0; i < k; i++) o[i] = int_mod(x[i], y[i]); break;
+		}
+	} else {
+		const double *x = eval_as_f64(s, a, L, 0), *y = eval_as_f64(s, b, L, 1);
+		double *o = out->data;
+		if (!x || !y)
+			return -ENOMEM;
+		switch (n->op) {
+		case QB_ADD: for (size_t i = 0; i < k; i++) o[i] = x[i] + y[i]; break;
+		case QB_SUB: for (size_t i = 0; i < k; i++) o[i] = x[i] - y[i]; break;
+		case QB_MUL: for (size_t i = 0; i < k; i++) o[i] = x[i] * y[i]; break;
+		case QB_DIV: for (size_t i = 0; i < k; i++) o[i] = x[i] / y[i]; break;
+		case QB_MOD: for (size_t i = 0; i < k; i++) o[i] = fmod(x[i], y[i]); break;
+		default: for (size_t i = 0; i < k; i++) o[i] = pow(x[i], y[i]); break;
+		}
+	}
+	struct val *args[2] = {a, b};
+	return join_valid(s, out, args, 2);
+}
+
+static int eval_unary(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *a)
+{
+	int L = n->jagged ? n->list : -1;
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	size_t k = out->n;
+	if (n->op == '!') {
+		const uint8_t *x = eval_as_u8(s, a, L, 0);
+		if (!x)
+			return -ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			((uint8_t *)out->data)[i] = !x[i];
+	} else if (n->type == QL_INT) {
+		const int64_t *x = eval_as_i64(s, a, L, 0);
+		if (!x)
+			return -ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			((int64_t *)out->data)[i] = wrap_sub(0, x[i]);
+	} else {
+		const double *x = eval_as_f64(s, a, L, 0);
+		if (!x)
+			return -ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			((double *)out->data)[i] = -x[i];
+	}
+	return join_valid(s, out, &a, 1);
+}
+
+static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *out,
+		     struct val **args)
+{
+	int L = n->jagged ? n->list : -1;
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	size_t k = out->n;
+	const uint8_t *c = eval_as_u8(s, args[0], L, 0);
+	if (!c)
+		return -ENOMEM;
+	if (n->type == QL_FLOAT || n->type == QL_INT) {
+		/* int64 and double share a size: pick by bits through memcpy-free paths */
+		if (n->type == QL_FLOAT) {
+			const double *x = eval_as_f64(s, args[1], L, 1), *y = eval_as_f64(s, args[2], L, 2);
+			if (!x || !y)
+				return -ENOMEM;
+			for (size_t i = 0; i < k; i++)
+				((double *)out->data)[i] = c[i] ? x[i] : y[i];
+		} else {
+			const int64_t *x = eval_as_i64(s, args[1], L, 1), *y = eval_as_i64(s, args[2], L, 2);
+			if (!x || !y)
+				return -ENOMEM;
+			for (size_t i = 0; i < k; i++)
+				((int64_t *)out->data)[i] = c[i] ? x[i] : y[i];
+		}
+	} else {
+		const uint8_t *x = eval_as_u8(s, args[1], L, 1), *y = eval_as_u8(s, args[2], L, 2);
+		if (!x || !y)
+			return -ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			((uint8_t *)out->data)[i] = c[i] ? x[i] : y[i];
+	}
+	if (!args[0]->has_valid && !args[1]->has_valid && !args[2]->has_valid)
+		return 0;
+	if (args[0]->jagged || n->jagged)
+		return join_valid(s, out, args, 3);
+	/* One condition per event: only the branch taken must be present. */
+	if (set_valid(s, out))
+		return -ENOMEM;
+	for (int64_t e = 0; e < s->nev; e++) {
+		struct val *v = c[e] ? args[1] : args[2];
+		out->valid[e] = (!args[0]->has_valid || args[0]->valid[e]) &&
+				(!v->has_valid || v->valid[e]);
+	}
+	return 0;
+}
+
+static int eval_index(struct eval_state *s, const struct ql_node *n, struct val *out,
+		      struct val *x, struct val *ix)
+{
+	if (prepare(s, n, out) || set_valid(s, out))
+		return -ENOMEM;
+	const int64_t *off = s->lists[x->list];
+	const int64_t *k = eval_as_i64(s, ix, -1, 0);
+	if (!k)
+		return -ENOMEM;
+	size_t size = x->t == QL_BOOL ? 1 : 8;
+	for (int64_t e = 0; e < s->nev; e++) {
+		int64_t len = off[e + 1] - off[e], i = k[e];
+		if (i < 0)
+			i += len;
+		bool ok = i >= 0 && i < len && (!x->has_valid || x->valid[e]) &&
+			  (!ix->has_valid || ix->valid[e]);
+		out->valid[e] = ok;
+		if (ok)
+			memcpy((char *)out->data + (size_t)e * size,
+			       (const char *)x->data + (size_t)(off[e] + i) * size, size);
+		else
+			memset((char *)out->data + (size_t)e * size, 0, size);
+	}
+	return 0;
+}
+
+static int eval_mask(struct eval_state *s, const struct ql_node *n, struct val *out,
+		     struct val *x, struct val *m)
+{
+	const int64_t *off = s->lists[x->list];
+	const uint8_t *keep = m->data;
+	int L = n->list;
+	if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8))
+		return -ENOMEM;
+	int64_t *noff = s->lists[L];
+	noff[0] = 0;
+	for (int64_t e = 0; e < s->nev; e++) {
+		int64_t c = 0;
+		for (int64_t i = off[e]; i < off[e + 1]; i++)
+			c += keep[i] != 0;
+		noff[e + 1] = noff[e] + c;
+	}
+	s->list_ready[L] = true;
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	size_t size = x->t == QL_BOOL ? 1 : 8, k = 0, total = (size_t)off[s->nev];
+	char *o = out->data;
+	const char *src = x->data;
+	if (size == 8) {
+		for (size_t i = 0; i < total; i++)
+			if (keep[i])
+				memcpy(o + 8 * k++, src + 8 * i, 8);
+	} else {
+		for (size_t i = 0; i < total; i++)
+			if (keep[i])
+				o[k++] = src[i];
+	}
+	struct val *args[2] = {x, m};
+	return join_valid(s, out, args, 2);
+}
+
+static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *x)
+{
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	const int64_t *off = s->lists[x->list];
+	int fn = n->op;
+	if (fn == QF_COUNT || fn == QF_LEN) {
+		for (int64_t e = 0; e < s->nev; e++)
+			((int64_t *)out->data)[e] = off[e + 1] - off[e];
+		return join_valid(s, out, &x, 1);
+	}
+	if (fn == QF_ANY || fn == QF_ALL) {
+		const uint8_t *v = x->data;
+		for (int64_t e = 0; e < s->nev; e++) {
+			uint8_t r = fn == QF_ALL;
+			for (int64_t i = off[e]; i < off[e + 1]; i++)
+				r = fn == QF_ALL ? (r & v[i]) : (r | v[i]);
+			((uint8_t *)out->data)[e] = r;
+		}
+		return join_valid(s, out, &x, 1);
+	}
+	if (fn == QF_SUM && n->type == QL_INT) {
+		const int64_t *v = eval_as_i64(s, x, -1, 0);
+		if (!v)
+			return -ENOMEM;
+		for (int64_t e = 0; e < s->nev; e++) {
+			int64_t r = 0;
+			for (int64_t i = off[e]; i < off[e + 1]; i++)
+				r = wrap_add(r, v[i]);
+			((int64_t *)out->data)[e] = r;
+		}
+		return join_valid(s, out, &x, 1);
+	}
+	if (fn == QF_SUM) {
+		const double *v = x->data;
+		for (int64_t e = 0; e < s->nev; e++) {
+			double r = 0;
+			for (int64_t i = off[e]; i < off[e + 1]; i++)
+				r += v[i];
+			((double *)out->data)[e] = r;
+		}
+		return join_valid(s, out, &x, 1);
+	}
+	/* min, max: missing for an empty list. */
+	if (join_valid(s, out, &x, 1) || (!out->has_valid && set_valid(s, out)))
+		return -ENOMEM;
+	bool mx = fn == QF_MAX;
+	for (int64_t e = 0; e < s->nev; e++) {
+		if (off[e + 1] == off[e]) {
+			out->valid[e] = 0;
+			if (n->type == QL_FLOAT)
+				((double *)out->data)[e] = 0;
+			else if (n->type == QL_INT)
+				((int64_t *)out->data)[e] = 0;
+			else
+				((uint8_t *)out->data)[e] = 0;
+			continue;
+		}
+		if (n->type == QL_FLOAT) {
+			const double *v = x->data;
+			double r = v[off[e]];
+			for (int64_t i = off[e] + 1; i < off[e + 1]; i++)
+				r = mx ? nan_max(r, v[i]) : nan_min(r, v[i]);
+			((double *)out->data)[e] = r;
+		} else if (n->type == QL_INT) {
+			const int64_t *v = x->data;
+			int64_t r = v[off[e]];
+			for (int64_t i = off[e] + 1; i < off[e + 1]; i++)
+				r = mx ? (v[i] > r ? v[i] : r) : (v[i] < r ? v[i] : r);
+			((int64_t *)out->data)[e] = r;
+		} else {
+			const uint8_t *v = x->data;
+			uint8_t r = v[off[e]];
+			for (int64_t i = off[e] + 1; i < off[e + 1]; i++)
+				r = mx ? (r | v[i]) : (r & v[i]);
+			((uint8_t *)out->data)[e] = r;
+		}
+	}
+	return 0;
+}
+
+/* Four-vectors from (pt, eta, phi, m), summed; the mass of the sum, negative
+ * when the sum is space-like (as ROOT's TLorentzVector::M()). */
+static double mass_of(double px, double py, double pz, double en)
+{
+	double m2 = en * en - px * px - py * py - pz * pz;
+	return m2 >= 0 ? sqrt(m2) : -sqrt(-m2);
+}
+
+static void add_p4(double *p, double pt, double eta, double phi, double m)
+{
+	double px = pt * cos(phi), py = pt * sin(phi), pz = pt * sinh(eta);
+	p[0] += px;
+	p[1] += py;
+	p[2] += pz;
+	p[3] += sqrt(px * px + py * py + pz * pz + m * m);
+}
+
+static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct val *out,
+			 struct val **args)
+{
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	int k = n->nargs;
+	const double *v[64];
+	for (int i = 0; i < k; i++) {
+		int slot = i % EVAL_SCRATCH;
+		if (args[i]->t == QL_FLOAT)
+			v[i] = args[i]->data;
+		else if (!(v[i] = eval_as_f64(s, args[i], -1, slot)))
+			return -ENOMEM;
+	}
+	if (join_valid(s, out, args, k))
+		return -ENOMEM;
+	double *o = out->data;
+	if (args[0]->jagged) {
+		const int64_t *off = s->lists[args[0]->list];
+		if (!out->has_valid && set_valid(s, out))
+			return -ENOMEM;
+		for (int64_t e = 0; e < s->nev; e++) {
+			double p[4] = {0, 0, 0, 0};
+			for (int64_t i = off[e]; i < off[e + 1]; i++)
+				add_p4(p, v[0][i], v[1][i], v[2][i], v[3][i]);
+			o[e] = mass_of(p[0], p[1], p[2], p[3]);
+			if (off[e + 1] == off[e])
+				out->valid[e] = 0;
+		}
+		return 0;
+	}
+	for (int64_t e = 0; e < s->nev; e++) {
+		double p[4] = {0, 0, 0, 0};
+		for (int i = 0; i < k; i += 4)
+			add_p4(p, v[i][e], v[i + 1][e], v[i + 2][e], v[i + 3][e]);
+		o[e] = mass_of(p[0], p[1], p[2], p[3]);
+	}
+	return 0;
+}
+
+static int eval_math(struct eval_state *s, const struct ql_node *n, struct val *out,
+		     struct val **args)
+{
+	int L = n->jagged ? n->list : -1;
+	if (prepare(s, n, out))
+		return -ENOMEM;
+	size_t k = out->n;
+	int fn = n->op;
+	if (n->type == QL_INT) { /* abs, min, max of integers */
+		const int64_t *x = eval_as_i64(s, args[0], L, 0);
+		const int64_t *y = n->nargs > 1 ? eval_as_i64(s, args[1], L, 1) : x;
+		int64_t *o = out->data;
+		if (!x || !y)
+			return -ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			o[i] = fn == QF_ABS ? (x[i] < 0 ? wrap_sub(0, x[i]) : x[i])
+			     : fn == QF_MIN2 ? (x[i] < y[i] ? x[i] : y[i])
+					     : (x[i] > y[i] ? x[i] : y[i]);
+		return join_valid(s, out, args, n->nargs);
+	}
+	const double *a[4] = {0};
+	for (int i = 0; i < n->nargs; i++)
+		if (!(a[i] = eval_as_f64(s, args[i], L, i)))
+			return -ENOMEM;
+	double *o = out->data;
+	const double *x = a[0], *y = n->nargs > 1 ? a[1] : a[0];
+	switch (fn) {
+	case QF_ABS: for (size_t i = 0; i < k; i++) o[i] = fabs(x[i]); break;
+	case QF_SQRT: for (size_t i = 0; i < k; i++) o[i] = sqrt(x[i]); break;
+	case QF_EXP: for (size_t i = 0; i < k; i++) o[i] = exp(x[i]); break;
+	case QF_LOG: for (size_t i = 0; i < k; i++) o[i] = log(x[i]); break;
+	case QF_SIN: for (size_t i = 0; i < k; i++) o[i] = sin(x[i]); break;
+	case QF_COS: for (size_t i = 0; i < k; i++) o[i] = cos(x[i]); break;
+	case QF_TAN: for (size_t i = 0; i < k; i++) o[i] = tan(x[i]); break;
+	case QF_SINH: for (size_t i = 0; i < k; i++) o[i] = sinh(x[i]); break;
+	case QF_COSH: for (size_t i = 0; i < k; i++) o[i] = cosh(x[i]); break;
+	case QF_TANH: for (size_t i = 0; i < k; i++) o[i] = tanh(x[i]); break;
+	case QF_FLOOR: for (size_t i = 0; i < k; i++) o[i] = floor(x[i]); break;
+	case QF_CEIL: for (size_t i = 0; i < k; i++) o[i] = ceil(x[i]); break;
+	case QF_ATAN2: for (size_t i = 0; i < k; i++) o[i] = atan2(x[i], y[i]); break;
+	case QF_HYPOT: for (size_t i = 0; i < k; i++) o[i] = hypot(x[i], y[i]); break;
+	case QF_POW: for (size_t i = 0; i < k; i++) o[i] = pow(x[i], y[i]); break;
+	case QF_MIN2: for (size_t i = 0; i < k; i++) o[i] = nan_min(x[i], y[i]); break;
+	case QF_MAX2: for (size_t i = 0; i < k; i++) o[i] = nan_max(x[i], y[i]); break;
+	case QF_DELTA_PHI: for (size_t i = 0; i < k; i++) o[i] = delta_phi(x[i], y[i]); break;
+	case QF_DELTA_R:
+		for (size_t i = 0; i < k; i++)
+			o[i] = hypot(a[0][i] - a[2][i], delta_phi(a[1][i], a[3][i]));
+		break;
+	default:
+		return -EINVAL;
+	}
+	return join_valid(s, out, args, n->nargs);
+}
+
+int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
+{
+	struct val *args[64];
+	for (int i = 0; i < n->nargs && i < 64; i++)
+		args[i] = eval_arg(s, n->args[i]);
+	switch (n->kind) {
+	case QN_INT:
+	case QN_FLOAT:
+	case QN_BOOL:
+		return eval_literal(s, n, out);
+	case QN_UNARY:
+		return eval_unary(s, n, out, args[0]);
+	case QN_BINARY:
+		if (n->op == QB_AND || n->op == QB_OR)
+			return eval_logic(s, n, out, args[0], args[1]);
+		if (n->op >= QB_EQ && n->op <= QB_GE)
+			return eval_compare(s, n, out, args[0], args[1]);
+		return eval_arith(s, n, out, args[0], args[1]);
+	case QN_COND:
+		return eval_cond(s, n, out, args);
+	case QN_INDEX:
+		return n->is_mask ? eval_mask(s, n, out, args[0], args[1])
+				  : eval_index(s, n, out, args[0], args[1]);
+	case QN_CALL:
+		if (n->op >= QF_SUM)
+			return eval_reduce(s, n, out, args[0]);
+		if (n->op == QF_INV_MASS)
+			return eval_inv_mass(s, n, out, args);
+		return eval_math(s, n, out, args);
+	case QN_NAME:
+		break; /* loaded by eval_run */
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,175 @@
+/* ql.h — the analysis query language: parse, check against the branches
+ * of a tree, and the checked syntax tree the evaluator compiles.
+ *
+ *   dataset  data/run1.root root://host//store/x.root
+ *   tree     Events
+ *   define   good = Muon_pt > 5 && abs(Muon_eta) < 2.4
+ *   filter   twomu: sum(good) == 2
+ *   hist     mass = inv_mass(Muon_pt[good], Muon_eta[good], Muon_phi[good], \
+ *                            Muon_mass[good]) bins=60 range=60,120 label="m [GeV]"
+ *
+ * Every error carries a line and column, the line with a caret under the
+ * spot, and a hint.  Nothing half-checked runs: ql_check() must succeed
+ * before a query is compiled.  See docs/query.md.
+ *
+ * Thread safety: a checked query is immutable and may be shared. */
+#ifndef ANAFS_QL_H
+#define ANAFS_QL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QL_MAX_TEXT (1u << 20)  /* bytes of query text */
+#define QL_MAX_DEPTH 200        /* nesting of an expression */
+#define QL_MAX_STATEMENTS 4096
+#define QL_MAX_NAME 128
+
+/* A parse or check error. */
+struct ql_error {
+	int line, col;     /* 1-based; 0 when not about a place */
+	char msg[256];     /* "unknown branch 'Muon_ptt'" */
+	char hint[512];    /* "did you mean Muon_pt, Muon_phi?" ("" when none) */
+	char text[2048];   /* file:line:col: error: msg, the line, a caret, hint */
+};
+
+enum ql_type { QL_BOOL = 1, QL_INT, QL_FLOAT };
+
+/* What the query may read: one entry per column of the tree. */
+struct ql_column {
+	const char *name;
+	enum ql_type type;
+	bool jagged;          /* a list per event */
+	const char *counter;  /* jagged: its counter branch; NULL for fixed arrays */
+	int fixed_len;        /* fixed arrays: elements per event; else 0 */
+	bool readable;        /* false: listed but not readable (unsupported) */
+};
+
+struct ql_schema {
+	const struct ql_column *cols;
+	size_t ncols;
+};
+
+/* Syntax tree nodes. */
+enum ql_kind {
+	QN_INT, QN_FLOAT, QN_BOOL, /* literals */
+	QN_NAME,    /* a branch or a define */
+	QN_UNARY,   /* op: '-', '!' */
+	QN_BINARY,  /* op: see enum ql_binop */
+	QN_COND,    /* a ? b : c */
+	QN_CALL,    /* fn(args) */
+	QN_INDEX,   /* a[b]: an index (b integer) or a mask (b boolean list) */
+};
+
+enum ql_binop {
+	QB_ADD = 1, QB_SUB, QB_MUL, QB_DIV, QB_MOD, QB_POW,
+	QB_EQ, QB_NE, QB_LT, QB_LE, QB_GT, QB_GE,
+	QB_AND, QB_OR,
+};
+
+struct ql_define;
+
+struct ql_node {
+	enum ql_kind kind;
+	int op;               /* unary/binary operator, or function id after check */
+	int line, col, len;   /* where it is written (len: bytes on that line) */
+	struct ql_node **args;
+	int nargs;
+	char *name;           /* QN_NAME, QN_CALL */
+	int64_t ival;
+	double fval;
+	/* Filled by ql_check(): */
+	enum ql_type type;
+	bool jagged;
+	int list;             /* jagged: which list it has one value per (ql_list_name) */
+	int column;           /* QN_NAME of a branch: index in the schema, else -1 */
+	struct ql_define *define; /* QN_NAME of a define */
+	bool is_mask;         /* QN_INDEX: b is a mask */
+	int id;               /* index in evaluation order (set by the compiler) */
+};
+
+enum ql_stmt_kind { QS_DEFINE = 1, QS_FILTER, QS_HIST };
+
+struct ql_axis {
+	int nbins;
+	double lo, hi;
+	double *edges;        /* variable binning (nbins + 1), or NULL */
+	char *label;
+};
+
+struct ql_define {
+	char *name;
+	struct ql_node *expr;
+};
+
+struct ql_filter {
+	char *name;           /* given name, or the expression's text */
+	struct ql_node *expr;
+	int index;            /* 0, 1, ... in order */
+};
+
+struct ql_hist {
+	char *name;
+	char *title;
+	int ndim;
+	struct ql_node *expr[2];
+	struct ql_node *weight;   /* NULL: unweighted */
+	struct ql_axis axes[2];
+	int nfilters;         /* filters written before it: they select its events */
+};
+
+struct ql_stmt {
+	enum ql_stmt_kind kind;
+	int line;
+	union {
+		struct ql_define define;
+		struct ql_filter filter;
+		struct ql_hist hist;
+	} u;
+};
+
+struct ql_query {
+	char *filename;
+	char *text;           /* a copy of the source */
+	char **datasets;      /* as written (globs unexpanded) */
+	int ndatasets;
+	int dataset_line;
+	char *tree;           /* NULL: not given */
+	struct ql_stmt *stmts;
+	int nstmts;
+	int nfilters, nhists;
+	char **lists;         /* names of the lists jagged values are over */
+	int nlists;
+	bool checked;
+	struct arena *arena;
+};
+
+/* Parse text (len bytes; need not be NUL-terminated) written in filename
+ * (used in errors; may be NULL).  On success *out is new: ql_free().
+ * Returns 0, or -EINVAL with err filled, or -EFBIG past QL_MAX_TEXT. */
+int ql_parse(const char *text, size_t len, const char *filename, struct ql_query **out,
+	     struct ql_error *err);
+void ql_free(struct ql_query *q);
+
+/* Resolve names against schema, type every expression, check jagged
+ * lists agree and every statement makes sense.  Returns 0 or -EINVAL. */
+int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error *err);
+
+/* The name a list is shown by in messages ("nJet", "Muon_pt[good]"). */
+const char *ql_list_name(const struct ql_query *q, int list);
+
+/* Function ids (struct ql_node.op of a checked QN_CALL). */
+enum ql_fn {
+	QF_ABS = 1, QF_SQRT, QF_EXP, QF_LOG, QF_SIN, QF_COS, QF_TAN, QF_ATAN2,
+	QF_SINH, QF_COSH, QF_TANH, QF_HYPOT, QF_POW, QF_FLOOR, QF_CEIL,
+	QF_MIN2, QF_MAX2,     /* min(a, b), max(a, b): element-wise */
+	QF_DELTA_PHI, QF_DELTA_R, QF_INV_MASS,
+	QF_SUM, QF_COUNT, QF_LEN, QF_MIN, QF_MAX, QF_ANY, QF_ALL, /* reductions */
+};
+
+/* Format an error at (line, col, len) of q's text into err (internal). */
+void ql_fail(struct ql_error *err, const char *filename, const char *text, int line, int col,
+	     int len, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+
+#endif

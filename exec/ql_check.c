@@ -1,0 +1,460 @@
+/* ql_check.c — names, types and lists: every expression gets a type (bool,
+ * int or float), a shape (one value per event, or a list per event) and,
+ * for lists, which list it runs over, so that per-jet and per-muon values
+ * are never combined by mistake.  Errors point at the spot and hint. */
+#include "ql_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct ql_fninfo ql_functions[] = {
+	{"abs", QF_ABS, 1, "absolute value"},
+	{"sqrt", QF_SQRT, 1, "square root"},
+	{"exp", QF_EXP, 1, "e to the power x"},
+	{"log", QF_LOG, 1, "natural logarithm"},
+	{"sin", QF_SIN, 1, "sine"},
+	{"cos", QF_COS, 1, "cosine"},
+	{"tan", QF_TAN, 1, "tangent"},
+	{"atan2", QF_ATAN2, 2, "atan2(y, x)"},
+	{"sinh", QF_SINH, 1, "hyperbolic sine"},
+	{"cosh", QF_COSH, 1, "hyperbolic cosine"},
+	{"tanh", QF_TANH, 1, "hyperbolic tangent"},
+	{"hypot", QF_HYPOT, 2, "sqrt(x*x + y*y)"},
+	{"pow", QF_POW, 2, "x to the power y"},
+	{"floor", QF_FLOOR, 1, "round down"},
+	{"ceil", QF_CEIL, 1, "round up"},
+	{"min", QF_MIN2, 2, "the smaller of two values"},
+	{"max", QF_MAX2, 2, "the larger of two values"},
+	{"delta_phi", QF_DELTA_PHI, 2, "phi1 - phi2 wrapped into [-pi, pi)"},
+	{"delta_r", QF_DELTA_R, 4, "delta_r(eta1, phi1, eta2, phi2)"},
+	{"inv_mass", QF_INV_MASS, -1, "invariant mass from pt, eta, phi, mass"},
+	{"sum", QF_SUM, 1, "sum over each event's list"},
+	{"count", QF_COUNT, 1, "number of elements of each event's list"},
+	{"len", QF_LEN, 1, "number of elements of each event's list"},
+	{"min", QF_MIN, 1, "smallest element of each event's list"},
+	{"max", QF_MAX, 1, "largest element of each event's list"},
+	{"any", QF_ANY, 1, "true when any element is true"},
+	{"all", QF_ALL, 1, "true when every element is true"},
+};
+const size_t ql_nfunctions = sizeof(ql_functions) / sizeof(ql_functions[0]);
+
+const struct ql_fninfo *ql_function(const char *name, int nargs)
+{
+	const struct ql_fninfo *named = NULL;
+	for (size_t i = 0; i < ql_nfunctions; i++)
+		if (!strcmp(ql_functions[i].name, name)) {
+			named = &ql_functions[i];
+			if (ql_functions[i].nargs == nargs || ql_functions[i].nargs < 0)
+				return named;
+		}
+	return named;
+}
+
+struct checker {
+	struct ql_query *q;
+	const struct ql_schema *sc;
+	struct ql_error *err;
+	struct ql_define **defines;
+	int ndefines;
+	bool failed;
+};
+
+static bool fail(struct checker *c, const struct ql_node *n, const char *hint, const char *fmt,
+		 const char *a, const char *b)
+{
+	if (!c->failed) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+		ql_fail(c->err, c->q->filename, c->q->text, n->line, n->col, n->len, hint, "%s", msg);
+	}
+	c->failed = true;
+	return false;
+}
+
+static int intern_list(struct checker *c, const char *name)
+{
+	struct ql_query *q = c->q;
+	for (int i = 0; i < q->nlists; i++)
+		if (!strcmp(q->lists[i], name))
+			return i;
+	char **v = realloc(q->lists, (size_t)(q->nlists + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	q->lists = v;
+	q->lists[q->nlists] = arena_strndup(q->arena, name, strlen(name));
+	return q->lists[q->nlists] ? q->nlists++ : -1;
+}
+
+static const char *type_name(enum ql_type t)
+{
+	return t == QL_BOOL ? "true/false" : t == QL_INT ? "integer" : "number";
+}
+
+static const char *shape(const struct ql_node *n)
+{
+	return n->jagged ? "a list per event" : "one value per event";
+}
+
+/* Make n's shape the combination of its arguments' (lists must agree). */
+static bool combine(struct checker *c, struct ql_node *n, struct ql_node **args, int k)
+{
+	n->jagged = false;
+	for (int i = 0; i < k; i++) {
+		if (!args[i]->jagged)
+			continue;
+		if (n->jagged && n->list != args[i]->list) {
+			char hint[512];
+			snprintf(hint, sizeof(hint),
+				 "one side has a value per element of %s, the other per element of %s; "
+				 "reduce one of them first (sum, max, x[0], ...)",
+				 ql_list_name(c->q, n->list), ql_list_name(c->q, args[i]->list));
+			return fail(c, n, hint, "these lists do not line up", NULL, NULL);
+		}
+		n->jagged = true;
+		n->list = args[i]->list;
+	}
+	return true;
+}
+
+static enum ql_type promote(enum ql_type a, enum ql_type b)
+{
+	if (a == QL_FLOAT || b == QL_FLOAT)
+		return QL_FLOAT;
+	return QL_INT;
+}
+
+static bool need_bool(struct checker *c, struct ql_node *n, const char *what)
+{
+	if (n->type == QL_BOOL)
+		return true;
+	return fail(c, n, "compare it, for example x != 0", "%s needs true/false values, not %s", what,
+		    n->type == QL_INT ? "integers" : "numbers");
+}
+
+static bool check(struct checker *c, struct ql_node *n);
+
+static bool check_name(struct checker *c, struct ql_node *n)
+{
+	for (int i = c->ndefines; i-- > 0;)
+		if (!strcmp(c->defines[i]->name, n->name)) {
+			struct ql_node *e = c->defines[i]->expr;
+			n->define = c->defines[i];
+			n->type = e->type;
+			n->jagged = e->jagged;
+			n->list = e->list;
+			return true;
+		}
+	const struct ql_schema *sc = c->sc;
+	for (size_t i = 0; i < sc->ncols; i++) {
+		const struct ql_column *col = &sc->cols[i];
+		if (strcmp(col->name, n->name))
+			continue;
+		if (!col->readable)
+			return fail(c, n, "anafs reads numbers, fixed arrays and lists of numbers",
+				    "branch '%s' cannot be read (an object or string branch)", n->name,
+				    NULL);
+		n->column = (int)i;
+		n->type = col->type;
+		n->jagged = col->jagged || col->fixed_len > 1;
+		if (n->jagged) {
+			char name[QL_MAX_NAME + 32];
+			if (col->counter)
+				snprintf(name, sizeof(name), "%s", col->counter);
+			else
+				snprintf(name, sizeof(name), "[%d]", col->fixed_len);
+			n->list = intern_list(c, name);
+			if (n->list < 0)
+				return fail(c, n, NULL, "out of memory", NULL, NULL);
+		}
+		return true;
+	}
+	/* Unknown: suggest the closest branch or define names. */
+	size_t nc = sc->ncols + (size_t)c->ndefines;
+	const char **cands = malloc((nc ? nc : 1) * sizeof(*cands));
+	char hint[512] = "";
+	if (cands) {
+		size_t k = 0;
+		for (size_t i = 0; i < sc->ncols; i++)
+			cands[k++] = sc->cols[i].name;
+		for (int i = 0; i < c->ndefines; i++)
+			cands[k++] = c->defines[i]->name;
+		ql_suggest(n->name, (const char *const *)cands, k, hint, sizeof(hint));
+		free(cands);
+	}
+	return fail(c, n, *hint ? hint : "see `anafs ls FILE` for the branches",
+		    "unknown name '%s'%s", n->name,
+		    ql_function(n->name, 1) ? " (a function: call it with parentheses)" : "");
+}
+
+static bool check_binary(struct checker *c, struct ql_node *n)
+{
+	struct ql_node *a = n->args[0], *b = n->args[1];
+	if (!combine(c, n, n->args, 2))
+		return false;
+	switch (n->op) {
+	case QB_AND:
+	case QB_OR:
+		if (!need_bool(c, a, n->op == QB_AND ? "&&" : "||") ||
+		    !need_bool(c, b, n->op == QB_AND ? "&&" : "||"))
+			return false;
+		n->type = QL_BOOL;
+		return true;
+	case QB_EQ:
+	case QB_NE:
+	case QB_LT:
+	case QB_LE:
+	case QB_GT:
+	case QB_GE:
+		n->type = QL_BOOL;
+		return true;
+	case QB_DIV:
+	case QB_POW:
+		n->type = QL_FLOAT; /* bools count as 0 and 1 in arithmetic */
+		return true;
+	default:
+		n->type = promote(a->type, b->type);
+		return true;
+	}
+}
+
+static bool check_index(struct checker *c, struct ql_node *n)
+{
+	struct ql_node *x = n->args[0], *i = n->args[1];
+	if (!x->jagged)
+		return fail(c, n, "only lists (like Muon_pt) can be indexed or masked",
+			    "this is one value per event, not a list", NULL, NULL);
+	if (i->jagged) {
+		if (i->type != QL_BOOL)
+			return fail(c, i, "a mask is a comparison like Muon_pt > 5",
+				    "a list used inside [] must be true/false values", NULL, NULL);
+		if (i->list != x->list) {
+			char hint[512];
+			snprintf(hint, sizeof(hint), "the list has one value per element of %s, the mask per element of %s",
+				 ql_list_name(c->q, x->list), ql_list_name(c->q, i->list));
+			return fail(c, i, hint, "the mask does not line up with the list", NULL, NULL);
+		}
+		/* Masked lists line up when the mask is written the same way. */
+		char key[1024];
+		const char *line = c->q->text;
+		for (int l = 1; l < i->line && line; l++)
+			line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL;
+		int k = snprintf(key, sizeof(key), "%s[", ql_list_name(c->q, x->list));
+		if (i->kind == QN_NAME) {
+			k += snprintf(key + k, sizeof(key) - (size_t)k, "%s", i->name);
+		} else if (line) {
+			for (int j = 0; j < i->len && k < (int)sizeof(key) - 2; j++)
+				if (line[i->col - 1 + j] != ' ')
+					key[k++] = line[i->col - 1 + j];
+		}
+		snprintf(key + k, sizeof(key) - (size_t)k, "]");
+		n->is_mask = true;
+		n->jagged = true;
+		n->type = x->type;
+		n->list = intern_list(c, key);
+		return n->list >= 0 || fail(c, n, NULL, "out of memory", NULL, NULL);
+	}
+	if (i->type != QL_INT)
+		return fail(c, i, "x[0] is the first element, x[-1] the last",
+			    "an index must be an integer, not %s", type_name(i->type), NULL);
+	n->jagged = false;
+	n->type = x->type;
+	return true;
+}
+
+static bool check_call(struct checker *c, struct ql_node *n)
+{
+	const struct ql_fninfo *f = ql_function(n->name, n->nargs);
+	if (!f) {
+		const char *names[64];
+		for (size_t i = 0; i < ql_nfunctions && i < 64; i++)
+			names[i] = ql_functions[i].name;
+		char hint[512];
+		ql_suggest(n->name, names, ql_nfunctions, hint, sizeof(hint));
+		return fail(c, n, *hint ? hint : "see docs/query.md for the functions",
+			    "unknown function '%s'", n->name, NULL);
+	}
+	if (f->nargs >= 0 && f->nargs != n->nargs) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "%d", f->nargs);
+		return fail(c, n, f->what, "%s takes %s argument(s)", f->name, msg);
+	}
+	n->op = f->id;
+	struct ql_node *a = n->args[0];
+	switch (f->id) {
+	case QF_SUM:
+	case QF_COUNT:
+	case QF_LEN:
+	case QF_MIN:
+	case QF_MAX:
+	case QF_ANY:
+	case QF_ALL:
+		if (!a->jagged)
+			return fail(c, n, "reductions take a list, like sum(Jet_pt > 30)",
+				    "%s needs a list per event, not one value", f->name, NULL);
+		if ((f->id == QF_ANY || f->id == QF_ALL) && !need_bool(c, a, f->name))
+			return false;
+		n->jagged = false;
+		n->type = f->id == QF_COUNT || f->id == QF_LEN ? QL_INT
+			: f->id == QF_ANY || f->id == QF_ALL ? QL_BOOL
+			: a->type == QL_BOOL && f->id == QF_SUM ? QL_INT
+			: a->type;
+		return true;
+	case QF_INV_MASS: {
+		if (n->nargs < 4 || n->nargs % 4)
+			return fail(c, n, "inv_mass(pt, eta, phi, mass) of a list, or of objects: "
+				    "inv_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2)",
+				    "inv_mass takes four values per object", NULL, NULL);
+		if (!combine(c, n, n->args, n->nargs))
+			return false;
+		if (n->jagged && n->nargs != 4)
+			return fail(c, n, "give either one list of objects or several single objects",
+				    "inv_mass mixes lists and single objects", NULL, NULL);
+		for (int i = 0; i < n->nargs; i++)
+			if (n->jagged != n->args[i]->jagged)
+				return fail(c, n->args[i], "give pt, eta, phi and mass all as lists or all as single values",
+					    "inv_mass mixes lists and single values", NULL, NULL);
+		n->jagged = false;
+		n->type = QL_FLOAT;
+		return true;
+	}
+	default:
+		if (!combine(c, n, n->args, n->nargs))
+			return false;
+		if (f->id == QF_ABS)
+			n->type = a->type == QL_BOOL ? QL_INT : a->type;
+		else if (f->id == QF_MIN2 || f->id == QF_MAX2)
+			n->type = promote(a->type, n->args[1]->type);
+		else
+			n->type = QL_FLOAT;
+		return true;
+	}
+}
+
+static bool check(struct checker *c, struct ql_node *n)
+{
+	for (int i = 0; i < n->nargs; i++)
+		if (!check(c, n->args[i]))
+			return false;
+	switch (n->kind) {
+	case QN_INT:
+		n->type = QL_INT;
+		return true;
+	case QN_FLOAT:
+		n->type = QL_FLOAT;
+		return true;
+	case QN_BOOL:
+		n->type = QL_BOOL;
+		return true;
+	case QN_NAME:
+		return check_name(c, n);
+	case QN_UNARY:
+		n->jagged = n->args[0]->jagged;
+		n->list = n->args[0]->list;
+		if (n->op == '!') {
+			n->type = QL_BOOL;
+			return need_bool(c, n->args[0], "!");
+		}
+		n->type = n->args[0]->type == QL_BOOL ? QL_INT : n->args[0]->type;
+		return true;
+	case QN_BINARY:
+		return check_binary(c, n);
+	case QN_COND: {
+		struct ql_node *a = n->args[1], *b = n->args[2];
+		if (!need_bool(c, n->args[0], "the condition of ?:") || !combine(c, n, n->args, 3))
+			return false;
+		n->type = a->type == QL_BOOL && b->type == QL_BOOL ? QL_BOOL : promote(a->type, b->type);
+		return true;
+	}
+	case QN_CALL:
+		return check_call(c, n);
+	case QN_INDEX:
+		return check_index(c, n);
+	}
+	return false;
+}
+
+static bool is_column(const struct ql_schema *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->ncols; i++)
+		if (!strcmp(sc->cols[i].name, name))
+			return true;
+	return false;
+}
+
+static bool check_define(struct checker *c, struct ql_stmt *s)
+{
+	struct ql_define *d = &s->u.define;
+	struct ql_node at = {.line = s->line, .col = 1, .len = 6};
+	for (int i = 0; i < c->ndefines; i++)
+		if (!strcmp(c->defines[i]->name, d->name))
+			return fail(c, &at, "give it another name", "'%s' is already defined", d->name, NULL);
+	if (is_column(c->sc, d->name))
+		return fail(c, &at, "give the define another name",
+			    "'%s' is a branch of the tree; a define may not hide it", d->name, NULL);
+	if (ql_function(d->name, 1) || !strcmp(d->name, "pi") || !strcmp(d->name, "true") ||
+	    !strcmp(d->name, "false"))
+		return fail(c, &at, "give the define another name", "'%s' is a reserved name", d->name,
+			    NULL);
+	if (!check(c, d->expr))
+		return false;
+	c->defines[c->ndefines++] = d;
+	return true;
+}
+
+static bool check_hist(struct checker *c, struct ql_hist *h, int line, struct ql_stmt *all, int k)
+{
+	struct ql_node at = {.line = line, .col = 1, .len = 4};
+	for (int i = 0; i < k; i++)
+		if (all[i].kind == QS_HIST && !strcmp(all[i].u.hist.name, h->name))
+			return fail(c, &at, "give each histogram its own name",
+				    "a histogram '%s' already exists", h->name, NULL);
+	for (int i = 0; i < h->ndim; i++)
+		if (!check(c, h->expr[i]))
+			return false;
+	struct ql_node tmp = at;
+	if (h->ndim == 2 && !combine(c, &tmp, h->expr, 2))
+		return false;
+	if (h->weight) {
+		if (!check(c, h->weight))
+			return false;
+		bool fill_jagged = h->expr[0]->jagged || (h->ndim == 2 && h->expr[1]->jagged);
+		int list = h->expr[0]->jagged ? h->expr[0]->list : h->ndim == 2 ? h->expr[1]->list : -1;
+		if (h->weight->jagged && (!fill_jagged || h->weight->list != list))
+			return fail(c, h->weight, "a weight is one value per event, or per element of the filled list",
+				    "the weight does not line up with what is filled", NULL, NULL);
+	}
+	return true;
+}
+
+int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error *err)
+{
+	struct checker c = {.q = q, .sc = schema, .err = err};
+	c.defines = calloc((size_t)q->nstmts + 1, sizeof(*c.defines));
+	if (!c.defines)
+		return -ENOMEM;
+	for (int i = 0; i < q->nstmts && !c.failed; i++) {
+		struct ql_stmt *s = &q->stmts[i];
+		if (s->kind == QS_DEFINE) {
+			check_define(&c, s);
+		} else if (s->kind == QS_FILTER) {
+			struct ql_node *e = s->u.filter.expr;
+			if (!check(&c, e))
+				break;
+			if (e->jagged)
+				fail(&c, e, "a filter keeps or drops whole events: use any(...), all(...) or sum(...) == N",
+				     "a filter needs one true/false per event, not %s", shape(e), NULL);
+			else if (e->type != QL_BOOL)
+				fail(&c, e, "compare it, for example sum(good) >= 2",
+				     "a filter needs a true/false value, not %s", type_name(e->type), NULL);
+		} else {
+			check_hist(&c, &s->u.hist, s->line, q->stmts, i);
+		}
+	}
+	free(c.defines);
+	if (c.failed)
+		return -EINVAL;
+	q->checked = true;
+	return 0;
+}

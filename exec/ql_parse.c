@@ -1,0 +1,917 @@
+/* ql_parse.c — from query text to statements and expression trees.
+ *
+ * One statement per line; a line ending in a backslash continues on the
+ * next; '#' starts a comment.  Expressions are parsed by precedence
+ * climbing.  Every limit on the input (size, depth, statement count, name
+ * length) is checked here, before anything else sees the query. */
+#include "ql_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum tok {
+	T_EOF, T_NL, T_IDENT, T_INT, T_FLOAT, T_STRING,
+	T_LP, T_RP, T_LB, T_RB, T_COMMA, T_ASSIGN, T_COLON, T_QUEST,
+	T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT, T_POW,
+	T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_AND, T_OR, T_NOT,
+	T_BAD,
+};
+
+struct token {
+	enum tok t;
+	int line, col, len;
+	const char *s; /* start in the text */
+	int64_t ival;
+	double fval;
+};
+
+struct parser {
+	struct ql_query *q;
+	struct ql_error *err;
+	const char *text;
+	size_t len, pos;
+	int line, col;
+	struct token tok; /* current */
+	int depth;
+	bool failed;
+};
+
+/* ---- lexing ---- */
+
+static void advance_char(struct parser *p)
+{
+	if (p->text[p->pos] == '\n') {
+		p->line++;
+		p->col = 1;
+	} else {
+		p->col++;
+	}
+	p->pos++;
+}
+
+/* Skip blanks, comments and backslash-newline continuations. */
+static void skip_space(struct parser *p)
+{
+	while (p->pos < p->len) {
+		char c = p->text[p->pos];
+		if (c == ' ' || c == '\t' || c == '\r') {
+			advance_char(p);
+		} else if (c == '#') {
+			while (p->pos < p->len && p->text[p->pos] != '\n')
+				advance_char(p);
+		} else if (c == '\\' && p->pos + 1 < p->len &&
+			   (p->text[p->pos + 1] == '\n' ||
+			    (p->text[p->pos + 1] == '\r' && p->pos + 2 < p->len &&
+			     p->text[p->pos + 2] == '\n'))) {
+			while (p->text[p->pos] != '\n')
+				advance_char(p);
+			advance_char(p);
+		} else {
+			break;
+		}
+	}
+}
+
+static void fail_tok(struct parser *p, const struct token *t, const char *hint, const char *msg)
+{
+	if (p->failed)
+		return;
+	p->failed = true;
+	ql_fail(p->err, p->q->filename, p->text, t->line, t->col, t->len ? t->len : 1, hint, "%s",
+		msg);
+}
+
+static void lex_number(struct parser *p, struct token *t)
+{
+	const char *s = p->text + p->pos;
+	char buf[64];
+	size_t n = 0;
+	bool flt = false;
+	while (p->pos + n < p->len && n < sizeof(buf) - 1) {
+		char c = s[n];
+		if (isdigit((unsigned char)c) || c == '_') {
+			n++;
+		} else if (c == '.' || c == 'e' || c == 'E') {
+			flt = true;
+			n++;
+			if ((c == 'e' || c == 'E') && p->pos + n < p->len && (s[n] == '+' || s[n] == '-'))
+				n++;
+		} else {
+			break;
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '_')
+			buf[k++] = s[i];
+	buf[k] = 0;
+	char *end;
+	errno = 0;
+	if (flt) {
+		t->t = T_FLOAT;
+		t->fval = strtod(buf, &end);
+	} else {
+		t->t = T_INT;
+		unsigned long long v = strtoull(buf, &end, 10);
+		if (errno == ERANGE || v > INT64_MAX)
+			t->t = T_BAD;
+		t->ival = (int64_t)v;
+	}
+	if (*end || (p->pos + n < p->len && (isalpha((unsigned char)s[n]) || s[n] == '_')))
+		t->t = T_BAD;
+	for (size_t i = 0; i < n; i++)
+		advance_char(p);
+}
+
+static void lex(struct parser *p)
+{
+	skip_space(p);
+	struct token *t = &p->tok;
+	memset(t, 0, sizeof(*t));
+	t->line = p->line;
+	t->col = p->col;
+	t->s = p->text + p->pos;
+	size_t start = p->pos;
+	if (p->pos >= p->len) {
+		t->t = T_EOF;
+		return;
+	}
+	char c = p->text[p->pos], d = p->pos + 1 < p->len ? p->text[p->pos + 1] : 0;
+	if (c == '\n') {
+		t->t = T_NL;
+		advance_char(p);
+	} else if (isalpha((unsigned char)c) || c == '_') {
+		while (p->pos < p->len &&
+		       (isalnum((unsigned char)p->text[p->pos]) || p->text[p->pos] == '_' ||
+			p->text[p->pos] == '.'))
+			advance_char(p);
+		t->t = T_IDENT;
+		size_t n = p->pos - start;
+		/* Word operators. */
+		if (n == 3 && !memcmp(t->s, "and", 3))
+			t->t = T_AND;
+		else if (n == 2 && !memcmp(t->s, "or", 2))
+			t->t = T_OR;
+		else if (n == 3 && !memcmp(t->s, "not", 3))
+			t->t = T_NOT;
+	} else if (isdigit((unsigned char)c) || (c == '.' && isdigit((unsigned char)d))) {
+		lex_number(p, t);
+	} else if (c == '"') {
+		advance_char(p);
+		while (p->pos < p->len && p->text[p->pos] != '"' && p->text[p->pos] != '\n')
+			advance_char(p);
+		if (p->pos < p->len && p->text[p->pos] == '"') {
+			advance_char(p);
+			t->t = T_STRING;
+		} else {
+			t->t = T_BAD;
+		}
+	} else {
+		static const struct {
+			char a, b;
+			enum tok t;
+		} ops[] = {
+			{'*', '*', T_POW}, {'=', '=', T_EQ}, {'!', '=', T_NE}, {'<', '=', T_LE},
+			{'>', '=', T_GE},  {'&', '&', T_AND}, {'|', '|', T_OR}, {'(', 0, T_LP},
+			{')', 0, T_RP},    {'[', 0, T_LB},   {']', 0, T_RB},   {',', 0, T_COMMA},
+			{'=', 0, T_ASSIGN}, {':', 0, T_COLON}, {'?', 0, T_QUEST}, {'+', 0, T_PLUS},
+			{'-', 0, T_MINUS}, {'*', 0, T_STAR}, {'/', 0, T_SLASH}, {'%', 0, T_PERCENT},
+			{'<', 0, T_LT},    {'>', 0, T_GT},   {'!', 0, T_NOT},
+		};
+		t->t = T_BAD;
+		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			if (ops[i].a == c && (!ops[i].b || ops[i].b == d)) {
+				t->t = ops[i].t;
+				advance_char(p);
+				if (ops[i].b)
+					advance_char(p);
+				break;
+			}
+		if (t->t == T_BAD)
+			advance_char(p);
+	}
+	t->len = p->line == t->line ? (int)(p->pos - start) : 1;
+	if (t->t == T_BAD) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "unexpected '%.*s'", t->len > 20 ? 20 : t->len, t->s);
+		fail_tok(p, t, t->s[0] == '"' ? "a string ends with \" on the same line"
+				  : t->s[0] == '&' ? "write && (or 'and')"
+				  : t->s[0] == '|' ? "write || (or 'or')"
+				  : NULL, msg);
+	}
+}
+
+static bool is_ident(const struct token *t, const char *word)
+{
+	return t->t == T_IDENT && (size_t)t->len == strlen(word) && !memcmp(t->s, word, (size_t)t->len);
+}
+
+static char *tok_str(struct parser *p, const struct token *t)
+{
+	const char *s = t->s;
+	int n = t->len;
+	if (t->t == T_STRING) {
+		s++;
+		n -= 2;
+	}
+	return arena_strndup(p->q->arena, s, (size_t)n);
+}
+
+/* ---- expressions ---- */
+
+static struct ql_node *node(struct parser *p, enum ql_kind k, const struct token *at)
+{
+	struct ql_node *n = arena_alloc(p->q->arena, sizeof(*n));
+	if (!n) {
+		fail_tok(p, at, NULL, "out of memory");
+		return NULL;
+	}
+	n->kind = k;
+	n->line = at->line;
+	n->col = at->col;
+	n->len = at->len;
+	n->column = -1;
+	return n;
+}
+
+/* Extend n's span to cover through the end of t when on the same line. */
+static void span_to(struct ql_node *n, const struct token *t)
+{
+	if (t->line == n->line && t->col + t->len > n->col)
+		n->len = t->col + t->len - n->col;
+}
+
+static struct ql_node *parse_expr(struct parser *p);
+
+static struct ql_node *parse_args(struct parser *p, struct ql_node *n, enum tok close)
+{
+	struct ql_node *args[64];
+	int k = 0;
+	lex(p); /* past ( or [ */
+	if (p->tok.t != close) {
+		for (;;) {
+			struct ql_node *a = parse_expr(p);
+			if (!a)
+				return NULL;
+			if (k == 64) {
+				fail_tok(p, &p->tok, NULL, "more than 64 arguments");
+				return NULL;
+			}
+			args[k++] = a;
+			if (p->tok.t != T_COMMA)
+				break;
+			lex(p);
+		}
+	}
+	if (p->tok.t != close) {
+		fail_tok(p, &p->tok, NULL, close == T_RP ? "expected ',' or ')'" : "expected ']'");
+		return NULL;
+	}
+	span_to(n, &p->tok);
+	lex(p);
+	n->args = arena_alloc(p->q->arena, (size_t)(k ? k : 1) * sizeof(*n->args));
+	if (!n->args)
+		return NULL;
+	memcpy(n->args, args, (size_t)k * sizeof(*args));
+	n->nargs = k;
+	return n;
+}
+
+static struct ql_node *parse_primary(struct parser *p)
+{
+	struct token t = p->tok;
+	struct ql_node *n = NULL;
+	switch (t.t) {
+	case T_INT:
+		if ((n = node(p, QN_INT, &t)))
+			n->ival = t.ival;
+		lex(p);
+		break;
+	case T_FLOAT:
+		if ((n = node(p, QN_FLOAT, &t)))
+			n->fval = t.fval;
+		lex(p);
+		break;
+	case T_IDENT:
+		if (t.len > QL_MAX_NAME) {
+			fail_tok(p, &t, NULL, "name too long");
+			return NULL;
+		}
+		lex(p);
+		if (is_ident(&t, "true") || is_ident(&t, "false")) {
+			if ((n = node(p, QN_BOOL, &t)))
+				n->ival = t.s[0] == 't';
+		} else if (is_ident(&t, "pi")) {
+			if ((n = node(p, QN_FLOAT, &t)))
+				n->fval = M_PI;
+		} else if (p->tok.t == T_LP) {
+			if ((n = node(p, QN_CALL, &t))) {
+				n->name = tok_str(p, &t);
+				n = parse_args(p, n, T_RP);
+			}
+		} else if ((n = node(p, QN_NAME, &t))) {
+			n->name = tok_str(p, &t);
+		}
+		break;
+	case T_LP: {
+		lex(p);
+		n = parse_expr(p);
+		if (!n)
+			return NULL;
+		if (p->tok.t != T_RP) {
+			fail_tok(p, &p->tok, "every '(' needs its ')'", "expected ')'");
+			return NULL;
+		}
+		lex(p);
+		break;
+	}
+	default:
+		fail_tok(p, &t, NULL,
+			 t.t == T_NL || t.t == T_EOF ? "the expression ends too early"
+						     : "expected a value, a name or '('");
+		return NULL;
+	}
+	/* Postfix: x[i], x[mask]. */
+	while (n && p->tok.t == T_LB) {
+		struct ql_node *ix = node(p, QN_INDEX, &p->tok);
+		if (!ix)
+			return NULL;
+		ix->line = n->line;
+		ix->col = n->col;
+		ix->len = n->len;
+		struct ql_node *base = n;
+		if (!(n = parse_args(p, ix, T_RB)))
+			return NULL;
+		if (n->nargs != 1) {
+			fail_tok(p, &t, NULL, "an index or mask takes one expression");
+			return NULL;
+		}
+		struct ql_node **two = arena_alloc(p->q->arena, 2 * sizeof(*two));
+		if (!two)
+			return NULL;
+		two[0] = base;
+		two[1] = n->args[0];
+		n->args = two;
+		n->nargs = 2;
+	}
+	return n;
+}
+
+static struct ql_node *parse_unary(struct parser *p);
+
+static struct ql_node *parse_power(struct parser *p)
+{
+	struct ql_node *a = parse_primary(p);
+	if (!a || p->tok.t != T_POW)
+		return a;
+	struct token op = p->tok;
+	lex(p);
+	struct ql_node *b = parse_unary(p); /* right-associative: 2**-1, a**b**c */
+	if (!b)
+		return NULL;
+	struct ql_node *n = node(p, QN_BINARY, &op);
+	if (!n)
+		return NULL;
+	n->op = QB_POW;
+	n->args = arena_alloc(p->q->arena, 2 * sizeof(*n->args));
+	if (!n->args)
+		return NULL;
+	n->args[0] = a;
+	n->args[1] = b;
+	n->nargs = 2;
+	return n;
+}
+
+static struct ql_node *parse_unary(struct parser *p)
+{
+	struct token t = p->tok;
+	if (t.t != T_MINUS && t.t != T_PLUS && t.t != T_NOT)
+		return parse_power(p);
+	if (++p->depth > QL_MAX_DEPTH) {
+		fail_tok(p, &t, NULL, "expression nests too deep");
+		return NULL;
+	}
+	lex(p);
+	struct ql_node *a = parse_unary(p);
+	p->depth--;
+	if (!a || t.t == T_PLUS)
+		return a;
+	struct ql_node *n = node(p, QN_UNARY, &t);
+	if (!n)
+		return NULL;
+	n->op = t.t == T_MINUS ? '-' : '!';
+	n->args = arena_alloc(p->q->arena, sizeof(*n->args));
+	if (!n->args)
+		return NULL;
+	n->args[0] = a;
+	n->nargs = 1;
+	return n;
+}
+
+/* Binary operators by precedence level (higher binds tighter). */
+static int binop(enum tok t, int *op)
+{
+	switch (t) {
+	case T_OR: *op = QB_OR; return 1;
+	case T_AND: *op = QB_AND; return 2;
+	case T_EQ: *op = QB_EQ; return 3;
+	case T_NE: *op = QB_NE; return 3;
+	case T_LT: *op = QB_LT; return 3;
+	case T_LE: *op = QB_LE; return 3;
+	case T_GT: *op = QB_GT; return 3;
+	case T_GE: *op = QB_GE; return 3;
+	case T_PLUS: *op = QB_ADD; return 4;
+	case T_MINUS: *op = QB_SUB; return 4;
+	case T_STAR: *op = QB_MUL; return 5;
+	case T_SLASH: *op = QB_DIV; return 5;
+	case T_PERCENT: *op = QB_MOD; return 5;
+	default: return 0;
+	}
+}
+
+static struct ql_node *parse_binary(struct parser *p, int min)
+{
+	if (++p->depth > QL_MAX_DEPTH) {
+		fail_tok(p, &p->tok, NULL, "expression nests too deep");
+		return NULL;
+	}
+	struct ql_node *a = parse_unary(p);
+	int op, prec;
+	bool compared = false;
+	while (a && (prec = binop(p->tok.t, &op)) >= min && prec > 0) {
+		struct token t = p->tok;
+		if (prec == 3 && compared) {
+			fail_tok(p, &t, "write a < b && b < c", "comparisons do not chain");
+			return NULL;
+		}
+		compared = prec == 3;
+		lex(p);
+		struct ql_node *b = parse_binary(p, prec + 1);
+		if (!b)
+			return NULL;
+		struct ql_node *n = node(p, QN_BINARY, &t);
+		if (!n)
+			return NULL;
+		n->op = op;
+		n->args = arena_alloc(p->q->arena, 2 * sizeof(*n->args));
+		if (!n->args)
+			return NULL;
+		n->args[0] = a;
+		n->args[1] = b;
+		n->nargs = 2;
+		a = n;
+	}
+	p->depth--;
+	return a;
+}
+
+static struct ql_node *parse_expr(struct parser *p)
+{
+	struct ql_node *c = parse_binary(p, 1);
+	if (!c || p->tok.t != T_QUEST)
+		return c;
+	struct token t = p->tok;
+	if (++p->depth > QL_MAX_DEPTH) {
+		fail_tok(p, &t, NULL, "expression nests too deep");
+		return NULL;
+	}
+	lex(p);
+	struct ql_node *a = parse_expr(p);
+	if (!a)
+		return NULL;
+	if (p->tok.t != T_COLON) {
+		fail_tok(p, &p->tok, "a conditional is: condition ? value : other", "expected ':'");
+		return NULL;
+	}
+	lex(p);
+	struct ql_node *b = parse_expr(p);
+	p->depth--;
+	if (!b)
+		return NULL;
+	struct ql_node *n = node(p, QN_COND, &t);
+	if (!n)
+		return NULL;
+	n->args = arena_alloc(p->q->arena, 3 * sizeof(*n->args));
+	if (!n->args)
+		return NULL;
+	n->args[0] = c;
+	n->args[1] = a;
+	n->args[2] = b;
+	n->nargs = 3;
+	return n;
+}
+
+/* ---- statements ---- */
+
+/* The rest of the line as words (paths, globs, URLs); "..." quotes. */
+static int read_words(struct parser *p, char ***out, int max)
+{
+	char **v = arena_alloc(p->q->arena, (size_t)max * sizeof(*v));
+	int n = 0;
+	if (!v)
+		return -1;
+	for (;;) {
+		skip_space(p);
+		if (p->pos >= p->len || p->text[p->pos] == '\n')
+			break;
+		struct token t = {.line = p->line, .col = p->col, .s = p->text + p->pos};
+		size_t start = p->pos;
+		bool quoted = p->text[p->pos] == '"';
+		if (quoted)
+			advance_char(p);
+		while (p->pos < p->len && p->text[p->pos] != '\n' &&
+		       (quoted ? p->text[p->pos] != '"'
+			       : !isspace((unsigned char)p->text[p->pos]) && p->text[p->pos] != '#'))
+			advance_char(p);
+		t.len = (int)(p->pos - start);
+		if (quoted) {
+			if (p->pos >= p->len || p->text[p->pos] != '"') {
+				fail_tok(p, &t, NULL, "unterminated quoted path");
+				return -1;
+			}
+			advance_char(p);
+		}
+		if (n == max) {
+			fail_tok(p, &t, NULL, "too many paths on one line");
+			return -1;
+		}
+		v[n++] = arena_strndup(p->q->arena, t.s + quoted, (size_t)t.len - quoted);
+	}
+	*out = v;
+	return n;
+}
+
+static struct ql_stmt *new_stmt(struct parser *p, enum ql_stmt_kind k, int line)
+{
+	struct ql_query *q = p->q;
+	if (q->nstmts == QL_MAX_STATEMENTS)
+		return NULL;
+	struct ql_stmt *s = &q->stmts[q->nstmts++];
+	s->kind = k;
+	s->line = line;
+	return s;
+}
+
+static bool parse_number(struct parser *p, double *v)
+{
+	bool neg = false;
+	if (p->tok.t == T_MINUS || p->tok.t == T_PLUS) {
+		neg = p->tok.t == T_MINUS;
+		lex(p);
+	}
+	if (p->tok.t == T_INT)
+		*v = (double)p->tok.ival;
+	else if (p->tok.t == T_FLOAT)
+		*v = p->tok.fval;
+	else if (is_ident(&p->tok, "pi"))
+		*v = M_PI;
+	else {
+		fail_tok(p, &p->tok, NULL, "expected a number");
+		return false;
+	}
+	if (neg)
+		*v = -*v;
+	lex(p);
+	return true;
+}
+
+/* key=number,number,... into v (at most max). */
+static int parse_numbers(struct parser *p, double *v, int max)
+{
+	int n = 0;
+	for (;;) {
+		if (n == max) {
+			fail_tok(p, &p->tok, NULL, "too many numbers");
+			return -1;
+		}
+		if (!parse_number(p, &v[n++]))
+			return -1;
+		if (p->tok.t != T_COMMA)
+			return n;
+		lex(p);
+	}
+}
+
+struct hist_opts {
+	double bins[2], range[4];
+	int nbins, nrange;
+	double *edges[2];
+	int nedges[2];
+	struct token bins_at, range_at;
+};
+
+static bool parse_hist_option(struct parser *p, struct ql_hist *h, struct hist_opts *o)
+{
+	struct token key = p->tok;
+	static const char *const keys[] = {"bins", "range", "edges", "xedges", "yedges",
+					   "weight", "label", "ylabel", "title"};
+	int which = -1;
+	for (int i = 0; i < 9; i++)
+		if (is_ident(&key, keys[i]))
+			which = i;
+	lex(p);
+	if (which < 0 || p->tok.t != T_ASSIGN) {
+		char hint[512];
+		char name[QL_MAX_NAME + 1];
+		snprintf(name, sizeof(name), "%.*s", key.len > QL_MAX_NAME ? QL_MAX_NAME : key.len, key.s);
+		ql_suggest(name, keys, 9, hint, sizeof(hint));
+		fail_tok(p, &key, *hint ? hint : "options are bins=, range=, edges=, weight=, label=, title=",
+			 which < 0 ? "unknown histogram option" : "expected '=' after the option name");
+		return false;
+	}
+	lex(p);
+	switch (which) {
+	case 0:
+		o->bins_at = p->tok;
+		return (o->nbins = parse_numbers(p, o->bins, 2)) > 0;
+	case 1:
+		o->range_at = p->tok;
+		return (o->nrange = parse_numbers(p, o->range, 4)) > 0;
+	case 2:
+	case 3:
+	case 4: {
+		int axis = which == 4;
+		double tmp[1024];
+		int n = parse_numbers(p, tmp, 1024);
+		if (n < 0)
+			return false;
+		o->edges[axis] = arena_alloc(p->q->arena, (size_t)n * sizeof(double));
+		if (!o->edges[axis])
+			return false;
+		memcpy(o->edges[axis], tmp, (size_t)n * sizeof(double));
+		o->nedges[axis] = n;
+		return true;
+	}
+	case 5:
+		return (h->weight = parse_expr(p)) != NULL;
+	default:
+		if (p->tok.t != T_STRING) {
+			fail_tok(p, &p->tok, "put the text in double quotes", "expected a string");
+			return false;
+		}
+		char *s = tok_str(p, &p->tok);
+		if (which == 6)
+			h->axes[0].label = s;
+		else if (which == 7)
+			h->axes[1].label = s;
+		else
+			h->title = s;
+		lex(p);
+		return true;
+	}
+}
+
+/* Turn bins=/range=/edges= into axes, checking what can be checked now. */
+static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
+		      const struct token *at)
+{
+	for (int a = 0; a < h->ndim; a++) {
+		struct ql_axis *ax = &h->axes[a];
+		if (o->edges[a]) {
+			int n = o->nedges[a];
+			if (n < 2) {
+				fail_tok(p, at, NULL, "edges need at least two numbers");
+				return false;
+			}
+			for (int i = 0; i < n; i++)
+				if (!isfinite(o->edges[a][i]) || (i && o->edges[a][i] <= o->edges[a][i - 1])) {
+					fail_tok(p, at, NULL, "edges must be finite and increasing");
+					return false;
+				}
+			ax->edges = o->edges[a];
+			ax->nbins = n - 1;
+			ax->lo = ax->edges[0];
+			ax->hi = ax->edges[n - 1];
+			continue;
+		}
+		if (o->nbins != h->ndim || o->nrange != 2 * h->ndim) {
+			fail_tok(p, o->nbins ? &o->bins_at : at,
+				 h->ndim == 1 ? "write bins=N range=lo,hi or edges=e0,e1,..."
+					      : "write bins=NX,NY range=xlo,xhi,ylo,yhi",
+				 o->nbins == 0 && o->nrange == 0
+					 ? "the histogram needs a binning"
+					 : "bins= and range= do not match the histogram's dimension");
+			return false;
+		}
+		double nb = o->bins[a];
+		if (nb != floor(nb) || nb < 1 || nb > 1000000) {
+			fail_tok(p, &o->bins_at, NULL, "bins must be a whole number from 1 to 1000000");
+			return false;
+		}
+		ax->nbins = (int)nb;
+		ax->lo = o->range[2 * a];
+		ax->hi = o->range[2 * a + 1];
+		if (!(ax->lo < ax->hi) || !isfinite(ax->lo) || !isfinite(ax->hi)) {
+			fail_tok(p, &o->range_at, NULL, "a range needs lo < hi, both finite");
+			return false;
+		}
+	}
+	if (h->ndim == 2 && (double)h->axes[0].nbins * h->axes[1].nbins > 4e6) {
+		fail_tok(p, at, NULL, "a 2-D histogram may have at most 4,000,000 bins");
+		return false;
+	}
+	return true;
+}
+
+static bool parse_hist(struct parser *p, struct ql_stmt *s, const struct token *kw)
+{
+	struct ql_hist *h = &s->u.hist;
+	struct token name = p->tok;
+	if (name.t != T_IDENT) {
+		fail_tok(p, &name, "hist NAME = EXPR bins=N range=lo,hi", "expected the histogram's name");
+		return false;
+	}
+	h->name = tok_str(p, &name);
+	lex(p);
+	h->ndim = 1;
+	if (p->tok.t == T_ASSIGN) {
+		lex(p);
+		if (!(h->expr[0] = parse_expr(p)))
+			return false;
+		if (p->tok.t == T_COMMA) {
+			lex(p);
+			if (!(h->expr[1] = parse_expr(p)))
+				return false;
+			h->ndim = 2;
+		}
+	} else {
+		/* hist x bins=...: the histogram of the define or branch x. */
+		struct ql_node *n = node(p, QN_NAME, &name);
+		if (!n)
+			return false;
+		n->name = h->name;
+		h->expr[0] = n;
+	}
+	struct hist_opts o = {0};
+	while (p->tok.t == T_IDENT)
+		if (!parse_hist_option(p, h, &o))
+			return false;
+	if (p->failed)
+		return false;
+	h->nfilters = p->q->nfilters;
+	return make_axes(p, h, &o, &name);
+	(void)kw;
+}
+
+static bool parse_statement(struct parser *p)
+{
+	struct ql_query *q = p->q;
+	struct token kw = p->tok;
+	static const char *const kws[] = {"dataset", "tree", "define", "filter", "hist"};
+	int which = -1;
+	for (int i = 0; i < 5; i++)
+		if (is_ident(&kw, kws[i]))
+			which = i;
+	if (which < 0) {
+		char hint[512], name[QL_MAX_NAME + 1];
+		snprintf(name, sizeof(name), "%.*s", kw.len > QL_MAX_NAME ? QL_MAX_NAME : kw.len, kw.s);
+		ql_suggest(name, kws, 5, hint, sizeof(hint));
+		fail_tok(p, &kw, *hint ? hint : "statements are dataset, tree, define, filter, hist",
+			 kw.t == T_IDENT ? "unknown statement" : "expected a statement");
+		return false;
+	}
+	if (which <= 1) { /* dataset, tree: words, not tokens */
+		char **words;
+		int n = read_words(p, &words, which ? 2 : 4096);
+		if (n < 0)
+			return false;
+		if (n == 0 || (which == 1 && n != 1)) {
+			fail_tok(p, &kw, which ? "tree Events" : "dataset data/*.root",
+				 which ? "tree takes one name" : "dataset needs at least one path");
+			return false;
+		}
+		if (which == 1) {
+			q->tree = words[0];
+		} else {
+			char **all = arena_alloc(q->arena, (size_t)(q->ndatasets + n) * sizeof(*all));
+			if (!all)
+				return false;
+			if (q->ndatasets)
+				memcpy(all, q->datasets, (size_t)q->ndatasets * sizeof(*all));
+			memcpy(all + q->ndatasets, words, (size_t)n * sizeof(*all));
+			q->datasets = all;
+			q->ndatasets += n;
+			if (!q->dataset_line)
+				q->dataset_line = kw.line;
+		}
+		lex(p);
+		return true;
+	}
+	lex(p);
+	struct ql_stmt *s = new_stmt(p, which == 2 ? QS_DEFINE : which == 3 ? QS_FILTER : QS_HIST,
+				     kw.line);
+	if (!s) {
+		fail_tok(p, &kw, NULL, "too many statements");
+		return false;
+	}
+	if (which == 2) {
+		struct token name = p->tok;
+		if (name.t != T_IDENT || name.len > QL_MAX_NAME) {
+			fail_tok(p, &name, "define NAME = EXPR", "expected the name being defined");
+			return false;
+		}
+		s->u.define.name = tok_str(p, &name);
+		lex(p);
+		if (p->tok.t != T_ASSIGN) {
+			fail_tok(p, &p->tok, "define NAME = EXPR", "expected '='");
+			return false;
+		}
+		lex(p);
+		return (s->u.define.expr = parse_expr(p)) != NULL;
+	}
+	if (which == 3) {
+		struct ql_filter *f = &s->u.filter;
+		const char *start = p->tok.s;
+		if (p->tok.t == T_IDENT) { /* filter NAME: EXPR? */
+			struct parser save = *p;
+			struct token name = p->tok;
+			lex(p);
+			if (p->tok.t == T_COLON) {
+				f->name = tok_str(p, &name);
+				lex(p);
+				start = NULL;
+			} else {
+				*p = save;
+			}
+		}
+		if (!(f->expr = parse_expr(p)))
+			return false;
+		if (start) { /* named by its text */
+			const char *end = p->tok.s;
+			while (end > start && isspace((unsigned char)end[-1]))
+				end--;
+			f->name = arena_strndup(q->arena, start, (size_t)(end - start) > 200 ? 200 : (size_t)(end - start));
+		}
+		f->index = q->nfilters++;
+		return true;
+	}
+	q->nhists++;
+	return parse_hist(p, s, &kw);
+}
+
+int ql_parse(const char *text, size_t len, const char *filename, struct ql_query **out,
+	     struct ql_error *err)
+{
+	if (len > QL_MAX_TEXT) {
+		ql_fail(err, filename, "", 0, 0, 0, "split the analysis into several queries",
+			"the query is %zu bytes; at most %u are accepted", len, QL_MAX_TEXT);
+		return -EFBIG;
+	}
+	struct ql_query *q = calloc(1, sizeof(*q));
+	if (!q || !(q->arena = arena_new()) ||
+	    !(q->text = arena_strndup(q->arena, text, len)) ||
+	    !(q->filename = arena_strndup(q->arena, filename ? filename : "query",
+					  strlen(filename ? filename : "query"))) ||
+	    !(q->stmts = calloc(QL_MAX_STATEMENTS, sizeof(*q->stmts)))) {
+		ql_free(q);
+		return -ENOMEM;
+	}
+	if (memchr(text, 0, len)) {
+		ql_fail(err, filename, "", 0, 0, 0, "queries are text", "the query holds a NUL byte");
+		ql_free(q);
+		return -EINVAL;
+	}
+	struct parser p = {.q = q, .err = err, .text = q->text, .len = len, .line = 1, .col = 1};
+	lex(&p);
+	while (!p.failed && p.tok.t != T_EOF) {
+		if (p.tok.t == T_NL) {
+			lex(&p);
+			continue;
+		}
+		if (!parse_statement(&p))
+			break;
+		if (!p.failed && p.tok.t != T_NL && p.tok.t != T_EOF)
+			fail_tok(&p, &p.tok, "one statement per line; end a line with \\ to continue it",
+				 "unexpected text after the statement");
+	}
+	if (!p.failed && q->ndatasets == 0)
+		ql_fail(err, q->filename, q->text, 0, 0, 0, "add a line like: dataset data/*.root",
+			"the query names no dataset");
+	if (p.failed || q->ndatasets == 0) {
+		if (p.failed && err && !err->text[0])
+			ql_fail(err, q->filename, q->text, p.tok.line, p.tok.col, 1, NULL, "out of memory");
+		ql_free(q);
+		return -EINVAL;
+	}
+	*out = q;
+	return 0;
+}
+
+void ql_free(struct ql_query *q)
+{
+	if (!q)
+		return;
+	free(q->stmts);
+	free(q->lists);
+	arena_free(q->arena);
+	free(q);
+}
+
+const char *ql_list_name(const struct ql_query *q, int list)
+{
+	return list >= 0 && list < q->nlists ? q->lists[list] : "?";
+}

@@ -1,0 +1,781 @@
+/* test_hist.c — histograms and the JSON writer, against hand-worked values.
+ *
+ * Usage: test_hist [OUTDIR].  With OUTDIR, every hist.json produced here is
+ * also written there as a file, for hist_schema_check.py. */
+#include "hist.h"
+#include "jsonw.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int failures;
+static const char *outdir;
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		failures++; \
+	} \
+} while (0)
+
+#define CHECK_EQ_I(a, b) do { \
+	long long a_ = (long long)(a), b_ = (long long)(b); \
+	if (a_ != b_) { \
+		fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+		failures++; \
+	} \
+} while (0)
+
+#define CHECK_EQ_D(a, b) do { \
+	double a_ = (a), b_ = (b); \
+	if (a_ != b_) { \
+		fprintf(stderr, "%s:%d: %s == %.17g, expected %.17g\n", __FILE__, __LINE__, #a, a_, b_); \
+		failures++; \
+	} \
+} while (0)
+
+#define CHECK_STR(a, b) do { \
+	const char *a_ = (a), *b_ = (b); \
+	if (!a_ || strcmp(a_, b_) != 0) { \
+		fprintf(stderr, "%s:%d: %s ==\n  %s\nexpected\n  %s\n", __FILE__, __LINE__, #a, \
+			a_ ? a_ : "(null)", b_); \
+		failures++; \
+	} \
+} while (0)
+
+static struct hist *new_or_die(const struct hist_def *def)
+{
+	struct hist *h = NULL;
+	const char *why = NULL;
+	int rc = hist_new(def, &h, &why);
+	if (rc != 0) {
+		fprintf(stderr, "hist_new(%s): %d %s\n", def->name, rc, why ? why : "");
+		exit(1);
+	}
+	return h;
+}
+
+static struct hist *reg1(const char *name, int n, double lo, double hi, bool weighted)
+{
+	struct hist_def d = { .name = name, .ndim = 1, .weighted = weighted,
+			      .axes = { { .nbins = n, .lo = lo, .hi = hi } } };
+	return new_or_die(&d);
+}
+
+/* hist_to_json of n histograms; written to OUTDIR/file when given. */
+static char *to_json(struct hist *const *h, size_t n, const char *file)
+{
+	char *s = NULL;
+	size_t len = 0;
+	int rc = hist_to_json(h, n, "0.1.0", &s, &len);
+	CHECK_EQ_I(rc, 0);
+	if (rc != 0)
+		return NULL;
+	CHECK_EQ_I(len, strlen(s));
+	if (outdir && file) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", outdir, file);
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f) {
+			CHECK(fwrite(s, 1, len, f) == len);
+			CHECK(fclose(f) == 0);
+		}
+	}
+	return s;
+}
+
+/* ---- the JSON writer ---- */
+
+static void check_str(const char *in, size_t n, const char *want)
+{
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_strn(&w, in, n);
+	char *s = jsonw_finish(&w, NULL);
+	CHECK_STR(s, want);
+	free(s);
+}
+
+static void check_double(double v, const char *want)
+{
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_double(&w, v);
+	char *s = jsonw_finish(&w, NULL);
+	CHECK_STR(s, want);
+	free(s);
+}
+
+static void test_jsonw(void)
+{
+	check_str("plain", 5, "\"plain\"");
+	check_str("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+	check_str("\n\t\x01\x1f", 4, "\"\\u000a\\u0009\\u0001\\u001f\"");
+	check_str("nul\0x", 5, "\"nul\\u0000x\"");
+	check_str("m_\xce\xbc\xce\xbc \xf0\x9f\x98\x80", 11, "\"m_\xce\xbc\xce\xbc \xf0\x9f\x98\x80\"");
+	check_str("a\xff" "b", 3, "\"a\xef\xbf\xbd" "b\"");
+	/* Overlong NUL, a surrogate, a truncated sequence, past U+10FFFF. */
+	check_str("\xc0\x80", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_str("\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_str("x\xe2\x82", 3, "\"x\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_str("\xf4\x90\x80\x80", 4,
+		  "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_str("\xe2\x82\xac", 3, "\"\xe2\x82\xac\"");
+
+	check_double(0, "0");
+	check_double(-0.0, "-0");
+	check_double(0.1, "0.1");
+	check_double(1.0 / 3, "0.3333333333333333");
+	check_double(0.1 + 0.2, "0.30000000000000004");
+	check_double(1e15, "1000000000000000");
+	check_double(-9999999999999998.0, "-9999999999999998");
+	check_double(1e16, "1e+16");
+	check_double(123456789012345680.0, "1.2345678901234568e+17");
+	check_double(1e-7, "1e-07");
+	check_double(DBL_MAX, "1.7976931348623157e+308");
+	check_double(5e-324, "4.94065645841247e-324");
+	check_double(NAN, "null");
+	check_double(INFINITY, "null");
+	check_double(-INFINITY, "null");
+
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "a");
+	jsonw_arr_begin(&w);
+	jsonw_int(&w, INT64_MIN);
+	jsonw_uint(&w, UINT64_MAX);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "b");
+	jsonw_null(&w);
+	jsonw_key(&w, "");
+	jsonw_arr_begin(&w);
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	jsonw_value_raw(&w, "{\"r\":1}", 7);
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "c");
+	jsonw_bool(&w, true);
+	jsonw_key(&w, "d");
+	jsonw_str(&w, NULL);
+	jsonw_obj_end(&w);
+	size_t len = 0;
+	char *s = jsonw_finish(&w, &len);
+	CHECK_STR(s, "{\"a\":[-9223372036854775808,18446744073709551615,{\"b\":null,\"\":[]},"
+		     "{\"r\":1}],\"c\":true,\"d\":null}");
+	CHECK_EQ_I(len, s ? strlen(s) : 0);
+	free(s);
+
+	/* Misuse is sticky and reported by jsonw_finish(). */
+	jsonw_init(&w);
+	jsonw_arr_begin(&w);
+	jsonw_obj_end(&w);
+	CHECK(jsonw_finish(&w, NULL) == NULL);
+	CHECK_EQ_I(w.err, -EINVAL);
+	jsonw_init(&w);
+	jsonw_arr_begin(&w);
+	jsonw_key(&w, "k"); /* a key outside an object */
+	CHECK(jsonw_finish(&w, NULL) == NULL);
+	CHECK_EQ_I(w.err, -EINVAL);
+	jsonw_init(&w);
+	for (int i = 0; i < JSONW_MAX_DEPTH + 1; i++)
+		jsonw_arr_begin(&w);
+	CHECK_EQ_I(w.err, -EINVAL);
+	jsonw_free(&w);
+	jsonw_init(&w);
+	for (int i = 0; i < JSONW_MAX_DEPTH; i++)
+		jsonw_arr_begin(&w);
+	for (int i = 0; i < JSONW_MAX_DEPTH; i++)
+		jsonw_arr_end(&w);
+	CHECK_EQ_I(w.err, 0);
+	s = jsonw_finish(&w, NULL);
+	CHECK(s && strlen(s) == 2 * JSONW_MAX_DEPTH);
+	free(s);
+	jsonw_init(&w);
+	jsonw_obj_begin(&w); /* left open */
+	CHECK(jsonw_finish(&w, NULL) == NULL);
+	CHECK_EQ_I(w.err, -EINVAL);
+}
+
+/* ---- binning ---- */
+
+static void test_regular(void)
+{
+	struct hist *h = reg1("r", 10, 0, 1, false);
+	const double below = nextafter(1.0, 0.0);
+	struct { double x; int bin; } cases[] = {
+		{ 0.0, 1 }, { -0.0, 1 }, { 1.0, 11 }, { below, 10 }, { -INFINITY, 0 },
+		{ INFINITY, 11 }, { -1e-300, 0 }, { 0.5, 6 }, { 0.1, 2 },
+		{ 0.3, 4 },   /* 10 * 0.3 = 3.0000000000000004 */
+		{ 0.7, 8 },   /* 10 * 0.7 = 7.000000000000001 */
+		{ 0.09999999999999999, 1 }, { 1e300, 11 }, { DBL_MIN, 1 },
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	double xs[32];
+
+	for (size_t i = 0; i < n; i++) {
+		CHECK_EQ_I(hist_find_bin(h, 0, cases[i].x), cases[i].bin);
+		xs[i] = cases[i].x;
+	}
+	CHECK_EQ_I(hist_find_bin(h, 0, NAN), -1);
+	CHECK_EQ_I(hist_find_bin(h, 1, 0.5), -1);
+	xs[n] = NAN;
+	xs[n + 1] = -NAN;
+	hist_fill1(h, xs, NULL, n + 2);
+	int64_t want[12] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		want[cases[i].bin]++;
+	for (int b = 0; b < 12; b++) {
+		CHECK_EQ_I(hist_count(h, b, 0), want[b]);
+		CHECK_EQ_D(hist_value(h, b, 0), (double)want[b]);
+		CHECK_EQ_D(hist_variance(h, b, 0), (double)want[b]);
+	}
+	CHECK_EQ_I(want[0], 2);
+	CHECK_EQ_I(want[11], 3);
+	CHECK_EQ_I(hist_skipped(h), 2);
+	CHECK_EQ_I(hist_entries(h), n);
+	CHECK_EQ_I(hist_nbins(h, 0), 10);
+	CHECK_EQ_I(hist_ndim(h), 1);
+	CHECK(!hist_weighted(h));
+	CHECK_STR(hist_name(h), "r");
+	CHECK_STR(hist_title(h), "");
+	CHECK_STR(hist_label(h, 0), "");
+	CHECK_EQ_D(hist_edge(h, 0, 1), 0);
+	CHECK_EQ_D(hist_edge(h, 0, 4), 0.3); /* 0 + 1 * 3 / 10 */
+	CHECK_EQ_D(hist_edge(h, 0, 11), 1);
+	hist_free(h);
+
+	/* Rounding at the top edge: 10 * (prev(0.1) + 3) / 3.1 rounds to 10.0;
+	 * the point is still below hi and must stay in the last bin. */
+	h = reg1("top", 10, -3.0, 0.1, false);
+	CHECK_EQ_I(hist_find_bin(h, 0, 0.09999999999999999), 10);
+	CHECK_EQ_I(hist_find_bin(h, 0, 0.1), 11);
+	CHECK_EQ_I(hist_find_bin(h, 0, -3.0), 1);
+	hist_free(h);
+}
+
+/* The reference's convention: points built as lo + (hi - lo) * i / 20 land
+ * in bin floor(20 * (x - lo) / (hi - lo)) + 1, which rounding sometimes puts
+ * one below i + 1 (worked out by hand: -2.16 on [-2.4, 2.4), and
+ * 0.33999999999999997 on [0.1, 0.7)). */
+static void test_reference_convention(void)
+{
+	const double ranges[][2] = { { -2.4, 2.4 }, { 0.1, 0.7 }, { 0.25, 300 }, { 0, 1 }, { -7.31, 1.16 } };
+
+	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+		double lo = ranges[r][0], hi = ranges[r][1];
+		struct hist *h = reg1("ref", 20, lo, hi, false);
+		for (int i = 0; i <= 20; i++) {
+			double x0 = lo + (hi - lo) * i / 20;
+			double xs[3] = { nextafter(x0, -INFINITY), x0, nextafter(x0, INFINITY) };
+			for (int k = 0; k < 3; k++) {
+				double x = xs[k];
+				int want = x < lo ? 0 : x >= hi ? 21 : (int)floor(20 * (x - lo) / (hi - lo)) + 1;
+				if (want == 21 && x < hi)
+					want = 20; /* rounded up to 20 below hi: kept in the last bin */
+				CHECK_EQ_I(hist_find_bin(h, 0, x), want);
+			}
+		}
+		hist_free(h);
+	}
+	struct hist *h = reg1("ref", 20, -2.4, 2.4, false);
+	CHECK_EQ_I(hist_find_bin(h, 0, -2.4 + 4.8 * 1 / 20), 1);
+	CHECK_EQ_D(hist_edge(h, 0, 2), -2.16);
+	hist_free(h);
+	h = reg1("ref", 20, 0.1, 0.7, false);
+	CHECK_EQ_I(hist_find_bin(h, 0, 0.1 + (0.7 - 0.1) * 8 / 20), 8);
+	hist_free(h);
+}
+
+static void test_variable(void)
+{
+	const double edges[] = { 0, 1, 2.5, 10 };
+	struct hist_def d = { .name = "v", .ndim = 1,
+			      .axes = { { .nbins = 3, .edges = edges, .label = "x" } } };
+	struct hist *h = new_or_die(&d);
+	struct { double x; int bin; } cases[] = {
+		{ 0, 1 }, { 1, 2 }, { 2.5, 3 }, { 10, 4 }, { -0.1, 0 }, { 9.99, 3 },
+		{ 0.5, 1 }, { -INFINITY, 0 }, { INFINITY, 4 }, { nextafter(1, 0), 1 },
+		{ nextafter(10, 0), 3 }, { 2.4999, 2 },
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	double xs[16];
+	int64_t want[5] = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		CHECK_EQ_I(hist_find_bin(h, 0, cases[i].x), cases[i].bin);
+		xs[i] = cases[i].x;
+		want[cases[i].bin]++;
+	}
+	xs[n] = NAN;
+	hist_fill1(h, xs, NULL, n + 1);
+	for (int b = 0; b < 5; b++)
+		CHECK_EQ_I(hist_count(h, b, 0), want[b]);
+	CHECK_EQ_I(hist_skipped(h), 1);
+	CHECK_EQ_I(hist_entries(h), n);
+	CHECK_EQ_D(hist_edge(h, 0, 3), 2.5);
+	CHECK_EQ_D(hist_edge(h, 0, 4), 10);
+	CHECK_STR(hist_label(h, 0), "x");
+	hist_free(h);
+
+	/* One bin, and many bins (the binary search over every edge). */
+	const double one[] = { -1, 1 };
+	d.axes[0].nbins = 1;
+	d.axes[0].edges = one;
+	h = new_or_die(&d);
+	CHECK_EQ_I(hist_find_bin(h, 0, -1), 1);
+	CHECK_EQ_I(hist_find_bin(h, 0, 1), 2);
+	CHECK_EQ_I(hist_find_bin(h, 0, -1.5), 0);
+	hist_free(h);
+	enum { NB = 1000 };
+	static double many[NB + 1];
+	for (int i = 0; i <= NB; i++)
+		many[i] = i * 0.5;
+	d.axes[0].nbins = NB;
+	d.axes[0].edges = many;
+	h = new_or_die(&d);
+	for (int i = 0; i < NB; i++) {
+		CHECK_EQ_I(hist_find_bin(h, 0, many[i]), i + 1);
+		CHECK_EQ_I(hist_find_bin(h, 0, many[i] + 0.25), i + 1);
+	}
+	CHECK_EQ_I(hist_find_bin(h, 0, many[NB]), NB + 1);
+	hist_free(h);
+}
+
+static void test_2d(void)
+{
+	const double ey[] = { 0, 1, 3 };
+	struct hist_def d = { .name = "xy", .ndim = 2,
+			      .axes = { { .nbins = 2, .lo = 0, .hi = 2 },
+					{ .nbins = 2, .edges = ey } } };
+	struct hist *h = new_or_die(&d);
+	const double x[] = { 0.5, 1.5, -1, 2, 1, NAN, 1, 0.5 };
+	const double y[] = { 0.5, 2, 0.5, 3, 5, 1, NAN, 0.5 };
+	hist_fill2(h, x, y, NULL, 8);
+	int64_t want[4][4] = { { 0 } };
+	want[1][1] = 2; want[2][2] = 1; want[0][1] = 1; want[3][3] = 1; want[2][3] = 1;
+	for (int ix = 0; ix < 4; ix++)
+		for (int iy = 0; iy < 4; iy++)
+			CHECK_EQ_I(hist_count(h, ix, iy), want[ix][iy]);
+	CHECK_EQ_I(hist_skipped(h), 2);
+	CHECK_EQ_I(hist_entries(h), 6);
+	CHECK_EQ_I(hist_nbins(h, 1), 2);
+	CHECK_EQ_I(hist_find_bin(h, 1, 1), 2);
+	hist_free(h);
+}
+
+static void test_weighted(void)
+{
+	struct hist *h = reg1("w", 2, 0, 2, true);
+	const double x[] = { 0.5, 0.5, 1.5, 3, NAN, 0.5, 0.5, 0.5, -5 };
+	const double w[] = { 2, 0.5, -1, 4, 1, NAN, INFINITY, -INFINITY, 0 };
+	hist_fill1(h, x, w, 9);
+	CHECK_EQ_D(hist_value(h, 1, 0), 2.5);
+	CHECK_EQ_D(hist_variance(h, 1, 0), 4.25);
+	CHECK_EQ_D(hist_value(h, 2, 0), -1);
+	CHECK_EQ_D(hist_variance(h, 2, 0), 1);
+	CHECK_EQ_D(hist_value(h, 3, 0), 4);
+	CHECK_EQ_D(hist_variance(h, 3, 0), 16);
+	CHECK_EQ_D(hist_value(h, 0, 0), 0);   /* a zero weight fills, and adds nothing */
+	CHECK_EQ_I(hist_skipped(h), 4);
+	CHECK_EQ_I(hist_entries(h), 5);
+	CHECK_EQ_I(hist_count(h, 1, 0), 2);   /* truncated sum of weights */
+	CHECK(hist_weighted(h));
+
+	/* Without weights a weighted histogram fills weight 1. */
+	const double x2[] = { 0.5, 1.0, 1.5 };
+	hist_fill1(h, x2, NULL, 3);
+	CHECK_EQ_D(hist_value(h, 1, 0), 3.5);
+	CHECK_EQ_D(hist_variance(h, 1, 0), 5.25);
+	CHECK_EQ_D(hist_value(h, 2, 0), 1);
+	CHECK_EQ_D(hist_variance(h, 2, 0), 3);
+	CHECK_EQ_I(hist_entries(h), 8);
+	hist_free(h);
+
+	/* 2-D weighted, bad weights skipped. */
+	struct hist_def d = { .name = "w2", .ndim = 2, .weighted = true,
+			      .axes = { { .nbins = 1, .lo = 0, .hi = 1 },
+					{ .nbins = 1, .lo = 0, .hi = 1 } } };
+	h = new_or_die(&d);
+	const double xx[] = { 0.5, 0.5, 0.5, 2 };
+	const double yy[] = { 0.5, 0.5, NAN, -1 };
+	const double ww[] = { 3, NAN, 1, 0.25 };
+	hist_fill2(h, xx, yy, ww, 4);
+	CHECK_EQ_D(hist_value(h, 1, 1), 3);
+	CHECK_EQ_D(hist_variance(h, 1, 1), 9);
+	CHECK_EQ_D(hist_value(h, 2, 0), 0.25);
+	CHECK_EQ_D(hist_variance(h, 2, 0), 0.0625);
+	CHECK_EQ_I(hist_skipped(h), 2);
+	CHECK_EQ_I(hist_entries(h), 2);
+	hist_free(h);
+}
+
+/* ---- definitions ---- */
+
+static void expect_einval(const struct hist_def *d, const char *what)
+{
+	struct hist *h = (struct hist *)&failures; /* must stay untouched */
+	const char *why = NULL;
+	int rc = hist_new(d, &h, &why);
+	if (rc != -EINVAL || !why || !why[0] || h != (struct hist *)&failures) {
+		fprintf(stderr, "%s:%d: %s accepted (rc %d)\n", __FILE__, __LINE__, what, rc);
+		failures++;
+	}
+}
+
+static void test_bad_defs(void)
+{
+	struct hist_def ok = { .name = "b", .ndim = 1, .axes = { { .nbins = 10, .lo = 0, .hi = 1 } } };
+	struct hist_def d;
+	const double unsorted[] = { 0, 2, 1 }, dup[] = { 0, 1, 1 }, nan_e[] = { 0, NAN, 2 },
+		     inf_e[] = { 0, 1, INFINITY }, good[] = { 0, 1, 2 };
+
+	d = ok; d.axes[0].hi = 0; expect_einval(&d, "lo == hi");
+	d = ok; d.axes[0].lo = 2; expect_einval(&d, "lo > hi");
+	d = ok; d.axes[0].lo = NAN; expect_einval(&d, "NaN lo");
+	d = ok; d.axes[0].hi = INFINITY; expect_einval(&d, "infinite hi");
+	d = ok; d.axes[0].lo = -1e308; d.axes[0].hi = 1e308; expect_einval(&d, "range overflows");
+	d = ok; d.axes[0].lo = 0; d.axes[0].hi = 1e303; d.axes[0].nbins = 1000000;
+	expect_einval(&d, "nbins * range overflows");
+	d = ok; d.axes[0].nbins = 0; expect_einval(&d, "nbins 0");
+	d = ok; d.axes[0].nbins = -1; expect_einval(&d, "nbins -1");
+	d = ok; d.axes[0].nbins = HIST_MAX_BINS + 1; expect_einval(&d, "huge nbins");
+	d = ok; d.axes[0].nbins = 2; d.axes[0].edges = unsorted; expect_einval(&d, "unsorted edges");
+	d = ok; d.axes[0].nbins = 2; d.axes[0].edges = dup; expect_einval(&d, "duplicate edges");
+	d = ok; d.axes[0].nbins = 2; d.axes[0].edges = nan_e; expect_einval(&d, "NaN edge");
+	d = ok; d.axes[0].nbins = 2; d.axes[0].edges = inf_e; expect_einval(&d, "infinite edge");
+	d = ok; d.ndim = 0; expect_einval(&d, "ndim 0");
+	d = ok; d.ndim = 3; expect_einval(&d, "ndim 3");
+	d = ok; d.name = ""; expect_einval(&d, "empty name");
+	d = ok; d.name = NULL; expect_einval(&d, "no name");
+	d = ok; d.ndim = 2; d.axes[1] = d.axes[0]; d.axes[1].nbins = 0; expect_einval(&d, "2-D nbins 0");
+	d = ok; d.ndim = 2; d.axes[0].nbins = 2001; d.axes[1] = d.axes[0]; d.axes[1].nbins = 2000;
+	expect_einval(&d, "nx * ny > 4e6");
+
+	/* The limits themselves are accepted. */
+	struct hist *h = NULL;
+	d = ok; d.ndim = 2; d.axes[0].nbins = 2000; d.axes[1] = d.axes[0];
+	CHECK_EQ_I(hist_new(&d, &h, NULL), 0);
+	hist_free(h);
+	d = ok; d.axes[0].nbins = HIST_MAX_BINS;
+	CHECK_EQ_I(hist_new(&d, &h, NULL), 0);
+	hist_free(h);
+	d = ok; d.axes[0].nbins = 2; d.axes[0].edges = good;
+	CHECK_EQ_I(hist_new(&d, &h, NULL), 0);
+	hist_free(h);
+	/* Everything is copied: the definition's storage may go away. */
+	double edges[3] = { 0, 1, 2 };
+	char name[8] = "copy", label[8] = "lab";
+	d = ok; d.name = name; d.axes[0].nbins = 2; d.axes[0].edges = edges; d.axes[0].label = label;
+	CHECK_EQ_I(hist_new(&d, &h, NULL), 0);
+	edges[1] = 1.5; name[0] = 'X'; label[0] = 'X';
+	CHECK_EQ_I(hist_find_bin(h, 0, 1.2), 2);
+	CHECK_STR(hist_name(h), "copy");
+	CHECK_STR(hist_label(h, 0), "lab");
+	hist_free(h);
+	hist_free(NULL);
+}
+
+/* ---- merge ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rng(void)
+{
+	uint64_t x = rng_state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+/* A coordinate on roughly [-1, 11), with NaNs, infinities and exact edges. */
+static double rnd_x(void)
+{
+	uint64_t r = rng();
+	switch (r % 64) {
+	case 0: return NAN;
+	case 1: return INFINITY;
+	case 2: return -INFINITY;
+	case 3: return (double)(r >> 8 & 15);       /* integral points: edges */
+	default: return -1.0 + 12.0 * (double)(r >> 11) / 9007199254740992.0;
+	}
+}
+
+/* A weight that is a multiple of 1/4 in [-2, 6): sums stay exact in any
+ * order, so merged weighted histograms can be compared exactly too. */
+static double rnd_w(void)
+{
+	uint64_t r = rng();
+	if (r % 97 == 0)
+		return NAN;
+	return (double)(int)(r >> 40 & 31) / 4.0 - 2.0;
+}
+
+static bool same_contents(const struct hist *a, const struct hist *b)
+{
+	int nx = hist_nbins(a, 0) + 2, ny = hist_ndim(a) == 2 ? hist_nbins(a, 1) + 2 : 1;
+	if (hist_skipped(a) != hist_skipped(b) || hist_entries(a) != hist_entries(b))
+		return false;
+	for (int ix = 0; ix < nx; ix++)
+		for (int iy = 0; iy < ny; iy++) {
+			if (hist_weighted(a)) {
+				if (hist_value(a, ix, iy) != hist_value(b, ix, iy) ||
+				    hist_variance(a, ix, iy) != hist_variance(b, ix, iy))
+					return false;
+			} else if (hist_count(a, ix, iy) != hist_count(b, ix, iy)) {
+				return false;
+			}
+		}
+	return true;
+}
+
+/* Fill [0, n) in pieces cut at cuts[] into fresh histograms, merge them
+ * (in reverse order, to show order does not matter) and compare with one
+ * pass. */
+static void check_split(const struct hist *whole, const double *x, const double *y,
+			const double *w, size_t n, const size_t *cuts, size_t ncuts)
+{
+	struct hist *acc = hist_new_like(whole);
+	CHECK(acc != NULL);
+	size_t end = n;
+	for (size_t k = ncuts + 1; k-- > 0;) {
+		size_t start = k ? cuts[k - 1] : 0;
+		struct hist *part = hist_new_like(whole);
+		CHECK(part != NULL);
+		if (hist_ndim(whole) == 1)
+			hist_fill1(part, x + start, w ? w + start : NULL, end - start);
+		else
+			hist_fill2(part, x + start, y + start, w ? w + start : NULL, end - start);
+		CHECK_EQ_I(hist_merge(acc, part), 0);
+		hist_free(part);
+		end = start;
+	}
+	CHECK(same_contents(acc, whole));
+	hist_free(acc);
+}
+
+static void test_merge_random(void)
+{
+	enum { N = 1000000 };
+	double *x = malloc(N * sizeof(double)), *y = malloc(N * sizeof(double)),
+	       *w = malloc(N * sizeof(double));
+	CHECK(x && y && w);
+	for (size_t i = 0; i < N; i++) {
+		x[i] = rnd_x();
+		y[i] = rnd_x();
+		w[i] = rnd_w();
+	}
+	const double ey[] = { -0.5, 0, 1, 2, 3.5, 7, 10 };
+	struct hist_def d1 = { .name = "m1", .ndim = 1, .axes = { { .nbins = 37, .lo = 0.25, .hi = 10 } } };
+	struct hist_def d2 = { .name = "m2", .ndim = 2,
+			       .axes = { { .nbins = 20, .lo = 0, .hi = 10 }, { .nbins = 6, .edges = ey } } };
+	const size_t halves[] = { N / 2 };
+	const size_t uneven[] = { 1, 2, 777, 250000, 250001, 999999 };
+	const size_t empty_piece[] = { 0, 0, 123456, 123456, N };
+
+	for (int weighted = 0; weighted <= 1; weighted++) {
+		d1.weighted = d2.weighted = weighted;
+		struct hist *h1 = new_or_die(&d1), *h2 = new_or_die(&d2);
+		const double *wp = weighted ? w : NULL;
+		hist_fill1(h1, x, wp, N);
+		hist_fill2(h2, x, y, wp, N);
+		/* About 1/64 NaN coordinates; 1/97 NaN weights when weighted. */
+		CHECK(hist_skipped(h1) > N / 100 && hist_skipped(h1) < N / 30);
+		CHECK_EQ_I(hist_skipped(h1) + hist_entries(h1), N);
+		CHECK_EQ_I(hist_skipped(h2) + hist_entries(h2), N);
+		check_split(h1, x, NULL, wp, N, halves, 1);
+		check_split(h1, x, NULL, wp, N, uneven, 6);
+		check_split(h1, x, NULL, wp, N, empty_piece, 5);
+		check_split(h2, x, y, wp, N, halves, 1);
+		check_split(h2, x, y, wp, N, uneven, 6);
+		check_split(h2, x, y, wp, N, empty_piece, 5);
+		if (!weighted) {
+			/* Every point, by the definition of its bin. */
+			int64_t total = 0;
+			for (int b = 0; b < 39; b++)
+				total += hist_count(h1, b, 0);
+			CHECK_EQ_I(total, hist_entries(h1));
+			int64_t want[39] = { 0 };
+			for (size_t i = 0; i < N; i++) {
+				if (isnan(x[i]))
+					continue;
+				int b = x[i] < 0.25 ? 0 : x[i] >= 10 ? 38
+					: (int)floor(37 * (x[i] - 0.25) / (10 - 0.25)) + 1;
+				want[b]++;
+			}
+			for (int b = 0; b < 39; b++)
+				CHECK_EQ_I(hist_count(h1, b, 0), want[b]);
+			free(to_json(&h2, 1, "random2d.json"));
+		} else {
+			free(to_json(&h2, 1, "random2d_weighted.json"));
+		}
+		hist_free(h1);
+		hist_free(h2);
+	}
+	free(x);
+	free(y);
+	free(w);
+}
+
+static void test_merge_refused(void)
+{
+	const double e1[] = { 0, 1, 2 }, e2[] = { 0, 1.5, 2 };
+	struct hist_def base = { .name = "a", .ndim = 1, .axes = { { .nbins = 2, .lo = 0, .hi = 2 } } };
+	struct hist *a = new_or_die(&base);
+	struct hist_def d;
+	struct hist *b;
+	const double x[] = { 0.5 };
+
+	hist_fill1(a, x, NULL, 1);
+#define REFUSED(what) do { \
+	b = new_or_die(&d); \
+	if (hist_merge(a, b) != -EINVAL || hist_merge(b, a) != -EINVAL) { \
+		fprintf(stderr, "%s:%d: merge accepted: %s\n", __FILE__, __LINE__, what); \
+		failures++; \
+	} \
+	hist_free(b); \
+} while (0)
+	d = base; d.axes[0].nbins = 3; REFUSED("nbins");
+	d = base; d.axes[0].lo = -0.5; REFUSED("lo");
+	d = base; d.axes[0].hi = 2.5; REFUSED("hi");
+	d = base; d.weighted = true; REFUSED("weighted");
+	d = base; d.axes[0].edges = e1; REFUSED("variable vs regular");
+	d = base; d.ndim = 2; d.axes[1] = d.axes[0]; REFUSED("2-D vs 1-D");
+#undef REFUSED
+	/* The refused merges left a untouched. */
+	CHECK_EQ_I(hist_count(a, 1, 0), 1);
+	CHECK_EQ_I(hist_entries(a), 1);
+
+	d = base; d.axes[0].edges = e1;
+	struct hist *v1 = new_or_die(&d);
+	d.axes[0].edges = e2;
+	struct hist *v2 = new_or_die(&d);
+	CHECK_EQ_I(hist_merge(v1, v2), -EINVAL);
+	hist_free(v2);
+	/* Same definition, other name and labels: merged. */
+	d.name = "other";
+	d.axes[0].edges = e1;
+	d.axes[0].label = "L";
+	v2 = new_or_die(&d);
+	hist_fill1(v2, x, NULL, 1);
+	CHECK_EQ_I(hist_merge(v1, v2), 0);
+	CHECK_EQ_I(hist_count(v1, 1, 0), 1);
+	hist_free(v1);
+	hist_free(v2);
+	hist_free(a);
+}
+
+/* ---- hist.json ---- */
+
+static void test_json(void)
+{
+	struct hist_def d1 = { .name = "h1", .title = "Muon p_T", .ndim = 1,
+			       .axes = { { .nbins = 2, .lo = 0, .hi = 1, .label = "p_T [GeV]" } } };
+	struct hist *h1 = new_or_die(&d1);
+	const double x1[] = { 0.25, 0.75, 0.75, -1, 5, NAN };
+	hist_fill1(h1, x1, NULL, 6);
+	char *s = to_json(&h1, 1, "h1.json");
+	const char *want1 =
+		"{\"h1\":{\"uhi_schema\":1,\"writer_info\":{\"anafs\":{\"version\":\"0.1.0\"}},"
+		"\"metadata\":{\"name\":\"h1\",\"title\":\"Muon p_T\",\"skipped_fills\":1,\"entries\":5},"
+		"\"axes\":[{\"type\":\"regular\",\"lower\":0,\"upper\":1,\"bins\":2,\"underflow\":true,"
+		"\"overflow\":true,\"circular\":false,\"metadata\":{\"label\":\"p_T [GeV]\"}}],"
+		"\"storage\":{\"type\":\"int\",\"values\":[1,1,2,1]}}}";
+	CHECK_STR(s, want1);
+	free(s);
+
+	const double ey[] = { 0, 0.5, 2 };
+	struct hist_def d2 = { .name = "h2", .ndim = 2, .weighted = true,
+			       .axes = { { .nbins = 1, .lo = 0, .hi = 1 },
+					 { .nbins = 2, .edges = ey, .label = "m_\xce\xbc\xce\xbc \"q\"" } } };
+	struct hist *h2 = new_or_die(&d2);
+	const double x2[] = { 0.5, 0.5, 2, 0.5 }, y2[] = { 0.25, 1, 0.1, 0.25 },
+		     w2[] = { 0.5, 1.5, 0.1, INFINITY };
+	hist_fill2(h2, x2, y2, w2, 4);
+	s = to_json(&h2, 1, "h2.json");
+	const char *want2 =
+		"{\"h2\":{\"uhi_schema\":1,\"writer_info\":{\"anafs\":{\"version\":\"0.1.0\"}},"
+		"\"metadata\":{\"name\":\"h2\",\"skipped_fills\":1,\"entries\":3},"
+		"\"axes\":[{\"type\":\"regular\",\"lower\":0,\"upper\":1,\"bins\":1,\"underflow\":true,"
+		"\"overflow\":true,\"circular\":false},"
+		"{\"type\":\"variable\",\"edges\":[0,0.5,2],\"underflow\":true,\"overflow\":true,"
+		"\"circular\":false,\"metadata\":{\"label\":\"m_\xce\xbc\xce\xbc \\\"q\\\"\"}}],"
+		"\"storage\":{\"type\":\"weighted\","
+		"\"values\":[[0,0,0,0],[0,0.5,1.5,0],[0,0.1,0,0]],"
+		"\"variances\":[[0,0,0,0],[0,0.25,2.25,0],[0,0.010000000000000002,0,0]]}}}";
+	CHECK_STR(s, want2);
+	free(s);
+
+	/* Both in one object, in the order given; duplicates refused. */
+	struct hist *both[2] = { h1, h2 };
+	s = to_json(both, 2, "both.json");
+	CHECK(s && strncmp(s, "{\"h1\":{", 7) == 0 && strstr(s, "}},\"h2\":{\"uhi_schema\":1,"));
+	CHECK(s && strlen(s) == strlen(want1) + strlen(want2) - 1);
+	free(s);
+	struct hist *dup[2] = { h1, h1 };
+	char *out = (char *)"untouched";
+	CHECK_EQ_I(hist_to_json(dup, 2, "0.1.0", &out, NULL), -EINVAL);
+	CHECK_STR(out, "untouched");
+	s = to_json(NULL, 0, "empty.json");
+	CHECK_STR(s, "{}");
+	free(s);
+	hist_free(h1);
+	hist_free(h2);
+
+	/* Sums that overflow are written as the largest finite double. */
+	struct hist *big = reg1("big", 1, 0, 1, true);
+	const double xb[] = { 0.5, 0.5, 2, 2 }, wb[] = { 1e308, 1e308, -1e308, -1e308 };
+	hist_fill1(big, xb, wb, 4);
+	CHECK(isinf(hist_value(big, 1, 0)));
+	s = to_json(&big, 1, "overflow.json");
+	CHECK(s && strstr(s, "\"values\":[0,1.7976931348623157e+308,-1.7976931348623157e+308]"));
+	CHECK(s && strstr(s, "\"variances\":[0,1.7976931348623157e+308,1.7976931348623157e+308]"));
+	CHECK(s && !strstr(s, "null") && !strstr(s, "inf,") && !strstr(s, "inf]") && !strstr(s, "nan"));
+	free(s);
+	hist_free(big);
+
+	/* Variable edges and regular bounds that need 17 digits. */
+	const double ev[] = { -2.4, 0.1 + 0.2, 1.0 / 3, 1e20 };
+	struct hist_def dv = { .name = "prec", .title = "t\x01", .ndim = 1,
+			       .axes = { { .nbins = 3, .edges = ev } } };
+	struct hist *hv = new_or_die(&dv);
+	s = to_json(&hv, 1, "precision.json");
+	CHECK(s && strstr(s, "\"edges\":[-2.4,0.30000000000000004,0.3333333333333333,1e+20]"));
+	CHECK(s && strstr(s, "\"title\":\"t\\u0001\""));
+	free(s);
+	hist_free(hv);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1) {
+		outdir = argv[1];
+		if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
+			perror(outdir);
+			return 1;
+		}
+	}
+	test_jsonw();
+	test_regular();
+	test_reference_convention();
+	test_variable();
+	test_2d();
+	test_weighted();
+	test_bad_defs();
+	test_merge_refused();
+	test_merge_random();
+	test_json();
+	if (failures) {
+		fprintf(stderr, "test_hist: %d failure(s)\n", failures);
+		return 1;
+	}
+	printf("test_hist: all passed\n");
+	return 0;
+}
