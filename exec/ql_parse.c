@@ -238,6 +238,16 @@ static struct ql_node *node(struct parser *p, enum ql_kind k, const struct token
 	return n;
 }
 
+/* Make n span from a's start to b's end when they are on one line. */
+static void span_args(struct ql_node *n, const struct ql_node *a, const struct ql_node *b)
+{
+	if (a->line == b->line && b->col + b->len > a->col) {
+		n->line = a->line;
+		n->col = a->col;
+		n->len = b->col + b->len - a->col;
+	}
+}
+
 /* Extend n's span to cover through the end of t when on the same line. */
 static void span_to(struct ql_node *n, const struct token *t)
 {
@@ -383,6 +393,7 @@ static struct ql_node *parse_power(struct parser *p)
 	n->args[0] = a;
 	n->args[1] = b;
 	n->nargs = 2;
+	span_args(n, a, b);
 	return n;
 }
 
@@ -409,6 +420,7 @@ static struct ql_node *parse_unary(struct parser *p)
 		return NULL;
 	n->args[0] = a;
 	n->nargs = 1;
+	span_args(n, n, a);
 	return n;
 }
 
@@ -463,6 +475,7 @@ static struct ql_node *parse_binary(struct parser *p, int min)
 		n->args[0] = a;
 		n->args[1] = b;
 		n->nargs = 2;
+		span_args(n, a, b);
 		a = n;
 	}
 	p->depth--;
@@ -502,6 +515,7 @@ static struct ql_node *parse_expr(struct parser *p)
 	n->args[1] = a;
 	n->args[2] = b;
 	n->nargs = 3;
+	span_args(n, c, b);
 	return n;
 }
 
