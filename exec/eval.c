@@ -44,7 +44,22 @@ static int add_node(struct builder *b, struct ql_node *n)
 	return 0;
 }
 
-/* Post-order: arguments first; defines and repeated branches share one node. */
+/* Two nodes compute the same values when they have the same kind,
+ * operator, literal and arguments. */
+static bool same(const struct ql_node *a, const struct ql_node *b)
+{
+	if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs ||
+	    a->is_mask != b->is_mask || a->type != b->type || a->ival != b->ival ||
+	    memcmp(&a->fval, &b->fval, sizeof(a->fval)))
+		return false;
+	for (int i = 0; i < a->nargs; i++)
+		if (a->args[i]->id != b->args[i]->id)
+			return false;
+	return true;
+}
+
+/* Post-order: arguments first; defines, repeated branches and repeated
+ * expressions share one node. */
 static int visit(struct builder *b, struct ql_node *n)
 {
 	if (n->id >= 0)
@@ -78,7 +93,103 @@ static int visit(struct builder *b, struct ql_node *n)
 		if (rc)
 			return rc;
 	}
+	for (int i = 0; i < b->p->nnodes; i++)
+		if (same(b->p->nodes[i], n)) {
+			n->id = i;
+			return 0;
+		}
 	return add_node(b, n);
+}
+
+/* Mark the nodes under n as needed in phase k. */
+static void mark(struct eval_prog *p, const struct ql_node *n, int k)
+{
+	int i = n->id;
+	if (p->phase[i] <= k && p->last[i] >= k)
+		return;
+	if (k < p->phase[i])
+		p->phase[i] = k;
+	if (k > p->last[i])
+		p->last[i] = k;
+	const struct ql_node *c = p->nodes[i];
+	for (int a = 0; a < c->nargs; a++)
+		mark(p, c->args[a], k);
+}
+
+static void renumber(struct ql_node *n, const int *map)
+{
+	if (!n)
+		return;
+	if (n->id >= 0)
+		n->id = map[n->id];
+	for (int i = 0; i < n->nargs; i++)
+		renumber(n->args[i], map);
+}
+
+/* Order the nodes by phase (a stable sort keeps arguments first): a node
+ * is computed only for the events that passed the filters before its
+ * phase, after the batch has been cut down to them. */
+static int order_by_phase(struct eval_prog *p)
+{
+	int n = p->nnodes, F = p->nfilters;
+	p->phase = malloc(((size_t)n + 1) * sizeof(int));
+	p->last = malloc(((size_t)n + 1) * sizeof(int));
+	int *map = malloc(((size_t)n + 1) * sizeof(int));
+	struct ql_node **nodes = malloc(((size_t)n + 1) * sizeof(*nodes));
+	int *input_of = malloc(((size_t)n + 1) * sizeof(int));
+	int *ph = malloc(((size_t)n + 1) * sizeof(int)), *la = malloc(((size_t)n + 1) * sizeof(int));
+	if (!p->phase || !p->last || !map || !nodes || !input_of || !ph || !la) {
+		free(map), free(nodes), free(input_of), free(ph), free(la);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		p->phase[i] = F + 1;
+		p->last[i] = -1;
+	}
+	for (int f = 0; f < F; f++)
+		mark(p, p->filters[f]->expr, f);
+	for (int h = 0; h < p->nhists; h++) {
+		const struct ql_hist *hs = p->hists[h];
+		for (int d = 0; d < hs->ndim; d++)
+			mark(p, hs->expr[d], hs->nfilters);
+		if (hs->weight)
+			mark(p, hs->weight, hs->nfilters);
+	}
+	int k = 0;
+	for (int phase = 0; phase <= F; phase++)
+		for (int i = 0; i < n; i++)
+			if (p->phase[i] == phase) {
+				map[i] = k;
+				nodes[k] = p->nodes[i];
+				input_of[k] = p->input_of[i];
+				ph[k] = p->phase[i];
+				la[k++] = p->last[i];
+			}
+	/* Every node of every statement once (trees share no node). */
+	const struct ql_query *q = p->q;
+	for (int i = 0; i < q->nstmts; i++) {
+		struct ql_stmt *st = &q->stmts[i];
+		if (st->kind == QS_DEFINE)
+			renumber(st->u.define.expr, map);
+		else if (st->kind == QS_FILTER)
+			renumber(st->u.filter.expr, map);
+		else {
+			renumber(st->u.hist.expr[0], map);
+			renumber(st->u.hist.expr[1], map);
+			renumber(st->u.hist.weight, map);
+		}
+	}
+	free(map);
+	free(p->nodes);
+	free(p->input_of);
+	free(p->phase);
+	free(p->last);
+	p->nodes = nodes;
+	p->input_of = input_of;
+	p->phase = ph;
+	p->last = la;
+	p->nnodes = k;
+	return 0;
 }
 
 static int max_column(struct ql_node *n)
@@ -145,6 +256,8 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 		}
 	}
 	free(b.col_node);
+	if (!rc)
+		rc = order_by_phase(p);
 	if (rc) {
 		eval_prog_free(p);
 		return rc;
@@ -160,6 +273,8 @@ void eval_prog_free(struct eval_prog *p)
 	free(p->nodes);
 	free(p->inputs);
 	free(p->input_of);
+	free(p->phase);
+	free(p->last);
 	free(p->filters);
 	free(p->hists);
 	free(p);
@@ -207,8 +322,7 @@ int eval_state_new(const struct eval_prog *p, struct eval_state **out)
 	s->list_ready = calloc(nl, sizeof(*s->list_ready));
 	s->hists = calloc((size_t)p->nhists + 1, sizeof(*s->hists));
 	s->passed = calloc((size_t)p->nfilters + 1, sizeof(*s->passed));
-	s->sel = calloc((size_t)p->nfilters + 1, sizeof(*s->sel));
-	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->hists && s->passed && s->sel;
+	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->hists && s->passed;
 	for (int i = 0; ok && i < p->nhists; i++)
 		ok = (s->hists[i] = make_hist(p->hists[i])) != NULL;
 	if (!ok) {
@@ -233,23 +347,67 @@ void eval_state_free(struct eval_state *s)
 		free(s->lists[i]);
 	for (int i = 0; s->hists && i < p->nhists; i++)
 		hist_free(s->hists[i]);
-	for (int i = 0; s->sel && i <= p->nfilters; i++)
-		free(s->sel[i]);
 	for (int i = 0; i < EVAL_SCRATCH; i++)
 		free(s->scratch[i]);
 	for (int i = 0; i < 3; i++)
 		free(s->fill[i]);
+	free(s->idx);
 	free(s->vals);
 	free(s->lists);
 	free(s->list_cap);
 	free(s->list_ready);
 	free(s->hists);
 	free(s->passed);
-	free(s->sel);
 	free(s);
 }
 
 /* ---- loading columns ---- */
+
+/* Convert k values of c starting at value `from` into o[at...]. */
+static void convert_values(const struct rootio_column *c, enum ql_type t, void *o, size_t at,
+			   size_t from, size_t k)
+{
+	const void *src = c->values;
+	if (t == QL_BOOL) {
+		memcpy((uint8_t *)o + at, (const uint8_t *)src + from, k);
+		return;
+	}
+	if (t == QL_FLOAT) {
+		double *d = (double *)o + at;
+		if (c->type == ROOTIO_F32)
+			for (size_t i = 0; i < k; i++)
+				d[i] = ((const float *)src)[from + i];
+		else
+			memcpy(d, (const double *)src + from, k * 8);
+		return;
+	}
+	int64_t *d = (int64_t *)o + at;
+	switch (c->type) {
+	case ROOTIO_BOOL:
+	case ROOTIO_U8: for (size_t i = 0; i < k; i++) d[i] = ((const uint8_t *)src)[from + i]; break;
+	case ROOTIO_I8: for (size_t i = 0; i < k; i++) d[i] = ((const int8_t *)src)[from + i]; break;
+	case ROOTIO_I16: for (size_t i = 0; i < k; i++) d[i] = ((const int16_t *)src)[from + i]; break;
+	case ROOTIO_U16: for (size_t i = 0; i < k; i++) d[i] = ((const uint16_t *)src)[from + i]; break;
+	case ROOTIO_I32: for (size_t i = 0; i < k; i++) d[i] = ((const int32_t *)src)[from + i]; break;
+	case ROOTIO_U32: for (size_t i = 0; i < k; i++) d[i] = ((const uint32_t *)src)[from + i]; break;
+	default: memcpy(d, (const int64_t *)src + from, k * 8); break;
+	}
+}
+
+/* The offsets of column c for the current events (gathered through idx). */
+static int column_offsets(struct eval_state *s, const struct rootio_column *c, int64_t *o)
+{
+	int64_t per = 0;
+	if (!c->offsets)
+		per = c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 0;
+	o[0] = 0;
+	for (int64_t j = 0; j < s->nev; j++) {
+		int64_t e = s->have_idx ? s->idx[j] : j;
+		int64_t len = c->offsets ? c->offsets[e + 1] - c->offsets[e] : per;
+		o[j + 1] = o[j] + len;
+	}
+	return 0;
+}
 
 static int load_column(struct eval_state *s, const struct ql_node *n, struct val *v,
 		       const struct rootio_column *c)
@@ -258,36 +416,37 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 	v->jagged = n->jagged;
 	v->list = n->list;
 	v->has_valid = false;
-	size_t k = c->nvalues;
-	if (n->jagged) {
-		int L = n->list;
-		const struct ql_column *unused = NULL;
-		(void)unused;
-		if (!s->list_ready[L]) {
-			if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8))
-				return -ENOMEM;
-			if (c->offsets) {
-				memcpy(s->lists[L], c->offsets, ((size_t)s->nev + 1) * 8);
-			} else { /* a fixed-size array */
-				int64_t per = s->nev ? (int64_t)(k / (size_t)s->nev) : 0;
-				for (int64_t e = 0; e <= s->nev; e++)
-					s->lists[L][e] = e * per;
-			}
-			s->list_ready[L] = true;
-		} else if ((size_t)s->lists[L][s->nev] != k ||
-			   (c->offsets && memcmp(s->lists[L], c->offsets, ((size_t)s->nev + 1) * 8))) {
-			s->why = "a list's lengths differ from those of its counter";
-			return -EINVAL;
-		}
-	} else if (k != (size_t)s->nev) {
+	v->is_const = false;
+	if (c->nentries != s->orig) {
 		s->why = "a column holds a different number of entries than the batch";
 		return -EINVAL;
 	}
+	size_t k = s->have_idx ? 0 : c->nvalues;
+	int64_t *off = NULL;
+	if (n->jagged) {
+		int L = n->list;
+		if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8) ||
+		    eval_reserve(&s->scratch[0], &s->scratch_cap[0], ((size_t)s->nev + 1) * 8))
+			return -ENOMEM;
+		off = s->scratch[0];
+		column_offsets(s, c, off);
+		if (!s->list_ready[L]) {
+			memcpy(s->lists[L], off, ((size_t)s->nev + 1) * 8);
+			s->list_ready[L] = true;
+		} else if (memcmp(s->lists[L], off, ((size_t)s->nev + 1) * 8)) {
+			s->why = "a list's lengths differ from those of its counter";
+			return -EINVAL;
+		}
+		k = (size_t)off[s->nev];
+	} else if (s->have_idx) {
+		k = (size_t)s->nev;
+	}
 	v->n = k;
-	/* Types the evaluator keeps as they are read are borrowed, not copied. */
-	if ((c->type == ROOTIO_F64 && n->type == QL_FLOAT) ||
-	    ((c->type == ROOTIO_I64 || c->type == ROOTIO_U64) && n->type == QL_INT) ||
-	    (c->type == ROOTIO_BOOL && n->type == QL_BOOL)) {
+	/* Types kept as read are borrowed, not copied, when no event was cut. */
+	if (!s->have_idx &&
+	    ((c->type == ROOTIO_F64 && n->type == QL_FLOAT) ||
+	     ((c->type == ROOTIO_I64 || c->type == ROOTIO_U64) && n->type == QL_INT) ||
+	     (c->type == ROOTIO_BOOL && n->type == QL_BOOL))) {
 		if (!v->borrowed)
 			free(v->data);
 		v->data = c->values;
@@ -300,29 +459,88 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 		v->cap = 0;
 		v->borrowed = false;
 	}
-	if (eval_reserve(&v->data, &v->cap, (k + 1) * 8))
+	if (eval_reserve(&v->data, &v->cap, (k + 1) * (n->type == QL_BOOL ? 1 : 8)))
 		return -ENOMEM;
-	const void *src = c->values;
-	if (n->type == QL_FLOAT) {
-		double *o = v->data;
-		if (c->type == ROOTIO_F32)
-			for (size_t i = 0; i < k; i++)
-				o[i] = ((const float *)src)[i];
-		else
-			return -EINVAL;
+	if (!s->have_idx) {
+		convert_values(c, n->type, v->data, 0, 0, k);
 		return 0;
 	}
-	int64_t *o = v->data;
-	switch (c->type) {
-	case ROOTIO_BOOL:
-	case ROOTIO_U8: for (size_t i = 0; i < k; i++) o[i] = ((const uint8_t *)src)[i]; break;
-	case ROOTIO_I8: for (size_t i = 0; i < k; i++) o[i] = ((const int8_t *)src)[i]; break;
-	case ROOTIO_I16: for (size_t i = 0; i < k; i++) o[i] = ((const int16_t *)src)[i]; break;
-	case ROOTIO_U16: for (size_t i = 0; i < k; i++) o[i] = ((const uint16_t *)src)[i]; break;
-	case ROOTIO_I32: for (size_t i = 0; i < k; i++) o[i] = ((const int32_t *)src)[i]; break;
-	case ROOTIO_U32: for (size_t i = 0; i < k; i++) o[i] = ((const uint32_t *)src)[i]; break;
-	default: return -EINVAL;
+	int64_t per = n->jagged && !c->offsets && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 1;
+	for (int64_t j = 0; j < s->nev; j++) {
+		int64_t e = s->idx[j];
+		if (!n->jagged)
+			convert_values(c, n->type, v->data, (size_t)j, (size_t)e, 1);
+		else
+			convert_values(c, n->type, v->data, (size_t)off[j],
+				       (size_t)(c->offsets ? c->offsets[e] : e * per),
+				       (size_t)(off[j + 1] - off[j]));
 	}
+	return 0;
+}
+
+/* ---- cutting the batch down to the events that pass a filter ---- */
+
+static void compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
+{
+	size_t size = v->t == QL_BOOL ? 1 : 8, w = 0;
+	char *d = v->data;
+	if (!v->jagged) {
+		for (int64_t j = 0; j < s->nev; j++)
+			if (pass[j])
+				memmove(d + size * w++, d + size * (size_t)j, size);
+	} else {
+		const int64_t *off = s->lists[v->list];
+		for (int64_t j = 0; j < s->nev; j++)
+			if (pass[j]) {
+				size_t len = (size_t)(off[j + 1] - off[j]);
+				memmove(d + size * w, d + size * (size_t)off[j], size * len);
+				w += len;
+			}
+	}
+	v->n = w;
+	if (v->has_valid) {
+		size_t m = 0;
+		for (int64_t j = 0; j < s->nev; j++)
+			if (pass[j])
+				v->valid[m++] = v->valid[j];
+	}
+}
+
+static void compact_list(struct eval_state *s, int64_t *off, const uint8_t *pass)
+{
+	int64_t m = 0, at = 0;
+	for (int64_t j = 0; j < s->nev; j++)
+		if (pass[j]) {
+			int64_t len = off[j + 1] - off[j];
+			off[m++] = at;
+			at += len;
+		}
+	off[m] = at;
+}
+
+/* Keep only the events with pass[j] in every value still needed after
+ * phase k, every list and the event index. */
+static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kept)
+{
+	const struct eval_prog *p = s->p;
+	for (int i = 0; i < p->nnodes && p->phase[i] <= k; i++)
+		if (p->last[i] > k)
+			compact_val(s, &s->vals[i], pass);
+	for (int l = 0; l < p->nlists; l++)
+		if (s->list_ready[l])
+			compact_list(s, s->lists[l], pass);
+	if (!s->have_idx) {
+		if (eval_reserve((void **)&s->idx, &s->idx_cap, ((size_t)s->nev + 1) * 8))
+			return -ENOMEM;
+		for (int64_t j = 0; j < s->nev; j++)
+			s->idx[j] = j;
+		s->have_idx = true;
+	}
+	int64_t m = 0;
+	for (int64_t j = 0; j < s->nev; j++)
+		if (pass[j])
+			s->idx[m++] = s->idx[j];
+	s->nev = kept;
 	return 0;
 }
 
@@ -330,42 +548,48 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 
 static int fill_hist(struct eval_state *s, const struct ql_hist *h, struct hist *out)
 {
-	const uint8_t *sel = s->sel[h->nfilters];
 	struct val *v[3] = {eval_arg(s, h->expr[0]), h->ndim == 2 ? eval_arg(s, h->expr[1]) : NULL,
 			    h->weight ? eval_arg(s, h->weight) : NULL};
 	int L = -1;
+	bool valid = false;
 	for (int i = 0; i < 3; i++)
-		if (v[i] && v[i]->jagged)
-			L = v[i]->list;
+		if (v[i]) {
+			if (v[i]->jagged)
+				L = v[i]->list;
+			valid |= v[i]->has_valid;
+		}
 	const double *d[3] = {0};
 	for (int i = 0; i < 3; i++)
 		if (v[i] && !(d[i] = eval_as_f64(s, v[i], L, i)))
 			return -ENOMEM;
 	size_t total = L >= 0 ? eval_list_size(s, L) : (size_t)s->nev;
-	for (int i = 0; i < 3; i++)
-		if (v[i] && eval_reserve((void **)&s->fill[i], &s->fill_cap[i], (total + 1) * 8))
-			return -ENOMEM;
-	const int64_t *off = L >= 0 ? s->lists[L] : NULL;
-	size_t k = 0;
-	for (int64_t e = 0; e < s->nev; e++) {
-		if (!sel[e])
-			continue;
-		bool ok = true;
+	if (valid) { /* gather the events where every value is present */
 		for (int i = 0; i < 3; i++)
-			if (v[i] && v[i]->has_valid && !v[i]->valid[e])
-				ok = false;
-		if (!ok)
-			continue;
-		size_t lo = off ? (size_t)off[e] : (size_t)e, hi = off ? (size_t)off[e + 1] : lo + 1;
+			if (v[i] && eval_reserve((void **)&s->fill[i], &s->fill_cap[i], (total + 1) * 8))
+				return -ENOMEM;
+		const int64_t *off = L >= 0 ? s->lists[L] : NULL;
+		size_t k = 0;
+		for (int64_t e = 0; e < s->nev; e++) {
+			bool ok = true;
+			for (int i = 0; i < 3; i++)
+				if (v[i] && v[i]->has_valid && !v[i]->valid[e])
+					ok = false;
+			if (!ok)
+				continue;
+			size_t lo = off ? (size_t)off[e] : (size_t)e, hi = off ? (size_t)off[e + 1] : lo + 1;
+			for (int i = 0; i < 3; i++)
+				if (v[i])
+					memcpy(s->fill[i] + k, d[i] + lo, (hi - lo) * sizeof(double));
+			k += hi - lo;
+		}
 		for (int i = 0; i < 3; i++)
-			if (v[i])
-				memcpy(s->fill[i] + k, d[i] + lo, (hi - lo) * sizeof(double));
-		k += hi - lo;
+			d[i] = s->fill[i];
+		total = k;
 	}
 	if (h->ndim == 1)
-		hist_fill1(out, s->fill[0], v[2] ? s->fill[2] : NULL, k);
+		hist_fill1(out, d[0], v[2] ? d[2] : NULL, total);
 	else
-		hist_fill2(out, s->fill[0], s->fill[1], v[2] ? s->fill[2] : NULL, k);
+		hist_fill2(out, d[0], d[1], v[2] ? d[2] : NULL, total);
 	return 0;
 }
 
@@ -375,48 +599,41 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 	     const char **why)
 {
 	const struct eval_prog *p = s->p;
-	s->nev = nevents;
+	s->nev = s->orig = nevents;
+	s->have_idx = false;
 	s->why = "out of memory";
 	for (int i = 0; i < p->nlists; i++)
 		s->list_ready[i] = false;
-	int rc = 0;
-	for (int i = 0; i < p->nnodes && !rc; i++) {
-		const struct ql_node *n = p->nodes[i];
-		int in = p->input_of[i];
-		rc = in >= 0 ? load_column(s, n, &s->vals[i], cols[in]) : eval_node(s, n, &s->vals[i]);
+	int rc = 0, i = 0;
+	for (int k = 0; k <= p->nfilters && !rc; k++) {
+		for (; i < p->nnodes && p->phase[i] == k && !rc; i++) {
+			const struct ql_node *n = p->nodes[i];
+			int in = p->input_of[i];
+			rc = in >= 0 ? load_column(s, n, &s->vals[i], cols[in])
+				     : eval_node(s, n, &s->vals[i]);
+		}
+		for (int h = 0; h < p->nhists && !rc; h++)
+			if (p->hists[h]->nfilters == k)
+				rc = fill_hist(s, p->hists[h], s->hists[h]);
+		if (rc || k == p->nfilters)
+			break;
+		/* Filter k: count, then cut the batch down to its events. */
+		const struct val *v = eval_arg(s, p->filters[k]->expr);
+		if (eval_reserve(&s->scratch[0], &s->scratch_cap[0], (size_t)s->nev + 1)) {
+			rc = -ENOMEM;
+			break;
+		}
+		uint8_t *pass = s->scratch[0];
+		const uint8_t *val = v->data;
+		int64_t kept = 0;
+		for (int64_t e = 0; e < s->nev; e++) {
+			pass[e] = val[e] && (!v->has_valid || v->valid[e]);
+			kept += pass[e];
+		}
+		s->passed[k] += kept;
+		if (kept < s->nev)
+			rc = compact(s, k, pass, kept);
 	}
-	/* Cumulative selections, filter by filter. */
-	size_t need = (size_t)nevents + 1;
-	for (int f = 0; f <= p->nfilters && !rc; f++) {
-		if (need > s->sel_cap) {
-			for (int g = 0; g <= p->nfilters; g++) {
-				uint8_t *x = realloc(s->sel[g], need);
-				if (!x) {
-					rc = -ENOMEM;
-					break;
-				}
-				s->sel[g] = x;
-			}
-			if (rc)
-				break;
-			s->sel_cap = need;
-		}
-		uint8_t *sel = s->sel[f];
-		if (f == 0) {
-			memset(sel, 1, (size_t)nevents);
-			continue;
-		}
-		const struct val *v = eval_arg(s, p->filters[f - 1]->expr);
-		const uint8_t *prev = s->sel[f - 1], *pass = v->data;
-		int64_t c = 0;
-		for (int64_t e = 0; e < nevents; e++) {
-			sel[e] = prev[e] & pass[e] & (!v->has_valid || v->valid[e]);
-			c += sel[e];
-		}
-		s->passed[f - 1] += c;
-	}
-	for (int h = 0; h < p->nhists && !rc; h++)
-		rc = fill_hist(s, p->hists[h], s->hists[h]);
 	if (rc) {
 		if (why)
 			*why = s->why;

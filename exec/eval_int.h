@@ -15,6 +15,7 @@ struct val {
 	void *data;
 	size_t cap;
 	bool borrowed;        /* data points into an input column */
+	bool is_const;        /* a literal: every value is the same */
 	bool has_valid;       /* valid[] holds per-event validity */
 	uint8_t *valid;
 	size_t vcap;
@@ -27,6 +28,8 @@ struct eval_prog {
 	int *inputs;            /* schema column of each input */
 	int ninputs;
 	int *input_of;          /* per node: input index for column loads, else -1 */
+	int *phase;             /* per node: the filters its events have passed */
+	int *last;              /* per node: the last phase that uses its values */
 	struct ql_filter **filters;
 	int nfilters;
 	struct ql_hist **hists;
@@ -45,13 +48,15 @@ struct eval_state {
 	struct hist **hists;
 	int64_t events;
 	int64_t *passed;        /* per filter */
-	uint8_t **sel;          /* nfilters + 1 cumulative selections */
-	size_t sel_cap;
+	int64_t *idx;           /* current event -> event of the batch */
+	size_t idx_cap;
+	bool have_idx;          /* false: the identity */
 	void *scratch[EVAL_SCRATCH];
 	size_t scratch_cap[EVAL_SCRATCH];
 	double *fill[3];        /* x, y, w gathered for a histogram */
 	size_t fill_cap[3];
-	int64_t nev;            /* events in this batch */
+	int64_t nev;            /* events still in the batch */
+	int64_t orig;           /* events the batch started with */
 	const char *why;        /* error text of the batch */
 };
 

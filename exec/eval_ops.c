@@ -34,55 +34,53 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
 
 /* ---- conversion and broadcast ---- */
 
-#define AS(NAME, T)                                                                         \
-	const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)         \
-	{                                                                                    \
-		bool spread = list >= 0 && !v->jagged;                                         \
-		size_t n = spread ? eval_list_size(s, list) : v->n;                          \
-		if (!spread && v->t == WANT)                                                   \
-			return v->data;                                                      \
+/* Element i of v, whatever its storage, as T. */
+#define GET(T, v, i)                                                                    \
+	((v)->t == QL_FLOAT ? (T)((const double *)(v)->data)[i]                          \
+	 : (v)->t == QL_INT ? (T)((const int64_t *)(v)->data)[i]                         \
+			    : (T)((const uint8_t *)(v)->data)[i])
+
+/* Convert v to T (storage type WANT) shaped for list (-1: per event): as is
+ * when it already is, else into scratch slot.  Loops are split by source
+ * type so that each is a plain, vectorizable copy. */
+#define AS(NAME, T, WANT)                                                                 \
+	const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)       \
+	{                                                                                  \
+		bool spread = list >= 0 && !v->jagged;                                       \
+		size_t n = spread ? eval_list_size(s, list) : v->n;                        \
+		if (!spread && v->t == WANT)                                                 \
+			return v->data;                                                    \
 		if (eval_reserve(&s->scratch[slot], &s->scratch_cap[slot], (n + 1) * sizeof(T))) \
-			return NULL;                                                         \
-		T *o = s->scratch[slot];                                                       \
-		if (!spread) {                                                                 \
-			CONVERT(o, v, 0, 0, n, 0);                                           \
-			return o;                                                            \
-		}                                                                              \
-		const int64_t *off = s->lists[list];                                           \
-		for (int64_t e = 0; e < s->nev; e++)                                           \
-			CONVERT(o, v, off[e], e, (size_t)(off[e + 1] - off[e]), 1);           \
-		return o;                                                                      \
+			return NULL;                                                       \
+		T *o = s->scratch[slot];                                                     \
+		if (v->is_const) {                                                           \
+			T c = GET(T, v, 0);                                                \
+			for (size_t i = 0; i < n; i++)                                     \
+				o[i] = c;                                                  \
+		} else if (!spread) {                                                        \
+			if (v->t == QL_FLOAT)                                              \
+				for (size_t i = 0; i < n; i++)                             \
+					o[i] = (T)((const double *)v->data)[i];            \
+			else if (v->t == QL_INT)                                           \
+				for (size_t i = 0; i < n; i++)                             \
+					o[i] = (T)((const int64_t *)v->data)[i];           \
+			else                                                               \
+				for (size_t i = 0; i < n; i++)                             \
+					o[i] = (T)((const uint8_t *)v->data)[i];           \
+		} else {                                                                     \
+			const int64_t *off = s->lists[list];                                 \
+			for (int64_t e = 0; e < s->nev; e++) {                               \
+				T c = GET(T, v, e);                                        \
+				for (int64_t i = off[e]; i < off[e + 1]; i++)              \
+					o[i] = c;                                          \
+			}                                                                    \
+		}                                                                            \
+		return o;                                                                    \
 	}
 
-/* Copy k values starting at value src of v to o[at...], converted; with
- * rep, the one value src is repeated k times (a broadcast). */
-#define CONVERT(o, v, at, src, k, rep)                                                     \
-	do {                                                                               \
-		size_t _k = (k), _at = (size_t)(at), _src = (size_t)(src);                  \
-		int _rep = (rep);                                                             \
-		for (size_t _i = 0; _i < _k; _i++) {                                          \
-			size_t _j = _rep ? _src : _src + _i;                                  \
-			o[_at + _i] = (v)->t == QL_FLOAT ? (ELEM)((const double *)(v)->data)[_j] \
-				    : (v)->t == QL_INT  ? (ELEM)((const int64_t *)(v)->data)[_j] \
-							: (ELEM)((const uint8_t *)(v)->data)[_j]; \
-		}                                                                             \
-	} while (0)
-
-#define WANT QL_FLOAT
-#define ELEM double
-AS(eval_as_f64, double)
-#undef WANT
-#undef ELEM
-#define WANT QL_INT
-#define ELEM int64_t
-AS(eval_as_i64, int64_t)
-#undef WANT
-#undef ELEM
-#define WANT QL_BOOL
-#define ELEM uint8_t
-AS(eval_as_u8, uint8_t)
-#undef WANT
-#undef ELEM
+AS(eval_as_f64, double, QL_FLOAT)
+AS(eval_as_i64, int64_t, QL_INT)
+AS(eval_as_u8, uint8_t, QL_BOOL)
 
 /* ---- results ---- */
 
@@ -93,6 +91,7 @@ static int prepare(struct eval_state *s, const struct ql_node *n, struct val *ou
 	out->list = n->list;
 	out->n = n->jagged ? eval_list_size(s, n->list) : (size_t)s->nev;
 	out->has_valid = false;
+	out->is_const = false;
 	if (out->borrowed) {
 		out->data = NULL;
 		out->cap = 0;
@@ -162,6 +161,7 @@ static int eval_literal(struct eval_state *s, const struct ql_node *n, struct va
 {
 	if (prepare(s, n, out))
 		return -ENOMEM;
+	out->is_const = true;
 	size_t k = out->n;
 	if (n->type == QL_FLOAT)
 		for (size_t i = 0; i < k; i++)
@@ -383,31 +383,42 @@ static int eval_mask(struct eval_state *s, const struct ql_node *n, struct val *
 	const int64_t *off = s->lists[x->list];
 	const uint8_t *keep = m->data;
 	int L = n->list;
-	if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8))
+	size_t total = (size_t)off[s->nev], size = x->t == QL_BOOL ? 1 : 8;
+	if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8) ||
+	    eval_reserve(&out->data, &out->cap, (total + 1) * size))
 		return -ENOMEM;
 	int64_t *noff = s->lists[L];
-	noff[0] = 0;
-	for (int64_t e = 0; e < s->nev; e++) {
-		int64_t c = 0;
-		for (int64_t i = off[e]; i < off[e + 1]; i++)
-			c += keep[i] != 0;
-		noff[e + 1] = noff[e] + c;
-	}
-	s->list_ready[L] = true;
-	if (prepare(s, n, out))
-		return -ENOMEM;
-	size_t size = x->t == QL_BOOL ? 1 : 8, k = 0, total = (size_t)off[s->nev];
-	char *o = out->data;
-	const char *src = x->data;
+	/* Branch-free compaction: write every element, advance past the kept. */
+	size_t k = 0;
 	if (size == 8) {
-		for (size_t i = 0; i < total; i++)
-			if (keep[i])
-				memcpy(o + 8 * k++, src + 8 * i, 8);
+		uint64_t *o = out->data;
+		const uint64_t *src = x->data;
+		for (int64_t e = 0; e < s->nev; e++) {
+			noff[e] = (int64_t)k;
+			for (int64_t i = off[e]; i < off[e + 1]; i++) {
+				o[k] = src[i];
+				k += keep[i] != 0;
+			}
+		}
 	} else {
-		for (size_t i = 0; i < total; i++)
-			if (keep[i])
-				o[k++] = src[i];
+		uint8_t *o = out->data;
+		const uint8_t *src = x->data;
+		for (int64_t e = 0; e < s->nev; e++) {
+			noff[e] = (int64_t)k;
+			for (int64_t i = off[e]; i < off[e + 1]; i++) {
+				o[k] = src[i];
+				k += keep[i] != 0;
+			}
+		}
 	}
+	noff[s->nev] = (int64_t)k;
+	s->list_ready[L] = true;
+	out->t = n->type;
+	out->jagged = true;
+	out->list = L;
+	out->n = k;
+	out->has_valid = false;
+	out->is_const = false;
 	struct val *args[2] = {x, m};
 	return join_valid(s, out, args, 2);
 }

@@ -168,27 +168,28 @@ static int add_task(struct run_plan *p, int file, int64_t a, int64_t b)
 	return 0;
 }
 
-/* Cut file i into tasks of about target events, on basket boundaries of
- * the first column the program reads when they allow it. */
+/* Cut file i into tasks of at least target events that end on basket
+ * boundaries of the first column the program reads, so that no basket is
+ * decoded by two tasks (NanoAOD writes the baskets of all branches on the
+ * same entry clusters). */
 static int cut_tasks(struct run_plan *p, int i, struct rootio_tree *t, int64_t target)
 {
 	int64_t n = p->files[i].entries, a = 0;
 	const int64_t *starts = NULL;
-	size_t nb = 0;
+	size_t nb = 0, k = 0;
 	if (eval_ninputs(p->prog)) {
 		const char *name = p->cols[eval_input_column(p->prog, 0)].name;
 		int c = rootio_tree_find(t, name);
 		if (c >= 0)
 			(void)rootio_tree_baskets(t, (size_t)c, &starts, &nb);
 	}
-	size_t k = 0;
 	while (a < n) {
 		int64_t b = a + target < n ? a + target : n;
-		/* Move the cut to the next basket boundary unless that is far. */
-		while (k < nb && starts[k] < b)
-			k++;
-		if (k < nb && starts[k] > b && starts[k] - b < target / 2 && starts[k] <= n)
-			b = starts[k];
+		if (nb) {
+			while (k < nb && starts[k] < b)
+				k++;
+			b = k < nb && starts[k] < n ? starts[k] : n;
+		}
 		int rc = add_task(p, i, a, b);
 		if (rc)
 			return rc;
