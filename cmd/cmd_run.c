@@ -153,13 +153,14 @@ int cmd_run(int argc, char **argv)
 		run_plan_free(plan);
 		return 1;
 	}
-	struct hist *hs[1024];
 	size_t nh = eval_nhists(st);
-	for (size_t i = 0; i < nh && i < 1024; i++)
-		hs[i] = eval_hist(st, i);
+	struct hist **hs = calloc(nh + 1, sizeof(*hs));
 	char *json = NULL;
 	size_t jlen = 0;
-	rc = hist_to_json(hs, nh < 1024 ? nh : 1024, ANAFS_VERSION, &json, &jlen);
+	for (size_t i = 0; hs && i < nh; i++)
+		hs[i] = eval_hist(st, i);
+	rc = hs ? hist_to_json(hs, nh, ANAFS_VERSION, &json, &jlen) : -ENOMEM;
+	free(hs);
 	if (!rc && (outpath || !cutflow)) {
 		FILE *f = outpath ? fopen(outpath, "w") : stdout;
 		if (!f || fwrite(json, 1, jlen, f) != jlen || fputc('\n', f) == EOF ||

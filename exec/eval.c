@@ -643,6 +643,24 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 	return 0;
 }
 
+int eval_state_split(struct eval_state *s, struct eval_state **out)
+{
+	struct eval_state *n;
+	int rc = eval_state_new(s->p, &n);
+	if (rc)
+		return rc;
+	struct hist **h = n->hists;
+	int64_t *passed = n->passed;
+	n->hists = s->hists;
+	n->passed = s->passed;
+	n->events = s->events;
+	s->hists = h;
+	s->passed = passed;
+	s->events = 0;
+	*out = n;
+	return 0;
+}
+
 int eval_state_merge(struct eval_state *dst, const struct eval_state *src)
 {
 	const struct eval_prog *p = dst->p;

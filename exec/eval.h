@@ -40,7 +40,14 @@ void eval_state_free(struct eval_state *s);
 int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
 	     const char **why);
 
-/* Add src's histograms and cutflow into dst (same program). */
+/* Move s's results (histograms, cutflow) into a new state *out (it holds
+ * no batch buffers) and leave s with empty results, ready to run on.  This
+ * is how a task's partial result is taken. */
+int eval_state_split(struct eval_state *s, struct eval_state **out);
+
+/* Add src's histograms and cutflow into dst (same program).  Counts merge
+ * exactly; sums of weights depend on the order of merging, so merge
+ * partial results in a fixed order (run_all() merges in task order). */
 int eval_state_merge(struct eval_state *dst, const struct eval_state *src);
 
 /* Results.  Histograms in query order (borrowed). */

@@ -73,6 +73,7 @@ struct ql_node {
 	enum ql_kind kind;
 	int op;               /* unary/binary operator, or function id after check */
 	int line, col, len;   /* where it is written (len: bytes on that line) */
+	int height;           /* 1 + the tallest argument's: bounded by QL_MAX_DEPTH */
 	struct ql_node **args;
 	int nargs;
 	char *name;           /* QN_NAME, QN_CALL */

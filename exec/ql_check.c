@@ -219,6 +219,78 @@ static bool check_binary(struct checker *c, struct ql_node *n)
 	}
 }
 
+/* A canonical text for expression n, written as it reads ("Muon_pt>5"),
+ * used to tell masks apart and to name masked lists: false when it does
+ * not fit. */
+static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
+{
+#define PUT(...)                                                                     \
+	do {                                                                         \
+		int w_ = snprintf(buf + *len, cap - (size_t)*len, __VA_ARGS__);     \
+		if (w_ < 0 || (size_t)(*len + w_) >= cap)                           \
+			return false;                                                \
+		*len += w_;                                                          \
+	} while (0)
+#define SUB(a)                                                                       \
+	do {                                                                         \
+		bool paren_ = (a)->kind == QN_BINARY || (a)->kind == QN_COND;        \
+		if (paren_)                                                          \
+			PUT("(");                                                    \
+		if (!write_key((a), buf, cap, len))                                  \
+			return false;                                                \
+		if (paren_)                                                          \
+			PUT(")");                                                    \
+	} while (0)
+	static const char *const ops[] = {"", "+", "-", "*", "/", "%", "**", "==", "!=",
+					   "<", "<=", ">", ">=", "&&", "||"};
+	switch (n->kind) {
+	case QN_INT: PUT("%lld", (long long)n->ival); return true;
+	case QN_FLOAT: {
+		char f[40];
+		snprintf(f, sizeof(f), "%.15g", n->fval);
+		if (strtod(f, NULL) != n->fval)
+			snprintf(f, sizeof(f), "%.17g", n->fval);
+		PUT("%s", f);
+		return true;
+	}
+	case QN_BOOL: PUT("%s", n->ival ? "true" : "false"); return true;
+	case QN_NAME: PUT("%s", n->name); return true;
+	case QN_UNARY: PUT("%c", n->op); SUB(n->args[0]); return true;
+	case QN_BINARY:
+		SUB(n->args[0]);
+		PUT("%s", n->op > 0 && n->op <= QB_OR ? ops[n->op] : "?");
+		SUB(n->args[1]);
+		return true;
+	case QN_COND:
+		SUB(n->args[0]);
+		PUT("?");
+		SUB(n->args[1]);
+		PUT(":");
+		SUB(n->args[2]);
+		return true;
+	case QN_INDEX:
+		SUB(n->args[0]);
+		PUT("[");
+		if (!write_key(n->args[1], buf, cap, len))
+			return false;
+		PUT("]");
+		return true;
+	case QN_CALL:
+		PUT("%s(", n->name);
+		for (int a = 0; a < n->nargs; a++) {
+			if (a)
+				PUT(",");
+			if (!write_key(n->args[a], buf, cap, len))
+				return false;
+		}
+		PUT(")");
+		return true;
+	}
+	return false;
+#undef SUB
+#undef PUT
+}
+
 static bool check_index(struct checker *c, struct ql_node *n)
 {
 	struct ql_node *x = n->args[0], *i = n->args[1];
@@ -237,17 +309,9 @@ static bool check_index(struct checker *c, struct ql_node *n)
 		}
 		/* Masked lists line up when the mask is written the same way. */
 		char key[1024];
-		const char *line = c->q->text;
-		for (int l = 1; l < i->line && line; l++)
-			line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL;
 		int k = snprintf(key, sizeof(key), "%s[", ql_list_name(c->q, x->list));
-		if (i->kind == QN_NAME) {
-			k += snprintf(key + k, sizeof(key) - (size_t)k, "%s", i->name);
-		} else if (line) {
-			for (int j = 0; j < i->len && k < (int)sizeof(key) - 2; j++)
-				if (line[i->col - 1 + j] != ' ')
-					key[k++] = line[i->col - 1 + j];
-		}
+		if (!write_key(i, key, sizeof(key), &k) || k + 2 >= (int)sizeof(key))
+			k = snprintf(key, sizeof(key), "%s[#%p", ql_list_name(c->q, x->list), (void *)i);
 		snprintf(key + k, sizeof(key) - (size_t)k, "]");
 		n->is_mask = true;
 		n->jagged = true;

@@ -238,6 +238,21 @@ static struct ql_node *node(struct parser *p, enum ql_kind k, const struct token
 	return n;
 }
 
+/* The height of n from its arguments; everything that walks a tree
+ * recursively (checking, compiling) relies on this bound. */
+static bool tall(struct parser *p, struct ql_node *n)
+{
+	int h = 0;
+	for (int i = 0; i < n->nargs; i++)
+		h = n->args[i]->height > h ? n->args[i]->height : h;
+	n->height = h + 1;
+	if (n->height <= QL_MAX_DEPTH)
+		return false;
+	struct token t = {.line = n->line, .col = n->col, .len = n->len};
+	fail_tok(p, &t, "split it with define", "expression nests too deep");
+	return true;
+}
+
 /* Make n span from a's start to b's end when they are on one line. */
 static void span_args(struct ql_node *n, const struct ql_node *a, const struct ql_node *b)
 {
@@ -288,7 +303,7 @@ static struct ql_node *parse_args(struct parser *p, struct ql_node *n, enum tok 
 		return NULL;
 	memcpy(n->args, args, (size_t)k * sizeof(*args));
 	n->nargs = k;
-	return n;
+	return tall(p, n) ? NULL : n;
 }
 
 static struct ql_node *parse_primary(struct parser *p)
@@ -367,6 +382,8 @@ static struct ql_node *parse_primary(struct parser *p)
 		two[1] = n->args[0];
 		n->args = two;
 		n->nargs = 2;
+		if (tall(p, n))
+			return NULL;
 	}
 	return n;
 }
@@ -380,7 +397,12 @@ static struct ql_node *parse_power(struct parser *p)
 		return a;
 	struct token op = p->tok;
 	lex(p);
+	if (++p->depth > QL_MAX_DEPTH) {
+		fail_tok(p, &op, "split it with define", "expression nests too deep");
+		return NULL;
+	}
 	struct ql_node *b = parse_unary(p); /* right-associative: 2**-1, a**b**c */
+	p->depth--;
 	if (!b)
 		return NULL;
 	struct ql_node *n = node(p, QN_BINARY, &op);
@@ -394,7 +416,7 @@ static struct ql_node *parse_power(struct parser *p)
 	n->args[1] = b;
 	n->nargs = 2;
 	span_args(n, a, b);
-	return n;
+	return tall(p, n) ? NULL : n;
 }
 
 static struct ql_node *parse_unary(struct parser *p)
@@ -421,7 +443,7 @@ static struct ql_node *parse_unary(struct parser *p)
 	n->args[0] = a;
 	n->nargs = 1;
 	span_args(n, n, a);
-	return n;
+	return tall(p, n) ? NULL : n;
 }
 
 /* Binary operators by precedence level (higher binds tighter). */
@@ -476,6 +498,8 @@ static struct ql_node *parse_binary(struct parser *p, int min)
 		n->args[1] = b;
 		n->nargs = 2;
 		span_args(n, a, b);
+		if (tall(p, n))
+			return NULL;
 		a = n;
 	}
 	p->depth--;
@@ -516,7 +540,7 @@ static struct ql_node *parse_expr(struct parser *p)
 	n->args[2] = b;
 	n->nargs = 3;
 	span_args(n, c, b);
-	return n;
+	return tall(p, n) ? NULL : n;
 }
 
 /* ---- statements ---- */

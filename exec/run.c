@@ -389,6 +389,9 @@ int runner_run(struct runner *r, const struct run_task *t, struct eval_state *st
 
 /* ---- threads ---- */
 
+/* Workers take tasks in turn; each task's partial result is merged into
+ * the total in task order, so the result (sums of weights included) does
+ * not depend on the number of threads or on which thread ran what. */
 struct pool {
 	const struct run_plan *p;
 	atomic_size_t next;
@@ -396,40 +399,63 @@ struct pool {
 	void (*progress)(void *, int64_t);
 	void *ctx;
 	pthread_mutex_t lock;
+	struct eval_state **partial; /* per task, until merged */
+	size_t merged;               /* tasks merged into total */
+	struct eval_state *total;
 	char msg[1024];
 	int rc;
 };
 
-struct worker {
-	struct pool *pool;
-	struct eval_state *st;
-	pthread_t tid;
-	int rc;
-};
+/* Under the lock: merge every partial that is next in order. */
+static int merge_ready(struct pool *pl)
+{
+	int rc = 0;
+	while (!rc && pl->merged < pl->p->ntasks && pl->partial[pl->merged]) {
+		rc = eval_state_merge(pl->total, pl->partial[pl->merged]);
+		eval_state_free(pl->partial[pl->merged]);
+		pl->partial[pl->merged++] = NULL;
+	}
+	return rc;
+}
+
+static void fail_pool(struct pool *pl, int rc, const char *msg)
+{
+	pthread_mutex_lock(&pl->lock);
+	if (!atomic_exchange(&pl->failed, 1)) {
+		snprintf(pl->msg, sizeof(pl->msg), "%s", *msg ? msg : "out of memory");
+		pl->rc = rc;
+	}
+	pthread_mutex_unlock(&pl->lock);
+}
 
 static void *work(void *arg)
 {
-	struct worker *w = arg;
-	struct pool *pl = w->pool;
+	struct pool *pl = arg;
 	struct runner *r = NULL;
+	struct eval_state *st = NULL;
 	char msg[1024] = "";
 	int rc = runner_new(pl->p, &r);
+	if (!rc)
+		rc = eval_state_new(pl->p->prog, &st);
 	while (!rc && !atomic_load(&pl->failed)) {
 		size_t i = atomic_fetch_add(&pl->next, 1);
 		if (i >= pl->p->ntasks)
 			break;
-		rc = runner_run(r, &pl->p->tasks[i], w->st, pl->progress, pl->ctx, msg, sizeof(msg));
-	}
-	runner_free(r);
-	if (rc) {
-		pthread_mutex_lock(&pl->lock);
-		if (!atomic_exchange(&pl->failed, 1)) {
-			snprintf(pl->msg, sizeof(pl->msg), "%s", *msg ? msg : "out of memory");
-			pl->rc = rc;
+		struct eval_state *part = NULL;
+		rc = runner_run(r, &pl->p->tasks[i], st, pl->progress, pl->ctx, msg, sizeof(msg));
+		if (!rc)
+			rc = eval_state_split(st, &part);
+		if (!rc) {
+			pthread_mutex_lock(&pl->lock);
+			pl->partial[i] = part;
+			rc = merge_ready(pl);
+			pthread_mutex_unlock(&pl->lock);
 		}
-		pthread_mutex_unlock(&pl->lock);
 	}
-	w->rc = rc;
+	eval_state_free(st);
+	runner_free(r);
+	if (rc)
+		fail_pool(pl, rc, msg);
 	return NULL;
 }
 
@@ -442,32 +468,32 @@ int run_all(const struct run_plan *p, int nthreads, void (*progress)(void *ctx, 
 		nthreads = p->ntasks ? (int)p->ntasks : 1;
 	struct pool pl = {.p = p, .progress = progress, .ctx = ctx};
 	pthread_mutex_init(&pl.lock, NULL);
-	struct worker *w = calloc((size_t)nthreads, sizeof(*w));
-	int rc = w ? 0 : -ENOMEM, started = 0;
-	for (int i = 0; i < nthreads && !rc; i++) {
-		w[i].pool = &pl;
-		rc = eval_state_new(p->prog, &w[i].st);
-	}
+	pl.partial = calloc(p->ntasks + 1, sizeof(*pl.partial));
+	pthread_t *tid = calloc((size_t)nthreads, sizeof(*tid));
+	int rc = pl.partial && tid ? eval_state_new(p->prog, &pl.total) : -ENOMEM;
+	int started = 0;
 	for (int i = 1; i < nthreads && !rc; i++, started++)
-		if (pthread_create(&w[i].tid, NULL, work, &w[i]))
+		if (pthread_create(&tid[i], NULL, work, &pl))
 			break;
 	if (!rc)
-		work(&w[0]);
+		work(&pl);
 	for (int i = 1; i <= started; i++)
-		pthread_join(w[i].tid, NULL);
+		pthread_join(tid[i], NULL);
 	if (!rc && pl.rc) {
 		rc = pl.rc;
 		snprintf(msg, cap, "%s", pl.msg);
 	}
-	for (int i = 1; i < nthreads && !rc && w; i++)
-		rc = eval_state_merge(w[0].st, w[i].st);
-	for (int i = rc ? 0 : 1; w && i < nthreads; i++)
-		eval_state_free(w[i].st);
+	for (size_t i = 0; pl.partial && i < p->ntasks; i++)
+		eval_state_free(pl.partial[i]);
 	if (!rc)
-		*out = w[0].st;
-	else if (!*msg)
-		snprintf(msg, cap, "%s", rc == -ENOMEM ? "out of memory" : "run failed");
-	free(w);
+		*out = pl.total;
+	else {
+		eval_state_free(pl.total);
+		if (!*msg)
+			snprintf(msg, cap, "%s", rc == -ENOMEM ? "out of memory" : "run failed");
+	}
+	free(pl.partial);
+	free(tid);
 	pthread_mutex_destroy(&pl.lock);
 	return rc;
 }

@@ -156,7 +156,8 @@ struct rootio_column {
 	void *values;      /* nvalues values, native byte order */
 	int64_t *offsets;  /* jagged and strings: nentries + 1, from 0; else NULL */
 	size_t cap_values; /* bytes allocated for values */
-	size_t cap_offsets;
+	int64_t *offsets_mem; /* private: the buffer offsets points into */
+	size_t cap_offsets;   /* private: entries allocated in offsets_mem */
 };
 
 void rootio_column_init(struct rootio_column *c);

@@ -125,6 +125,8 @@ static int load_embedded(struct decoded *d, const struct embedded *e)
 	return convert_offsets(d, (const uint8_t *)e->offsets, e->noffsets, e->keylen, mask);
 }
 
+static int blocks_add_up(const uint8_t *p, size_t stored, size_t objlen);
+
 /* Decompress a basket record of len bytes (header in h) into d->owned. */
 static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 		  struct rootio_err *err)
@@ -134,6 +136,9 @@ static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 	if (objlen > ROOTIO_MAX_BASKET)
 		return rootio_fail(err, ROOTIO_ETOOBIG, "claims %zu bytes uncompressed (limit %u)",
 				   objlen, ROOTIO_MAX_BASKET);
+	if (stored != objlen && blocks_add_up(rec + h->k.keylen, stored, objlen))
+		return rootio_fail(err, ROOTIO_ECORRUPT,
+				   "its compressed blocks do not add up to %zu bytes", objlen);
 	if (d->cap_owned < objlen + 8) {
 		uint8_t *p = realloc(d->owned, objlen + 8);
 		if (!p)
@@ -146,6 +151,23 @@ static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 		return 0;
 	}
 	return rootio_unzip(rec + h->k.keylen, stored, d->owned, objlen, err);
+}
+
+/* Before allocating what a record claims: its blocks' sizes must add up. */
+static int blocks_add_up(const uint8_t *p, size_t stored, size_t objlen)
+{
+	size_t in = 0, out = 0;
+	while (out < objlen) {
+		if (stored - in < 9)
+			return -1;
+		size_t c = (size_t)p[in + 3] | (size_t)p[in + 4] << 8 | (size_t)p[in + 5] << 16;
+		size_t u = (size_t)p[in + 6] | (size_t)p[in + 7] << 8 | (size_t)p[in + 8] << 16;
+		if (c > stored - in - 9 || u == 0 || u > objlen - out)
+			return -1;
+		in += 9 + c;
+		out += u;
+	}
+	return 0;
 }
 
 /* Turn a record into entries' bytes and offsets. */
@@ -212,6 +234,12 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 		t->stats.bytes_out += d->len;
 		return 0;
 	}
+	uint64_t fsize = src_size(t->file->src);
+	if (sl->seek > fsize || sl->nbytes > fsize - sl->seek)
+		return rootio_fail(err, ROOTIO_ECORRUPT,
+				   "%s: branch '%s' basket %d: %u bytes at offset %llu lie past the end "
+				   "of the file",
+				   url, br->path, i, sl->nbytes, (unsigned long long)sl->seek);
 	if (sl->nbytes > ROOTIO_MAX_BASKET || sl->nbytes < 16)
 		return rootio_fail(err, ROOTIO_ECORRUPT,
 				   "%s: branch '%s' basket %d at %llu: size %u is impossible", url,

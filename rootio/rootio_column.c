@@ -158,7 +158,7 @@ void rootio_column_init(struct rootio_column *c)
 void rootio_column_free(struct rootio_column *c)
 {
 	free(c->values);
-	free(c->offsets);
+	free(c->offsets_mem);
 	rootio_column_init(c);
 }
 
@@ -187,10 +187,10 @@ static int reserve_offsets(struct rootio_column *c, size_t n)
 	size_t cap = c->cap_offsets ? c->cap_offsets : 1024;
 	while (cap < n)
 		cap *= 2;
-	int64_t *p = realloc(c->offsets, cap * sizeof(*p));
+	int64_t *p = realloc(c->offsets_mem, cap * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	c->offsets = p;
+	c->offsets_mem = p;
 	c->cap_offsets = cap;
 	return 0;
 }
@@ -469,9 +469,11 @@ int rootio_read(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
 	out->first = a;
 	out->nentries = 0;
 	out->nvalues = 0;
+	out->offsets = NULL;
 	if (offsets) {
 		if (reserve_offsets(out, (size_t)(b - a) + 1))
 			return rootio_fail(err, -ENOMEM, "out of memory");
+		out->offsets = out->offsets_mem;
 		out->offsets[0] = 0;
 	}
 	/* One decoded basket per branch; leaf-list columns share it. */
