@@ -250,7 +250,8 @@ static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 		snprintf(f, sizeof(f), "%.15g", n->fval);
 		if (strtod(f, NULL) != n->fval)
 			snprintf(f, sizeof(f), "%.17g", n->fval);
-		PUT("%s", f);
+		/* 0.0 is not 0: x % 0 and x % 0.0 differ. */
+		PUT("%s%s", f, strpbrk(f, ".ein") ? "" : ".0");
 		return true;
 	}
 	case QN_BOOL: PUT("%s", n->ival ? "true" : "false"); return true;

@@ -84,6 +84,26 @@ struct embedded *rootio_parse_embedded(struct stream *s)
 	return b->bad ? NULL : e;
 }
 
+/* Offsets from n raw big-endian ones: out[i] = (raw[i] & mask) - keylen,
+ * each within [0, len] and none below the one before.  Branch-free loops
+ * so that the compiler vectorizes them. */
+__attribute__((target_clones("avx2", "default")))
+static int offsets_from_raw(int32_t *restrict out, const uint8_t *restrict raw, size_t n,
+			    uint32_t mask, int32_t keylen, size_t len)
+{
+	uint32_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v;
+		memcpy(&v, raw + 4 * i, 4);
+		v = (__builtin_bswap32(v) & mask) - (uint32_t)keylen;
+		bad |= v > (uint32_t)len; /* also catches values below keylen */
+		out[i] = (int32_t)v;
+	}
+	for (size_t i = 1; i < n; i++)
+		bad |= out[i] < out[i - 1];
+	return bad ? -1 : 0;
+}
+
 /* Offsets stored as big-endian numbers from the key's start become offsets
  * from the start of data (len bytes); the last is the end of data. */
 static int convert_offsets(struct decoded *d, const uint8_t *raw, size_t n, int32_t keylen,
@@ -99,13 +119,9 @@ static int convert_offsets(struct decoded *d, const uint8_t *raw, size_t n, int3
 		d->offsets = o;
 		d->cap_offsets = need;
 	}
-	int32_t prev = 0;
-	for (int32_t i = 0; i < d->nevbuf; i++) {
-		int64_t o = (int64_t)(int32_t)(be32(raw + 4 * (size_t)i) & (uint32_t)mask) - keylen;
-		if (o < prev || (size_t)o > d->len)
-			return -1;
-		d->offsets[i] = prev = (int32_t)o;
-	}
+	if (offsets_from_raw(d->offsets, raw, (size_t)d->nevbuf, (uint32_t)mask, keylen,
+			     d->len))
+		return -1;
 	d->offsets[d->nevbuf] = (int32_t)d->len;
 	d->has_offsets = true;
 	return 0;
@@ -129,7 +145,7 @@ static int blocks_add_up(const uint8_t *p, size_t stored, size_t objlen);
 
 /* Decompress a basket record of len bytes (header in h) into d->owned. */
 static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
-		  struct rootio_err *err)
+		  struct rootio_tree *t, const uint8_t **payload, struct rootio_err *err)
 {
 	size_t objlen = (size_t)h->k.objlen;
 	size_t stored = (size_t)(h->k.nbytes - h->k.keylen);
@@ -146,6 +162,18 @@ static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 		d->owned = p;
 		d->cap_owned = objlen + 8;
 	}
+	if (stored == objlen && t && rec == t->scratch) {
+		/* Stored as is: keep the record buffer instead of copying it. */
+		uint8_t *p = d->owned;
+		size_t cap = d->cap_owned;
+		d->owned = t->scratch;
+		d->cap_owned = t->cap_scratch;
+		t->scratch = p;
+		t->cap_scratch = cap;
+		*payload = d->owned + h->k.keylen;
+		return 0;
+	}
+	*payload = d->owned;
 	if (stored == objlen) {
 		memcpy(d->owned, rec + h->k.keylen, objlen);
 		return 0;
@@ -172,25 +200,26 @@ static int blocks_add_up(const uint8_t *p, size_t stored, size_t objlen)
 
 /* Turn a record into entries' bytes and offsets. */
 static int decode_record(struct decoded *d, const uint8_t *rec, size_t len,
-			 struct rootio_err *err)
+			 struct rootio_tree *t, struct rootio_err *err)
 {
 	struct bhead h;
 	if (parse_head(rec, len, &h))
 		return rootio_fail(err, ROOTIO_ECORRUPT, "basket header is corrupt");
-	int rc = unpack(d, rec, &h, err);
+	const uint8_t *base = NULL;
+	int rc = unpack(d, rec, &h, t, &base, err);
 	if (rc)
 		return rc;
 	size_t datalen = (size_t)(h.last - h.k.keylen);
 	if (datalen > (size_t)h.k.objlen)
 		return rootio_fail(err, ROOTIO_ECORRUPT, "fLast %d lies past the payload (%d bytes)",
 				   h.last, h.k.objlen);
-	d->data = d->owned;
+	d->data = base;
 	d->len = datalen;
 	d->nevbuf = h.nevbuf;
 	size_t rest = (size_t)h.k.objlen - datalen;
 	if (rest < 4)
 		return 0;
-	const uint8_t *p = d->owned + datalen;
+	const uint8_t *p = base + datalen;
 	int32_t n = (int32_t)be32(p);
 	if (n < 0 || (size_t)n > (rest - 4) / 4 ||
 	    convert_offsets(d, p + 4, (size_t)n, h.k.keylen, -1))
@@ -202,7 +231,7 @@ int rootio_decode_basket_record(const uint8_t *rec, size_t len, uint8_t **out, s
 				struct rootio_err *err)
 {
 	struct decoded d = {.slot = -1};
-	int rc = decode_record(&d, rec, len, err);
+	int rc = decode_record(&d, rec, len, NULL, err);
 	if (rc) {
 		free(d.owned);
 		free(d.offsets);
@@ -259,7 +288,7 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 				   r < 0 ? rootio_strerror((int)r) : "lie past the end of the file");
 	char inner[sizeof(err->msg)] = "";
 	struct rootio_err e2;
-	rc = decode_record(d, t->scratch, sl->nbytes, &e2);
+	rc = decode_record(d, t->scratch, sl->nbytes, t, &e2);
 	if (rc) {
 		snprintf(inner, sizeof(inner), "%s", e2.msg);
 		return rootio_fail(err, rc, "%s: branch '%s' basket %d at offset %llu: %s", url,

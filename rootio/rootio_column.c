@@ -214,6 +214,36 @@ static double decode_packed(const struct leaf *l, const uint8_t *p)
 	return f;
 }
 
+__attribute__((target_clones("avx2", "default")))
+static void swap16(uint16_t *restrict d, const uint8_t *restrict s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint16_t v;
+		memcpy(&v, s + 2 * i, 2);
+		d[i] = __builtin_bswap16(v);
+	}
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void swap32(uint32_t *restrict d, const uint8_t *restrict s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v;
+		memcpy(&v, s + 4 * i, 4);
+		d[i] = __builtin_bswap32(v);
+	}
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void swap64(uint64_t *restrict d, const uint8_t *restrict s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, s + 8 * i, 8);
+		d[i] = __builtin_bswap64(v);
+	}
+}
+
 /* Convert n values of leaf l from src (big-endian, stride bytes apart when
  * stride is not the value size) into dst. */
 static void convert(const struct leaf *l, void *dst, const uint8_t *src, size_t n)
@@ -242,16 +272,13 @@ static void convert(const struct leaf *l, void *dst, const uint8_t *src, size_t 
 			memcpy(dst, src, n);
 		break;
 	case 2:
-		for (i = 0; i < n; i++)
-			((uint16_t *)dst)[i] = be16(src + 2 * i);
+		swap16(dst, src, n);
 		break;
 	case 4:
-		for (i = 0; i < n; i++)
-			((uint32_t *)dst)[i] = be32(src + 4 * i);
+		swap32(dst, src, n);
 		break;
 	default:
-		for (i = 0; i < n; i++)
-			((uint64_t *)dst)[i] = be64(src + 8 * i);
+		swap64(dst, src, n);
 		break;
 	}
 }
@@ -359,6 +386,25 @@ static int take_jagged(struct reader *r, struct decoded *d, int k, int64_t j0, i
 		return -ENOMEM;
 	size_t unit = (size_t)l->size * (size_t)l->len;
 	int64_t *off = o->offsets + o->nentries;
+	if (!l->header && !(unit & (unit - 1))) {
+		/* Power-of-two sizes: masks and shifts, no division per entry. */
+		size_t base = o->nvalues, bad = 0;
+		int sh = __builtin_ctz((unsigned)l->size);
+		const int32_t *doff = d->offsets;
+		int32_t start = doff[j0];
+		for (int64_t j = j0; j < j1; j++) {
+			size_t n = (size_t)(doff[j + 1] - doff[j]);
+			bad |= n;
+			off[j - j0 + 1] = (int64_t)(base + ((size_t)(doff[j + 1] - start) >> sh));
+		}
+		if (bad & (unit - 1))
+			return fail_at(r, k, "an entry's size is not a whole number of values");
+		size_t nv = (size_t)(doff[j1] - start) >> sh;
+		convert(l, (uint8_t *)o->values + o->nvalues * r->vsize, d->data + start, nv);
+		o->nvalues = base + nv;
+		o->nentries += j1 - j0;
+		return 0;
+	}
 	if (!l->header) {
 		/* The entries' values lie back to back: convert them at once. */
 		size_t base = o->nvalues;
