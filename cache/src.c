@@ -72,6 +72,13 @@ ssize_t src_pread(struct src *s, void *buf, size_t len, uint64_t off)
 	return s->ops->pread(s, buf, len, off);
 }
 
+const void *src_view(struct src *s, uint64_t off, size_t len)
+{
+	if (!s->ops->view || off > s->size || len > s->size - off)
+		return NULL;
+	return s->ops->view(s, off, len);
+}
+
 int src_readv(struct src *s, const struct src_iov *iov, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -30,6 +30,8 @@ struct src_ops {
 	ssize_t (*pread)(struct src *s, void *buf, size_t len, uint64_t off);
 	/* May be NULL: src_readv() then issues one pread per range. */
 	int (*readv)(struct src *s, const struct src_iov *iov, size_t n);
+	/* May be NULL: the source holds no bytes in memory. */
+	const void *(*view)(struct src *s, uint64_t off, size_t len);
 	void (*close)(struct src *s);
 };
 
@@ -50,6 +52,11 @@ const char *src_url(const struct src *s);
 /* Read len bytes at off into buf (borrowed).  Returns the bytes read,
  * short only at the end of the source, or -errno. */
 ssize_t src_pread(struct src *s, void *buf, size_t len, uint64_t off) SRC_WARN_UNUSED;
+
+/* The len bytes at off when the source keeps them in memory (a mapped
+ * local file, a memory source), valid until src_close(); NULL otherwise
+ * or when the range runs past the end: then use src_pread(). */
+const void *src_view(struct src *s, uint64_t off, size_t len);
 
 /* Read every range of iov (n ranges) completely.  Returns 0, -EIO when a
  * range runs past the end of the source, or another -errno. */

@@ -1,14 +1,22 @@
-/* src_local.c — the byte source for local files: pread(2) on one fd. */
+/* src_local.c — the byte source for local files: the file mapped into
+ * memory when it can be (no copy per read, as uproot does), pread(2) on
+ * its descriptor otherwise.  A file truncated by someone else while mapped
+ * would fault on access; ANAFS_NO_MMAP=1 in the environment turns mapping
+ * off for files that may change under the reader. */
 #include "src.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct local {
 	int fd;
+	const unsigned char *map; /* the whole file, or NULL */
+	size_t maplen;
 };
 
 static ssize_t local_pread(struct src *s, void *buf, size_t len, uint64_t off)
@@ -32,13 +40,23 @@ static ssize_t local_pread(struct src *s, void *buf, size_t len, uint64_t off)
 static void local_close(struct src *s)
 {
 	struct local *l = src_priv(s);
+	if (l->map)
+		munmap((void *)l->map, l->maplen);
 	close(l->fd);
+}
+
+static const void *local_view(struct src *s, uint64_t off, size_t len)
+{
+	struct local *l = src_priv(s);
+	(void)len; /* src_view() checked the range */
+	return l->map ? l->map + off : NULL;
 }
 
 static const struct src_ops local_ops = {
 	.scheme = "file",
 	.pread = local_pread,
 	.readv = NULL,
+	.view = local_view,
 	.close = local_close,
 };
 
@@ -62,7 +80,16 @@ int src_local_open(const char *path, const char *url, struct src **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	((struct local *)src_priv(s))->fd = fd;
+	struct local *l = src_priv(s);
+	l->fd = fd;
+	const char *no = getenv("ANAFS_NO_MMAP");
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && !(no && *no == '1')) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			l->map = m;
+			l->maplen = (size_t)st.st_size;
+		}
+	}
 	*out = s;
 	return 0;
 }
@@ -71,6 +98,12 @@ int src_local_open(const char *path, const char *url, struct src **out)
 struct mem {
 	const unsigned char *data;
 };
+
+static const void *mem_view(struct src *s, uint64_t off, size_t len)
+{
+	(void)len;
+	return ((struct mem *)src_priv(s))->data + off;
+}
 
 static ssize_t mem_pread(struct src *s, void *buf, size_t len, uint64_t off)
 {
@@ -88,6 +121,7 @@ static const struct src_ops mem_ops = {
 	.scheme = "mem",
 	.pread = mem_pread,
 	.readv = NULL,
+	.view = mem_view,
 	.close = mem_close,
 };
 

@@ -145,7 +145,8 @@ static int blocks_add_up(const uint8_t *p, size_t stored, size_t objlen);
 
 /* Decompress a basket record of len bytes (header in h) into d->owned. */
 static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
-		  struct rootio_tree *t, const uint8_t **payload, struct rootio_err *err)
+		  struct rootio_tree *t, bool mapped, const uint8_t **payload,
+		  struct rootio_err *err)
 {
 	size_t objlen = (size_t)h->k.objlen;
 	size_t stored = (size_t)(h->k.nbytes - h->k.keylen);
@@ -155,6 +156,11 @@ static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 	if (stored != objlen && blocks_add_up(rec + h->k.keylen, stored, objlen))
 		return rootio_fail(err, ROOTIO_ECORRUPT,
 				   "its compressed blocks do not add up to %zu bytes", objlen);
+	if (stored == objlen && mapped) {
+		/* Stored as is in memory that outlives the basket: no copy. */
+		*payload = rec + h->k.keylen;
+		return 0;
+	}
 	if (d->cap_owned < objlen + 8) {
 		uint8_t *p = realloc(d->owned, objlen + 8);
 		if (!p)
@@ -200,13 +206,13 @@ static int blocks_add_up(const uint8_t *p, size_t stored, size_t objlen)
 
 /* Turn a record into entries' bytes and offsets. */
 static int decode_record(struct decoded *d, const uint8_t *rec, size_t len,
-			 struct rootio_tree *t, struct rootio_err *err)
+			 struct rootio_tree *t, bool mapped, struct rootio_err *err)
 {
 	struct bhead h;
 	if (parse_head(rec, len, &h))
 		return rootio_fail(err, ROOTIO_ECORRUPT, "basket header is corrupt");
 	const uint8_t *base = NULL;
-	int rc = unpack(d, rec, &h, t, &base, err);
+	int rc = unpack(d, rec, &h, t, mapped, &base, err);
 	if (rc)
 		return rc;
 	size_t datalen = (size_t)(h.last - h.k.keylen);
@@ -231,7 +237,7 @@ int rootio_decode_basket_record(const uint8_t *rec, size_t len, uint8_t **out, s
 				struct rootio_err *err)
 {
 	struct decoded d = {.slot = -1};
-	int rc = decode_record(&d, rec, len, NULL, err);
+	int rc = decode_record(&d, rec, len, NULL, false, err);
 	if (rc) {
 		free(d.owned);
 		free(d.offsets);
@@ -273,22 +279,27 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 		return rootio_fail(err, ROOTIO_ECORRUPT,
 				   "%s: branch '%s' basket %d at %llu: size %u is impossible", url,
 				   br->path, i, (unsigned long long)sl->seek, sl->nbytes);
-	if (t->cap_scratch < sl->nbytes) {
-		uint8_t *p = realloc(t->scratch, sl->nbytes);
-		if (!p)
-			return rootio_fail(err, -ENOMEM, "out of memory");
-		t->scratch = p;
-		t->cap_scratch = sl->nbytes;
+	/* A mapped file is read in place; otherwise into the scratch buffer. */
+	const uint8_t *rec = src_view(t->file->src, sl->seek, sl->nbytes);
+	if (!rec) {
+		if (t->cap_scratch < sl->nbytes) {
+			uint8_t *p = realloc(t->scratch, sl->nbytes);
+			if (!p)
+				return rootio_fail(err, -ENOMEM, "out of memory");
+			t->scratch = p;
+			t->cap_scratch = sl->nbytes;
+		}
+		ssize_t r = src_pread(t->file->src, t->scratch, sl->nbytes, sl->seek);
+		if (r < 0 || (size_t)r != sl->nbytes)
+			return rootio_fail(err, r < 0 ? (int)r : ROOTIO_ECORRUPT,
+					   "%s: branch '%s' basket %d: %u bytes at %llu %s", url,
+					   br->path, i, sl->nbytes, (unsigned long long)sl->seek,
+					   r < 0 ? rootio_strerror((int)r)
+						 : "lie past the end of the file");
 	}
-	ssize_t r = src_pread(t->file->src, t->scratch, sl->nbytes, sl->seek);
-	if (r < 0 || (size_t)r != sl->nbytes)
-		return rootio_fail(err, r < 0 ? (int)r : ROOTIO_ECORRUPT,
-				   "%s: branch '%s' basket %d: %u bytes at %llu %s", url, br->path,
-				   i, sl->nbytes, (unsigned long long)sl->seek,
-				   r < 0 ? rootio_strerror((int)r) : "lie past the end of the file");
 	char inner[sizeof(err->msg)] = "";
 	struct rootio_err e2;
-	rc = decode_record(d, t->scratch, sl->nbytes, t, &e2);
+	rc = decode_record(d, rec ? rec : t->scratch, sl->nbytes, t, rec != NULL, &e2);
 	if (rc) {
 		snprintf(inner, sizeof(inner), "%s", e2.msg);
 		return rootio_fail(err, rc, "%s: branch '%s' basket %d at offset %llu: %s", url,
