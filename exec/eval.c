@@ -14,6 +14,8 @@ struct builder {
 	int cap;
 	int *col_node;   /* per schema column: node id loading it, or -1 */
 	int ncols;
+	int *table;      /* open addressing: node id + 1 by hash, 0 empty */
+	size_t tcap;     /* a power of two, at least twice the nodes */
 };
 
 static void clear_ids(struct ql_node *n)
@@ -58,6 +60,19 @@ static bool same(const struct ql_node *a, const struct ql_node *b)
 	return true;
 }
 
+static size_t hash_node(const struct ql_node *n)
+{
+	uint64_t h = 1469598103934665603ull, bits;
+	memcpy(&bits, &n->fval, sizeof(bits));
+	uint64_t v[6] = {(uint64_t)n->kind, (uint64_t)n->op, (uint64_t)n->type,
+			 (uint64_t)n->ival, bits, (uint64_t)n->is_mask};
+	for (int i = 0; i < 6 + n->nargs; i++) {
+		h ^= i < 6 ? v[i] : (uint64_t)n->args[i - 6]->id;
+		h *= 1099511628211ull;
+	}
+	return (size_t)(h ^ h >> 29);
+}
+
 /* Post-order: arguments first; defines, repeated branches and repeated
  * expressions share one node. */
 static int visit(struct builder *b, struct ql_node *n)
@@ -93,12 +108,32 @@ static int visit(struct builder *b, struct ql_node *n)
 		if (rc)
 			return rc;
 	}
-	for (int i = 0; i < b->p->nnodes; i++)
-		if (same(b->p->nodes[i], n)) {
-			n->id = i;
+	/* Grow the table to keep it at most half full. */
+	if ((size_t)b->p->nnodes * 2 + 2 > b->tcap) {
+		size_t cap = b->tcap ? b->tcap * 2 : 256;
+		int *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		for (int i = 0; i < b->p->nnodes; i++) {
+			size_t h = hash_node(b->p->nodes[i]) & (cap - 1);
+			while (t[h])
+				h = (h + 1) & (cap - 1);
+			t[h] = i + 1;
+		}
+		free(b->table);
+		b->table = t;
+		b->tcap = cap;
+	}
+	size_t h = hash_node(n) & (b->tcap - 1);
+	for (; b->table[h]; h = (h + 1) & (b->tcap - 1))
+		if (same(b->p->nodes[b->table[h] - 1], n)) {
+			n->id = b->table[h] - 1;
 			return 0;
 		}
-	return add_node(b, n);
+	if (add_node(b, n))
+		return -ENOMEM;
+	b->table[h] = n->id + 1;
+	return 0;
 }
 
 /* Mark the nodes under n as needed in phase k. */
@@ -256,6 +291,7 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 		}
 	}
 	free(b.col_node);
+	free(b.table);
 	if (!rc)
 		rc = order_by_phase(p);
 	if (rc) {
