@@ -445,6 +445,49 @@ static int column_offsets(struct eval_state *s, const struct rootio_column *c, i
 	return 0;
 }
 
+/* Copy the current events' values of c (through idx) into o, converted:
+ * per event for flat columns, per range of elements for lists (off: the
+ * gathered offsets).  Loops by source type, with no call per event. */
+static void gather_values(struct eval_state *s, const struct rootio_column *c,
+			  const struct ql_node *n, void *o, const int64_t *off)
+{
+	const int64_t *idx = s->idx, *co = c->offsets;
+	int64_t per = !co && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 1;
+#define GATHER(T, S)                                                                     \
+	do {                                                                             \
+		T *d_ = o;                                                               \
+		const S *x_ = c->values;                                                 \
+		if (!n->jagged)                                                          \
+			for (int64_t j = 0; j < s->nev; j++)                             \
+				d_[j] = (T)x_[idx[j]];                                   \
+		else                                                                     \
+			for (int64_t j = 0; j < s->nev; j++) {                           \
+				int64_t a_ = co ? co[idx[j]] : idx[j] * per;             \
+				T *w_ = d_ + off[j];                                     \
+				for (int64_t i = 0; i < off[j + 1] - off[j]; i++)        \
+					w_[i] = (T)x_[a_ + i];                           \
+			}                                                                \
+	} while (0)
+	if (n->type == QL_BOOL)
+		GATHER(uint8_t, uint8_t);
+	else if (n->type == QL_FLOAT && c->type == ROOTIO_F32)
+		GATHER(double, float);
+	else if (n->type == QL_FLOAT)
+		GATHER(double, double);
+	else
+		switch (c->type) {
+		case ROOTIO_BOOL:
+		case ROOTIO_U8: GATHER(int64_t, uint8_t); break;
+		case ROOTIO_I8: GATHER(int64_t, int8_t); break;
+		case ROOTIO_I16: GATHER(int64_t, int16_t); break;
+		case ROOTIO_U16: GATHER(int64_t, uint16_t); break;
+		case ROOTIO_I32: GATHER(int64_t, int32_t); break;
+		case ROOTIO_U32: GATHER(int64_t, uint32_t); break;
+		default: GATHER(int64_t, int64_t); break;
+		}
+#undef GATHER
+}
+
 static int load_column(struct eval_state *s, const struct ql_node *n, struct val *v,
 		       const struct rootio_column *c)
 {
@@ -501,16 +544,7 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 		convert_values(c, n->type, v->data, 0, 0, k);
 		return 0;
 	}
-	int64_t per = n->jagged && !c->offsets && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 1;
-	for (int64_t j = 0; j < s->nev; j++) {
-		int64_t e = s->idx[j];
-		if (!n->jagged)
-			convert_values(c, n->type, v->data, (size_t)j, (size_t)e, 1);
-		else
-			convert_values(c, n->type, v->data, (size_t)off[j],
-				       (size_t)(c->offsets ? c->offsets[e] : e * per),
-				       (size_t)(off[j + 1] - off[j]));
-	}
+	gather_values(s, c, n, v->data, off);
 	return 0;
 }
 
@@ -518,27 +552,44 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 
 static void compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
 {
-	size_t size = v->t == QL_BOOL ? 1 : 8, w = 0;
-	char *d = v->data;
+	size_t w = 0;
 	if (!v->jagged) {
-		for (int64_t j = 0; j < s->nev; j++)
-			if (pass[j])
-				memmove(d + size * w++, d + size * (size_t)j, size);
+		/* Branch-free: write every event, advance past the kept ones. */
+		if (v->t == QL_BOOL) {
+			uint8_t *d = v->data;
+			for (int64_t j = 0; j < s->nev; j++) {
+				d[w] = d[j];
+				w += pass[j];
+			}
+		} else {
+			uint64_t *d = v->data;
+			for (int64_t j = 0; j < s->nev; j++) {
+				d[w] = d[j];
+				w += pass[j];
+			}
+		}
 	} else {
 		const int64_t *off = s->lists[v->list];
+		size_t size = v->t == QL_BOOL ? 1 : 8;
+		char *d = v->data;
 		for (int64_t j = 0; j < s->nev; j++)
 			if (pass[j]) {
 				size_t len = (size_t)(off[j + 1] - off[j]);
-				memmove(d + size * w, d + size * (size_t)off[j], size * len);
+				if (size == 8)
+					for (size_t i = 0; i < len; i++)
+						((uint64_t *)d)[w + i] = ((uint64_t *)d)[(size_t)off[j] + i];
+				else
+					memmove(d + w, d + off[j], len);
 				w += len;
 			}
 	}
 	v->n = w;
 	if (v->has_valid) {
 		size_t m = 0;
-		for (int64_t j = 0; j < s->nev; j++)
-			if (pass[j])
-				v->valid[m++] = v->valid[j];
+		for (int64_t j = 0; j < s->nev; j++) {
+			v->valid[m] = v->valid[j];
+			m += pass[j];
+		}
 	}
 }
 
@@ -573,9 +624,10 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 		s->have_idx = true;
 	}
 	int64_t m = 0;
-	for (int64_t j = 0; j < s->nev; j++)
-		if (pass[j])
-			s->idx[m++] = s->idx[j];
+	for (int64_t j = 0; j < s->nev; j++) {
+		s->idx[m] = s->idx[j];
+		m += pass[j];
+	}
 	s->nev = kept;
 	return 0;
 }
@@ -662,10 +714,12 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 		uint8_t *pass = s->scratch[0];
 		const uint8_t *val = v->data;
 		int64_t kept = 0;
-		for (int64_t e = 0; e < s->nev; e++) {
-			pass[e] = val[e] && (!v->has_valid || v->valid[e]);
-			kept += pass[e];
-		}
+		if (v->has_valid)
+			for (int64_t e = 0; e < s->nev; e++)
+				kept += pass[e] = (uint8_t)((val[e] != 0) & (v->valid[e] != 0));
+		else
+			for (int64_t e = 0; e < s->nev; e++)
+				kept += pass[e] = val[e] != 0;
 		s->passed[k] += kept;
 		if (kept < s->nev)
 			rc = compact(s, k, pass, kept);
