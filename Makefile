@@ -65,10 +65,23 @@ fuzz: deps
 
 bench: build
 	build/bench/bench_reader $(BENCH_ARGS)
+	build/bench/bench_query
 
-# For now the demo lists a shipped file; it becomes the mount demo later.
+# For now the demo lists a shipped file and runs a shipped query on it;
+# it becomes the mount demo later.
 demo: build
-	build/anafs ls $(SHARED)/data/root/uproot-HZZ-zlib.root
+	build/anafs ls $(SHARED)/data/root/nano_dimuon.root Events > build/demo-ls.txt
+	@head -12 build/demo-ls.txt
+	@echo "  ... ($$(wc -l < build/demo-ls.txt) lines: build/demo-ls.txt)"
+	@echo
+	@echo "$$ cat examples/dimuon.query"
+	@grep -v '^#' examples/dimuon.query
+	@echo
+	@echo "$$ anafs run examples/dimuon.query --cutflow -o build/demo-hist.json"
+	build/anafs run examples/dimuon.query --cutflow -o build/demo-hist.json
+	@echo
+	@/usr/bin/python3 examples/hist_summary.py build/demo-hist.json
+	@echo "(the whole result: build/demo-hist.json, UHI JSON)"
 
 clean:
 	rm -rf build build-asan build-fuzz
