@@ -294,6 +294,20 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 	free(b.table);
 	if (!rc)
 		rc = order_by_phase(p);
+	/* A branch read as a value that is also the counter of a list read
+	 * here must agree with that list's lengths. */
+	if (!rc && !(p->counts = malloc(((size_t)p->nnodes + 1) * sizeof(int))))
+		rc = -ENOMEM;
+	for (int i = 0; !rc && i < p->nnodes; i++) {
+		const struct ql_node *n = p->nodes[i];
+		p->counts[i] = -1;
+		if (p->input_of[i] >= 0 && !n->jagged && n->type == QL_INT)
+			for (int l = 0; l < q->nlists; l++)
+				if (!strcmp(q->lists[l], n->name)) {
+					p->counts[i] = l;
+					p->last[i] = p->nfilters; /* kept to compare */
+				}
+	}
 	if (rc) {
 		eval_prog_free(p);
 		return rc;
@@ -311,6 +325,7 @@ void eval_prog_free(struct eval_prog *p)
 	free(p->input_of);
 	free(p->phase);
 	free(p->last);
+	free(p->counts);
 	free(p->filters);
 	free(p->hists);
 	free(p);
@@ -358,7 +373,9 @@ int eval_state_new(const struct eval_prog *p, struct eval_state **out)
 	s->list_ready = calloc(nl, sizeof(*s->list_ready));
 	s->hists = calloc((size_t)p->nhists + 1, sizeof(*s->hists));
 	s->passed = calloc((size_t)p->nfilters + 1, sizeof(*s->passed));
-	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->hists && s->passed;
+	s->checked = calloc((size_t)p->nnodes + 1, sizeof(*s->checked));
+	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->hists && s->passed &&
+		  s->checked;
 	for (int i = 0; ok && i < p->nhists; i++)
 		ok = (s->hists[i] = make_hist(p->hists[i])) != NULL;
 	if (!ok) {
@@ -388,6 +405,7 @@ void eval_state_free(struct eval_state *s)
 	for (int i = 0; i < 3; i++)
 		free(s->fill[i]);
 	free(s->idx);
+	free(s->checked);
 	free(s->vals);
 	free(s->lists);
 	free(s->list_cap);
@@ -500,6 +518,13 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 		s->why = "a column holds a different number of entries than the batch";
 		return -EINVAL;
 	}
+	/* The column must hold what its offsets (or its entries) say. */
+	if (n->jagged && c->offsets ? (c->offsets[0] != 0 || (size_t)c->offsets[c->nentries] != c->nvalues)
+	    : n->jagged ? (c->nentries && c->nvalues % (size_t)c->nentries)
+			: c->nvalues != (size_t)c->nentries) {
+		s->why = "a column's values do not match its entries";
+		return -EINVAL;
+	}
 	size_t k = s->have_idx ? 0 : c->nvalues;
 	int64_t *off = NULL;
 	if (n->jagged) {
@@ -550,9 +575,19 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 
 /* ---- cutting the batch down to the events that pass a filter ---- */
 
-static void compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
+static int compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
 {
 	size_t w = 0;
+	if (v->borrowed) { /* the caller's column is read-only: take a copy */
+		size_t bytes = v->n * (v->t == QL_BOOL ? 1 : 8);
+		void *own = malloc(bytes + 8);
+		if (!own)
+			return -ENOMEM;
+		memcpy(own, v->data, bytes);
+		v->data = own;
+		v->cap = bytes + 8;
+		v->borrowed = false;
+	}
 	if (!v->jagged) {
 		/* Branch-free: write every event, advance past the kept ones. */
 		if (v->t == QL_BOOL) {
@@ -591,6 +626,7 @@ static void compact_val(struct eval_state *s, struct val *v, const uint8_t *pass
 			m += pass[j];
 		}
 	}
+	return 0;
 }
 
 static void compact_list(struct eval_state *s, int64_t *off, const uint8_t *pass)
@@ -611,8 +647,8 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 {
 	const struct eval_prog *p = s->p;
 	for (int i = 0; i < p->nnodes && p->phase[i] <= k; i++)
-		if (p->last[i] > k)
-			compact_val(s, &s->vals[i], pass);
+		if (p->last[i] > k && compact_val(s, &s->vals[i], pass))
+			return -ENOMEM;
 	for (int l = 0; l < p->nlists; l++)
 		if (s->list_ready[l])
 			compact_list(s, s->lists[l], pass);
@@ -683,6 +719,25 @@ static int fill_hist(struct eval_state *s, const struct ql_hist *h, struct hist 
 
 /* ---- running ---- */
 
+/* Counters read so far against the lengths of their lists. */
+static int check_counters(struct eval_state *s, int k)
+{
+	const struct eval_prog *p = s->p;
+	for (int i = 0; i < p->nnodes && p->phase[i] <= k; i++) {
+		int l = p->counts[i];
+		if (l < 0 || s->checked[i] || !s->list_ready[l])
+			continue;
+		const int64_t *v = s->vals[i].data, *off = s->lists[l];
+		for (int64_t e = 0; e < s->nev; e++)
+			if (v[e] != off[e + 1] - off[e]) {
+				s->why = "a list's lengths differ from those of its counter";
+				return -EINVAL;
+			}
+		s->checked[i] = true;
+	}
+	return 0;
+}
+
 int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
 	     const char **why)
 {
@@ -692,6 +747,8 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 	s->why = "out of memory";
 	for (int i = 0; i < p->nlists; i++)
 		s->list_ready[i] = false;
+	for (int i = 0; i < p->nnodes; i++)
+		s->checked[i] = false;
 	int rc = 0, i = 0;
 	for (int k = 0; k <= p->nfilters && !rc; k++) {
 		for (; i < p->nnodes && p->phase[i] == k && !rc; i++) {
@@ -700,6 +757,8 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 			rc = in >= 0 ? load_column(s, n, &s->vals[i], cols[in])
 				     : eval_node(s, n, &s->vals[i]);
 		}
+		if (!rc)
+			rc = check_counters(s, k);
 		for (int h = 0; h < p->nhists && !rc; h++)
 			if (p->hists[h]->nfilters == k)
 				rc = fill_hist(s, p->hists[h], s->hists[h]);

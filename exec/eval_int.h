@@ -30,6 +30,7 @@ struct eval_prog {
 	int *input_of;          /* per node: input index for column loads, else -1 */
 	int *phase;             /* per node: the filters its events have passed */
 	int *last;              /* per node: the last phase that uses its values */
+	int *counts;            /* per node: the list a counter branch counts, or -1 */
 	struct ql_filter **filters;
 	int nfilters;
 	struct ql_hist **hists;
@@ -51,6 +52,7 @@ struct eval_state {
 	int64_t *idx;           /* current event -> event of the batch */
 	size_t idx_cap;
 	bool have_idx;          /* false: the identity */
+	bool *checked;          /* per node: counter compared with its list */
 	void *scratch[EVAL_SCRATCH];
 	size_t scratch_cap[EVAL_SCRATCH];
 	double *fill[3];        /* x, y, w gathered for a histogram */

@@ -338,13 +338,14 @@ static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *
 	}
 	if (!args[0]->has_valid && !args[1]->has_valid && !args[2]->has_valid)
 		return 0;
-	if (args[0]->jagged || n->jagged)
+	if (args[0]->jagged)
 		return join_valid(s, out, args, 3);
 	/* One condition per event: only the branch taken must be present. */
 	if (set_valid(s, out))
 		return -ENOMEM;
+	const uint8_t *ce = args[0]->data; /* per event, not broadcast */
 	for (int64_t e = 0; e < s->nev; e++) {
-		struct val *v = c[e] ? args[1] : args[2];
+		struct val *v = ce[e] ? args[1] : args[2];
 		out->valid[e] = (!args[0]->has_valid || args[0]->valid[e]) &&
 				(!v->has_valid || v->valid[e]);
 	}
@@ -527,18 +528,14 @@ static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct v
 	if (prepare(s, n, out))
 		return -ENOMEM;
 	int k = n->nargs;
-	const double *v[64];
-	for (int i = 0; i < k; i++) {
-		int slot = i % EVAL_SCRATCH;
-		if (args[i]->t == QL_FLOAT)
-			v[i] = args[i]->data;
-		else if (!(v[i] = eval_as_f64(s, args[i], -1, slot)))
-			return -ENOMEM;
-	}
 	if (join_valid(s, out, args, k))
 		return -ENOMEM;
 	double *o = out->data;
 	if (args[0]->jagged) {
+		const double *v[4];
+		for (int i = 0; i < 4; i++)
+			if (!(v[i] = eval_as_f64(s, args[i], -1, i)))
+				return -ENOMEM;
 		const int64_t *off = s->lists[args[0]->list];
 		if (!out->has_valid && set_valid(s, out))
 			return -ENOMEM;
@@ -552,12 +549,28 @@ static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct v
 		}
 		return 0;
 	}
-	for (int64_t e = 0; e < s->nev; e++) {
-		double p[4] = {0, 0, 0, 0};
-		for (int i = 0; i < k; i += 4)
-			add_p4(p, v[i][e], v[i + 1][e], v[i + 2][e], v[i + 3][e]);
-		o[e] = mass_of(p[0], p[1], p[2], p[3]);
+	/* Single objects: sum their four-vectors object by object. */
+	size_t ne = (size_t)s->nev;
+	if (eval_reserve(&s->scratch[4], &s->scratch_cap[4], (4 * ne + 1) * sizeof(double)))
+		return -ENOMEM;
+	double *acc = s->scratch[4];
+	memset(acc, 0, 4 * ne * sizeof(double));
+	for (int obj = 0; obj < k; obj += 4) {
+		const double *v[4];
+		for (int i = 0; i < 4; i++)
+			if (!(v[i] = eval_as_f64(s, args[obj + i], -1, i)))
+				return -ENOMEM;
+		for (size_t e = 0; e < ne; e++) {
+			double p[4] = {acc[e], acc[ne + e], acc[2 * ne + e], acc[3 * ne + e]};
+			add_p4(p, v[0][e], v[1][e], v[2][e], v[3][e]);
+			acc[e] = p[0];
+			acc[ne + e] = p[1];
+			acc[2 * ne + e] = p[2];
+			acc[3 * ne + e] = p[3];
+		}
 	}
+	for (size_t e = 0; e < ne; e++)
+		o[e] = mass_of(acc[e], acc[ne + e], acc[2 * ne + e], acc[3 * ne + e]);
 	return 0;
 }
 

@@ -342,8 +342,11 @@ static bool check_call(struct checker *c, struct ql_node *n)
 	}
 	if (f->nargs >= 0 && f->nargs != n->nargs) {
 		char msg[64];
-		snprintf(msg, sizeof(msg), "%d", f->nargs);
-		return fail(c, n, f->what, "%s takes %s argument(s)", f->name, msg);
+		if (f->id == QF_MIN || f->id == QF_MAX || f->id == QF_MIN2 || f->id == QF_MAX2)
+			snprintf(msg, sizeof(msg), "1 (a list) or 2 (two values) arguments");
+		else
+			snprintf(msg, sizeof(msg), "%d argument%s", f->nargs, f->nargs == 1 ? "" : "s");
+		return fail(c, n, f->what, "%s takes %s", f->name, msg);
 	}
 	n->op = f->id;
 	struct ql_node *a = n->args[0];

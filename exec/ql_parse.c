@@ -88,10 +88,10 @@ static void fail_tok(struct parser *p, const struct token *t, const char *hint, 
 static void lex_number(struct parser *p, struct token *t)
 {
 	const char *s = p->text + p->pos;
-	char buf[64];
+	char buf[512];
 	size_t n = 0;
 	bool flt = false;
-	while (p->pos + n < p->len && n < sizeof(buf) - 1) {
+	while (p->pos + n < p->len) {
 		char c = s[n];
 		if (isdigit((unsigned char)c) || c == '_') {
 			n++;
@@ -105,7 +105,7 @@ static void lex_number(struct parser *p, struct token *t)
 		}
 	}
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && k < sizeof(buf) - 1; i++)
 		if (s[i] != '_')
 			buf[k++] = s[i];
 	buf[k] = 0;
@@ -121,7 +121,8 @@ static void lex_number(struct parser *p, struct token *t)
 			t->t = T_BAD;
 		t->ival = (int64_t)v;
 	}
-	if (*end || (p->pos + n < p->len && (isalpha((unsigned char)s[n]) || s[n] == '_')))
+	if (*end || n >= sizeof(buf) - 1 ||
+	    (p->pos + n < p->len && (isalpha((unsigned char)s[n]) || s[n] == '_')))
 		t->t = T_BAD;
 	for (size_t i = 0; i < n; i++)
 		advance_char(p);
@@ -747,6 +748,10 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 			fail_tok(p, &o->range_at, NULL, "a range needs lo < hi, both finite");
 			return false;
 		}
+		if (!isfinite(ax->hi - ax->lo) || !isfinite((ax->hi - ax->lo) * ax->nbins)) {
+			fail_tok(p, &o->range_at, NULL, "the range is too wide to bin");
+			return false;
+		}
 	}
 	if (h->ndim == 2 && (double)h->axes[0].nbins * h->axes[1].nbins > 4e6) {
 		fail_tok(p, at, NULL, "a 2-D histogram may have at most 4,000,000 bins");
@@ -878,11 +883,21 @@ static bool parse_statement(struct parser *p)
 		}
 		if (!(f->expr = parse_expr(p)))
 			return false;
-		if (start) { /* named by its text */
+		if (start) { /* named by its text, continuations and runs of blanks as one space */
 			const char *end = p->tok.s;
-			while (end > start && isspace((unsigned char)end[-1]))
-				end--;
-			f->name = arena_strndup(q->arena, start, (size_t)(end - start) > 200 ? 200 : (size_t)(end - start));
+			char name[201];
+			size_t k = 0;
+			for (const char *c = start; c < end && k < sizeof(name) - 1; c++) {
+				bool blank = isspace((unsigned char)*c) ||
+					     (*c == '\\' && c + 1 < end && (c[1] == '\n' || c[1] == '\r'));
+				if (!blank)
+					name[k++] = *c;
+				else if (k && name[k - 1] != ' ')
+					name[k++] = ' ';
+			}
+			while (k && name[k - 1] == ' ')
+				k--;
+			f->name = arena_strndup(q->arena, name, k);
 		}
 		f->index = q->nfilters++;
 		return true;
