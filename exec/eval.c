@@ -405,6 +405,7 @@ void eval_state_free(struct eval_state *s)
 	for (int i = 0; i < 3; i++)
 		free(s->fill[i]);
 	free(s->idx);
+	free(s->mask);
 	free(s->checked);
 	free(s->vals);
 	free(s->lists);
@@ -675,7 +676,7 @@ static int fill_hist(struct eval_state *s, const struct ql_hist *h, struct hist 
 	struct val *v[3] = {eval_arg(s, h->expr[0]), h->ndim == 2 ? eval_arg(s, h->expr[1]) : NULL,
 			    h->weight ? eval_arg(s, h->weight) : NULL};
 	int L = -1;
-	bool valid = false;
+	bool valid = s->has_mask;
 	for (int i = 0; i < 3; i++)
 		if (v[i]) {
 			if (v[i]->jagged)
@@ -694,7 +695,7 @@ static int fill_hist(struct eval_state *s, const struct ql_hist *h, struct hist 
 		const int64_t *off = L >= 0 ? s->lists[L] : NULL;
 		size_t k = 0;
 		for (int64_t e = 0; e < s->nev; e++) {
-			bool ok = true;
+			bool ok = !s->has_mask || s->mask[e];
 			for (int i = 0; i < 3; i++)
 				if (v[i] && v[i]->has_valid && !v[i]->valid[e])
 					ok = false;
@@ -749,6 +750,7 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 		s->list_ready[i] = false;
 	for (int i = 0; i < p->nnodes; i++)
 		s->checked[i] = false;
+	s->has_mask = false;
 	int rc = 0, i = 0;
 	for (int k = 0; k <= p->nfilters && !rc; k++) {
 		for (; i < p->nnodes && p->phase[i] == k && !rc; i++) {
@@ -773,15 +775,29 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 		uint8_t *pass = s->scratch[0];
 		const uint8_t *val = v->data;
 		int64_t kept = 0;
-		if (v->has_valid)
+		const uint8_t *m = s->has_mask ? s->mask : NULL;
+		if (v->has_valid || m)
 			for (int64_t e = 0; e < s->nev; e++)
-				kept += pass[e] = (uint8_t)((val[e] != 0) & (v->valid[e] != 0));
+				kept += pass[e] = (uint8_t)((val[e] != 0) &
+							    (!v->has_valid || v->valid[e] != 0) &
+							    (!m || m[e]));
 		else
 			for (int64_t e = 0; e < s->nev; e++)
 				kept += pass[e] = val[e] != 0;
 		s->passed[k] += kept;
-		if (kept < s->nev)
+		if (kept == s->nev)
+			continue;
+		/* Cutting the batch down pays when it drops many events; else the
+		 * events that failed are only masked out of later fills. */
+		if (2 * kept < s->nev) {
 			rc = compact(s, k, pass, kept);
+			s->has_mask = false;
+		} else if (!eval_reserve((void **)&s->mask, &s->mask_cap, (size_t)s->nev + 1)) {
+			memcpy(s->mask, pass, (size_t)s->nev);
+			s->has_mask = true;
+		} else {
+			rc = -ENOMEM;
+		}
 	}
 	if (rc) {
 		if (why)

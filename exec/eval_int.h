@@ -53,6 +53,9 @@ struct eval_state {
 	size_t idx_cap;
 	bool have_idx;          /* false: the identity */
 	bool *checked;          /* per node: counter compared with its list */
+	uint8_t *mask;          /* events passing the filters not compacted away */
+	size_t mask_cap;
+	bool has_mask;          /* false: every current event passes */
 	void *scratch[EVAL_SCRATCH];
 	size_t scratch_cap[EVAL_SCRATCH];
 	double *fill[3];        /* x, y, w gathered for a histogram */
