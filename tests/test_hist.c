@@ -13,40 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int failures;
+#include "check.h"
 static const char *outdir;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
-
-#define CHECK_EQ_I(a, b) do { \
-	long long a_ = (long long)(a), b_ = (long long)(b); \
-	if (a_ != b_) { \
-		fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
-		failures++; \
-	} \
-} while (0)
-
-#define CHECK_EQ_D(a, b) do { \
-	double a_ = (a), b_ = (b); \
-	if (a_ != b_) { \
-		fprintf(stderr, "%s:%d: %s == %.17g, expected %.17g\n", __FILE__, __LINE__, #a, a_, b_); \
-		failures++; \
-	} \
-} while (0)
-
-#define CHECK_STR(a, b) do { \
-	const char *a_ = (a), *b_ = (b); \
-	if (!a_ || strcmp(a_, b_) != 0) { \
-		fprintf(stderr, "%s:%d: %s ==\n  %s\nexpected\n  %s\n", __FILE__, __LINE__, #a, \
-			a_ ? a_ : "(null)", b_); \
-		failures++; \
-	} \
-} while (0)
 
 static struct hist *new_or_die(const struct hist_def *def)
 {
