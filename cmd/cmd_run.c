@@ -44,15 +44,16 @@ static void draw(struct bar *b, int64_t done, int64_t t)
 		(long long)done, (long long)b->total, rate, (int)eta / 60, (int)eta % 60);
 }
 
-static void progress(void *ctx, int64_t events)
+static int progress(void *ctx, int64_t events)
 {
 	struct bar *b = ctx;
 	int64_t done = atomic_fetch_add(&b->done, events) + events;
 	if (!b->tty)
-		return;
+		return 0;
 	int64_t t = now_ns(), last = atomic_load(&b->last_ns);
 	if (t - last > 200000000 && atomic_compare_exchange_strong(&b->last_ns, &last, t))
 		draw(b, done, t);
+	return 0;
 }
 
 static int usage(void)

@@ -842,6 +842,72 @@ int eval_state_merge(struct eval_state *dst, const struct eval_state *src)
 	return 0;
 }
 
+/* Saved results: "EVS1", counts of filters and histograms, events, the
+ * passed counts, then each histogram's contents; little-endian. */
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+#define STATE_MAGIC 0x31535645u /* "EVS1" */
+
+int eval_state_save(const struct eval_state *s, void **out, size_t *len)
+{
+	const struct eval_prog *p = s->p;
+	size_t n = 8 * (4 + (size_t)p->nfilters);
+	for (int h = 0; h < p->nhists; h++)
+		n += hist_save_size(s->hists[h]);
+	unsigned char *b = malloc(n);
+	if (!b)
+		return -ENOMEM;
+	put_u64(b, STATE_MAGIC);
+	put_u64(b + 8, (uint64_t)p->nfilters);
+	put_u64(b + 16, (uint64_t)p->nhists);
+	put_u64(b + 24, (uint64_t)s->events);
+	unsigned char *q = b + 32;
+	for (int f = 0; f < p->nfilters; f++, q += 8)
+		put_u64(q, (uint64_t)s->passed[f]);
+	for (int h = 0; h < p->nhists; h++) {
+		hist_save(s->hists[h], q);
+		q += hist_save_size(s->hists[h]);
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+int eval_state_load(struct eval_state *s, const void *data, size_t len)
+{
+	const struct eval_prog *p = s->p;
+	const unsigned char *b = data;
+	size_t head = 8 * (4 + (size_t)p->nfilters);
+	if (len < 32 || get_u64(b) != STATE_MAGIC || get_u64(b + 8) != (uint64_t)p->nfilters ||
+	    get_u64(b + 16) != (uint64_t)p->nhists || len < head)
+		return -EINVAL;
+	size_t at = head;
+	for (int h = 0; h < p->nhists; h++) {
+		long used = hist_load(s->hists[h], b + at, len - at);
+		if (used < 0)
+			return -EINVAL;
+		at += (size_t)used;
+	}
+	if (at != len)
+		return -EINVAL;
+	s->events = (int64_t)get_u64(b + 24);
+	for (int f = 0; f < p->nfilters; f++)
+		s->passed[f] = (int64_t)get_u64(b + 32 + 8 * (size_t)f);
+	return 0;
+}
+
 size_t eval_nhists(const struct eval_state *s)
 {
 	return (size_t)s->p->nhists;

@@ -50,6 +50,13 @@ int eval_state_split(struct eval_state *s, struct eval_state **out);
  * partial results in a fixed order (run_all() merges in task order). */
 int eval_state_merge(struct eval_state *dst, const struct eval_state *src);
 
+/* A state's results (histograms, cutflow) as bytes, and back: *out is new
+ * (free()).  eval_state_load replaces s's results with saved ones from the
+ * same program; bytes from outside are checked: -EINVAL when they do not
+ * fit the program. */
+int eval_state_save(const struct eval_state *s, void **out, size_t *len);
+int eval_state_load(struct eval_state *s, const void *data, size_t len);
+
 /* Results.  Histograms in query order (borrowed). */
 size_t eval_nhists(const struct eval_state *s);
 struct hist *eval_hist(const struct eval_state *s, size_t i);

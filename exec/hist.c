@@ -363,6 +363,76 @@ int hist_merge(struct hist *dst, const struct hist *src)
 	return 0;
 }
 
+/* ---- saving and loading contents ---- */
+
+#define SAVE_MAGIC 0x31545348u /* "HST1" */
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+size_t hist_save_size(const struct hist *h)
+{
+	return 8 * 4 + h->ncells * 8 * (h->weighted ? 2 : 1);
+}
+
+void hist_save(const struct hist *h, unsigned char *out)
+{
+	put64(out, (uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted);
+	put64(out + 8, h->ncells);
+	put64(out + 16, h->skipped);
+	put64(out + 24, h->entries);
+	unsigned char *p = out + 32;
+	for (size_t i = 0; i < h->ncells; i++, p += 8) {
+		uint64_t v;
+		if (h->weighted)
+			memcpy(&v, &h->sw[i], 8);
+		else
+			v = (uint64_t)h->cnt[i];
+		put64(p, v);
+	}
+	if (h->weighted)
+		for (size_t i = 0; i < h->ncells; i++, p += 8) {
+			uint64_t v;
+			memcpy(&v, &h->sw2[i], 8);
+			put64(p, v);
+		}
+}
+
+long hist_load(struct hist *h, const unsigned char *in, size_t len)
+{
+	size_t need = hist_save_size(h);
+	if (len < need || get64(in) != ((uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted) ||
+	    get64(in + 8) != h->ncells)
+		return -EINVAL;
+	h->skipped = get64(in + 16);
+	h->entries = get64(in + 24);
+	const unsigned char *p = in + 32;
+	for (size_t i = 0; i < h->ncells; i++, p += 8) {
+		uint64_t v = get64(p);
+		if (h->weighted)
+			memcpy(&h->sw[i], &v, 8);
+		else
+			h->cnt[i] = (int64_t)v;
+	}
+	if (h->weighted)
+		for (size_t i = 0; i < h->ncells; i++, p += 8) {
+			uint64_t v = get64(p);
+			memcpy(&h->sw2[i], &v, 8);
+		}
+	return (long)need;
+}
+
 /* ---- introspection ---- */
 
 const char *hist_name(const struct hist *h) { return h->name; }

@@ -54,6 +54,16 @@ void hist_fill2(struct hist *h, const double *x, const double *y, const double *
 /* Add src into dst.  Returns 0, or -EINVAL when their definitions differ. */
 int hist_merge(struct hist *dst, const struct hist *src);
 
+/* Contents (not the definition) as bytes, for storing a partial result:
+ * ncells, flags, counters and every bin, little-endian.  hist_save_size()
+ * tells how many bytes hist_save() writes at out. */
+size_t hist_save_size(const struct hist *h);
+void hist_save(const struct hist *h, unsigned char *out);
+/* Replace h's contents with saved bytes (len available at in); returns
+ * the bytes used, or -EINVAL when they are not a saved histogram of the
+ * same shape (bytes from outside are checked, never trusted). */
+long hist_load(struct hist *h, const unsigned char *in, size_t len);
+
 /* Introspection. Bin indexes include flow: 0 is underflow, 1..nbins the
  * bins, nbins + 1 overflow. */
 const char *hist_name(const struct hist *h);

@@ -360,7 +360,7 @@ static int open_file(struct runner *r, int i, char *msg, size_t cap)
 }
 
 int runner_run(struct runner *r, const struct run_task *t, struct eval_state *st,
-	       void (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap)
+	       int (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap)
 {
 	int rc;
 	if (r->file != t->file && (rc = open_file(r, t->file, msg, cap)))
@@ -381,8 +381,10 @@ int runner_run(struct runner *r, const struct run_task *t, struct eval_state *st
 				 (long long)b, why ? why : "evaluation failed");
 			return rc;
 		}
-		if (progress)
-			progress(ctx, b - a);
+		if (progress && progress(ctx, b - a)) {
+			snprintf(msg, cap, "stopped");
+			return -ECANCELED;
+		}
 	}
 	return 0;
 }
@@ -396,7 +398,7 @@ struct pool {
 	const struct run_plan *p;
 	atomic_size_t next;
 	atomic_int failed;
-	void (*progress)(void *, int64_t);
+	int (*progress)(void *, int64_t);
 	void *ctx;
 	pthread_mutex_t lock;
 	struct eval_state **partial; /* per task, until merged */
@@ -459,7 +461,7 @@ static void *work(void *arg)
 	return NULL;
 }
 
-int run_all(const struct run_plan *p, int nthreads, void (*progress)(void *ctx, int64_t events),
+int run_all(const struct run_plan *p, int nthreads, int (*progress)(void *ctx, int64_t events),
 	    void *ctx, struct eval_state **out, char *msg, size_t cap)
 {
 	if (nthreads < 1)

@@ -48,14 +48,15 @@ void runner_free(struct runner *r);
 
 /* Run task t into state st (from eval_state_new on the plan's program).
  * progress, when given, is called after each batch with the events just
- * done.  Returns 0, or a negative code with msg (cap bytes) naming the
+ * done; when it returns non-zero the task stops with -ECANCELED (st then
+ * holds part of the task: discard it).  Returns 0, or a negative code with msg (cap bytes) naming the
  * file, tree, branch and entry. */
 int runner_run(struct runner *r, const struct run_task *t, struct eval_state *st,
-	       void (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap);
+	       int (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap);
 
 /* Run every task of p on nthreads threads; *out is the merged result (new:
  * eval_state_free()). */
-int run_all(const struct run_plan *p, int nthreads, void (*progress)(void *ctx, int64_t events),
+int run_all(const struct run_plan *p, int nthreads, int (*progress)(void *ctx, int64_t events),
 	    void *ctx, struct eval_state **out, char *msg, size_t cap);
 
 /* The cutflow as text: a line per filter with the events passing it. */

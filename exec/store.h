@@ -1,0 +1,108 @@
+/* store.h — the job store: one sqlite database (WAL) holding jobs, their
+ * tasks, merged results, cutflows and logs, with a schema version and
+ * migrations.  A task's result is merged and the task marked done in one
+ * transaction, so a daemon killed at any moment resumes from its last
+ * merged task with nothing counted twice or lost.
+ *
+ * Thread safety: a struct store may be used from several threads; calls
+ * are serialized inside. */
+#ifndef ANAFS_STORE_H
+#define ANAFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+enum job_status {
+	JOB_QUEUED = 0,
+	JOB_RUNNING,
+	JOB_PAUSED,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_INVALID,
+};
+
+/* "queued", "running", "paused", "done", "failed", "cancelled", "invalid". */
+const char *job_status_name(enum job_status s);
+bool job_status_terminal(enum job_status s); /* done, failed, cancelled, invalid */
+
+struct store;
+
+/* Open (creating and migrating as needed) the database at path.  Returns
+ * 0, or a negative errno with msg (cap bytes) saying why. *out is new:
+ * store_close(). */
+int store_open(const char *path, struct store **out, char *msg, size_t cap);
+void store_close(struct store *st);
+
+struct job_info {
+	int64_t id;
+	char name[256];          /* from the submitted file name, without .query */
+	uint32_t uid;            /* who submitted it */
+	enum job_status status;
+	double created, started, finished; /* Unix seconds; 0: not yet */
+	double status_changed;   /* when status last changed */
+	double result_changed;   /* when the merged result last changed */
+	int64_t events_total, events_done;
+	int tasks_total, tasks_done;
+	int64_t result_version;  /* +1 at each merge */
+};
+
+/* A new job.  error may be NULL (a job that is invalid gets its error
+ * here).  basedir: where relative dataset paths start.  *id: the new id. */
+int store_job_create(struct store *st, const char *name, uint32_t uid, const char *query,
+		     size_t len, const char *basedir, enum job_status status, const char *error,
+		     int64_t *id);
+
+/* Fill *out for job id; -ENOENT when there is none. */
+int store_job_get(struct store *st, int64_t id, struct job_info *out);
+
+/* The job's query text, base directory and error ("" when none); each new
+ * (malloc), NULL allowed for what is not wanted. */
+int store_job_text(struct store *st, int64_t id, char **query, size_t *len, char **basedir,
+		   char **error);
+
+/* Every job id, ascending.  *ids is new (free()). */
+int store_jobs(struct store *st, int64_t **ids, size_t *n);
+
+/* Set the status (and, when not NULL, the error); stamps started/finished
+ * as the status implies. */
+int store_job_set_status(struct store *st, int64_t id, enum job_status s, const char *error);
+
+/* A job's tasks: file url and entry range, in order; state of each. */
+struct store_task {
+	char *url;
+	int64_t first, last;
+	bool done;
+};
+
+/* Record the planned tasks of job id (once; in one transaction), with the
+ * events they hold together. */
+int store_job_plan(struct store *st, int64_t id, const struct store_task *t, size_t n,
+		   int64_t events_total);
+
+/* The tasks recorded for job id: *t is new (store_tasks_free()). */
+int store_job_tasks(struct store *st, int64_t id, struct store_task **t, size_t *n);
+void store_tasks_free(struct store_task *t, size_t n);
+
+/* Task idx of job id is merged: in one transaction, the task is marked
+ * done, the job's result becomes result (len bytes) and its counts grow by
+ * events.  A task already done changes nothing (returns 1). */
+int store_task_commit(struct store *st, int64_t id, int idx, const void *result, size_t len,
+		      int64_t events);
+
+/* The job's merged result (NULL, 0 before the first merge). *data is new. */
+int store_job_result(struct store *st, int64_t id, void **data, size_t *len,
+		     int64_t *version);
+
+/* Append a line to the job's log (timestamped now). */
+int store_log(struct store *st, int64_t id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The job's log as text, one "YYYY-MM-DDTHH:MM:SSZ message" line per entry.
+ * *text is new. *last: time of the last line (0 when none). */
+int store_job_log(struct store *st, int64_t id, char **text, size_t *len, double *last);
+
+#endif
