@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include "arena.h"
+#include "result.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -502,26 +503,18 @@ int run_all(const struct run_plan *p, int nthreads, int (*progress)(void *ctx, i
 
 char *run_cutflow_text(const struct run_plan *p, const struct eval_state *st)
 {
-	size_t n = eval_nfilters(st), cap = 128 * (n + 2), len = 0;
-	char *out = malloc(cap);
-	if (!out)
-		return NULL;
-	int w = 10;
-	for (size_t i = 0; i < n; i++) {
-		int l = (int)strlen(eval_filter_name(p->prog, i));
-		w = l > w ? (l > 60 ? 60 : l) : w;
+	size_t n = eval_nfilters(st);
+	char **names = calloc(n + 1, sizeof(*names));
+	int64_t *passed = calloc(n + 1, sizeof(*passed));
+	char *out = NULL;
+	if (names && passed) {
+		for (size_t i = 0; i < n; i++) {
+			names[i] = (char *)eval_filter_name(p->prog, i);
+			passed[i] = eval_passed(st, i);
+		}
+		out = cutflow_text(names, passed, n, eval_events(st));
 	}
-	int64_t all = eval_events(st), prev = all;
-	len += (size_t)snprintf(out + len, cap - len, "%-*s %14s %9s %9s\n", w, "filter", "events",
-				"eff", "cumul");
-	len += (size_t)snprintf(out + len, cap - len, "%-*s %14lld\n", w, "all events", (long long)all);
-	for (size_t i = 0; i < n && len < cap; i++) {
-		int64_t k = eval_passed(st, i);
-		len += (size_t)snprintf(out + len, cap - len, "%-*.*s %14lld %8.2f%% %8.2f%%\n", w, w,
-					eval_filter_name(p->prog, i), (long long)k,
-					prev ? 100.0 * (double)k / (double)prev : 0.0,
-					all ? 100.0 * (double)k / (double)all : 0.0);
-		prev = k;
-	}
+	free(names);
+	free(passed);
 	return out;
 }
