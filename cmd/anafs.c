@@ -14,6 +14,11 @@ static void usage(FILE *out)
 		"  ls [--json] FILE [TREE]   list the trees and branches of a ROOT file\n"
 		"  run QUERY [-j N] [--cutflow] [-o FILE]\n"
 		"                            run a query on local threads, print hist.json\n"
+		"  mount DIR [--state DIR] [--workers N] [--foreground] [--allow-other]\n"
+		"                            mount anafs on DIR: jobs as files\n"
+		"  umount DIR [--state DIR]  unmount and stop the daemon\n"
+		"  submit FILE [--mount DIR] [--name NAME]\n"
+		"                            submit a query to a mount, print the job number\n"
 		"  help                      this text\n"
 		"  --version                 print the version\n"
 		"\n"
@@ -31,6 +36,12 @@ int main(int argc, char **argv)
 		return cmd_ls(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "mount"))
+		return cmd_mount(argc - 1, argv + 1);
+	if (!strcmp(cmd, "umount") || !strcmp(cmd, "unmount"))
+		return cmd_umount(argc - 1, argv + 1);
+	if (!strcmp(cmd, "submit"))
+		return cmd_submit(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -5,5 +5,8 @@
 
 int cmd_ls(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
 
 #endif

@@ -290,7 +290,16 @@ struct runner {
 	struct rootio_column *cols;
 	const struct rootio_column **colp;
 	size_t ninputs;
+	uint64_t bytes_closed; /* read by trees already closed */
 };
+
+uint64_t runner_bytes_read(const struct runner *r)
+{
+	struct rootio_stats st = {0};
+	if (r->t)
+		rootio_tree_stats(r->t, &st);
+	return r->bytes_closed + st.bytes_read;
+}
 
 int runner_new(const struct run_plan *p, struct runner **out)
 {
@@ -333,6 +342,7 @@ void runner_free(struct runner *r)
 static int open_file(struct runner *r, int i, char *msg, size_t cap)
 {
 	const struct run_plan *p = r->p;
+	r->bytes_closed = runner_bytes_read(r);
 	rootio_tree_close(r->t);
 	r->t = NULL;
 	r->file = -1;

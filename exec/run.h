@@ -54,6 +54,9 @@ void runner_free(struct runner *r);
 int runner_run(struct runner *r, const struct run_task *t, struct eval_state *st,
 	       int (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap);
 
+/* Compressed bytes the runner has read from files so far. */
+uint64_t runner_bytes_read(const struct runner *r);
+
 /* Run every task of p on nthreads threads; *out is the merged result (new:
  * eval_state_free()). */
 int run_all(const struct run_plan *p, int nthreads, int (*progress)(void *ctx, int64_t events),

@@ -1,0 +1,675 @@
+/* plot.c — histograms as SVG and CSV (see plot.h).
+ *
+ * The SVG is a fixed 640x480 canvas.  Layout sizes come from estimated text
+ * widths (0.6 em per character), which is close enough for sans-serif
+ * digits that tick labels never collide.  Output size is bounded whatever
+ * the binning: a 1-D histogram is drawn with at most two groups of bins per
+ * pixel column (each group drawn as its minimum-to-maximum span, so values
+ * stay per original bin), and a 2-D one with at most PLOT_MAX_CELLS cells
+ * per axis (adjacent bins summed), in PLOT_NCOLOURS colours, each colour one
+ * path whose horizontal runs of equal colour are merged.
+ *
+ * Numbers in the markup never depend on LC_NUMERIC: sb_printf() turns a
+ * decimal comma back into a point, so its formats carry no literal commas;
+ * text goes through sb_text(), which escapes XML and repairs bad UTF-8. */
+#include "plot.h"
+#include "jsonw.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLOT_W 640
+#define PLOT_H 480
+#define PLOT_MAX_TICKS 24
+#define PLOT_MAX_CELLS 200      /* per axis, drawn cells of a 2-D histogram */
+#define PLOT_NCOLOURS 64
+#define PLOT_BIG 1e300          /* larger magnitudes are drawn at this value */
+#define PLOT_TINY 1e-280        /* smaller magnitudes count as 0 for ranges */
+#define PLOT_MAX_TEXT 160       /* bytes of a label or title shown */
+
+/* ---- a growing string; errors are sticky ---- */
+
+struct sb {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void sb_put(struct sb *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->buf, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->buf = p;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void fix_comma(char *s)
+{
+	for (; *s; s++)
+		if (*s == ',')
+			*s = '.';
+}
+
+__attribute__((format(printf, 2, 3)))
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->err = b->err ? b->err : -ENOMEM;
+		return;
+	}
+	fix_comma(tmp);
+	sb_put(b, tmp, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 :
+		     s[0] >= 0xe0 && s[0] < 0xf0 ? 3 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (len == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (len == 4 && s[0] == 0xf0 && s[1] < 0x90) || (len == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0; /* overlong, surrogate or beyond U+10FFFF */
+	return len;
+}
+
+/* s as XML character data: markup characters escaped, control characters
+ * (not allowed in XML 1.0) as spaces, invalid UTF-8 as U+FFFD, and at most
+ * PLOT_MAX_TEXT bytes shown before an ellipsis. */
+static void sb_text(struct sb *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		if (i >= PLOT_MAX_TEXT) {
+			sb_puts(b, "\xe2\x80\xa6");
+			return;
+		}
+		size_t k = utf8_len(p + i, n - i);
+		const char *r = k == 0 ? "\xef\xbf\xbd" : p[i] == '<' ? "&lt;" : p[i] == '>' ? "&gt;" :
+				p[i] == '&' ? "&amp;" : p[i] == '"' ? "&quot;" : p[i] == '\'' ? "&apos;" :
+				p[i] < 0x20 || p[i] == 0x7f ? " " : NULL;
+		if (r)
+			sb_puts(b, r);
+		else
+			sb_put(b, s + i, k);
+		k += k == 0;
+		i += k;
+	}
+}
+
+/* ---- numbers and ticks ---- */
+
+static double clampv(double v)
+{
+	if (!(v > -PLOT_BIG))
+		return -PLOT_BIG;  /* also NaN, which a histogram never holds */
+	return v < PLOT_BIG ? v : PLOT_BIG;
+}
+
+/* Where v lies in [lo, hi] as 0..1; halves keep hi - lo finite. */
+static double frac(double v, double lo, double hi)
+{
+	double t = (v / 2 - lo / 2) / (hi / 2 - lo / 2);
+	return t < 0 ? 0 : t > 1 ? 1 : t;
+}
+
+struct ticks {
+	int n, mant;             /* mant: the step is mant * 10^k, mant 1, 2 or 5 */
+	double step, v[PLOT_MAX_TICKS];
+	char s[PLOT_MAX_TICKS][32];
+	size_t maxw;             /* characters of the widest label */
+};
+
+/* A step of 1, 2 or 5 times a power of ten nearest to giving target
+ * steps over [lo, hi], into t; halves keep the span finite. */
+static void nice_step(struct ticks *t, double lo, double hi, int target)
+{
+	double raw = (hi / 2 - lo / 2) / target * 2;
+	double mag = pow(10, floor(log10(raw)));
+	double f = raw / mag;
+	t->mant = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+	if (t->mant == 10) {
+		t->mant = 1;
+		mag *= 10;
+	}
+	t->step = t->mant * mag;
+}
+
+/* Grow [*lo, *hi] to multiples of t's step, chosen for target ticks. */
+static void range_nice(struct ticks *t, double *lo, double *hi, int target)
+{
+	nice_step(t, *lo, *hi, target);
+	*lo = clampv(floor(*lo / t->step) * t->step);
+	*hi = clampv(ceil(*hi / t->step) * t->step);
+}
+
+/* Tick values in [lo, hi] at t's step, and their labels: fixed decimals as the step
+ * needs them, or a compact exponent form (1e+06, 2.5e-05) for magnitudes
+ * of a million and more or below a thousandth. */
+static void ticks_make(struct ticks *t, double lo, double hi)
+{
+	double k = floor(log10(t->step / t->mant) + 0.5);  /* step = mant * 10^k */
+	double k0 = ceil(lo / t->step - 1e-9);
+	double maxabs = 0;
+	t->n = 0;
+	for (int i = 0; t->n < PLOT_MAX_TICKS; i++) {
+		double v = (k0 + i) * t->step;
+		if (v > hi + t->step * 1e-9)
+			break;
+		if (fabs(v) < t->step * 1e-6)
+			v = 0;
+		t->v[t->n++] = v;
+		maxabs = fmax(maxabs, fabs(v));
+	}
+	bool expo = maxabs >= 1e6 || (maxabs > 0 && maxabs < 1e-3);
+	int sig = (int)(floor(log10(maxabs > 0 ? maxabs : 1)) - k) + 1;
+	sig = sig < 1 ? 1 : sig > 17 ? 17 : sig;
+	int dec = k < 0 ? (int)-k : 0;
+	dec = dec > 17 ? 17 : dec;
+	t->maxw = 1;
+	for (int i = 0; i < t->n; i++) {
+		char *s = t->s[i];
+		if (t->v[i] == 0) {
+			strcpy(s, "0");
+		} else {
+			/* Trailing zeros go: 1 and 0.5, 1e+06 and 1.5e+06. */
+			snprintf(s, 32, expo ? "%.*e" : "%.*f", expo ? sig - 1 : dec, t->v[i]);
+			char *e = expo ? strchr(s, 'e') : s + strlen(s), *z = e;
+			if (strpbrk(s, ".,")) {  /* a point stops the walk back */
+				while (z[-1] == '0')
+					z--;
+				z -= z[-1] == '.' || z[-1] == ',';
+			}
+			memmove(z, e, strlen(e) + 1);
+		}
+		fix_comma(s);
+		t->maxw = strlen(s) > t->maxw ? strlen(s) : t->maxw;
+	}
+}
+
+/* Ticks for a horizontal axis of width px: the most, about 6, whose labels
+ * (12 px font) leave a gap between neighbours. */
+static void ticks_fit(struct ticks *t, double lo, double hi, double px)
+{
+	for (int target = 6; target >= 2; target--) {
+		nice_step(t, lo, hi, target);
+		ticks_make(t, lo, hi);
+		if (t->n * (t->maxw * 7.2 + 14) <= px)
+			return;
+	}
+}
+
+/* Compact text of a flow or sum value. */
+static void fmt_amount(char *buf, double v, bool weighted)
+{
+	if (!weighted && fabs(v) < 1e15)
+		snprintf(buf, 32, "%.0f", v);
+	else
+		snprintf(buf, 32, "%.4g", v);
+}
+
+/* ---- frame, axes and text ---- */
+
+struct frame {
+	double x0, x1, y0, y1;   /* pixels: left, right, top, bottom */
+	double xlo, xhi, ylo, yhi;
+};
+
+static double fx(const struct frame *f, double x)
+{
+	return f->x0 + (f->x1 - f->x0) * frac(clampv(x), f->xlo, f->xhi);
+}
+
+static double fy(const struct frame *f, double y)
+{
+	return f->y1 - (f->y1 - f->y0) * frac(clampv(y), f->ylo, f->yhi);
+}
+
+/* A text element; anchor "start", "middle" or "end"; rot -90 or 0. */
+static void text_at(struct sb *b, double x, double y, int size, const char *anchor,
+		    int rot, const char *s)
+{
+	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\"", x, y, size, anchor);
+	if (rot)
+		sb_printf(b, " transform=\"rotate(%d %.1f %.1f)\"", rot, x, y);
+	sb_puts(b, ">");
+	sb_text(b, s);
+	sb_puts(b, "</text>\n");
+}
+
+/* Minor ticks between the major ones of t, len px long, along one axis:
+ * vertical selects the y axis (at x0 and x1), else the x axis. */
+static void minor_ticks(struct sb *b, const struct frame *f, const struct ticks *t, bool vertical)
+{
+	double lo = vertical ? f->ylo : f->xlo, hi = vertical ? f->yhi : f->xhi;
+	double step = t->step / (t->mant == 2 ? 4 : 5);
+	double k0 = ceil(lo / step - 1e-9);
+	for (int i = 0; i < 100; i++) {
+		double v = (k0 + i) * step;
+		if (v > hi + step * 1e-9)
+			break;
+		if (vertical)
+			sb_printf(b, "M%.1f %.1fh3M%.1f %.1fh-3", f->x0, fy(f, v), f->x1, fy(f, v));
+		else
+			sb_printf(b, "M%.1f %.1fv-3M%.1f %.1fv3", fx(f, v), f->y1, fx(f, v), f->y0);
+	}
+}
+
+/* Ticks pointing inward on all four sides, tick labels left and below,
+ * the frame on top of whatever was drawn, and the axis labels. */
+static void axes(struct sb *b, const struct frame *f, const struct ticks *tx,
+		 const struct ticks *ty, const char *xlabel, const char *ylabel)
+{
+	sb_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1\" d=\"");
+	for (int i = 0; i < tx->n; i++)
+		sb_printf(b, "M%.1f %.1fv-7M%.1f %.1fv7", fx(f, tx->v[i]), f->y1, fx(f, tx->v[i]), f->y0);
+	for (int i = 0; i < ty->n; i++)
+		sb_printf(b, "M%.1f %.1fh7M%.1f %.1fh-7", f->x0, fy(f, ty->v[i]), f->x1, fy(f, ty->v[i]));
+	minor_ticks(b, f, tx, false);
+	minor_ticks(b, f, ty, true);
+	sb_puts(b, "\"/>\n");
+	sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+		  "stroke=\"black\" stroke-width=\"1.2\"/>\n", f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0);
+	sb_puts(b, "<g fill=\"#222\">\n");
+	for (int i = 0; i < tx->n; i++)
+		text_at(b, fx(f, tx->v[i]), f->y1 + 18, 12, "middle", 0, tx->s[i]);
+	for (int i = 0; i < ty->n; i++)
+		text_at(b, f->x0 - 6, fy(f, ty->v[i]) + 4, 12, "end", 0, ty->s[i]);
+	sb_puts(b, "</g>\n");
+	text_at(b, (f->x0 + f->x1) / 2, f->y1 + 42, 14, "middle", 0, xlabel);
+	text_at(b, f->x0 - 14 - ty->maxw * 7.2, (f->y0 + f->y1) / 2, 14, "middle", -90, ylabel);
+}
+
+/* The title centred over the frame, the statistics right-aligned below it. */
+static void heading(struct sb *b, const struct hist *h, const struct frame *f, const char *extra)
+{
+	const char *title = hist_title(h)[0] ? hist_title(h) : hist_name(h);
+	text_at(b, (f->x0 + f->x1) / 2, 26, 17, "middle", 0, title);
+	char stats[256];
+	int n = snprintf(stats, sizeof(stats), "Entries %" PRIu64, hist_entries(h));
+	if (hist_skipped(h))
+		n += snprintf(stats + n, sizeof(stats) - n, ", skipped %" PRIu64, hist_skipped(h));
+	if (extra[0])
+		snprintf(stats + n, sizeof(stats) - n, ", %s", extra);
+	sb_puts(b, "<g fill=\"#555\">");
+	text_at(b, f->x1, f->y0 - 8, 11, "end", 0, stats);
+	sb_puts(b, "</g>\n");
+}
+
+static void svg_begin(struct sb *b)
+{
+	sb_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+	sb_puts(b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+}
+
+/* "Entries / 0.5 GeV" for a regular axis whose label ends in "[GeV]". */
+static void y_title(char *buf, size_t cap, const struct hist *h, const char *what)
+{
+	int n = hist_nbins(h, 0);
+	double e0 = hist_edge(h, 0, 1), en = hist_edge(h, 0, n + 1);
+	double w = en / n - e0 / n;
+	for (int i = 1; i <= n; i++) {
+		double wi = hist_edge(h, 0, i + 1) - hist_edge(h, 0, i);
+		if (!(fabs(wi - w) <= 1e-6 * w)) {
+			snprintf(buf, cap, "%s per bin", what);
+			return;
+		}
+	}
+	const char *label = hist_label(h, 0), *lb = strrchr(label, '[');
+	size_t ll = strlen(label);
+	int ul = 0;
+	if (lb && ll > 0 && label[ll - 1] == ']' && (size_t)(label + ll - 1 - lb) < 24)
+		ul = (int)(label + ll - 1 - lb - 1);
+	char wb[32];
+	snprintf(wb, sizeof(wb), "%.3g", w);
+	snprintf(buf, cap, "%s / %s%s%.*s", what, wb, ul > 0 ? " " : "", ul > 0 ? ul : 0, ul > 0 ? lb + 1 : "");
+}
+
+/* ---- 1-D ---- */
+
+/* Bins [b0, b1] as one drawn group: its value span and the last value. */
+struct group {
+	double lo, hi, last, xa, xb;
+};
+
+static void group_of(const struct hist *h, int b0, int b1, bool err, struct group *g)
+{
+	g->lo = INFINITY;
+	g->hi = -INFINITY;
+	g->last = 0;
+	for (int i = b0; i <= b1; i++) {
+		double v = clampv(hist_value(h, i, 0));
+		double e = err ? sqrt(hist_variance(h, i, 0)) : 0;
+		g->lo = fmin(g->lo, clampv(v - e));
+		g->hi = fmax(g->hi, clampv(v + e));
+		g->last = v;
+	}
+	g->xa = hist_edge(h, 0, b0);
+	g->xb = hist_edge(h, 0, b1 + 1);
+}
+
+static void plot1(struct sb *b, const struct hist *h)
+{
+	int n = hist_nbins(h, 0);
+	bool w = hist_weighted(h);
+	/* Two groups per pixel column at most. */
+	int per = n > 1080 ? (n + 1079) / 1080 : 1;
+	double ylo = 0, yhi = 0;
+	struct group g;
+	for (int i = 1; i <= n; i += per) {
+		group_of(h, i, i + per - 1 > n ? n : i + per - 1, w, &g);
+		ylo = fmin(ylo, g.lo);
+		yhi = fmax(yhi, g.hi);
+	}
+	if (fabs(ylo) < PLOT_TINY)
+		ylo = 0;
+	if (fabs(yhi) < PLOT_TINY)
+		yhi = 0;
+	if (!(yhi > ylo)) {
+		yhi = ylo + 1;  /* empty: 0..1 */
+	} else {
+		double pad = (yhi / 2 - ylo / 2) * 0.1;  /* 5% of the span either way */
+		yhi = clampv(yhi + pad);
+		if (ylo < 0)
+			ylo = clampv(ylo - pad);
+	}
+	struct ticks tx, ty;
+	range_nice(&ty, &ylo, &yhi, 6);
+	ticks_make(&ty, ylo, yhi);
+	struct frame f = { .x0 = 36 + ty.maxw * 7.2, .x1 = PLOT_W - 24, .y0 = 52, .y1 = PLOT_H - 58,
+			   .xlo = hist_edge(h, 0, 1), .xhi = hist_edge(h, 0, n + 1), .ylo = ylo, .yhi = yhi };
+	ticks_fit(&tx, f.xlo, f.xhi, f.x1 - f.x0);
+	double base = fy(&f, 0);
+
+	if (ylo < 0)
+		sb_printf(b, "<path d=\"M%.1f %.1fH%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
+			  f.x0, base, f.x1);
+	if (w && per == 1) {
+		/* Points with error bars; empty bins left out, as ROOT does. */
+		double bw = (f.x1 - f.x0) / n;
+		struct sb dots = { 0 };
+		sb_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1.2\" d=\"");
+		for (int i = 1; i <= n; i++) {
+			double v = hist_value(h, i, 0), e = sqrt(hist_variance(h, i, 0));
+			if (v == 0 && e == 0)
+				continue;
+			double xa = fx(&f, hist_edge(h, 0, i)), xb = fx(&f, hist_edge(h, 0, i + 1));
+			sb_printf(b, "M%.1f %.1fV%.1fM%.1f %.1fH%.1f", (xa + xb) / 2, fy(&f, v + e),
+				  fy(&f, v - e), xa, fy(&f, v), xb);
+			if (bw >= 5)
+				sb_printf(&dots, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.0f\"/>\n", (xa + xb) / 2,
+					  fy(&f, v), bw >= 10 ? 3.0 : 2.0);
+		}
+		sb_puts(b, "\"/>\n<g fill=\"black\">\n");
+		sb_put(b, dots.buf ? dots.buf : "", dots.len);
+		sb_puts(b, "</g>\n");
+		b->err = b->err ? b->err : dots.err;
+		free(dots.buf);
+	} else {
+		/* A step line; filled when unweighted.  Merged groups draw their
+		 * whole span (with errors when weighted), so a spike stays visible. */
+		sb_printf(b, "<path fill=\"%s\" stroke=\"%s\" stroke-width=\"1.5\" stroke-linejoin=\"round\" "
+			  "d=\"M%.1f %.1f", w ? "none" : "#cadcf0", w ? "black" : "#1f4e9c", f.x0, base);
+		for (int i = 1; i <= n; i += per) {
+			group_of(h, i, i + per - 1 > n ? n : i + per - 1, w, &g);
+			if (per == 1)
+				sb_printf(b, "V%.1fH%.1f", fy(&f, g.last), fx(&f, g.xb));
+			else
+				sb_printf(b, "V%.1fV%.1fV%.1fH%.1f", fy(&f, g.hi), fy(&f, g.lo), fy(&f, g.last),
+					  fx(&f, g.xb));
+		}
+		sb_printf(b, "V%.1f%s\"/>\n", base, w ? "" : "Z");
+	}
+
+	char ylabel[128], flow[128] = "", u[32], o[32];
+	y_title(ylabel, sizeof(ylabel), h, w ? "Sum of weights" : "Entries");
+	double uv = hist_value(h, 0, 0), ov = hist_value(h, n + 1, 0);
+	fmt_amount(u, uv, w);
+	fmt_amount(o, ov, w);
+	if (uv != 0 || ov != 0)
+		snprintf(flow, sizeof(flow), "underflow %s, overflow %s", u, o);
+	if (per > 1)
+		snprintf(flow + strlen(flow), sizeof(flow) - strlen(flow), "%sdrawn %d bins per step",
+			 flow[0] ? ", " : "", per);
+	axes(b, &f, &tx, &ty, hist_label(h, 0)[0] ? hist_label(h, 0) : hist_name(h), ylabel);
+	heading(b, h, &f, flow);
+}
+
+/* ---- 2-D ---- */
+
+/* A viridis-like colour map: 8 stops, linear in RGB between them. */
+static const unsigned char cmap[8][3] = {
+	{ 0x44, 0x01, 0x54 }, { 0x46, 0x32, 0x7e }, { 0x36, 0x5c, 0x8d }, { 0x27, 0x7f, 0x8e },
+	{ 0x1f, 0xa1, 0x87 }, { 0x4a, 0xc1, 0x6d }, { 0xa0, 0xda, 0x39 }, { 0xfd, 0xe7, 0x25 },
+};
+
+static void colour(char *buf, double t)
+{
+	double p = (t < 0 ? 0 : t > 1 ? 1 : t) * 7;
+	int i = p >= 7 ? 6 : (int)p;
+	double r = p - i;
+	int c[3];
+	for (int k = 0; k < 3; k++)
+		c[k] = (int)lround(cmap[i][k] + (cmap[i + 1][k] - cmap[i][k]) * r);
+	snprintf(buf, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
+}
+
+static void plot2(struct sb *b, const struct hist *h)
+{
+	int nx = hist_nbins(h, 0), ny = hist_nbins(h, 1);
+	int gx = (nx + PLOT_MAX_CELLS - 1) / PLOT_MAX_CELLS, gy = (ny + PLOT_MAX_CELLS - 1) / PLOT_MAX_CELLS;
+	int cols = (nx + gx - 1) / gx, rows = (ny + gy - 1) / gy;
+	double *sum = calloc((size_t)cols * rows, sizeof(*sum));
+	signed char *q = calloc((size_t)cols * rows, 1);
+	if (!sum || !q) {
+		b->err = -ENOMEM;
+		goto out;
+	}
+	/* Merged cells: sums of values, then colour levels in q; a cell with
+	 * no content (q -1) stays white. */
+	double zlo = 0, zhi = 0;
+	for (int c = 0; c < cols; c++) {
+		for (int ix = c * gx + 1; ix <= nx && ix <= (c + 1) * gx; ix++) {
+			for (int iy = 1; iy <= ny; iy++) {
+				size_t k = (size_t)c * rows + (iy - 1) / gy;
+				sum[k] += hist_value(h, ix, iy);
+				q[k] |= hist_value(h, ix, iy) != 0 || hist_variance(h, ix, iy) != 0;
+			}
+		}
+	}
+	for (size_t k = 0; k < (size_t)cols * rows; k++) {
+		sum[k] = clampv(sum[k]);
+		zlo = fmin(zlo, sum[k]);
+		zhi = fmax(zhi, sum[k]);
+	}
+	if (!(zhi - zlo > PLOT_TINY))
+		zhi = zlo + 1;
+	for (size_t k = 0; k < (size_t)cols * rows; k++)
+		q[k] = q[k] ? (signed char)(frac(sum[k], zlo, zhi) * (PLOT_NCOLOURS - 1) + 0.5) : -1;
+
+	struct ticks tx, ty, tz;
+	nice_step(&tz, zlo, zhi, 6);
+	ticks_make(&tz, zlo, zhi);
+	struct frame f = { .x1 = PLOT_W - 74 - tz.maxw * 7.2, .y0 = 52, .y1 = PLOT_H - 58,
+			   .xlo = hist_edge(h, 0, 1), .xhi = hist_edge(h, 0, nx + 1),
+			   .ylo = hist_edge(h, 1, 1), .yhi = hist_edge(h, 1, ny + 1) };
+	nice_step(&ty, f.ylo, f.yhi, 6);
+	ticks_make(&ty, f.ylo, f.yhi);
+	f.x0 = 36 + ty.maxw * 7.2;
+	ticks_fit(&tx, f.xlo, f.xhi, f.x1 - f.x0);
+
+	sb_puts(b, "<g shape-rendering=\"crispEdges\" stroke=\"none\">\n");
+	for (int level = 0; level < PLOT_NCOLOURS; level++) {
+		bool open = false;
+		for (int r = 0; r < rows; r++) {
+			int iy0 = r * gy + 1, iy1 = (r + 1) * gy + 1 > ny + 1 ? ny + 1 : (r + 1) * gy + 1;
+			double ya = fy(&f, hist_edge(h, 1, iy1)), yb = fy(&f, hist_edge(h, 1, iy0));
+			for (int c = 0; c < cols; c++) {
+				if (q[(size_t)c * rows + r] != level)
+					continue;
+				int c1 = c;  /* the run of equal colour */
+				while (c1 + 1 < cols && q[(size_t)(c1 + 1) * rows + r] == level)
+					c1++;
+				int ix1 = (c1 + 1) * gx + 1 > nx + 1 ? nx + 1 : (c1 + 1) * gx + 1;
+				double xa = fx(&f, hist_edge(h, 0, c * gx + 1)), xb = fx(&f, hist_edge(h, 0, ix1));
+				if (!open) {
+					char col[8];
+					colour(col, (double)level / (PLOT_NCOLOURS - 1));
+					sb_printf(b, "<path fill=\"%s\" d=\"", col);
+					open = true;
+				}
+				sb_printf(b, "M%.1f %.1fH%.1fV%.1fH%.1fZ", xa, ya, xb, yb, xa);
+				c = c1;
+			}
+		}
+		if (open)
+			sb_puts(b, "\"/>\n");
+	}
+	sb_puts(b, "</g>\n");
+
+	/* The colour bar: a gradient through the stops, ticks on its right. */
+	double bx = f.x1 + 14, bw = 14;
+	sb_puts(b, "<defs><linearGradient id=\"cmap\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
+	for (int i = 0; i < 8; i++) {
+		char col[8];
+		colour(col, i / 7.0);
+		sb_printf(b, "<stop offset=\"%.4f\" stop-color=\"%s\"/>", i / 7.0, col);
+	}
+	sb_puts(b, "</linearGradient></defs>\n");
+	sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"url(#cmap)\" "
+		  "stroke=\"black\" stroke-width=\"0.8\"/>\n", bx, f.y0, bw, f.y1 - f.y0);
+	sb_puts(b, "<path stroke=\"black\" d=\"");
+	for (int i = 0; i < tz.n; i++)
+		sb_printf(b, "M%.1f %.1fh4", bx + bw, f.y1 - (f.y1 - f.y0) * frac(tz.v[i], zlo, zhi));
+	sb_puts(b, "\"/>\n<g fill=\"#222\">\n");
+	for (int i = 0; i < tz.n; i++)
+		text_at(b, bx + bw + 7, f.y1 - (f.y1 - f.y0) * frac(tz.v[i], zlo, zhi) + 4, 12, "start", 0,
+			tz.s[i]);
+	sb_puts(b, "</g>\n");
+	text_at(b, PLOT_W - 10, (f.y0 + f.y1) / 2, 13, "middle", -90,
+		hist_weighted(h) ? "Sum of weights" : "Entries");
+
+	double flow = 0;
+	for (int ix = 0; ix <= nx + 1; ix++)
+		for (int iy = 0; iy <= ny + 1; iy++)
+			if (ix == 0 || iy == 0 || ix == nx + 1 || iy == ny + 1)
+				flow += hist_value(h, ix, iy);
+	char extra[128] = "", fb[32];
+	fmt_amount(fb, flow, hist_weighted(h));
+	int n = flow != 0 ? snprintf(extra, sizeof(extra), "out of range %s", fb) : 0;
+	if (gx > 1 || gy > 1)
+		snprintf(extra + n, sizeof(extra) - n, "%sdrawn %dx%d bins per cell", n ? ", " : "", gx, gy);
+	axes(b, &f, &tx, &ty, hist_label(h, 0)[0] ? hist_label(h, 0) : "x",
+	     hist_label(h, 1)[0] ? hist_label(h, 1) : "y");
+	heading(b, h, &f, extra);
+out:
+	free(sum);
+	free(q);
+}
+
+static int sb_finish(struct sb *b, char **out, size_t *len)
+{
+	if (b->err) {
+		free(b->buf);
+		return b->err;
+	}
+	*out = b->buf;
+	*len = b->len;
+	return 0;
+}
+
+int plot_svg(const struct hist *h, char **out, size_t *len)
+{
+	struct sb b = { 0 };
+	svg_begin(&b);
+	if (hist_ndim(h) == 2)
+		plot2(&b, h);
+	else
+		plot1(&b, h);
+	sb_puts(&b, "</svg>\n");
+	return sb_finish(&b, out, len);
+}
+
+/* ---- CSV ---- */
+
+static void csv_num(struct sb *b, double v, bool last)
+{
+	char buf[32];
+	size_t n = jsonw_fmt_double(buf, v);
+	if (n == 0)
+		n = (size_t)snprintf(buf, sizeof(buf), "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+	buf[n++] = last ? '\n' : ',';
+	sb_put(b, buf, n);
+}
+
+/* Edges of bin i on axis: flow bins reach to -inf / inf. */
+static void csv_edges(struct sb *b, const struct hist *h, int axis, int i)
+{
+	int n = hist_nbins(h, axis);
+	csv_num(b, i == 0 ? -INFINITY : hist_edge(h, axis, i), false);
+	csv_num(b, i == n + 1 ? INFINITY : hist_edge(h, axis, i + 1), false);
+}
+
+static void csv_cell(struct sb *b, const struct hist *h, int ix, int iy)
+{
+	if (hist_weighted(h)) {
+		csv_num(b, hist_value(h, ix, iy), false);
+		csv_num(b, hist_variance(h, ix, iy), true);
+	} else {
+		char buf[48];
+		int64_t c = hist_count(h, ix, iy);
+		sb_put(b, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRId64 ",%" PRId64 "\n", c, c));
+	}
+}
+
+int plot_csv(const struct hist *h, char **out, size_t *len)
+{
+	struct sb b = { 0 };
+	bool two = hist_ndim(h) == 2;
+	int nx = hist_nbins(h, 0), ny = two ? hist_nbins(h, 1) : -1;
+	sb_puts(&b, two ? "xlo,xhi,ylo,yhi,value,variance\n" : "xlo,xhi,value,variance\n");
+	for (int ix = 0; ix <= nx + 1 && !b.err; ix++) {
+		for (int iy = 0; iy <= ny + 1; iy++) {
+			csv_edges(&b, h, 0, ix);
+			if (two)
+				csv_edges(&b, h, 1, iy);
+			csv_cell(&b, h, ix, iy);
+		}
+	}
+	return sb_finish(&b, out, len);
+}

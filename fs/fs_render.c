@@ -1,0 +1,347 @@
+/* fs_render.c — the content of every file of the mount, rendered from the
+ * store and the scheduler.  Results (hist.json and what derives from it)
+ * are cached per job and result version, so that many readers looping on
+ * hist.json cost one rendering per merge. */
+#include "fs.h"
+
+#include "anafs_version.h"
+#include "plot.h"
+#include "result.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- a small growing text buffer ---- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	for (int pass = 0; pass < 2 && !b->oom; pass++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap <= b->len + (size_t)n)
+			cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+}
+
+static int finish(struct buf *b, char **out, size_t *len)
+{
+	if (b->oom) {
+		free(b->p);
+		return -ENOMEM;
+	}
+	if (!b->p)
+		bprintf(b, "%s", "");
+	*out = b->p;
+	*len = b->len;
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* ---- the result cache ---- */
+
+#define CACHE_SLOTS 32
+
+struct cached {
+	int64_t job, version;
+	struct result *r;
+	char *json;
+	size_t jlen;
+	uint64_t used;
+};
+
+static struct cached cache[CACHE_SLOTS];
+static uint64_t cache_clock;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Under cache_lock: the result of job at its current version. */
+static struct cached *cached_result(struct fs_ctx *c, int64_t job, int *err)
+{
+	struct job_info info;
+	if ((*err = store_job_get(c->st, job, &info)))
+		return NULL;
+	struct cached *slot = NULL, *oldest = &cache[0];
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		if (cache[i].r && cache[i].job == job) {
+			slot = &cache[i];
+			break;
+		}
+		if (cache[i].used < oldest->used)
+			oldest = &cache[i];
+	}
+	if (slot && slot->version == info.result_version) {
+		slot->used = ++cache_clock;
+		return slot;
+	}
+	char *q = NULL;
+	size_t qlen = 0, blen = 0;
+	void *blob = NULL;
+	int64_t version = 0;
+	struct result *r = NULL;
+	*err = store_job_text(c->st, job, &q, &qlen, NULL, NULL);
+	if (!*err)
+		*err = store_job_result(c->st, job, &blob, &blen, &version);
+	if (!*err)
+		*err = result_load(q, qlen, blob, blen, &r);
+	free(q);
+	free(blob);
+	if (*err)
+		return NULL;
+	char *json = NULL;
+	size_t jlen = 0;
+	if ((*err = hist_to_json(r->hists, r->nhists, ANAFS_VERSION, &json, &jlen))) {
+		result_free(r);
+		return NULL;
+	}
+	if (!slot)
+		slot = oldest;
+	result_free(slot->r);
+	free(slot->json);
+	*slot = (struct cached){job, version, r, json, jlen, ++cache_clock};
+	return slot;
+}
+
+static int render_result(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname,
+			 char **out, size_t *len)
+{
+	int err = 0;
+	pthread_mutex_lock(&cache_lock);
+	struct cached *e = cached_result(c, job, &err);
+	if (e && f == FF_HIST_JSON) {
+		*out = malloc(e->jlen + 2);
+		if (*out) {
+			memcpy(*out, e->json, e->jlen);
+			(*out)[e->jlen] = '\n';
+			*len = e->jlen + 1;
+		} else {
+			err = -ENOMEM;
+		}
+	} else if (e && f == FF_CUTFLOW) {
+		*out = result_cutflow(e->r);
+		*len = *out ? strlen(*out) : 0;
+		err = *out ? 0 : -ENOMEM;
+	} else if (e) {
+		err = -ENOENT;
+		for (size_t i = 0; i < e->r->nhists; i++)
+			if (!strcmp(hist_name(e->r->hists[i]), hname)) {
+				err = f == FF_SVG ? plot_svg(e->r->hists[i], out, len)
+						  : plot_csv(e->r->hists[i], out, len);
+				break;
+			}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return err;
+}
+
+char **fs_hist_names(struct fs_ctx *c, int64_t job)
+{
+	int err = 0;
+	char **v = NULL;
+	pthread_mutex_lock(&cache_lock);
+	struct cached *e = cached_result(c, job, &err);
+	if (e && (v = calloc(e->r->nhists + 1, sizeof(*v))))
+		for (size_t i = 0; i < e->r->nhists; i++)
+			v[i] = strdup(hist_name(e->r->hists[i]));
+	pthread_mutex_unlock(&cache_lock);
+	return v;
+}
+
+/* ---- the small files ---- */
+
+static void human(char *out, size_t cap, double v)
+{
+	if (v >= 1e9)
+		snprintf(out, cap, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(out, cap, "%.2fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(out, cap, "%.2fk", v / 1e3);
+	else
+		snprintf(out, cap, "%.0f", v);
+}
+
+static void eta_text(char *out, size_t cap, double secs)
+{
+	if (!(secs >= 0) || secs > 1e7) {
+		snprintf(out, cap, "-:--:--");
+		return;
+	}
+	long s = lround(secs);
+	snprintf(out, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+}
+
+static void progress(struct fs_ctx *c, const struct job_info *j, struct buf *b, bool json)
+{
+	struct sched_live live;
+	sched_live(c->sc, j->id, &live);
+	int64_t done = j->events_done + live.events_pending;
+	if (j->status == JOB_DONE)
+		done = j->events_total;
+	if (done > j->events_total)
+		done = j->events_total;
+	double pct = j->events_total ? 100.0 * (double)done / (double)j->events_total
+				     : (j->status == JOB_DONE ? 100.0 : 0.0);
+	double eta = live.rate > 0 ? (double)(j->events_total - done) / live.rate : -1;
+	if (job_status_terminal(j->status) || j->status == JOB_PAUSED)
+		eta = -1;
+	if (json) {
+		bprintf(b, "{\"job\": %lld, \"status\": \"%s\", \"percent\": %.3f, \"events_done\": %lld, "
+			   "\"events_total\": %lld, \"tasks_done\": %d, \"tasks_total\": %d, "
+			   "\"workers\": %d, \"rate\": %.6g, \"eta_seconds\": ",
+			(long long)j->id, job_status_name(j->status), pct, (long long)done,
+			(long long)j->events_total, j->tasks_done, j->tasks_total, live.workers,
+			live.rate);
+		if (eta >= 0)
+			bprintf(b, "%.3f", eta);
+		else
+			bprintf(b, "null");
+		uint64_t bytes, events;
+		sched_io(c->sc, &bytes, &events);
+		bprintf(b, ", \"bytes_read\": %llu, \"cache_hit_ratio\": null}\n",
+			(unsigned long long)bytes);
+		return;
+	}
+	char d[32], t[32], r[32], e[32];
+	human(d, sizeof(d), (double)done);
+	human(t, sizeof(t), (double)j->events_total);
+	human(r, sizeof(r), live.rate);
+	eta_text(e, sizeof(e), eta);
+	bprintf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s\n", pct, d, t,
+		j->tasks_done, j->tasks_total, live.workers, r, e, job_status_name(j->status));
+}
+
+static const char readme[] =
+	"anafs — analysis jobs as files\n"
+	"\n"
+	"Submit:   cp dimuon.query jobs/          (or write jobs/NAME.query any way you like)\n"
+	"Watch:    cat jobs/dimuon/progress       (jobs/NAME points at the newest job NAME)\n"
+	"Results:  jobs/N/hist.json  hist/*.svg  hist/*.csv  cutflow  (partial while running)\n"
+	"Wait:     cat jobs/N/wait                (blocks until the job is over)\n"
+	"Control:  echo cancel > jobs/N/ctl       (or pause, resume)\n"
+	"Errors:   jobs/N/status says invalid or failed; jobs/N/error says why\n"
+	"Log:      tail -f jobs/N/log\n"
+	"Workers:  cat workers;  the data cache: cat cache\n"
+	"Jobs belong to the daemon: closing the notebook or the terminal changes nothing.\n"
+	"The query language: docs/query.md; the mount: docs/mount.md.\n";
+
+int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, char **out,
+	      size_t *len, double *mtime)
+{
+	struct buf b = {0};
+	*mtime = c->started;
+	if (f == FF_README) {
+		bprintf(&b, "%s", readme);
+		return finish(&b, out, len);
+	}
+	if (f == FF_WORKERS) {
+		char *w = sched_workers_text(c->sc);
+		if (!w)
+			return -ENOMEM;
+		*out = w;
+		*len = strlen(w);
+		*mtime = (double)time(NULL);
+		return 0;
+	}
+	if (f == FF_CACHE) {
+		uint64_t bytes, events;
+		sched_io(c->sc, &bytes, &events);
+		bprintf(&b, "sources:        local files (read in place, memory-mapped)\n"
+			    "disk cache:     none yet (remote data comes with root:// support)\n"
+			    "size:           0\n"
+			    "hit ratio:      n/a\n"
+			    "bytes fetched:  %llu\n"
+			    "prefetched:     0\n"
+			    "evicted:        0\n"
+			    "events read:    %llu\n",
+			(unsigned long long)bytes, (unsigned long long)events);
+		*mtime = (double)time(NULL);
+		return finish(&b, out, len);
+	}
+	struct job_info j;
+	int rc = store_job_get(c->st, job, &j);
+	if (rc)
+		return rc;
+	*mtime = j.created;
+	switch (f) {
+	case FF_QUERY: {
+		char *q = NULL;
+		size_t ql = 0;
+		if ((rc = store_job_text(c->st, job, &q, &ql, NULL, NULL)))
+			return rc;
+		*out = q;
+		*len = ql;
+		return 0;
+	}
+	case FF_STATUS:
+		*mtime = j.status_changed;
+		bprintf(&b, "%s\n", job_status_name(j.status));
+		return finish(&b, out, len);
+	case FF_ERROR: {
+		char *e = NULL;
+		if ((rc = store_job_text(c->st, job, NULL, NULL, NULL, &e)))
+			return rc;
+		*mtime = j.status_changed;
+		bprintf(&b, "%s%s", e, *e && e[strlen(e) - 1] != '\n' ? "\n" : "");
+		free(e);
+		return finish(&b, out, len);
+	}
+	case FF_PROGRESS:
+	case FF_PROGRESS_JSON:
+		*mtime = (double)time(NULL);
+		progress(c, &j, &b, f == FF_PROGRESS_JSON);
+		return finish(&b, out, len);
+	case FF_LOG: {
+		char *t = NULL;
+		size_t tl = 0;
+		double last = 0;
+		if ((rc = store_job_log(c->st, job, &t, &tl, &last)))
+			return rc;
+		*out = t;
+		*len = tl;
+		*mtime = last ? last : j.created;
+		return 0;
+	}
+	case FF_CTL:
+		bprintf(&b, "%s", "");
+		return finish(&b, out, len);
+	case FF_HIST_JSON:
+	case FF_CUTFLOW:
+	case FF_SVG:
+	case FF_CSV:
+		if (j.status == JOB_INVALID)
+			return f == FF_HIST_JSON ? (bprintf(&b, "{}\n"), finish(&b, out, len)) : -ENOENT;
+		*mtime = j.result_changed ? j.result_changed : j.created;
+		return render_result(c, job, f, hname, out, len);
+	default:
+		return -ENOENT;
+	}
+}

@@ -1,0 +1,302 @@
+/* test_plot.c — plot_csv() bytes for small histograms, and plot_svg()
+ * structure, text, escaping and size for ordinary and extreme ones.
+ *
+ * Usage: test_plot [OUTDIR].  With OUTDIR, every SVG is also written there
+ * (NAME.svg), for plot_render_check.py to render. */
+#include "hist.h"
+#include "plot.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+static const char *outdir;
+
+static struct hist *make(const struct hist_def *def)
+{
+	struct hist *h = NULL;
+	const char *why = NULL;
+	if (hist_new(def, &h, &why) != 0) {
+		fprintf(stderr, "hist_new(%s): %s\n", def->name, why ? why : "");
+		exit(1);
+	}
+	return h;
+}
+
+static struct hist *reg1(const char *name, const char *title, const char *label, int n,
+			 double lo, double hi, bool weighted)
+{
+	struct hist_def d = { .name = name, .title = title, .ndim = 1, .weighted = weighted,
+			      .axes = { { .nbins = n, .lo = lo, .hi = hi, .label = label } } };
+	return make(&d);
+}
+
+static struct hist *reg2(const char *name, const char *title, int nx, int ny, bool weighted)
+{
+	struct hist_def d = { .name = name, .title = title, .ndim = 2, .weighted = weighted,
+			      .axes = { { .nbins = nx, .lo = -2.5, .hi = 2.5, .label = "\xce\xb7" },
+					{ .nbins = ny, .lo = -3.2, .hi = 3.2, .label = "\xcf\x86 [rad]" } } };
+	return make(&d);
+}
+
+/* A fixed pseudo-random sequence: xorshift64, and normals by Box-Muller. */
+static uint64_t rng = 88172645463325252ull;
+
+static double uniform(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return ((rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double normal(void)
+{
+	return sqrt(-2 * log(uniform())) * cos(2 * M_PI * uniform());
+}
+
+static void csv_is(const struct hist *h, const char *want)
+{
+	char *s = NULL;
+	size_t len = 0;
+	CHECK_EQ_I(plot_csv(h, &s, &len), 0);
+	CHECK_EQ_I(len, s ? strlen(s) : 0);
+	CHECK_STR(s, want);
+	free(s);
+}
+
+/* The SVG of h: an XML document whose root is a 640x480 svg element, that
+ * contains each of the texts in want (NULL-terminated), no NaN or infinity,
+ * and at most max bytes.  Written to OUTDIR/NAME.svg when given. */
+static void svg_has(const struct hist *h, size_t max, const char *const *want)
+{
+	char *s = NULL;
+	size_t len = 0;
+	CHECK_EQ_I(plot_svg(h, &s, &len), 0);
+	if (!s)
+		return;
+	CHECK_EQ_I(len, strlen(s));
+	CHECK(strncmp(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg ", 44) == 0);
+	CHECK(strstr(s, "width=\"640\" height=\"480\" viewBox=\"0 0 640 480\"") != NULL);
+	CHECK(strstr(s, "font-family=\"sans-serif\"") != NULL);
+	CHECK(len > 7 && strcmp(s + len - 7, "</svg>\n") == 0);
+	CHECK(strstr(s, "nan") == NULL && strstr(s, "inf") == NULL);
+	if (len > max)
+		fprintf(stderr, "%s: %zu bytes of SVG, at most %zu expected\n", hist_name(h), len, max);
+	CHECK(len <= max);
+	for (; *want; want++) {
+		if (!strstr(s, *want))
+			fprintf(stderr, "%s: no \"%s\" in the SVG\n", hist_name(h), *want);
+		CHECK(strstr(s, *want) != NULL);
+	}
+	if (outdir) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s.svg", outdir, hist_name(h));
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f) {
+			CHECK(fwrite(s, 1, len, f) == len);
+			CHECK(fclose(f) == 0);
+		}
+	}
+	free(s);
+}
+
+static void test_csv(void)
+{
+	struct hist *h = reg1("small", NULL, NULL, 4, 0, 2, false);
+	double x[] = { -1, 0.1, 0.6, 0.7, 1.9, 5 };
+	hist_fill1(h, x, NULL, 6);
+	csv_is(h, "xlo,xhi,value,variance\n"
+		  "-inf,0,1,1\n0,0.5,1,1\n0.5,1,2,2\n1,1.5,0,0\n1.5,2,1,1\n2,inf,1,1\n");
+	hist_free(h);
+
+	h = reg1("weighted", NULL, NULL, 2, 0, 1, true);
+	double xw[] = { 0.25, 0.25, 0.75, -3 }, w[] = { 0.5, -1.25, 0.1, 0.5 };
+	hist_fill1(h, xw, w, 4);
+	csv_is(h, "xlo,xhi,value,variance\n"
+		  "-inf,0,0.5,0.25\n0,0.5,-0.75,1.8125\n0.5,1,0.1,0.010000000000000002\n1,inf,0,0\n");
+	hist_free(h);
+
+	double e[] = { 0, 0.5, 3 };
+	struct hist_def d = { .name = "var", .ndim = 1, .axes = { { .nbins = 2, .edges = e } } };
+	h = make(&d);
+	double xv[] = { 0.25, 2.9, 3 };
+	hist_fill1(h, xv, NULL, 3);
+	csv_is(h, "xlo,xhi,value,variance\n-inf,0,0,0\n0,0.5,1,1\n0.5,3,1,1\n3,inf,1,1\n");
+	hist_free(h);
+
+	struct hist_def d2 = { .name = "two", .ndim = 2,
+			       .axes = { { .nbins = 2, .lo = 0, .hi = 2 }, { .nbins = 1, .lo = 0, .hi = 1 } } };
+	h = make(&d2);
+	double x2[] = { 0.5, 1.5, 3, 0.5 }, y2[] = { 0.5, 0.2, 0.5, -1 };
+	hist_fill2(h, x2, y2, NULL, 4);
+	csv_is(h, "xlo,xhi,ylo,yhi,value,variance\n"
+		  "-inf,0,-inf,0,0,0\n-inf,0,0,1,0,0\n-inf,0,1,inf,0,0\n"
+		  "0,1,-inf,0,1,1\n0,1,0,1,1,1\n0,1,1,inf,0,0\n"
+		  "1,2,-inf,0,0,0\n1,2,0,1,1,1\n1,2,1,inf,0,0\n"
+		  "2,inf,-inf,0,0,0\n2,inf,0,1,1,1\n2,inf,1,inf,0,0\n");
+	hist_free(h);
+}
+
+/* The README example: a Z peak on a falling background. */
+static void test_physics(void)
+{
+	struct hist *h = reg1("hist-example", "Dimuon invariant mass", "m(\xce\xbc\xce\xbc) [GeV]",
+			      60, 60, 120, false);
+	for (int i = 0; i < 30000; i++) {
+		double x = 91.19 + 2.5 * normal();
+		hist_fill1(h, &x, NULL, 1);
+	}
+	for (int i = 0; i < 40000; i++) {
+		double x = 55 - 25 * log(uniform());
+		hist_fill1(h, &x, NULL, 1);
+	}
+	const char *want[] = { ">Dimuon invariant mass</text>", ">m(\xce\xbc\xce\xbc) [GeV]</text>",
+			       ">Entries / 1 GeV</text>", ">Entries 70000, underflow ", ">80</text>",
+			       "fill=\"#cadcf0\"", NULL };
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+}
+
+static void test_escaping(void)
+{
+	double e[] = { 0, 1, 2, 5, 10, 20, 50, 100 };
+	struct hist_def d = { .name = "variable", .title = "Jet p_T & friends <\"test\">\x01\xff",
+			      .ndim = 1, .axes = { { .nbins = 7, .edges = e,
+						     .label = "p_T <'lead'> [GeV]" } } };
+	struct hist *h = make(&d);
+	for (int i = 0; i < 5000; i++) {
+		double x = -15 * log(uniform());
+		hist_fill1(h, &x, NULL, 1);
+	}
+	const char *want[] = { ">Jet p_T &amp; friends &lt;&quot;test&quot;&gt; \xef\xbf\xbd</text>",
+			       ">p_T &lt;&apos;lead&apos;&gt; [GeV]</text>", ">Entries per bin</text>", NULL };
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+}
+
+static void test_weighted(void)
+{
+	struct hist *h = reg1("weighted-negative", "Signal minus background", "x", 20, -5, 5, true);
+	for (int i = 0; i < 4000; i++) {
+		double x = 1.5 * normal(), w = x < 0 ? -0.8 : 1.3;
+		hist_fill1(h, &x, &w, 1);
+	}
+	const char *want[] = { ">Sum of weights / 0.5</text>", "<circle", ">-", "stroke-dasharray", NULL };
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+
+	/* Sums near the largest doubles (the squared weights overflow). */
+	h = reg1("weighted-huge", "huge", NULL, 10, 0, 10, true);
+	double x[] = { 1.5, 2.5, 2.5, 7.5 }, w[] = { 1e300, -1e300, -1e300, 1e308 };
+	hist_fill1(h, x, w, 4);
+	const char *want2[] = { "e+", NULL };
+	svg_has(h, 64 * 1024, want2);
+	hist_free(h);
+
+	h = reg1("weighted-tiny", "tiny", NULL, 10, 0, 1e-9, true);
+	double xt[] = { 1e-10, 5e-10 }, wt[] = { 3e-7, 1e-7 };
+	hist_fill1(h, xt, wt, 2);
+	const char *want3[] = { ">1e-09</text>", ">6e-07</text>", NULL };
+	svg_has(h, 64 * 1024, want3);
+	hist_free(h);
+}
+
+static void test_edges(void)
+{
+	struct hist *h = reg1("empty", "Nothing yet", NULL, 10, 0, 1, false);
+	const char *want[] = { ">Nothing yet</text>", ">empty</text>", ">0.2</text>", ">1</text>",
+			       ">Entries 0</text>", NULL };
+	svg_has(h, 16 * 1024, want);
+	hist_free(h);
+
+	/* A million bins and two million entries in one of them. */
+	h = reg1("million", "A million bins", "t [s]", 1000000, 0, 1, false);
+	size_t n = 2000000;
+	double *x = malloc(n * sizeof(*x));
+	for (size_t i = 0; i < n; i++)
+		x[i] = i % 2 ? 0.3 : uniform();
+	hist_fill1(h, x, NULL, n);
+	free(x);
+	const char *want2[] = { ">1e+06</text>", ">0.2</text>", "drawn 926 bins per step", NULL };
+	svg_has(h, 200 * 1024, want2);
+	hist_free(h);
+}
+
+/* Axes at the limits of doubles: still finite coordinates and labels. */
+static void test_extreme_axes(void)
+{
+	double e[] = { -1e308, 0, 1e308 };
+	struct hist_def d = { .name = "widest", .ndim = 1, .axes = { { .nbins = 2, .edges = e } } };
+	struct hist *h = make(&d);
+	double x[] = { -1, 1, 1 };
+	hist_fill1(h, x, NULL, 3);
+	const char *want[] = { "e+30", NULL };
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+
+	h = reg1("narrow", NULL, NULL, 8, 1e15, 1e15 + 0.125, false);
+	double xn[] = { 1e15 + 0.0625 };
+	hist_fill1(h, xn, NULL, 1);
+	const char *want2[] = { "e+15</text>", NULL };
+	svg_has(h, 64 * 1024, want2);
+	hist_free(h);
+
+	h = reg1("subnormal", NULL, NULL, 4, 0, 1e-310, true);
+	double xs[] = { 3e-311 }, ws[] = { 5e-324 };
+	hist_fill1(h, xs, ws, 1);
+	const char *want3[] = { ">1</text>", NULL };
+	svg_has(h, 64 * 1024, want3);
+	hist_free(h);
+}
+
+static void test_2d(void)
+{
+	struct hist *h = reg2("eta-phi", "Jets: \xce\xb7 vs \xcf\x86", 50, 40, false);
+	for (int i = 0; i < 50000; i++) {
+		double x = 0.8 * normal(), y = 1.2 * normal() + 0.5 * x;
+		hist_fill2(h, &x, &y, NULL, 1);
+	}
+	const char *want[] = { ">Jets: \xce\xb7 vs \xcf\x86</text>", ">\xcf\x86 [rad]</text>",
+			       "url(#cmap)", ">Entries</text>", "out of range", NULL };
+	svg_has(h, 512 * 1024, want);
+	hist_free(h);
+
+	h = reg2("dense-2d", "1000 x 1000 bins", 1000, 1000, false);
+	for (int i = 0; i < 1000000; i++) {
+		double x = normal(), y = normal();
+		hist_fill2(h, &x, &y, NULL, 1);
+	}
+	const char *want2[] = { "drawn 5x5 bins per cell", NULL };
+	svg_has(h, 2 * 1024 * 1024, want2);
+	hist_free(h);
+
+	h = reg2("weighted-2d", "Weighted, negative", 20, 20, true);
+	for (int i = 0; i < 5000; i++) {
+		double x = normal(), y = normal(), w = x * y;
+		hist_fill2(h, &x, &y, &w, 1);
+	}
+	const char *want3[] = { ">Sum of weights</text>", NULL };
+	svg_has(h, 512 * 1024, want3);
+	hist_free(h);
+}
+
+int main(int argc, char **argv)
+{
+	outdir = argc > 1 ? argv[1] : NULL;
+	test_csv();
+	test_physics();
+	test_escaping();
+	test_weighted();
+	test_edges();
+	test_extreme_axes();
+	test_2d();
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
+}
