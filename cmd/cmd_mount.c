@@ -74,6 +74,22 @@ static bool wait_unlocked(const char *lockpath, int secs)
 	return false;
 }
 
+/* Whether path is a mount point of an anafs daemon already. */
+static bool anafs_mounted(const char *path)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	if (!f)
+		return false;
+	char line[8192], dev[4096], mnt[4096], type[256];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%4095s %4095s %255s", dev, mnt, type) == 3 &&
+		    !strcmp(mnt, path) && !strncmp(type, "fuse", 4) && strstr(dev, "anafs"))
+			found = true;
+	fclose(f);
+	return found;
+}
+
 static int mount_usage(void)
 {
 	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--foreground] "
@@ -113,6 +129,10 @@ int cmd_mount(int argc, char **argv)
 		run_fusermount(dir, true);
 	if (!realpath(dir, mnt) || stat(mnt, &sb) || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "anafs mount: %s: not a directory\n", dir);
+		return 1;
+	}
+	if (anafs_mounted(mnt)) {
+		fprintf(stderr, "anafs mount: %s: anafs is already mounted there\n", mnt);
 		return 1;
 	}
 	if (state)

@@ -132,11 +132,10 @@ static void sb_text(struct sb *b, const char *s)
 
 /* ---- numbers and ticks ---- */
 
+/* v within +-PLOT_BIG; NaN, which a histogram never holds, as -PLOT_BIG. */
 static double clampv(double v)
 {
-	if (!(v > -PLOT_BIG))
-		return -PLOT_BIG;  /* also NaN, which a histogram never holds */
-	return v < PLOT_BIG ? v : PLOT_BIG;
+	return !(v > -PLOT_BIG) ? -PLOT_BIG : v < PLOT_BIG ? v : PLOT_BIG;
 }
 
 /* Where v lies in [lo, hi] as 0..1; halves keep hi - lo finite. */
@@ -166,14 +165,6 @@ static void nice_step(struct ticks *t, double lo, double hi, int target)
 		mag *= 10;
 	}
 	t->step = t->mant * mag;
-}
-
-/* Grow [*lo, *hi] to multiples of t's step, chosen for target ticks. */
-static void range_nice(struct ticks *t, double *lo, double *hi, int target)
-{
-	nice_step(t, *lo, *hi, target);
-	*lo = clampv(floor(*lo / t->step) * t->step);
-	*hi = clampv(ceil(*hi / t->step) * t->step);
 }
 
 /* Tick values in [lo, hi] at t's step, and their labels: fixed decimals as the step
@@ -248,15 +239,9 @@ struct frame {
 	double xlo, xhi, ylo, yhi;
 };
 
-static double fx(const struct frame *f, double x)
-{
-	return f->x0 + (f->x1 - f->x0) * frac(clampv(x), f->xlo, f->xhi);
-}
-
-static double fy(const struct frame *f, double y)
-{
-	return f->y1 - (f->y1 - f->y0) * frac(clampv(y), f->ylo, f->yhi);
-}
+/* Pixel coordinates of x and y. */
+#define fx(f, x) ((f)->x0 + ((f)->x1 - (f)->x0) * frac(clampv(x), (f)->xlo, (f)->xhi))
+#define fy(f, y) ((f)->y1 - ((f)->y1 - (f)->y0) * frac(clampv(y), (f)->ylo, (f)->yhi))
 
 /* A text element; anchor "start", "middle" or "end"; rot -90 or 0. */
 static void text_at(struct sb *b, double x, double y, int size, const char *anchor,
@@ -270,8 +255,8 @@ static void text_at(struct sb *b, double x, double y, int size, const char *anch
 	sb_puts(b, "</text>\n");
 }
 
-/* Minor ticks between the major ones of t, len px long, along one axis:
- * vertical selects the y axis (at x0 and x1), else the x axis. */
+/* Minor ticks, 3 px, at a fifth (a quarter for steps of 2) of t's step:
+ * on the y axis (at x0 and x1) when vertical, else on the x axis. */
 static void minor_ticks(struct sb *b, const struct frame *f, const struct ticks *t, bool vertical)
 {
 	double lo = vertical ? f->ylo : f->xlo, hi = vertical ? f->yhi : f->xhi;
@@ -327,14 +312,6 @@ static void heading(struct sb *b, const struct hist *h, const struct frame *f, c
 	sb_puts(b, "<g fill=\"#555\">");
 	text_at(b, f->x1, f->y0 - 8, 11, "end", 0, stats);
 	sb_puts(b, "</g>\n");
-}
-
-static void svg_begin(struct sb *b)
-{
-	sb_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-		  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
-	sb_puts(b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
 }
 
 /* "Entries / 0.5 GeV" for a regular axis whose label ends in "[GeV]". */
@@ -408,8 +385,10 @@ static void plot1(struct sb *b, const struct hist *h)
 		if (ylo < 0)
 			ylo = clampv(ylo - pad);
 	}
-	struct ticks tx, ty;
-	range_nice(&ty, &ylo, &yhi, 6);
+	struct ticks tx, ty;  /* y grows to whole steps */
+	nice_step(&ty, ylo, yhi, 6);
+	ylo = clampv(floor(ylo / ty.step) * ty.step);
+	yhi = clampv(ceil(yhi / ty.step) * ty.step);
 	ticks_make(&ty, ylo, yhi);
 	struct frame f = { .x0 = 36 + ty.maxw * 7.2, .x1 = PLOT_W - 24, .y0 = 52, .y1 = PLOT_H - 58,
 			   .xlo = hist_edge(h, 0, 1), .xhi = hist_edge(h, 0, n + 1), .ylo = ylo, .yhi = yhi };
@@ -616,7 +595,10 @@ static int sb_finish(struct sb *b, char **out, size_t *len)
 int plot_svg(const struct hist *h, char **out, size_t *len)
 {
 	struct sb b = { 0 };
-	svg_begin(&b);
+	sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+	sb_puts(&b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
 	if (hist_ndim(h) == 2)
 		plot2(&b, h);
 	else

@@ -25,6 +25,7 @@ packages=(
 	python3            # test helpers; always called as /usr/bin/python3
 	python3-numpy
 	python3-jsonschema # validates `anafs ls --json` and hist.json output
+	librsvg2-bin       # rsvg-convert: renders plot.svg in the plot tests
 )
 
 # Chosen dependencies of later issues (the mount, the job store, workers).
