@@ -348,7 +348,7 @@ const char *eval_filter_name(const struct eval_prog *p, size_t i)
 
 /* ---- state ---- */
 
-static struct hist *make_hist(const struct ql_hist *h)
+struct hist *eval_hist_new(const struct ql_hist *h)
 {
 	struct hist_def d = {.name = h->name, .title = h->title, .ndim = h->ndim,
 			     .weighted = h->weight != NULL};
@@ -377,7 +377,7 @@ int eval_state_new(const struct eval_prog *p, struct eval_state **out)
 	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->hists && s->passed &&
 		  s->checked;
 	for (int i = 0; ok && i < p->nhists; i++)
-		ok = (s->hists[i] = make_hist(p->hists[i])) != NULL;
+		ok = (s->hists[i] = eval_hist_new(p->hists[i])) != NULL;
 	if (!ok) {
 		eval_state_free(s);
 		return -ENOMEM;

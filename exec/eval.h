@@ -29,6 +29,10 @@ void eval_prog_free(struct eval_prog *p);
 size_t eval_ninputs(const struct eval_prog *p);
 int eval_input_column(const struct eval_prog *p, size_t i);
 
+/* An empty histogram as statement h defines it (new: hist_free()), NULL
+ * when its binning is refused or on ENOMEM. */
+struct hist *eval_hist_new(const struct ql_hist *h);
+
 /* Per-thread state: histograms and the cutflow, empty at first. */
 int eval_state_new(const struct eval_prog *p, struct eval_state **out);
 void eval_state_free(struct eval_state *s);

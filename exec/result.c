@@ -1,6 +1,7 @@
 /* result.c — saved results back into histograms and a cutflow. */
 #include "result.h"
 
+#include "eval.h"
 #include "ql.h"
 
 #include <errno.h>
@@ -14,18 +15,6 @@ static uint64_t get_u64(const unsigned char *p)
 	for (int i = 0; i < 8; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
-}
-
-static struct hist *make_hist(const struct ql_hist *h)
-{
-	struct hist_def d = {.name = h->name, .title = h->title, .ndim = h->ndim,
-			     .weighted = h->weight != NULL};
-	for (int a = 0; a < h->ndim; a++)
-		d.axes[a] = (struct hist_axis_def){.nbins = h->axes[a].nbins, .lo = h->axes[a].lo,
-						   .hi = h->axes[a].hi, .edges = h->axes[a].edges,
-						   .label = h->axes[a].label};
-	struct hist *out = NULL;
-	return hist_new(&d, &out, NULL) ? NULL : out;
 }
 
 int result_load(const char *query, size_t qlen, const void *data, size_t len,
@@ -47,7 +36,7 @@ int result_load(const char *query, size_t qlen, const void *data, size_t len,
 	for (int i = 0; !rc && i < q->nstmts; i++) {
 		struct ql_stmt *s = &q->stmts[i];
 		if (s->kind == QS_HIST) {
-			if (!(r->hists[r->nhists] = make_hist(&s->u.hist)))
+			if (!(r->hists[r->nhists] = eval_hist_new(&s->u.hist)))
 				rc = -EINVAL;
 			else
 				r->nhists++;
