@@ -794,6 +794,7 @@ int fs_mount(const struct fs_opts *o, struct fs_mount **out, char *msg, size_t c
 	char *argv[] = {"anafs", "-o", opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	m->fuse = fuse_new(&args, &ops, sizeof(ops), m);
+	fuse_opt_free_args(&args);
 	if (!m->fuse) {
 		snprintf(msg, cap, "cannot set up FUSE");
 		free(m);

@@ -4,8 +4,12 @@
  *
  * Decoders: libdeflate for zlib (about twice zlib's speed), liblz4 with the
  * xxhash64 checksum ROOT puts before each block verified, libzstd, liblzma.
- * Decoder state is kept per thread and reused. */
+ * Decoder state is kept per thread and reused, and freed when the thread
+ * ends. */
 #include "rootio_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
 
 #include <libdeflate.h>
 #include <lz4.h>
@@ -18,6 +22,41 @@
 static _Thread_local struct libdeflate_decompressor *tl_deflate;
 static _Thread_local ZSTD_DCtx *tl_zstd;
 
+/* A thread-specific key whose destructor frees this thread's decoders. */
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+struct decoders {
+	struct libdeflate_decompressor *deflate;
+	ZSTD_DCtx *zstd;
+};
+
+static void free_decoders(void *p)
+{
+	struct decoders *d = p;
+	libdeflate_free_decompressor(d->deflate);
+	ZSTD_freeDCtx(d->zstd);
+	free(d);
+}
+
+static void make_key(void)
+{
+	(void)pthread_key_create(&tl_key, free_decoders);
+}
+
+/* Register this thread's decoders for freeing at its exit. */
+static void track_decoders(void)
+{
+	pthread_once(&tl_once, make_key);
+	struct decoders *d = pthread_getspecific(tl_key);
+	if (!d && (d = calloc(1, sizeof(*d))))
+		pthread_setspecific(tl_key, d);
+	if (d) {
+		d->deflate = tl_deflate;
+		d->zstd = tl_zstd;
+	}
+}
+
 static uint32_t le24(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
@@ -25,8 +64,11 @@ static uint32_t le24(const uint8_t *p)
 
 static int unzip_zlib(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen)
 {
-	if (!tl_deflate && !(tl_deflate = libdeflate_alloc_decompressor()))
-		return -1;
+	if (!tl_deflate) {
+		if (!(tl_deflate = libdeflate_alloc_decompressor()))
+			return -1;
+		track_decoders();
+	}
 	size_t got = 0;
 	enum libdeflate_result r;
 	/* ROOT writes zlib streams; very old files may hold raw deflate. */
@@ -50,8 +92,11 @@ static int unzip_lz4(const uint8_t *in, size_t inlen, uint8_t *out, size_t outle
 
 static int unzip_zstd(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen)
 {
-	if (!tl_zstd && !(tl_zstd = ZSTD_createDCtx()))
-		return -1;
+	if (!tl_zstd) {
+		if (!(tl_zstd = ZSTD_createDCtx()))
+			return -1;
+		track_decoders();
+	}
 	size_t n = ZSTD_decompressDCtx(tl_zstd, out, outlen, in, inlen);
 	return !ZSTD_isError(n) && n == outlen ? 0 : -1;
 }
