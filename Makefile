@@ -1,7 +1,7 @@
 # anafs — entry points for people and CI.  CMake does the real build; this
 # file only strings the steps together.  See README.md.
 #
-#   make demo    install missing packages, build, list a shipped ROOT file
+#   make demo    install missing packages, build, mount, submit a shipped query, unmount
 #   make test    build, run every test, then the unit tests under ASan+UBSan
 #   make fuzz    build the libFuzzer targets with clang in build-fuzz/
 #   make bench   build, run the reader benchmark
@@ -67,21 +67,40 @@ bench: build
 	build/bench/bench_reader $(BENCH_ARGS)
 	build/bench/bench_query
 
-# For now the demo lists a shipped file and runs a shipped query on it;
-# it becomes the mount demo later.
+# The whole idea in one command: list a shipped ROOT file, mount anafs on
+# build/demo-mnt (state in build/demo-state, fresh each time), submit
+# examples/dimuon.query by cp, wait for it, show its progress line, plots,
+# cutflow and histograms, unmount.  The daemon is started in examples/:
+# relative dataset paths of submitted queries start where `anafs mount`
+# ran, so the query's ../../shared/... means what it means to `anafs run`.
+# One shell for the mount's lifetime, so that the EXIT trap unmounts
+# however the recipe ends.  The state folder is an absolute path: the daemon
+# leaves its working folder once the mount is up.
+DEMO_MNT := build/demo-mnt
+DEMO_STATE := $(CURDIR)/build/demo-state
 demo: build
-	build/anafs ls $(SHARED)/data/root/nano_dimuon.root Events > build/demo-ls.txt
-	@head -12 build/demo-ls.txt
+	@echo "$$ anafs ls $(SHARED)/data/root/nano_dimuon.root Events"
+	@build/anafs ls $(SHARED)/data/root/nano_dimuon.root Events > build/demo-ls.txt
+	@head -6 build/demo-ls.txt
 	@echo "  ... ($$(wc -l < build/demo-ls.txt) lines: build/demo-ls.txt)"
 	@echo
 	@echo "$$ cat examples/dimuon.query"
 	@grep -v '^#' examples/dimuon.query
-	@echo
-	@echo "$$ anafs run examples/dimuon.query --cutflow -o build/demo-hist.json"
-	build/anafs run examples/dimuon.query --cutflow -o build/demo-hist.json
-	@echo
-	@/usr/bin/python3 examples/hist_summary.py build/demo-hist.json
-	@echo "(the whole result: build/demo-hist.json, UHI JSON)"
+	@M=$(DEMO_MNT); S=$(DEMO_STATE); \
+	if mountpoint -q $$M; then build/anafs umount $$M --state $$S; fi; \
+	rm -rf $$S; mkdir -p $$M; \
+	echo; echo "$$ (cd examples && anafs mount ../$$M --state ../build/demo-state)"; \
+	(cd examples && ../build/anafs mount ../$$M --state $$S); \
+	trap 'echo "$$ anafs umount $$M"; build/anafs umount $$M --state $$S' EXIT; \
+	echo "$$ cp examples/dimuon.query $$M/jobs/"; cp examples/dimuon.query $$M/jobs/; \
+	echo "$$ ls -l $$M/jobs"; ls -l $$M/jobs | tail -n +2; \
+	echo "$$ cat $$M/jobs/dimuon/wait"; st=$$(cat $$M/jobs/dimuon/wait); echo "$$st"; \
+	test "$$st" = done || { cat $$M/jobs/dimuon/error; exit 1; }; \
+	echo "$$ cat $$M/jobs/dimuon/progress"; cat $$M/jobs/dimuon/progress; \
+	echo "$$ ls $$M/jobs/1/hist"; ls -C $$M/jobs/1/hist; \
+	echo "$$ cat $$M/jobs/1/cutflow"; cat $$M/jobs/1/cutflow; \
+	echo "$$ examples/hist_summary.py $$M/jobs/1/hist.json"; \
+	/usr/bin/python3 examples/hist_summary.py $$M/jobs/1/hist.json
 
 clean:
 	rm -rf build build-asan build-fuzz

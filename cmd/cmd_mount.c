@@ -140,10 +140,15 @@ int cmd_mount(int argc, char **argv)
 	else
 		default_state(st_dir, sizeof(st_dir));
 	int rc = mkdirs(st_dir);
+	char abs_state[PATH_MAX];
+	if (!rc && !realpath(st_dir, abs_state))
+		rc = -errno;
 	if (rc) {
 		fprintf(stderr, "anafs mount: state directory %s: %s\n", st_dir, strerror(-rc));
 		return 1;
 	}
+	/* The daemon runs in "/": every path it keeps must be absolute. */
+	snprintf(st_dir, sizeof(st_dir), "%s", abs_state);
 	if (!getcwd(cwd, sizeof(cwd)))
 		snprintf(cwd, sizeof(cwd), "/");
 	snprintf(db, sizeof(db), "%s/anafs.db", st_dir);
@@ -240,6 +245,10 @@ int cmd_submit(int argc, char **argv)
 		return 2;
 	}
 	char base[256];
+	if (!name && !strcmp(file, "-")) {
+		fprintf(stderr, "anafs submit: give --name NAME when the query comes on stdin\n");
+		return 2;
+	}
 	if (!name) {
 		const char *b = strrchr(file, '/');
 		b = b ? b + 1 : file;

@@ -31,6 +31,7 @@ struct sjob {
 	int holders;                 /* workers keeping a runner for its plan */
 	bool paused, cancel, failed;
 	atomic_llong pending;        /* events done in tasks not merged */
+	atomic_ullong bytes;         /* compressed bytes read for it */
 	double t0;                   /* when this daemon first ran one of its tasks */
 	int64_t ev0;                 /* events merged by then */
 	struct sjob *next_job;
@@ -255,7 +256,7 @@ static void *work(void *arg)
 		}
 		if (!got && info.status == JOB_QUEUED) {
 			store_job_set_status(s->st, j->id, JOB_RUNNING, NULL);
-			store_log(s->st, j->id, "running on %d worker(s)", s->nworkers);
+			store_log(s->st, j->id, "running");
 		}
 		bool swap = kit.job != j;
 		if (swap)
@@ -283,8 +284,11 @@ static void *work(void *arg)
 			if (!eval_state_split(kit.st, &junk))
 				eval_state_free(junk);
 		}
-		if (kit.r)
-			atomic_fetch_add(&w->bytes, runner_bytes_read(kit.r) - bytes0);
+		if (kit.r) {
+			uint64_t b = runner_bytes_read(kit.r) - bytes0;
+			atomic_fetch_add(&w->bytes, b);
+			atomic_fetch_add(&j->bytes, b);
+		}
 
 		pthread_mutex_lock(&s->lock);
 		j->inflight--;
@@ -542,6 +546,8 @@ void sched_live(struct sched *s, int64_t id, struct sched_live *out)
 	struct sjob *j = find(s, id);
 	if (j) {
 		out->events_pending = atomic_load(&j->pending);
+		out->bytes = atomic_load(&j->bytes);
+		out->active = true;
 		for (int i = 0; i < s->nworkers; i++)
 			out->workers += s->w[i].job == j;
 		/* The rate: events done since this daemon started on the job. */

@@ -41,6 +41,8 @@ struct sched_live {
 	int64_t events_pending; /* processed in tasks not yet merged */
 	double rate;            /* events per second over the last seconds */
 	int workers;            /* workers on it now */
+	uint64_t bytes;         /* compressed bytes read for it by this daemon */
+	bool active;            /* the scheduler holds it (queued, running, paused) */
 };
 void sched_live(struct sched *s, int64_t id, struct sched_live *out);
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fuse.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct draft {
 	gid_t gid;
 	int opens;
 	bool submitted;
+	bool toobig;     /* a write went past FS_MAX_QUERY: never submitted */
 	double mtime;
 };
 
@@ -391,8 +393,10 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		pthread_mutex_lock(&m->lock);
 		h->d = w.d;
 		w.d->opens++;
-		if (fi->flags & O_TRUNC)
+		if (fi->flags & O_TRUNC) {
 			w.d->len = 0;
+			w.d->toobig = false;
+		}
 		pthread_mutex_unlock(&m->lock);
 		h->f = FF_NONE;
 		fi->fh = (uintptr_t)h;
@@ -475,6 +479,13 @@ static bool valid_name(const char *name)
 	size_t n = strlen(name);
 	if (n == 0 || n > 200 || name[0] == '.' || all_digits(name))
 		return false;
+	/* "12.query" would make a job named 12, which jobs/12 cannot show. */
+	if (n > 6 && !strcmp(name + n - 6, ".query")) {
+		char stem[256];
+		snprintf(stem, sizeof(stem), "%.*s", (int)(n - 6), name);
+		if (all_digits(stem))
+			return false;
+	}
 	for (const char *c = name; *c; c++)
 		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.' && *c != '~' &&
 		    *c != '+')
@@ -508,6 +519,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		d->len = 0;
 		d->opens++;
 		d->submitted = false;
+		d->toobig = false;
 		d->mtime = (double)time(NULL);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -534,8 +546,12 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	}
 	if (!h->d)
 		return -EACCES;
-	if ((size_t)off + size > FS_MAX_QUERY)
+	if ((size_t)off + size > FS_MAX_QUERY) {
+		pthread_mutex_lock(&m->lock);
+		h->d->toobig = true;
+		pthread_mutex_unlock(&m->lock);
 		return -EFBIG;
+	}
 	pthread_mutex_lock(&m->lock);
 	struct draft *d = h->d;
 	size_t end = (size_t)off + size;
@@ -608,10 +624,13 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	bool go = is_query_name(h->d->name) && !h->d->submitted;
+	bool big = h->d->toobig;
+	if (go && big)
+		h->d->submitted = true; /* what was cut short never runs */
 	char name[256];
 	snprintf(name, sizeof(name), "%s", h->d->name);
 	pthread_mutex_unlock(&m->lock);
-	return go ? submit(m, h->d, name) : 0;
+	return go && big ? -EFBIG : go ? submit(m, h->d, name) : 0;
 	(void)path;
 }
 
@@ -647,6 +666,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	pthread_mutex_lock(&m->lock);
 	if ((size_t)size <= w.d->len)
 		w.d->len = (size_t)size;
+	if (size == 0)
+		w.d->toobig = false;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 	(void)fi;
@@ -665,7 +686,7 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	if (!valid_name(name))
 		return -EINVAL;
 	if (is_query_name(name)) { /* an editor's save: the renamed file is the query */
-		rc = submit(m, w.d, name);
+		rc = w.d->toobig ? -EFBIG : submit(m, w.d, name);
 		pthread_mutex_lock(&m->lock);
 		if (!w.d->opens)
 			drop_draft(m, w.d);
@@ -818,6 +839,11 @@ int fs_mount(const struct fs_opts *o, struct fs_mount **out, char *msg, size_t c
 	return 0;
 }
 
+static void on_intr_signal(int sig)
+{
+	(void)sig;
+}
+
 int fs_loop(struct fs_mount *m, struct store *st, struct sched *sc)
 {
 	m->ctx = (struct fs_ctx){.st = st, .sc = sc, .started = (double)time(NULL)};
@@ -834,6 +860,12 @@ int fs_loop(struct fs_mount *m, struct store *st, struct sched *sc)
 	struct fuse_session *se = fuse_get_session(m->fuse);
 	if (fuse_set_signal_handlers(se))
 		return -EIO;
+	/* libfuse interrupts a request's thread with SIGUSR1 (cfg->intr): a
+	 * handler that does nothing lets `cat wait` be stopped with Ctrl-C
+	 * without the default action ending the daemon. */
+	struct sigaction sa = {.sa_handler = on_intr_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 	struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = 16};
 	int rc = fuse_loop_mt(m->fuse, &cfg);
 	fuse_remove_signal_handlers(se);

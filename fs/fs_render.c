@@ -166,6 +166,9 @@ char **fs_hist_names(struct fs_ctx *c, int64_t job)
 {
 	int err = 0;
 	char **v = NULL;
+	struct job_info info;
+	if (store_job_get(c->st, job, &info) || info.status == JOB_INVALID)
+		return calloc(1, sizeof(*v)); /* an invalid job has no results */
 	pthread_mutex_lock(&cache_lock);
 	struct cached *e = cached_result(c, job, &err);
 	if (e && (v = calloc(e->r->nhists + 1, sizeof(*v))))
@@ -210,6 +213,9 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct buf *b, 
 		done = j->events_total;
 	double pct = j->events_total ? 100.0 * (double)done / (double)j->events_total
 				     : (j->status == JOB_DONE ? 100.0 : 0.0);
+	/* A finished job's rate is its average over its run. */
+	if (job_status_terminal(j->status) && j->finished > j->started && j->started > 0)
+		live.rate = (double)j->events_done / (j->finished - j->started);
 	double eta = live.rate > 0 ? (double)(j->events_total - done) / live.rate : -1;
 	if (job_status_terminal(j->status) || j->status == JOB_PAUSED)
 		eta = -1;
@@ -224,10 +230,12 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct buf *b, 
 			bprintf(b, "%.3f", eta);
 		else
 			bprintf(b, "null");
-		uint64_t bytes, events;
-		sched_io(c->sc, &bytes, &events);
-		bprintf(b, ", \"bytes_read\": %llu, \"cache_hit_ratio\": null}\n",
-			(unsigned long long)bytes);
+		/* Bytes are counted while the daemon runs the job; after, unknown. */
+		if (live.active)
+			bprintf(b, ", \"bytes_read\": %llu", (unsigned long long)live.bytes);
+		else
+			bprintf(b, ", \"bytes_read\": null");
+		bprintf(b, ", \"cache_hit_ratio\": null}\n");
 		return;
 	}
 	char d[32], t[32], r[32], e[32];
