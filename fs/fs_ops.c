@@ -271,8 +271,14 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			st->st_size = (off_t)h->len;
 			break;
 		}
-		if (w.f == FF_WAIT || w.f == FF_CTL)
+		if (w.f == FF_CTL)
 			break;
+		if (w.f == FF_WAIT) { /* what a read gives once the job is over */
+			struct job_info ji;
+			if (!store_job_get(m->ctx.st, w.job, &ji) && job_status_terminal(ji.status))
+				st->st_size = (off_t)strlen(job_status_name(ji.status)) + 1;
+			break;
+		}
 		char *buf = NULL;
 		size_t len = 0;
 		rc = fs_render(&m->ctx, w.job, w.f, w.name, &buf, &len, &mt);
@@ -518,7 +524,9 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (d) {
 		d->len = 0;
 		d->opens++;
-		d->submitted = false;
+		/* Nothing to submit before a write: a shell's `> file` closes a
+		 * duplicate of the descriptor before it writes anything. */
+		d->submitted = true;
 		d->toobig = false;
 		d->mtime = (double)time(NULL);
 	}
