@@ -216,6 +216,24 @@ static int prep(struct store *st, enum stmt_id id, sqlite3_stmt **out)
 	return 0;
 }
 
+/* Prepare statement id, bind a job id and step to its row: 0 with *out
+ * on the row (unprep() it), -ENOENT when there is none, else an error
+ * (the statement already released). */
+static int job_row(struct store *st, enum stmt_id id, int64_t job, sqlite3_stmt **out)
+{
+	int rc = prep(st, id, out);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(*out, 1, job);
+	rc = sqlite3_step(*out);
+	if (rc == SQLITE_ROW)
+		return 0;
+	sqlite3_reset(*out);
+	sqlite3_clear_bindings(*out);
+	*out = NULL;
+	return rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+}
+
 /* Done with a statement: release its locks and bound values. */
 static void unprep(sqlite3_stmt *s)
 {
@@ -539,15 +557,9 @@ int store_job_create(struct store *st, const char *name, uint32_t uid, const cha
 static int job_get_locked(struct store *st, int64_t id, struct job_info *out)
 {
 	sqlite3_stmt *s;
-	int rc = prep(st, S_JOB_GET, &s);
+	int rc = job_row(st, S_JOB_GET, id, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
-		goto out;
-	}
 	memset(out, 0, sizeof(*out));
 	out->id = id;
 	const char *name = (const char *)sqlite3_column_text(s, 0);
@@ -565,10 +577,8 @@ static int job_get_locked(struct store *st, int64_t id, struct job_info *out)
 	out->tasks_total = sqlite3_column_int(s, 10);
 	out->tasks_done = sqlite3_column_int(s, 11);
 	out->result_version = sqlite3_column_int64(s, 12);
-	rc = 0;
-out:
 	unprep(s);
-	return rc;
+	return 0;
 }
 
 int store_job_get(struct store *st, int64_t id, struct job_info *out)
@@ -604,15 +614,9 @@ static int job_text_locked(struct store *st, int64_t id, char **query, size_t *l
 	char *q = NULL, *b = NULL, *e = NULL;
 	size_t n = 0;
 	sqlite3_stmt *s;
-	int rc = prep(st, S_JOB_TEXT, &s);
+	int rc = job_row(st, S_JOB_TEXT, id, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
-		goto out;
-	}
 	rc = 0;
 	if (query && (rc = column_dup(s, 0, true, &q, &n)) != 0)
 		goto out;
@@ -908,15 +912,9 @@ static int job_result_locked(struct store *st, int64_t id, void **data, size_t *
 	char *d = NULL;
 	size_t n = 0;
 	sqlite3_stmt *s;
-	int rc = prep(st, S_JOB_RESULT, &s);
+	int rc = job_row(st, S_JOB_RESULT, id, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
-		goto out;
-	}
 	rc = 0;
 	if (sqlite3_column_type(s, 0) != SQLITE_NULL && (rc = column_dup(s, 0, true, &d, &n)) != 0)
 		goto out;
