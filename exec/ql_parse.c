@@ -391,6 +391,21 @@ static struct ql_node *parse_primary(struct parser *p)
 
 static struct ql_node *parse_unary(struct parser *p);
 
+/* The node a op b, written at token at. */
+static struct ql_node *binary(struct parser *p, const struct token *at, int op, struct ql_node *a,
+			      struct ql_node *b)
+{
+	struct ql_node *n = node(p, QN_BINARY, at);
+	if (!n || !(n->args = arena_alloc(p->q->arena, 2 * sizeof(*n->args))))
+		return NULL;
+	n->op = op;
+	n->args[0] = a;
+	n->args[1] = b;
+	n->nargs = 2;
+	span_args(n, a, b);
+	return tall(p, n) ? NULL : n;
+}
+
 static struct ql_node *parse_power(struct parser *p)
 {
 	struct ql_node *a = parse_primary(p);
@@ -406,18 +421,7 @@ static struct ql_node *parse_power(struct parser *p)
 	p->depth--;
 	if (!b)
 		return NULL;
-	struct ql_node *n = node(p, QN_BINARY, &op);
-	if (!n)
-		return NULL;
-	n->op = QB_POW;
-	n->args = arena_alloc(p->q->arena, 2 * sizeof(*n->args));
-	if (!n->args)
-		return NULL;
-	n->args[0] = a;
-	n->args[1] = b;
-	n->nargs = 2;
-	span_args(n, a, b);
-	return tall(p, n) ? NULL : n;
+	return binary(p, &op, QB_POW, a, b);
 }
 
 static struct ql_node *parse_unary(struct parser *p)
@@ -488,20 +492,8 @@ static struct ql_node *parse_binary(struct parser *p, int min)
 		struct ql_node *b = parse_binary(p, prec + 1);
 		if (!b)
 			return NULL;
-		struct ql_node *n = node(p, QN_BINARY, &t);
-		if (!n)
+		if (!(a = binary(p, &t, op, a, b)))
 			return NULL;
-		n->op = op;
-		n->args = arena_alloc(p->q->arena, 2 * sizeof(*n->args));
-		if (!n->args)
-			return NULL;
-		n->args[0] = a;
-		n->args[1] = b;
-		n->nargs = 2;
-		span_args(n, a, b);
-		if (tall(p, n))
-			return NULL;
-		a = n;
 	}
 	p->depth--;
 	return a;
