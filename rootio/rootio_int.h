@@ -68,7 +68,6 @@ struct stream {
 	struct objref *refs;
 	size_t nrefs, cap;
 	int depth;
-	const char *what; /* for errors */
 };
 
 /* Read a class version; *end gets the end of its byte count, or 0 when the

@@ -583,7 +583,7 @@ static int build_columns(struct rootio_tree *t);
 int rootio_parse_tree(struct rootio_tree *t, const uint8_t *obj, size_t len, int64_t origin,
 		      const char *classname, struct rootio_err *err)
 {
-	struct stream s = {.arena = t->arena, .what = "TTree"};
+	struct stream s = {.arena = t->arena};
 	rbuf_init(&s.b, obj, len, origin);
 	size_t nend = 0, end;
 	if (strcmp(classname, "TTree"))

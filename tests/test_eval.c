@@ -1175,7 +1175,7 @@ static void test_bad_batches(void)
 
 /* ---- regressions: bugs found by these tests, fixed since ---- */
 
-/* BUG: inv_mass of single objects converts integer arguments into scratch
+/* Was a bug: inv_mass of single objects converts integer arguments into scratch
  * slot i % 8 (EVAL_SCRATCH), so with three objects argument 11 overwrites
  * argument 3: inv_mass(..., 1, ..., 2, ..., 3) computes with masses 3, 2, 3. */
 static void bug_inv_mass_int_slots(void)
@@ -1198,10 +1198,10 @@ static void bug_inv_mass_int_slots(void)
 	EV(in, m, m, m, m, m);
 	tol = 0;
 	if (failures != before)
-		fprintf(stderr, "BUG: %s != %s (expected %.12g)\n", in, fl, m);
+		fprintf(stderr, "regression: %s != %s (expected %.12g)\n", in, fl, m);
 }
 
-/* BUG: eval.h promises -EINVAL when "a list's length differs from its
+/* Was a bug: eval.h promises -EINVAL when "a list's length differs from its
  * counter's", but a counter column (nJet) that disagrees with the list's
  * offsets is not noticed when both are read. */
 static void bug_counter_mismatch(void)
@@ -1220,14 +1220,14 @@ static void bug_counter_mismatch(void)
 	const char *why = NULL;
 	int rc = eval_run(r.s, nev, in, &why);
 	if (rc != -EINVAL) {
-		fprintf(stderr, "BUG: nJet = {2,0,1,3,2} with Jet_pt offsets {0,2,2,3,6,7}: eval_run "
+		fprintf(stderr, "regression: nJet = {2,0,1,3,2} with Jet_pt offsets {0,2,2,3,6,7}: eval_run "
 				"returned %d, expected -EINVAL\n", rc);
 		failures++;
 	}
 	run_close(&r);
 }
 
-/* BUG: ql_check accepts a range whose width overflows a double, which
+/* Was a bug: ql_check accepts a range whose width overflows a double, which
  * hist_new refuses ("the range is too wide"); eval_state_new then fails
  * with -ENOMEM, the reason lost.  Expected: the query refused at check. */
 static void bug_range_too_wide(void)
@@ -1244,7 +1244,7 @@ static void bug_range_too_wide(void)
 		struct eval_state *s = NULL;
 		int rc2 = eval_compile(q, &p);
 		int rc3 = rc2 ? rc2 : eval_state_new(p, &s);
-		fprintf(stderr, "BUG: 'hist h = MET_pt bins=10 range=-1e308,1e308' passes ql_check; "
+		fprintf(stderr, "regression: 'hist h = MET_pt bins=10 range=-1e308,1e308' passes ql_check; "
 				"eval_state_new returns %d (expected a check error)\n", rc3);
 		failures++;
 		eval_state_free(s);
@@ -1253,7 +1253,7 @@ static void bug_range_too_wide(void)
 	ql_free(q);
 }
 
-/* BUG: docs/query.md: "c ? a : b needs only the side it takes"; with a
+/* Was a bug: docs/query.md: "c ? a : b needs only the side it takes"; with a
  * per-event condition and list-valued sides the evaluator joins the
  * validity of all three, so the side not taken being missing drops the
  * event (event 2, one muon: nMuon >= 2 is false, the answer is Muon_pt). */
@@ -1263,7 +1263,7 @@ static void bug_cond_list_not_taken(void)
 	MU("nMuon >= 2 ? Muon_pt + Muon_pt[1] : Muon_pt", 40, 20, 25, 64, 120, 67);
 }
 
-/* BUG: a value read straight from an input column (F64, I64/U64, BOOL
+/* Was a bug: a value read straight from an input column (F64, I64/U64, BOOL
  * kept as read, "borrowed") that is used both before and after a filter
  * is cut down in place by compact_val(): eval_run writes into the caller's
  * column buffer (cols is const), corrupting it (and crashing on read-only
@@ -1287,7 +1287,7 @@ static void bug_compact_borrowed(void)
 		    "hist d = Muon_idx bins=6 range=0,6\n"))
 		return;
 	if (memcmp(phi, met_phi, sizeof(phi)) || memcmp(idx, mu_idx, sizeof(idx))) {
-		fprintf(stderr, "BUG: eval_run changed its input: MET_phi {%g %g %g %g %g} "
+		fprintf(stderr, "regression: eval_run changed its input: MET_phi {%g %g %g %g %g} "
 				"(was {0 1 -1 3 -3}), Muon_idx {%lld %lld %lld %lld %lld %lld} (was {0..5})\n",
 			phi[0], phi[1], phi[2], phi[3], phi[4], (long long)idx[0], (long long)idx[1],
 			(long long)idx[2], (long long)idx[3], (long long)idx[4], (long long)idx[5]);
@@ -1301,7 +1301,7 @@ static void bug_compact_borrowed(void)
 	run_close(&r);
 }
 
-/* BUG: eval_run believes a column's offsets (or nentries) over its
+/* Was a bug: eval_run believes a column's offsets (or nentries) over its
  * nvalues: a jagged column holding fewer values than its offsets say is
  * read past its end.  Expected -EINVAL ("a list's lengths differ..."). */
 static void bug_nvalues_unchecked(void)
@@ -1322,7 +1322,7 @@ static void bug_nvalues_unchecked(void)
 	const char *why = NULL;
 	int rc = eval_run(r.s, nev, in, &why);
 	if (rc != -EINVAL) {
-		fprintf(stderr, "BUG: Jet_eta with nvalues 6 and offsets ending at 7: eval_run returned "
+		fprintf(stderr, "regression: Jet_eta with nvalues 6 and offsets ending at 7: eval_run returned "
 				"%d, expected -EINVAL\n", rc);
 		failures++;
 	}
@@ -1370,28 +1370,19 @@ static void test_compile_large(void)
 	free(t);
 }
 
-static int known_bugs(void)
+/* Bugs found while writing these tests, fixed since. */
+static void test_regressions(void)
 {
-	int before;
-#define RUN(fn) do { before = failures; fn(); if (failures == before) \
-		(void)0; } while (0)
-	RUN(bug_inv_mass_int_slots);
-	RUN(bug_counter_mismatch);
-	RUN(bug_range_too_wide);
-	RUN(bug_cond_list_not_taken);
-	RUN(bug_compact_borrowed);
-	RUN(bug_nvalues_unchecked); /* last: reads out of bounds (ASan stops here) */
-#undef RUN
-	return failures ? 1 : 0;
+	bug_inv_mass_int_slots();
+	bug_counter_mismatch();
+	bug_range_too_wide();
+	bug_cond_list_not_taken();
+	bug_compact_borrowed();
+	bug_nvalues_unchecked();
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	(void)argc;
-	(void)argv;
-	/* Bugs found while writing these tests, fixed since: regressions now. */
-	if (known_bugs())
-		return 1;
 	test_int_arith();
 	test_float_arith();
 	test_compare_logic();
@@ -1409,6 +1400,7 @@ int main(int argc, char **argv)
 	test_merge();
 	test_bad_batches();
 	test_compile_large();
+	test_regressions();
 	if (failures) {
 		fprintf(stderr, "test_eval: %d failures\n", failures);
 		return 1;
