@@ -1,23 +1,26 @@
 /* cmd_ls.c — `anafs ls [--json] FILE [TREE]`: trees with their entry counts
  * and branches with type, kind and bytes, like `rootls -t`. */
 #include "cmd.h"
+#include "jsonw.h"
 #include "rootio.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* s as a JSON string, escaped by the one JSON writer. */
 static void json_string(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_str(&w, s);
+	size_t n = 0;
+	char *j = jsonw_finish(&w, &n);
+	if (j)
+		fwrite(j, 1, n, out);
+	else
+		fputs("null", out);
+	free(j);
 }
 
 /* "float32", "float32[3]", "float32[nJet]" */

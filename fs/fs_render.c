@@ -7,6 +7,7 @@
 #include "anafs_version.h"
 #include "plot.h"
 #include "result.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,54 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- a small growing text buffer ---- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
+static int finish(struct strbuf *b, char **out, size_t *len)
 {
-	for (int pass = 0; pass < 2 && !b->oom; pass++) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap <= b->len + (size_t)n)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = true;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-}
-
-static int finish(struct buf *b, char **out, size_t *len)
-{
-	if (b->oom) {
-		free(b->p);
-		return -ENOMEM;
-	}
-	if (!b->p)
-		bprintf(b, "%s", "");
-	*out = b->p;
-	*len = b->len;
-	return b->oom ? -ENOMEM : 0;
+	return strbuf_finish(b, out, len);
 }
 
 /* ---- the result cache ---- */
@@ -202,7 +158,7 @@ static void eta_text(char *out, size_t cap, double secs)
 	snprintf(out, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
 }
 
-static void progress(struct fs_ctx *c, const struct job_info *j, struct buf *b, bool json)
+static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *b, bool json)
 {
 	struct sched_live live;
 	sched_live(c->sc, j->id, &live);
@@ -220,22 +176,22 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct buf *b, 
 	if (job_status_terminal(j->status) || j->status == JOB_PAUSED)
 		eta = -1;
 	if (json) {
-		bprintf(b, "{\"job\": %lld, \"status\": \"%s\", \"percent\": %.3f, \"events_done\": %lld, "
+		strbuf_printf(b, "{\"job\": %lld, \"status\": \"%s\", \"percent\": %.3f, \"events_done\": %lld, "
 			   "\"events_total\": %lld, \"tasks_done\": %d, \"tasks_total\": %d, "
 			   "\"workers\": %d, \"rate\": %.6g, \"eta_seconds\": ",
 			(long long)j->id, job_status_name(j->status), pct, (long long)done,
 			(long long)j->events_total, j->tasks_done, j->tasks_total, live.workers,
 			live.rate);
 		if (eta >= 0)
-			bprintf(b, "%.3f", eta);
+			strbuf_printf(b, "%.3f", eta);
 		else
-			bprintf(b, "null");
+			strbuf_printf(b, "null");
 		/* Bytes are counted while the daemon runs the job; after, unknown. */
 		if (live.active)
-			bprintf(b, ", \"bytes_read\": %llu", (unsigned long long)live.bytes);
+			strbuf_printf(b, ", \"bytes_read\": %llu", (unsigned long long)live.bytes);
 		else
-			bprintf(b, ", \"bytes_read\": null");
-		bprintf(b, ", \"cache_hit_ratio\": null}\n");
+			strbuf_printf(b, ", \"bytes_read\": null");
+		strbuf_printf(b, ", \"cache_hit_ratio\": null}\n");
 		return;
 	}
 	char d[32], t[32], r[32], e[32];
@@ -243,7 +199,7 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct buf *b, 
 	human(t, sizeof(t), (double)j->events_total);
 	human(r, sizeof(r), live.rate);
 	eta_text(e, sizeof(e), eta);
-	bprintf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s\n", pct, d, t,
+	strbuf_printf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s\n", pct, d, t,
 		j->tasks_done, j->tasks_total, live.workers, r, e, job_status_name(j->status));
 }
 
@@ -264,10 +220,10 @@ static const char readme[] =
 int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, char **out,
 	      size_t *len, double *mtime)
 {
-	struct buf b = {0};
+	struct strbuf b = STRBUF_INIT;
 	*mtime = c->started;
 	if (f == FF_README) {
-		bprintf(&b, "%s", readme);
+		strbuf_printf(&b, "%s", readme);
 		return finish(&b, out, len);
 	}
 	if (f == FF_WORKERS) {
@@ -282,7 +238,7 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 	if (f == FF_CACHE) {
 		uint64_t bytes, events;
 		sched_io(c->sc, &bytes, &events);
-		bprintf(&b, "sources:        local files (read in place, memory-mapped)\n"
+		strbuf_printf(&b, "sources:        local files (read in place, memory-mapped)\n"
 			    "disk cache:     none yet (remote data comes with root:// support)\n"
 			    "size:           0\n"
 			    "hit ratio:      n/a\n"
@@ -311,14 +267,14 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 	}
 	case FF_STATUS:
 		*mtime = j.status_changed;
-		bprintf(&b, "%s\n", job_status_name(j.status));
+		strbuf_printf(&b, "%s\n", job_status_name(j.status));
 		return finish(&b, out, len);
 	case FF_ERROR: {
 		char *e = NULL;
 		if ((rc = store_job_text(c->st, job, NULL, NULL, NULL, &e)))
 			return rc;
 		*mtime = j.status_changed;
-		bprintf(&b, "%s%s", e, *e && e[strlen(e) - 1] != '\n' ? "\n" : "");
+		strbuf_printf(&b, "%s%s", e, *e && e[strlen(e) - 1] != '\n' ? "\n" : "");
 		free(e);
 		return finish(&b, out, len);
 	}
@@ -339,14 +295,14 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 		return 0;
 	}
 	case FF_CTL:
-		bprintf(&b, "%s", "");
+		strbuf_printf(&b, "%s", "");
 		return finish(&b, out, len);
 	case FF_HIST_JSON:
 	case FF_CUTFLOW:
 	case FF_SVG:
 	case FF_CSV:
 		if (j.status == JOB_INVALID)
-			return f == FF_HIST_JSON ? (bprintf(&b, "{}\n"), finish(&b, out, len)) : -ENOENT;
+			return f == FF_HIST_JSON ? (strbuf_printf(&b, "{}\n"), finish(&b, out, len)) : -ENOENT;
 		*mtime = j.result_changed ? j.result_changed : j.created;
 		return render_result(c, job, f, hname, out, len);
 	default:

@@ -12,16 +12,19 @@
 #ifndef ANAFS_ROOTIO_H
 #define ANAFS_ROOTIO_H
 
+#include "ana_err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define ROOTIO_WARN_UNUSED __attribute__((warn_unused_result))
 
-/* Error codes that have no errno; functions return -errno or one of these. */
+/* Error codes that have no errno (util/ana_err.h); functions return -errno
+ * or one of these. */
 enum {
-	ROOTIO_ECORRUPT = -4097,     /* bytes that contradict the format */
-	ROOTIO_EUNSUPPORTED = -4098, /* valid ROOT we do not decode */
-	ROOTIO_ETOOBIG = -4099,      /* a size over one of our caps */
+	ROOTIO_ECORRUPT = ANA_ECORRUPT,         /* bytes that contradict the format */
+	ROOTIO_EUNSUPPORTED = ANA_EUNSUPPORTED, /* valid ROOT we do not decode */
+	ROOTIO_ETOOBIG = ANA_ETOOBIG,           /* a size over one of our caps */
 };
 
 /* Largest uncompressed basket or object we accept (bytes). */

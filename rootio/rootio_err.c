@@ -19,16 +19,7 @@ int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
 
 const char *rootio_strerror(int code)
 {
-	switch (code) {
-	case ROOTIO_ECORRUPT:
-		return "corrupt or truncated ROOT data";
-	case ROOTIO_EUNSUPPORTED:
-		return "ROOT feature not supported";
-	case ROOTIO_ETOOBIG:
-		return "size over anafs's limit";
-	default:
-		return strerror(code < 0 ? -code : code);
-	}
+	return ana_strerror(code);
 }
 
 static const char *const type_names[] = {

@@ -14,6 +14,8 @@
  * is either merged and marked done, or neither. */
 #include "store.h"
 
+#include "strbuf.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -971,32 +973,9 @@ int store_log(struct store *st, int64_t id, const char *fmt, ...)
 	return rc;
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 1024;
-		while (c < b->len + n + 1)
-			c *= 2;
-		char *np = realloc(b->p, c);
-		if (!np)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 static int job_log_locked(struct store *st, int64_t id, char **text, size_t *len, double *last)
 {
-	struct buf b = { 0 };
+	struct strbuf b = STRBUF_INIT;
 	double tlast = 0;
 	sqlite3_stmt *s = NULL;
 	int rc = job_exists(st, id);
@@ -1005,8 +984,6 @@ static int job_log_locked(struct store *st, int64_t id, char **text, size_t *len
 	if ((rc = prep(st, S_LOG, &s)) != 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
-	if ((rc = buf_add(&b, "", 0)) != 0)
-		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char stamp[64];
 		struct tm tm;
@@ -1015,25 +992,18 @@ static int job_log_locked(struct store *st, int64_t id, char **text, size_t *len
 		const char *msg = (const char *)sqlite3_column_text(s, 1);
 		if (!gmtime_r(&secs, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm))
 			strcpy(stamp, "0000-00-00T00:00:00Z ");
-		if ((rc = buf_add(&b, stamp, strlen(stamp))) != 0 ||
-		    (rc = buf_add(&b, msg ? msg : "", msg ? strlen(msg) : 0)) != 0 ||
-		    (rc = buf_add(&b, "\n", 1)) != 0)
-			goto out;
+		strbuf_puts(&b, stamp);
+		strbuf_puts(&b, msg ? msg : "");
+		strbuf_putc(&b, '\n');
 		tlast = t;
 	}
 	if (rc != SQLITE_DONE) {
 		rc = sq_errno(rc);
-		goto out;
-	}
-	*text = b.p;
-	*len = b.len;
-	if (last)
+		strbuf_free(&b);
+	} else if ((rc = strbuf_finish(&b, text, len)) == 0 && last) {
 		*last = tlast;
-	b.p = NULL;
-	rc = 0;
-out:
+	}
 	unprep(s);
-	free(b.p);
 	return rc;
 }
 

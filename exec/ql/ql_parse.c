@@ -13,222 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum tok {
-	T_EOF, T_NL, T_IDENT, T_INT, T_FLOAT, T_STRING,
-	T_LP, T_RP, T_LB, T_RB, T_COMMA, T_ASSIGN, T_COLON, T_QUEST,
-	T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT, T_POW,
-	T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_AND, T_OR, T_NOT,
-	T_BAD,
-};
-
-struct token {
-	enum tok t;
-	int line, col, len;
-	const char *s; /* start in the text */
-	int64_t ival;
-	double fval;
-};
-
-struct parser {
-	struct ql_query *q;
-	struct ql_error *err;
-	const char *text;
-	size_t len, pos;
-	int line, col;
-	struct token tok; /* current */
-	int depth;
-	bool failed;
-};
-
-/* ---- lexing ---- */
-
-static void advance_char(struct parser *p)
-{
-	if (p->text[p->pos] == '\n') {
-		p->line++;
-		p->col = 1;
-	} else {
-		p->col++;
-	}
-	p->pos++;
-}
-
-/* Skip blanks, comments and backslash-newline continuations. */
-static void skip_space(struct parser *p)
-{
-	while (p->pos < p->len) {
-		char c = p->text[p->pos];
-		if (c == ' ' || c == '\t' || c == '\r') {
-			advance_char(p);
-		} else if (c == '#') {
-			while (p->pos < p->len && p->text[p->pos] != '\n')
-				advance_char(p);
-		} else if (c == '\\' && p->pos + 1 < p->len &&
-			   (p->text[p->pos + 1] == '\n' ||
-			    (p->text[p->pos + 1] == '\r' && p->pos + 2 < p->len &&
-			     p->text[p->pos + 2] == '\n'))) {
-			while (p->text[p->pos] != '\n')
-				advance_char(p);
-			advance_char(p);
-		} else {
-			break;
-		}
-	}
-}
-
-static void fail_tok(struct parser *p, const struct token *t, const char *hint, const char *msg)
-{
-	if (p->failed)
-		return;
-	p->failed = true;
-	ql_fail(p->err, p->q->filename, p->text, t->line, t->col, t->len ? t->len : 1, hint, "%s",
-		msg);
-}
-
-static void lex_number(struct parser *p, struct token *t)
-{
-	const char *s = p->text + p->pos;
-	char buf[512];
-	size_t n = 0;
-	bool flt = false;
-	while (p->pos + n < p->len) {
-		char c = s[n];
-		if (isdigit((unsigned char)c) || c == '_') {
-			n++;
-		} else if (c == '.' || c == 'e' || c == 'E') {
-			flt = true;
-			n++;
-			if ((c == 'e' || c == 'E') && p->pos + n < p->len && (s[n] == '+' || s[n] == '-'))
-				n++;
-		} else {
-			break;
-		}
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n && k < sizeof(buf) - 1; i++)
-		if (s[i] != '_')
-			buf[k++] = s[i];
-	buf[k] = 0;
-	char *end;
-	errno = 0;
-	if (flt) {
-		t->t = T_FLOAT;
-		t->fval = strtod(buf, &end);
-	} else {
-		t->t = T_INT;
-		unsigned long long v = strtoull(buf, &end, 10);
-		if (errno == ERANGE || v > INT64_MAX)
-			t->t = T_BAD;
-		t->ival = (int64_t)v;
-	}
-	if (*end || n >= sizeof(buf) - 1 ||
-	    (p->pos + n < p->len && (isalpha((unsigned char)s[n]) || s[n] == '_')))
-		t->t = T_BAD;
-	for (size_t i = 0; i < n; i++)
-		advance_char(p);
-}
-
-static void lex(struct parser *p)
-{
-	skip_space(p);
-	struct token *t = &p->tok;
-	memset(t, 0, sizeof(*t));
-	t->line = p->line;
-	t->col = p->col;
-	t->s = p->text + p->pos;
-	size_t start = p->pos;
-	if (p->pos >= p->len) {
-		t->t = T_EOF;
-		return;
-	}
-	char c = p->text[p->pos], d = p->pos + 1 < p->len ? p->text[p->pos + 1] : 0;
-	if (c == '\n') {
-		t->t = T_NL;
-		advance_char(p);
-	} else if (isalpha((unsigned char)c) || c == '_') {
-		while (p->pos < p->len &&
-		       (isalnum((unsigned char)p->text[p->pos]) || p->text[p->pos] == '_' ||
-			p->text[p->pos] == '.'))
-			advance_char(p);
-		t->t = T_IDENT;
-		size_t n = p->pos - start;
-		/* Word operators. */
-		if (n == 3 && !memcmp(t->s, "and", 3))
-			t->t = T_AND;
-		else if (n == 2 && !memcmp(t->s, "or", 2))
-			t->t = T_OR;
-		else if (n == 3 && !memcmp(t->s, "not", 3))
-			t->t = T_NOT;
-	} else if (isdigit((unsigned char)c) || (c == '.' && isdigit((unsigned char)d))) {
-		lex_number(p, t);
-	} else if (c == '"') {
-		advance_char(p);
-		while (p->pos < p->len && p->text[p->pos] != '"' && p->text[p->pos] != '\n')
-			advance_char(p);
-		if (p->pos < p->len && p->text[p->pos] == '"') {
-			advance_char(p);
-			t->t = T_STRING;
-		} else {
-			t->t = T_BAD;
-		}
-	} else {
-		static const struct {
-			char a, b;
-			enum tok t;
-		} ops[] = {
-			{'*', '*', T_POW}, {'=', '=', T_EQ}, {'!', '=', T_NE}, {'<', '=', T_LE},
-			{'>', '=', T_GE},  {'&', '&', T_AND}, {'|', '|', T_OR}, {'(', 0, T_LP},
-			{')', 0, T_RP},    {'[', 0, T_LB},   {']', 0, T_RB},   {',', 0, T_COMMA},
-			{'=', 0, T_ASSIGN}, {':', 0, T_COLON}, {'?', 0, T_QUEST}, {'+', 0, T_PLUS},
-			{'-', 0, T_MINUS}, {'*', 0, T_STAR}, {'/', 0, T_SLASH}, {'%', 0, T_PERCENT},
-			{'<', 0, T_LT},    {'>', 0, T_GT},   {'!', 0, T_NOT},
-		};
-		t->t = T_BAD;
-		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-			if (ops[i].a == c && (!ops[i].b || ops[i].b == d)) {
-				t->t = ops[i].t;
-				advance_char(p);
-				if (ops[i].b)
-					advance_char(p);
-				break;
-			}
-		if (t->t == T_BAD)
-			advance_char(p);
-	}
-	t->len = p->line == t->line ? (int)(p->pos - start) : 1;
-	if (t->t == T_BAD) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "unexpected '%.*s'", t->len > 20 ? 20 : t->len, t->s);
-		fail_tok(p, t, t->s[0] == '"' ? "a string ends with \" on the same line"
-				  : t->s[0] == '&' ? "write && (or 'and')"
-				  : t->s[0] == '|' ? "write || (or 'or')"
-				  : NULL, msg);
-	}
-}
-
-static bool is_ident(const struct token *t, const char *word)
-{
-	return t->t == T_IDENT && (size_t)t->len == strlen(word) && !memcmp(t->s, word, (size_t)t->len);
-}
-
-static char *tok_str(struct parser *p, const struct token *t)
-{
-	const char *s = t->s;
-	int n = t->len;
-	if (t->t == T_STRING) {
-		s++;
-		n -= 2;
-	}
-	return arena_strndup(p->q->arena, s, (size_t)n);
-}
-
 /* ---- expressions ---- */
 
 static struct ql_node *node(struct parser *p, enum ql_kind k, const struct token *at)
 {
 	struct ql_node *n = arena_alloc(p->q->arena, sizeof(*n));
 	if (!n) {
-		fail_tok(p, at, NULL, "out of memory");
+		ql_fail_tok(p, at, NULL, "out of memory");
 		return NULL;
 	}
 	n->kind = k;
@@ -250,7 +41,7 @@ static bool tall(struct parser *p, struct ql_node *n)
 	if (n->height <= QL_MAX_DEPTH)
 		return false;
 	struct token t = {.line = n->line, .col = n->col, .len = n->len};
-	fail_tok(p, &t, "split it with define", "expression nests too deep");
+	ql_fail_tok(p, &t, "split it with define", "expression nests too deep");
 	return true;
 }
 
@@ -277,28 +68,28 @@ static struct ql_node *parse_args(struct parser *p, struct ql_node *n, enum tok 
 {
 	struct ql_node *args[64];
 	int k = 0;
-	lex(p); /* past ( or [ */
+	ql_lex(p); /* past ( or [ */
 	if (p->tok.t != close) {
 		for (;;) {
 			struct ql_node *a = parse_expr(p);
 			if (!a)
 				return NULL;
 			if (k == 64) {
-				fail_tok(p, &p->tok, NULL, "more than 64 arguments");
+				ql_fail_tok(p, &p->tok, NULL, "more than 64 arguments");
 				return NULL;
 			}
 			args[k++] = a;
 			if (p->tok.t != T_COMMA)
 				break;
-			lex(p);
+			ql_lex(p);
 		}
 	}
 	if (p->tok.t != close) {
-		fail_tok(p, &p->tok, NULL, close == T_RP ? "expected ',' or ')'" : "expected ']'");
+		ql_fail_tok(p, &p->tok, NULL, close == T_RP ? "expected ',' or ')'" : "expected ']'");
 		return NULL;
 	}
 	span_to(n, &p->tok);
-	lex(p);
+	ql_lex(p);
 	n->args = arena_alloc(p->q->arena, (size_t)(k ? k : 1) * sizeof(*n->args));
 	if (!n->args)
 		return NULL;
@@ -315,48 +106,48 @@ static struct ql_node *parse_primary(struct parser *p)
 	case T_INT:
 		if ((n = node(p, QN_INT, &t)))
 			n->ival = t.ival;
-		lex(p);
+		ql_lex(p);
 		break;
 	case T_FLOAT:
 		if ((n = node(p, QN_FLOAT, &t)))
 			n->fval = t.fval;
-		lex(p);
+		ql_lex(p);
 		break;
 	case T_IDENT:
 		if (t.len > QL_MAX_NAME) {
-			fail_tok(p, &t, NULL, "name too long");
+			ql_fail_tok(p, &t, NULL, "name too long");
 			return NULL;
 		}
-		lex(p);
-		if (is_ident(&t, "true") || is_ident(&t, "false")) {
+		ql_lex(p);
+		if (ql_is_ident(&t, "true") || ql_is_ident(&t, "false")) {
 			if ((n = node(p, QN_BOOL, &t)))
 				n->ival = t.s[0] == 't';
-		} else if (is_ident(&t, "pi")) {
+		} else if (ql_is_ident(&t, "pi")) {
 			if ((n = node(p, QN_FLOAT, &t)))
 				n->fval = M_PI;
 		} else if (p->tok.t == T_LP) {
 			if ((n = node(p, QN_CALL, &t))) {
-				n->name = tok_str(p, &t);
+				n->name = ql_tok_str(p, &t);
 				n = parse_args(p, n, T_RP);
 			}
 		} else if ((n = node(p, QN_NAME, &t))) {
-			n->name = tok_str(p, &t);
+			n->name = ql_tok_str(p, &t);
 		}
 		break;
 	case T_LP: {
-		lex(p);
+		ql_lex(p);
 		n = parse_expr(p);
 		if (!n)
 			return NULL;
 		if (p->tok.t != T_RP) {
-			fail_tok(p, &p->tok, "every '(' needs its ')'", "expected ')'");
+			ql_fail_tok(p, &p->tok, "every '(' needs its ')'", "expected ')'");
 			return NULL;
 		}
-		lex(p);
+		ql_lex(p);
 		break;
 	}
 	default:
-		fail_tok(p, &t, NULL,
+		ql_fail_tok(p, &t, NULL,
 			 t.t == T_NL || t.t == T_EOF ? "the expression ends too early"
 						     : "expected a value, a name or '('");
 		return NULL;
@@ -373,7 +164,7 @@ static struct ql_node *parse_primary(struct parser *p)
 		if (!(n = parse_args(p, ix, T_RB)))
 			return NULL;
 		if (n->nargs != 1) {
-			fail_tok(p, &t, NULL, "an index or mask takes one expression");
+			ql_fail_tok(p, &t, NULL, "an index or mask takes one expression");
 			return NULL;
 		}
 		struct ql_node **two = arena_alloc(p->q->arena, 2 * sizeof(*two));
@@ -412,9 +203,9 @@ static struct ql_node *parse_power(struct parser *p)
 	if (!a || p->tok.t != T_POW)
 		return a;
 	struct token op = p->tok;
-	lex(p);
+	ql_lex(p);
 	if (++p->depth > QL_MAX_DEPTH) {
-		fail_tok(p, &op, "split it with define", "expression nests too deep");
+		ql_fail_tok(p, &op, "split it with define", "expression nests too deep");
 		return NULL;
 	}
 	struct ql_node *b = parse_unary(p); /* right-associative: 2**-1, a**b**c */
@@ -430,10 +221,10 @@ static struct ql_node *parse_unary(struct parser *p)
 	if (t.t != T_MINUS && t.t != T_PLUS && t.t != T_NOT)
 		return parse_power(p);
 	if (++p->depth > QL_MAX_DEPTH) {
-		fail_tok(p, &t, NULL, "expression nests too deep");
+		ql_fail_tok(p, &t, NULL, "expression nests too deep");
 		return NULL;
 	}
-	lex(p);
+	ql_lex(p);
 	struct ql_node *a = parse_unary(p);
 	p->depth--;
 	if (!a || t.t == T_PLUS)
@@ -475,7 +266,7 @@ static int binop(enum tok t, int *op)
 static struct ql_node *parse_binary(struct parser *p, int min)
 {
 	if (++p->depth > QL_MAX_DEPTH) {
-		fail_tok(p, &p->tok, NULL, "expression nests too deep");
+		ql_fail_tok(p, &p->tok, NULL, "expression nests too deep");
 		return NULL;
 	}
 	struct ql_node *a = parse_unary(p);
@@ -484,11 +275,11 @@ static struct ql_node *parse_binary(struct parser *p, int min)
 	while (a && (prec = binop(p->tok.t, &op)) >= min && prec > 0) {
 		struct token t = p->tok;
 		if (prec == 3 && compared) {
-			fail_tok(p, &t, "write a < b && b < c", "comparisons do not chain");
+			ql_fail_tok(p, &t, "write a < b && b < c", "comparisons do not chain");
 			return NULL;
 		}
 		compared = prec == 3;
-		lex(p);
+		ql_lex(p);
 		struct ql_node *b = parse_binary(p, prec + 1);
 		if (!b)
 			return NULL;
@@ -506,18 +297,18 @@ static struct ql_node *parse_expr(struct parser *p)
 		return c;
 	struct token t = p->tok;
 	if (++p->depth > QL_MAX_DEPTH) {
-		fail_tok(p, &t, NULL, "expression nests too deep");
+		ql_fail_tok(p, &t, NULL, "expression nests too deep");
 		return NULL;
 	}
-	lex(p);
+	ql_lex(p);
 	struct ql_node *a = parse_expr(p);
 	if (!a)
 		return NULL;
 	if (p->tok.t != T_COLON) {
-		fail_tok(p, &p->tok, "a conditional is: condition ? value : other", "expected ':'");
+		ql_fail_tok(p, &p->tok, "a conditional is: condition ? value : other", "expected ':'");
 		return NULL;
 	}
-	lex(p);
+	ql_lex(p);
 	struct ql_node *b = parse_expr(p);
 	p->depth--;
 	if (!b)
@@ -538,44 +329,6 @@ static struct ql_node *parse_expr(struct parser *p)
 
 /* ---- statements ---- */
 
-/* The rest of the line as words (paths, globs, URLs); "..." quotes. */
-static int read_words(struct parser *p, char ***out, int max)
-{
-	char **v = arena_alloc(p->q->arena, (size_t)max * sizeof(*v));
-	int n = 0;
-	if (!v)
-		return -1;
-	for (;;) {
-		skip_space(p);
-		if (p->pos >= p->len || p->text[p->pos] == '\n')
-			break;
-		struct token t = {.line = p->line, .col = p->col, .s = p->text + p->pos};
-		size_t start = p->pos;
-		bool quoted = p->text[p->pos] == '"';
-		if (quoted)
-			advance_char(p);
-		while (p->pos < p->len && p->text[p->pos] != '\n' &&
-		       (quoted ? p->text[p->pos] != '"'
-			       : !isspace((unsigned char)p->text[p->pos]) && p->text[p->pos] != '#'))
-			advance_char(p);
-		t.len = (int)(p->pos - start);
-		if (quoted) {
-			if (p->pos >= p->len || p->text[p->pos] != '"') {
-				fail_tok(p, &t, NULL, "unterminated quoted path");
-				return -1;
-			}
-			advance_char(p);
-		}
-		if (n == max) {
-			fail_tok(p, &t, NULL, "too many paths on one line");
-			return -1;
-		}
-		v[n++] = arena_strndup(p->q->arena, t.s + quoted, (size_t)t.len - quoted);
-	}
-	*out = v;
-	return n;
-}
-
 static struct ql_stmt *new_stmt(struct parser *p, enum ql_stmt_kind k, int line)
 {
 	struct ql_query *q = p->q;
@@ -592,21 +345,21 @@ static bool parse_number(struct parser *p, double *v)
 	bool neg = false;
 	if (p->tok.t == T_MINUS || p->tok.t == T_PLUS) {
 		neg = p->tok.t == T_MINUS;
-		lex(p);
+		ql_lex(p);
 	}
 	if (p->tok.t == T_INT)
 		*v = (double)p->tok.ival;
 	else if (p->tok.t == T_FLOAT)
 		*v = p->tok.fval;
-	else if (is_ident(&p->tok, "pi"))
+	else if (ql_is_ident(&p->tok, "pi"))
 		*v = M_PI;
 	else {
-		fail_tok(p, &p->tok, NULL, "expected a number");
+		ql_fail_tok(p, &p->tok, NULL, "expected a number");
 		return false;
 	}
 	if (neg)
 		*v = -*v;
-	lex(p);
+	ql_lex(p);
 	return true;
 }
 
@@ -616,14 +369,14 @@ static int parse_numbers(struct parser *p, double *v, int max)
 	int n = 0;
 	for (;;) {
 		if (n == max) {
-			fail_tok(p, &p->tok, NULL, "too many numbers");
+			ql_fail_tok(p, &p->tok, NULL, "too many numbers");
 			return -1;
 		}
 		if (!parse_number(p, &v[n++]))
 			return -1;
 		if (p->tok.t != T_COMMA)
 			return n;
-		lex(p);
+		ql_lex(p);
 	}
 }
 
@@ -642,19 +395,19 @@ static bool parse_hist_option(struct parser *p, struct ql_hist *h, struct hist_o
 					   "weight", "label", "ylabel", "title"};
 	int which = -1;
 	for (int i = 0; i < 9; i++)
-		if (is_ident(&key, keys[i]))
+		if (ql_is_ident(&key, keys[i]))
 			which = i;
-	lex(p);
+	ql_lex(p);
 	if (which < 0 || p->tok.t != T_ASSIGN) {
 		char hint[512];
 		char name[QL_MAX_NAME + 1];
 		snprintf(name, sizeof(name), "%.*s", key.len > QL_MAX_NAME ? QL_MAX_NAME : key.len, key.s);
 		ql_suggest(name, keys, 9, hint, sizeof(hint));
-		fail_tok(p, &key, *hint ? hint : "options are bins=, range=, edges=, weight=, label=, title=",
+		ql_fail_tok(p, &key, *hint ? hint : "options are bins=, range=, edges=, weight=, label=, title=",
 			 which < 0 ? "unknown histogram option" : "expected '=' after the option name");
 		return false;
 	}
-	lex(p);
+	ql_lex(p);
 	switch (which) {
 	case 0:
 		o->bins_at = p->tok;
@@ -681,17 +434,17 @@ static bool parse_hist_option(struct parser *p, struct ql_hist *h, struct hist_o
 		return (h->weight = parse_expr(p)) != NULL;
 	default:
 		if (p->tok.t != T_STRING) {
-			fail_tok(p, &p->tok, "put the text in double quotes", "expected a string");
+			ql_fail_tok(p, &p->tok, "put the text in double quotes", "expected a string");
 			return false;
 		}
-		char *s = tok_str(p, &p->tok);
+		char *s = ql_tok_str(p, &p->tok);
 		if (which == 6)
 			h->axes[0].label = s;
 		else if (which == 7)
 			h->axes[1].label = s;
 		else
 			h->title = s;
-		lex(p);
+		ql_lex(p);
 		return true;
 	}
 }
@@ -705,12 +458,12 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 		if (o->edges[a]) {
 			int n = o->nedges[a];
 			if (n < 2) {
-				fail_tok(p, at, NULL, "edges need at least two numbers");
+				ql_fail_tok(p, at, NULL, "edges need at least two numbers");
 				return false;
 			}
 			for (int i = 0; i < n; i++)
 				if (!isfinite(o->edges[a][i]) || (i && o->edges[a][i] <= o->edges[a][i - 1])) {
-					fail_tok(p, at, NULL, "edges must be finite and increasing");
+					ql_fail_tok(p, at, NULL, "edges must be finite and increasing");
 					return false;
 				}
 			ax->edges = o->edges[a];
@@ -720,7 +473,7 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 			continue;
 		}
 		if (o->nbins != h->ndim || o->nrange != 2 * h->ndim) {
-			fail_tok(p, o->nbins ? &o->bins_at : at,
+			ql_fail_tok(p, o->nbins ? &o->bins_at : at,
 				 h->ndim == 1 ? "write bins=N range=lo,hi or edges=e0,e1,..."
 					      : "write bins=NX,NY range=xlo,xhi,ylo,yhi",
 				 o->nbins == 0 && o->nrange == 0
@@ -730,23 +483,23 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 		}
 		double nb = o->bins[a];
 		if (nb != floor(nb) || nb < 1 || nb > 1000000) {
-			fail_tok(p, &o->bins_at, NULL, "bins must be a whole number from 1 to 1000000");
+			ql_fail_tok(p, &o->bins_at, NULL, "bins must be a whole number from 1 to 1000000");
 			return false;
 		}
 		ax->nbins = (int)nb;
 		ax->lo = o->range[2 * a];
 		ax->hi = o->range[2 * a + 1];
 		if (!(ax->lo < ax->hi) || !isfinite(ax->lo) || !isfinite(ax->hi)) {
-			fail_tok(p, &o->range_at, NULL, "a range needs lo < hi, both finite");
+			ql_fail_tok(p, &o->range_at, NULL, "a range needs lo < hi, both finite");
 			return false;
 		}
 		if (!isfinite(ax->hi - ax->lo) || !isfinite((ax->hi - ax->lo) * ax->nbins)) {
-			fail_tok(p, &o->range_at, NULL, "the range is too wide to bin");
+			ql_fail_tok(p, &o->range_at, NULL, "the range is too wide to bin");
 			return false;
 		}
 	}
 	if (h->ndim == 2 && (double)h->axes[0].nbins * h->axes[1].nbins > 4e6) {
-		fail_tok(p, at, NULL, "a 2-D histogram may have at most 4,000,000 bins");
+		ql_fail_tok(p, at, NULL, "a 2-D histogram may have at most 4,000,000 bins");
 		return false;
 	}
 	return true;
@@ -757,18 +510,18 @@ static bool parse_hist(struct parser *p, struct ql_stmt *s, const struct token *
 	struct ql_hist *h = &s->u.hist;
 	struct token name = p->tok;
 	if (name.t != T_IDENT) {
-		fail_tok(p, &name, "hist NAME = EXPR bins=N range=lo,hi", "expected the histogram's name");
+		ql_fail_tok(p, &name, "hist NAME = EXPR bins=N range=lo,hi", "expected the histogram's name");
 		return false;
 	}
-	h->name = tok_str(p, &name);
-	lex(p);
+	h->name = ql_tok_str(p, &name);
+	ql_lex(p);
 	h->ndim = 1;
 	if (p->tok.t == T_ASSIGN) {
-		lex(p);
+		ql_lex(p);
 		if (!(h->expr[0] = parse_expr(p)))
 			return false;
 		if (p->tok.t == T_COMMA) {
-			lex(p);
+			ql_lex(p);
 			if (!(h->expr[1] = parse_expr(p)))
 				return false;
 			h->ndim = 2;
@@ -799,23 +552,23 @@ static bool parse_statement(struct parser *p)
 	static const char *const kws[] = {"dataset", "tree", "define", "filter", "hist"};
 	int which = -1;
 	for (int i = 0; i < 5; i++)
-		if (is_ident(&kw, kws[i]))
+		if (ql_is_ident(&kw, kws[i]))
 			which = i;
 	if (which < 0) {
 		char hint[512], name[QL_MAX_NAME + 1];
 		snprintf(name, sizeof(name), "%.*s", kw.len > QL_MAX_NAME ? QL_MAX_NAME : kw.len, kw.s);
 		ql_suggest(name, kws, 5, hint, sizeof(hint));
-		fail_tok(p, &kw, *hint ? hint : "statements are dataset, tree, define, filter, hist",
+		ql_fail_tok(p, &kw, *hint ? hint : "statements are dataset, tree, define, filter, hist",
 			 kw.t == T_IDENT ? "unknown statement" : "expected a statement");
 		return false;
 	}
 	if (which <= 1) { /* dataset, tree: words, not tokens */
 		char **words;
-		int n = read_words(p, &words, which ? 2 : 4096);
+		int n = ql_lex_words(p, &words, which ? 2 : 4096);
 		if (n < 0)
 			return false;
 		if (n == 0 || (which == 1 && n != 1)) {
-			fail_tok(p, &kw, which ? "tree Events" : "dataset data/*.root",
+			ql_fail_tok(p, &kw, which ? "tree Events" : "dataset data/*.root",
 				 which ? "tree takes one name" : "dataset needs at least one path");
 			return false;
 		}
@@ -833,29 +586,29 @@ static bool parse_statement(struct parser *p)
 			if (!q->dataset_line)
 				q->dataset_line = kw.line;
 		}
-		lex(p);
+		ql_lex(p);
 		return true;
 	}
-	lex(p);
+	ql_lex(p);
 	struct ql_stmt *s = new_stmt(p, which == 2 ? QS_DEFINE : which == 3 ? QS_FILTER : QS_HIST,
 				     kw.line);
 	if (!s) {
-		fail_tok(p, &kw, NULL, "too many statements");
+		ql_fail_tok(p, &kw, NULL, "too many statements");
 		return false;
 	}
 	if (which == 2) {
 		struct token name = p->tok;
 		if (name.t != T_IDENT || name.len > QL_MAX_NAME) {
-			fail_tok(p, &name, "define NAME = EXPR", "expected the name being defined");
+			ql_fail_tok(p, &name, "define NAME = EXPR", "expected the name being defined");
 			return false;
 		}
-		s->u.define.name = tok_str(p, &name);
-		lex(p);
+		s->u.define.name = ql_tok_str(p, &name);
+		ql_lex(p);
 		if (p->tok.t != T_ASSIGN) {
-			fail_tok(p, &p->tok, "define NAME = EXPR", "expected '='");
+			ql_fail_tok(p, &p->tok, "define NAME = EXPR", "expected '='");
 			return false;
 		}
-		lex(p);
+		ql_lex(p);
 		return (s->u.define.expr = parse_expr(p)) != NULL;
 	}
 	if (which == 3) {
@@ -864,10 +617,10 @@ static bool parse_statement(struct parser *p)
 		if (p->tok.t == T_IDENT) { /* filter NAME: EXPR? */
 			struct parser save = *p;
 			struct token name = p->tok;
-			lex(p);
+			ql_lex(p);
 			if (p->tok.t == T_COLON) {
-				f->name = tok_str(p, &name);
-				lex(p);
+				f->name = ql_tok_str(p, &name);
+				ql_lex(p);
 				start = NULL;
 			} else {
 				*p = save;
@@ -921,16 +674,16 @@ int ql_parse(const char *text, size_t len, const char *filename, struct ql_query
 		return -EINVAL;
 	}
 	struct parser p = {.q = q, .err = err, .text = q->text, .len = len, .line = 1, .col = 1};
-	lex(&p);
+	ql_lex(&p);
 	while (!p.failed && p.tok.t != T_EOF) {
 		if (p.tok.t == T_NL) {
-			lex(&p);
+			ql_lex(&p);
 			continue;
 		}
 		if (!parse_statement(&p))
 			break;
 		if (!p.failed && p.tok.t != T_NL && p.tok.t != T_EOF)
-			fail_tok(&p, &p.tok, "one statement per line; end a line with \\ to continue it",
+			ql_fail_tok(&p, &p.tok, "one statement per line; end a line with \\ to continue it",
 				 "unexpected text after the statement");
 	}
 	if (!p.failed && q->ndatasets == 0)

@@ -15,7 +15,7 @@ void jsonw_init(struct jsonw *w)
 
 void jsonw_free(struct jsonw *w)
 {
-	free(w->buf);
+	strbuf_free(&w->out);
 	jsonw_init(w);
 }
 
@@ -25,60 +25,25 @@ char *jsonw_finish(struct jsonw *w, size_t *len)
 
 	if (!w->err && w->depth != 0)
 		w->err = -EINVAL;
-	if (!w->err && w->len == 0)
-		jsonw_raw(w, "", 0);    /* an empty, NUL-terminated text */
-	if (!w->err) {
-		s = w->buf;
-		if (len)
-			*len = w->len;
-		w->buf = NULL;
-	}
+	if (!w->err)
+		w->err = strbuf_finish(&w->out, &s, len);
 	int err = w->err;
 	jsonw_free(w);
 	w->err = err;
-	return s;
-}
-
-/* Make room for n more bytes and the terminating NUL. */
-static int reserve(struct jsonw *w, size_t n)
-{
-	if (w->err)
-		return -1;
-	if (n < w->cap - w->len)
-		return 0;
-	if (n > SIZE_MAX / 2 - w->len) {
-		w->err = -ENOMEM;
-		return -1;
-	}
-	size_t cap = w->cap ? w->cap : 256;
-	while (cap - w->len <= n)
-		cap *= 2;
-	char *b = realloc(w->buf, cap);
-	if (!b) {
-		w->err = -ENOMEM;
-		return -1;
-	}
-	w->buf = b;
-	w->cap = cap;
-	return 0;
+	return err ? NULL : s;
 }
 
 void jsonw_raw(struct jsonw *w, const char *s, size_t n)
 {
-	if (reserve(w, n) < 0)
+	if (w->err)
 		return;
-	if (n)
-		memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
+	strbuf_put(&w->out, s, n);
+	w->err = w->out.err;
 }
 
 static void put(struct jsonw *w, char c)
 {
-	if (reserve(w, 1) < 0)
-		return;
-	w->buf[w->len++] = c;
-	w->buf[w->len] = '\0';
+	jsonw_raw(w, &c, 1);
 }
 
 /* The comma before a value, unless it follows its key. */
@@ -96,39 +61,6 @@ void jsonw_value_raw(struct jsonw *w, const char *s, size_t n)
 {
 	pre_value(w);
 	jsonw_raw(w, s, n);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it
- * is invalid: overlong forms, surrogates and code points past U+10FFFF are
- * invalid, as RFC 3629 says. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return len;
 }
 
 void jsonw_strn(struct jsonw *w, const char *str, size_t n)

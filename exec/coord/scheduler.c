@@ -9,6 +9,7 @@
 #include "scheduler.h"
 
 #include "eval.h"
+#include "result.h"
 #include "run.h"
 
 #include <errno.h>
@@ -24,8 +25,8 @@
 struct sjob {
 	int64_t id;
 	struct run_plan *plan;
-	struct eval_state *total;    /* merged tasks [0, merged) */
-	struct eval_state **partial; /* finished, not yet merged */
+	struct result *total;        /* merged tasks [0, merged) */
+	struct result **partial;     /* finished, not yet merged */
 	size_t ntasks, next, merged;
 	int inflight;                /* tasks running now */
 	int holders;                 /* workers keeping a runner for its plan */
@@ -73,9 +74,9 @@ static void free_job(struct sjob *j)
 	if (!j)
 		return;
 	for (size_t i = 0; j->partial && i < j->ntasks; i++)
-		eval_state_free(j->partial[i]);
+		result_free(j->partial[i]);
 	free(j->partial);
-	eval_state_free(j->total);
+	result_free(j->total);
 	run_plan_free(j->plan);
 	free(j);
 }
@@ -122,9 +123,9 @@ static int make_job(int64_t id, struct run_plan *plan, size_t merged, const void
 	j->plan = plan;
 	j->ntasks = run_plan_ntasks(plan);
 	j->partial = calloc(j->ntasks + 1, sizeof(*j->partial));
-	int rc = j->partial ? eval_state_new(run_plan_prog(plan), &j->total) : -ENOMEM;
+	int rc = j->partial ? result_new(run_plan_query(plan), &j->total) : -ENOMEM;
 	if (!rc && len)
-		rc = eval_state_load(j->total, result, len);
+		rc = result_decode(j->total, result, len);
 	if (rc) {
 		j->plan = NULL; /* the caller keeps it on failure */
 		free_job(j);
@@ -150,13 +151,13 @@ static void merge_ready(struct sched *s, struct sjob *j)
 		size_t i = j->merged;
 		void *blob = NULL;
 		size_t len = 0;
-		int rc = eval_state_merge(j->total, j->partial[i]);
+		int rc = result_merge(j->total, j->partial[i]);
 		if (!rc)
-			rc = eval_state_save(j->total, &blob, &len);
+			rc = result_encode(j->total, &blob, &len);
 		if (!rc)
 			rc = store_task_commit(s->st, j->id, (int)i, blob, len, task_events(j->plan, i));
 		free(blob);
-		eval_state_free(j->partial[i]);
+		result_free(j->partial[i]);
 		j->partial[i] = NULL;
 		if (rc < 0) {
 			j->failed = true;
@@ -276,13 +277,13 @@ static void *work(void *arg)
 		if (!rc)
 			rc = runner_run(kit.r, run_plan_task(j->plan, i), kit.st, on_progress, &pc, msg,
 					sizeof(msg));
-		struct eval_state *part = NULL;
+		struct result *part = NULL;
 		if (!rc)
-			rc = eval_state_split(kit.st, &part);
+			rc = eval_state_take(kit.st, &part);
 		else if (kit.st) { /* a task cut short leaves a partial result: drop it */
-			struct eval_state *junk = NULL;
-			if (!eval_state_split(kit.st, &junk))
-				eval_state_free(junk);
+			struct result *junk = NULL;
+			if (!eval_state_take(kit.st, &junk))
+				result_free(junk);
 		}
 		if (kit.r) {
 			uint64_t b = runner_bytes_read(kit.r) - bytes0;

@@ -14,6 +14,7 @@
  * text goes through sb_text(), which escapes XML and repairs bad UTF-8. */
 #include "plot.h"
 #include "jsonw.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,39 +33,7 @@
 #define PLOT_TINY 1e-280        /* smaller magnitudes count as 0 for ranges */
 #define PLOT_MAX_TEXT 160       /* bytes of a label or title shown */
 
-/* ---- a growing string; errors are sticky ---- */
-
-struct sb {
-	char *buf;
-	size_t len, cap;
-	int err;
-};
-
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->buf, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->buf = p;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, s, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-}
-
-static void sb_puts(struct sb *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
+/* ---- text ---- */
 
 static void fix_comma(char *s)
 {
@@ -74,7 +43,7 @@ static void fix_comma(char *s)
 }
 
 __attribute__((format(printf, 2, 3)))
-static void sb_printf(struct sb *b, const char *fmt, ...)
+static void sb_printf(struct strbuf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -86,35 +55,19 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
 		return;
 	}
 	fix_comma(tmp);
-	sb_put(b, tmp, (size_t)n);
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 :
-		     s[0] >= 0xe0 && s[0] < 0xf0 ? 3 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (len == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (len == 4 && s[0] == 0xf0 && s[1] < 0x90) || (len == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0; /* overlong, surrogate or beyond U+10FFFF */
-	return len;
+	strbuf_put(b, tmp, (size_t)n);
 }
 
 /* s as XML character data: markup characters escaped, control characters
  * (not allowed in XML 1.0) as spaces, invalid UTF-8 as U+FFFD, and at most
  * PLOT_MAX_TEXT bytes shown before an ellipsis. */
-static void sb_text(struct sb *b, const char *s)
+static void sb_text(struct strbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0;
 	while (i < n) {
 		if (i >= PLOT_MAX_TEXT) {
-			sb_puts(b, "\xe2\x80\xa6");
+			strbuf_puts(b, "\xe2\x80\xa6");
 			return;
 		}
 		size_t k = utf8_len(p + i, n - i);
@@ -122,9 +75,9 @@ static void sb_text(struct sb *b, const char *s)
 				p[i] == '&' ? "&amp;" : p[i] == '"' ? "&quot;" : p[i] == '\'' ? "&apos;" :
 				p[i] < 0x20 || p[i] == 0x7f ? " " : NULL;
 		if (r)
-			sb_puts(b, r);
+			strbuf_puts(b, r);
 		else
-			sb_put(b, s + i, k);
+			strbuf_put(b, s + i, k);
 		k += k == 0;
 		i += k;
 	}
@@ -244,20 +197,20 @@ struct frame {
 #define fy(f, y) ((f)->y1 - ((f)->y1 - (f)->y0) * frac(clampv(y), (f)->ylo, (f)->yhi))
 
 /* A text element; anchor "start", "middle" or "end"; rot -90 or 0. */
-static void text_at(struct sb *b, double x, double y, int size, const char *anchor,
+static void text_at(struct strbuf *b, double x, double y, int size, const char *anchor,
 		    int rot, const char *s)
 {
 	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\"", x, y, size, anchor);
 	if (rot)
 		sb_printf(b, " transform=\"rotate(%d %.1f %.1f)\"", rot, x, y);
-	sb_puts(b, ">");
+	strbuf_puts(b, ">");
 	sb_text(b, s);
-	sb_puts(b, "</text>\n");
+	strbuf_puts(b, "</text>\n");
 }
 
 /* Minor ticks, 3 px, at a fifth (a quarter for steps of 2) of t's step:
  * on the y axis (at x0 and x1) when vertical, else on the x axis. */
-static void minor_ticks(struct sb *b, const struct frame *f, const struct ticks *t, bool vertical)
+static void minor_ticks(struct strbuf *b, const struct frame *f, const struct ticks *t, bool vertical)
 {
 	double lo = vertical ? f->ylo : f->xlo, hi = vertical ? f->yhi : f->xhi;
 	double step = t->step / (t->mant == 2 ? 4 : 5);
@@ -275,31 +228,31 @@ static void minor_ticks(struct sb *b, const struct frame *f, const struct ticks 
 
 /* Ticks pointing inward on all four sides, tick labels left and below,
  * the frame on top of whatever was drawn, and the axis labels. */
-static void axes(struct sb *b, const struct frame *f, const struct ticks *tx,
+static void axes(struct strbuf *b, const struct frame *f, const struct ticks *tx,
 		 const struct ticks *ty, const char *xlabel, const char *ylabel)
 {
-	sb_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1\" d=\"");
+	strbuf_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1\" d=\"");
 	for (int i = 0; i < tx->n; i++)
 		sb_printf(b, "M%.1f %.1fv-7M%.1f %.1fv7", fx(f, tx->v[i]), f->y1, fx(f, tx->v[i]), f->y0);
 	for (int i = 0; i < ty->n; i++)
 		sb_printf(b, "M%.1f %.1fh7M%.1f %.1fh-7", f->x0, fy(f, ty->v[i]), f->x1, fy(f, ty->v[i]));
 	minor_ticks(b, f, tx, false);
 	minor_ticks(b, f, ty, true);
-	sb_puts(b, "\"/>\n");
+	strbuf_puts(b, "\"/>\n");
 	sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
 		  "stroke=\"black\" stroke-width=\"1.2\"/>\n", f->x0, f->y0, f->x1 - f->x0, f->y1 - f->y0);
-	sb_puts(b, "<g fill=\"#222\">\n");
+	strbuf_puts(b, "<g fill=\"#222\">\n");
 	for (int i = 0; i < tx->n; i++)
 		text_at(b, fx(f, tx->v[i]), f->y1 + 18, 12, "middle", 0, tx->s[i]);
 	for (int i = 0; i < ty->n; i++)
 		text_at(b, f->x0 - 6, fy(f, ty->v[i]) + 4, 12, "end", 0, ty->s[i]);
-	sb_puts(b, "</g>\n");
+	strbuf_puts(b, "</g>\n");
 	text_at(b, (f->x0 + f->x1) / 2, f->y1 + 42, 14, "middle", 0, xlabel);
 	text_at(b, f->x0 - 14 - ty->maxw * 7.2, (f->y0 + f->y1) / 2, 14, "middle", -90, ylabel);
 }
 
 /* The title centred over the frame, the statistics right-aligned below it. */
-static void heading(struct sb *b, const struct hist *h, const struct frame *f, const char *extra)
+static void heading(struct strbuf *b, const struct hist *h, const struct frame *f, const char *extra)
 {
 	const char *title = hist_title(h)[0] ? hist_title(h) : hist_name(h);
 	text_at(b, (f->x0 + f->x1) / 2, 26, 17, "middle", 0, title);
@@ -309,9 +262,9 @@ static void heading(struct sb *b, const struct hist *h, const struct frame *f, c
 		n += snprintf(stats + n, sizeof(stats) - n, ", skipped %" PRIu64, hist_skipped(h));
 	if (extra[0])
 		snprintf(stats + n, sizeof(stats) - n, ", %s", extra);
-	sb_puts(b, "<g fill=\"#555\">");
+	strbuf_puts(b, "<g fill=\"#555\">");
 	text_at(b, f->x1, f->y0 - 8, 11, "end", 0, stats);
-	sb_puts(b, "</g>\n");
+	strbuf_puts(b, "</g>\n");
 }
 
 /* "Entries / 0.5 GeV" for a regular axis whose label ends in "[GeV]". */
@@ -360,7 +313,7 @@ static void group_of(const struct hist *h, int b0, int b1, bool err, struct grou
 	g->xb = hist_edge(h, 0, b1 + 1);
 }
 
-static void plot1(struct sb *b, const struct hist *h)
+static void plot1(struct strbuf *b, const struct hist *h)
 {
 	int n = hist_nbins(h, 0);
 	bool w = hist_weighted(h);
@@ -401,8 +354,8 @@ static void plot1(struct sb *b, const struct hist *h)
 	if (w && per == 1) {
 		/* Points with error bars; empty bins left out, as ROOT does. */
 		double bw = (f.x1 - f.x0) / n;
-		struct sb dots = { 0 };
-		sb_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1.2\" d=\"");
+		struct strbuf dots = { 0 };
+		strbuf_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1.2\" d=\"");
 		for (int i = 1; i <= n; i++) {
 			double v = hist_value(h, i, 0), e = sqrt(hist_variance(h, i, 0));
 			if (v == 0 && e == 0)
@@ -414,11 +367,11 @@ static void plot1(struct sb *b, const struct hist *h)
 				sb_printf(&dots, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.0f\"/>\n", (xa + xb) / 2,
 					  fy(&f, v), bw >= 10 ? 3.0 : 2.0);
 		}
-		sb_puts(b, "\"/>\n<g fill=\"black\">\n");
-		sb_put(b, dots.buf ? dots.buf : "", dots.len);
-		sb_puts(b, "</g>\n");
+		strbuf_puts(b, "\"/>\n<g fill=\"black\">\n");
+		strbuf_put(b, dots.buf ? dots.buf : "", dots.len);
+		strbuf_puts(b, "</g>\n");
 		b->err = b->err ? b->err : dots.err;
-		free(dots.buf);
+		strbuf_free(&dots);
 	} else {
 		/* A step line; filled when unweighted.  Merged groups draw their
 		 * whole span (with errors when weighted), so a spike stays visible. */
@@ -468,7 +421,7 @@ static void colour(char *buf, double t)
 	snprintf(buf, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
-static void plot2(struct sb *b, const struct hist *h)
+static void plot2(struct strbuf *b, const struct hist *h)
 {
 	int nx = hist_nbins(h, 0), ny = hist_nbins(h, 1);
 	int gx = (nx + PLOT_MAX_CELLS - 1) / PLOT_MAX_CELLS, gy = (ny + PLOT_MAX_CELLS - 1) / PLOT_MAX_CELLS;
@@ -512,7 +465,7 @@ static void plot2(struct sb *b, const struct hist *h)
 	f.x0 = 36 + ty.maxw * 7.2;
 	ticks_fit(&tx, f.xlo, f.xhi, f.x1 - f.x0);
 
-	sb_puts(b, "<g shape-rendering=\"crispEdges\" stroke=\"none\">\n");
+	strbuf_puts(b, "<g shape-rendering=\"crispEdges\" stroke=\"none\">\n");
 	for (int level = 0; level < PLOT_NCOLOURS; level++) {
 		bool open = false;
 		for (int r = 0; r < rows; r++) {
@@ -537,29 +490,29 @@ static void plot2(struct sb *b, const struct hist *h)
 			}
 		}
 		if (open)
-			sb_puts(b, "\"/>\n");
+			strbuf_puts(b, "\"/>\n");
 	}
-	sb_puts(b, "</g>\n");
+	strbuf_puts(b, "</g>\n");
 
 	/* The colour bar: a gradient through the stops, ticks on its right. */
 	double bx = f.x1 + 14, bw = 14;
-	sb_puts(b, "<defs><linearGradient id=\"cmap\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
+	strbuf_puts(b, "<defs><linearGradient id=\"cmap\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
 	for (int i = 0; i < 8; i++) {
 		char col[8];
 		colour(col, i / 7.0);
 		sb_printf(b, "<stop offset=\"%.4f\" stop-color=\"%s\"/>", i / 7.0, col);
 	}
-	sb_puts(b, "</linearGradient></defs>\n");
+	strbuf_puts(b, "</linearGradient></defs>\n");
 	sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"url(#cmap)\" "
 		  "stroke=\"black\" stroke-width=\"0.8\"/>\n", bx, f.y0, bw, f.y1 - f.y0);
-	sb_puts(b, "<path stroke=\"black\" d=\"");
+	strbuf_puts(b, "<path stroke=\"black\" d=\"");
 	for (int i = 0; i < tz.n; i++)
 		sb_printf(b, "M%.1f %.1fh4", bx + bw, f.y1 - (f.y1 - f.y0) * frac(tz.v[i], zlo, zhi));
-	sb_puts(b, "\"/>\n<g fill=\"#222\">\n");
+	strbuf_puts(b, "\"/>\n<g fill=\"#222\">\n");
 	for (int i = 0; i < tz.n; i++)
 		text_at(b, bx + bw + 7, f.y1 - (f.y1 - f.y0) * frac(tz.v[i], zlo, zhi) + 4, 12, "start", 0,
 			tz.s[i]);
-	sb_puts(b, "</g>\n");
+	strbuf_puts(b, "</g>\n");
 	text_at(b, PLOT_W - 10, (f.y0 + f.y1) / 2, 13, "middle", -90,
 		hist_weighted(h) ? "Sum of weights" : "Entries");
 
@@ -581,53 +534,42 @@ out:
 	free(q);
 }
 
-static int sb_finish(struct sb *b, char **out, size_t *len)
-{
-	if (b->err) {
-		free(b->buf);
-		return b->err;
-	}
-	*out = b->buf;
-	*len = b->len;
-	return 0;
-}
-
 int plot_svg(const struct hist *h, char **out, size_t *len)
 {
-	struct sb b = { 0 };
+	struct strbuf b = STRBUF_INIT;
 	sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
 		  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
-	sb_puts(&b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+	strbuf_puts(&b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
 	if (hist_ndim(h) == 2)
 		plot2(&b, h);
 	else
 		plot1(&b, h);
-	sb_puts(&b, "</svg>\n");
-	return sb_finish(&b, out, len);
+	strbuf_puts(&b, "</svg>\n");
+	return strbuf_finish(&b, out, len);
 }
 
 /* ---- CSV ---- */
 
-static void csv_num(struct sb *b, double v, bool last)
+static void csv_num(struct strbuf *b, double v, bool last)
 {
 	char buf[32];
 	size_t n = jsonw_fmt_double(buf, v);
 	if (n == 0)
 		n = (size_t)snprintf(buf, sizeof(buf), "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
 	buf[n++] = last ? '\n' : ',';
-	sb_put(b, buf, n);
+	strbuf_put(b, buf, n);
 }
 
 /* Edges of bin i on axis: flow bins reach to -inf / inf. */
-static void csv_edges(struct sb *b, const struct hist *h, int axis, int i)
+static void csv_edges(struct strbuf *b, const struct hist *h, int axis, int i)
 {
 	int n = hist_nbins(h, axis);
 	csv_num(b, i == 0 ? -INFINITY : hist_edge(h, axis, i), false);
 	csv_num(b, i == n + 1 ? INFINITY : hist_edge(h, axis, i + 1), false);
 }
 
-static void csv_cell(struct sb *b, const struct hist *h, int ix, int iy)
+static void csv_cell(struct strbuf *b, const struct hist *h, int ix, int iy)
 {
 	if (hist_weighted(h)) {
 		csv_num(b, hist_value(h, ix, iy), false);
@@ -635,16 +577,16 @@ static void csv_cell(struct sb *b, const struct hist *h, int ix, int iy)
 	} else {
 		char buf[48];
 		int64_t c = hist_count(h, ix, iy);
-		sb_put(b, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRId64 ",%" PRId64 "\n", c, c));
+		strbuf_put(b, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRId64 ",%" PRId64 "\n", c, c));
 	}
 }
 
 int plot_csv(const struct hist *h, char **out, size_t *len)
 {
-	struct sb b = { 0 };
+	struct strbuf b = STRBUF_INIT;
 	bool two = hist_ndim(h) == 2;
 	int nx = hist_nbins(h, 0), ny = two ? hist_nbins(h, 1) : -1;
-	sb_puts(&b, two ? "xlo,xhi,ylo,yhi,value,variance\n" : "xlo,xhi,value,variance\n");
+	strbuf_puts(&b, two ? "xlo,xhi,ylo,yhi,value,variance\n" : "xlo,xhi,value,variance\n");
 	for (int ix = 0; ix <= nx + 1 && !b.err; ix++) {
 		for (int iy = 0; iy <= ny + 1; iy++) {
 			csv_edges(&b, h, 0, ix);
@@ -653,5 +595,5 @@ int plot_csv(const struct hist *h, char **out, size_t *len)
 			csv_cell(&b, h, ix, iy);
 		}
 	}
-	return sb_finish(&b, out, len);
+	return strbuf_finish(&b, out, len);
 }

@@ -5,6 +5,7 @@
  * 1-D histogram has a stride of 1 and iy = 0. */
 #include "hist.h"
 #include "jsonw.h"
+#include "le.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -367,20 +368,6 @@ int hist_merge(struct hist *dst, const struct hist *src)
 
 #define SAVE_MAGIC 0x31545348u /* "HST1" */
 
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 size_t hist_save_size(const struct hist *h)
 {
 	return 8 * 4 + h->ncells * 8 * (h->weighted ? 2 : 1);
@@ -388,10 +375,10 @@ size_t hist_save_size(const struct hist *h)
 
 void hist_save(const struct hist *h, unsigned char *out)
 {
-	put64(out, (uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted);
-	put64(out + 8, h->ncells);
-	put64(out + 16, h->skipped);
-	put64(out + 24, h->entries);
+	le_put64(out, (uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted);
+	le_put64(out + 8, h->ncells);
+	le_put64(out + 16, h->skipped);
+	le_put64(out + 24, h->entries);
 	unsigned char *p = out + 32;
 	for (size_t i = 0; i < h->ncells; i++, p += 8) {
 		uint64_t v;
@@ -399,38 +386,43 @@ void hist_save(const struct hist *h, unsigned char *out)
 			memcpy(&v, &h->sw[i], 8);
 		else
 			v = (uint64_t)h->cnt[i];
-		put64(p, v);
+		le_put64(p, v);
 	}
 	if (h->weighted)
 		for (size_t i = 0; i < h->ncells; i++, p += 8) {
 			uint64_t v;
 			memcpy(&v, &h->sw2[i], 8);
-			put64(p, v);
+			le_put64(p, v);
 		}
 }
 
 long hist_load(struct hist *h, const unsigned char *in, size_t len)
 {
 	size_t need = hist_save_size(h);
-	if (len < need || get64(in) != ((uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted) ||
-	    get64(in + 8) != h->ncells)
+	if (len < need || le_get64(in) != ((uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted) ||
+	    le_get64(in + 8) != h->ncells)
 		return -EINVAL;
-	h->skipped = get64(in + 16);
-	h->entries = get64(in + 24);
+	h->skipped = le_get64(in + 16);
+	h->entries = le_get64(in + 24);
 	const unsigned char *p = in + 32;
+	bool ok = true;
 	for (size_t i = 0; i < h->ncells; i++, p += 8) {
-		uint64_t v = get64(p);
-		if (h->weighted)
+		uint64_t v = le_get64(p);
+		if (h->weighted) {
 			memcpy(&h->sw[i], &v, 8);
-		else
+			ok &= !isnan(h->sw[i]);
+		} else {
 			h->cnt[i] = (int64_t)v;
+			ok &= h->cnt[i] >= 0;
+		}
 	}
 	if (h->weighted)
 		for (size_t i = 0; i < h->ncells; i++, p += 8) {
-			uint64_t v = get64(p);
+			uint64_t v = le_get64(p);
 			memcpy(&h->sw2[i], &v, 8);
+			ok &= h->sw2[i] >= 0; /* false for NaN too */
 		}
-	return (long)need;
+	return ok ? (long)need : -EINVAL;
 }
 
 /* ---- introspection ---- */

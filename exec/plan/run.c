@@ -513,18 +513,6 @@ int run_all(const struct run_plan *p, int nthreads, int (*progress)(void *ctx, i
 
 char *run_cutflow_text(const struct run_plan *p, const struct eval_state *st)
 {
-	size_t n = eval_nfilters(st);
-	char **names = calloc(n + 1, sizeof(*names));
-	int64_t *passed = calloc(n + 1, sizeof(*passed));
-	char *out = NULL;
-	if (names && passed) {
-		for (size_t i = 0; i < n; i++) {
-			names[i] = (char *)eval_filter_name(p->prog, i);
-			passed[i] = eval_passed(st, i);
-		}
-		out = cutflow_text(names, passed, n, eval_events(st));
-	}
-	free(names);
-	free(passed);
-	return out;
+	(void)p;
+	return result_cutflow(eval_state_result(st));
 }

@@ -3,6 +3,7 @@
 #define ANAFS_EVAL_INT_H
 
 #include "eval.h"
+#include "result.h"
 
 #include <stdbool.h>
 
@@ -46,9 +47,7 @@ struct eval_state {
 	int64_t **lists;        /* per list: nevents + 1 offsets, this batch */
 	size_t *list_cap;
 	bool *list_ready;
-	struct hist **hists;
-	int64_t events;
-	int64_t *passed;        /* per filter */
+	struct result *res;     /* histograms and cutflow so far */
 	int64_t *idx;           /* current event -> event of the batch */
 	size_t idx_cap;
 	bool have_idx;          /* false: the identity */

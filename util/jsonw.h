@@ -22,11 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strbuf.h"
+
 #define JSONW_MAX_DEPTH 32
 
 struct jsonw {
-	char *buf;            /* NUL-terminated whenever len > 0 */
-	size_t len, cap;
+	struct strbuf out;    /* the text so far */
 	int err;              /* 0, -ENOMEM or -EINVAL */
 	/* Private: the open containers and how many items each holds. */
 	int depth;

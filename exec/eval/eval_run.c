@@ -1,5 +1,6 @@
-/* eval.c — compiling a checked query into a program, running it on a
- * batch, filling histograms and the cutflow, merging thread states. */
+/* eval_run.c — running a program on a batch: per-thread state, loading
+ * columns, cutting the batch down at filters, filling histograms and the
+ * cutflow; and taking and merging the results. */
 #include "eval_int.h"
 
 #include <errno.h>
@@ -7,358 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- compiling ---- */
-
-struct builder {
-	struct eval_prog *p;
-	int cap;
-	int *col_node;   /* per schema column: node id loading it, or -1 */
-	int ncols;
-	int *table;      /* open addressing: node id + 1 by hash, 0 empty */
-	size_t tcap;     /* a power of two, at least twice the nodes */
-};
-
-static void clear_ids(struct ql_node *n)
-{
-	n->id = -1;
-	for (int i = 0; i < n->nargs; i++)
-		clear_ids(n->args[i]);
-}
-
-static int add_node(struct builder *b, struct ql_node *n)
-{
-	struct eval_prog *p = b->p;
-	if (p->nnodes == b->cap) {
-		int cap = b->cap ? 2 * b->cap : 64;
-		struct ql_node **v = realloc(p->nodes, (size_t)cap * sizeof(*v));
-		int *in = realloc(p->input_of, (size_t)cap * sizeof(*in));
-		if (v)
-			p->nodes = v;
-		if (in)
-			p->input_of = in;
-		if (!v || !in)
-			return -ENOMEM;
-		b->cap = cap;
-	}
-	n->id = p->nnodes;
-	p->input_of[p->nnodes] = -1;
-	p->nodes[p->nnodes++] = n;
-	return 0;
-}
-
-/* Two nodes compute the same values when they have the same kind,
- * operator, literal and arguments. */
-static bool same(const struct ql_node *a, const struct ql_node *b)
-{
-	if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs ||
-	    a->is_mask != b->is_mask || a->type != b->type || a->ival != b->ival ||
-	    memcmp(&a->fval, &b->fval, sizeof(a->fval)))
-		return false;
-	for (int i = 0; i < a->nargs; i++)
-		if (a->args[i]->id != b->args[i]->id)
-			return false;
-	return true;
-}
-
-static size_t hash_node(const struct ql_node *n)
-{
-	uint64_t h = 1469598103934665603ull, bits;
-	memcpy(&bits, &n->fval, sizeof(bits));
-	uint64_t v[6] = {(uint64_t)n->kind, (uint64_t)n->op, (uint64_t)n->type,
-			 (uint64_t)n->ival, bits, (uint64_t)n->is_mask};
-	for (int i = 0; i < 6 + n->nargs; i++) {
-		h ^= i < 6 ? v[i] : (uint64_t)n->args[i - 6]->id;
-		h *= 1099511628211ull;
-	}
-	return (size_t)(h ^ h >> 29);
-}
-
-/* Post-order: arguments first; defines, repeated branches and repeated
- * expressions share one node. */
-static int visit(struct builder *b, struct ql_node *n)
-{
-	if (n->id >= 0)
-		return 0;
-	if (n->kind == QN_NAME && n->define) {
-		int rc = visit(b, n->define->expr);
-		n->id = n->define->expr->id;
-		return rc;
-	}
-	if (n->kind == QN_NAME) {
-		if (n->column < 0 || n->column >= b->ncols)
-			return -EINVAL;
-		if (b->col_node[n->column] >= 0) {
-			n->id = b->col_node[n->column];
-			return 0;
-		}
-		if (add_node(b, n))
-			return -ENOMEM;
-		struct eval_prog *p = b->p;
-		int *in = realloc(p->inputs, (size_t)(p->ninputs + 1) * sizeof(*in));
-		if (!in)
-			return -ENOMEM;
-		p->inputs = in;
-		p->input_of[n->id] = p->ninputs;
-		p->inputs[p->ninputs++] = n->column;
-		b->col_node[n->column] = n->id;
-		return 0;
-	}
-	for (int i = 0; i < n->nargs; i++) {
-		int rc = visit(b, n->args[i]);
-		if (rc)
-			return rc;
-	}
-	/* Grow the table to keep it at most half full. */
-	if ((size_t)b->p->nnodes * 2 + 2 > b->tcap) {
-		size_t cap = b->tcap ? b->tcap * 2 : 256;
-		int *t = calloc(cap, sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		for (int i = 0; i < b->p->nnodes; i++) {
-			size_t h = hash_node(b->p->nodes[i]) & (cap - 1);
-			while (t[h])
-				h = (h + 1) & (cap - 1);
-			t[h] = i + 1;
-		}
-		free(b->table);
-		b->table = t;
-		b->tcap = cap;
-	}
-	size_t h = hash_node(n) & (b->tcap - 1);
-	for (; b->table[h]; h = (h + 1) & (b->tcap - 1))
-		if (same(b->p->nodes[b->table[h] - 1], n)) {
-			n->id = b->table[h] - 1;
-			return 0;
-		}
-	if (add_node(b, n))
-		return -ENOMEM;
-	b->table[h] = n->id + 1;
-	return 0;
-}
-
-/* Mark the nodes under n as needed in phase k. */
-static void mark(struct eval_prog *p, const struct ql_node *n, int k)
-{
-	int i = n->id;
-	if (p->phase[i] <= k && p->last[i] >= k)
-		return;
-	if (k < p->phase[i])
-		p->phase[i] = k;
-	if (k > p->last[i])
-		p->last[i] = k;
-	const struct ql_node *c = p->nodes[i];
-	for (int a = 0; a < c->nargs; a++)
-		mark(p, c->args[a], k);
-}
-
-static void renumber(struct ql_node *n, const int *map)
-{
-	if (!n)
-		return;
-	if (n->id >= 0)
-		n->id = map[n->id];
-	for (int i = 0; i < n->nargs; i++)
-		renumber(n->args[i], map);
-}
-
-/* Order the nodes by phase (a stable sort keeps arguments first): a node
- * is computed only for the events that passed the filters before its
- * phase, after the batch has been cut down to them. */
-static int order_by_phase(struct eval_prog *p)
-{
-	int n = p->nnodes, F = p->nfilters;
-	p->phase = malloc(((size_t)n + 1) * sizeof(int));
-	p->last = malloc(((size_t)n + 1) * sizeof(int));
-	int *map = malloc(((size_t)n + 1) * sizeof(int));
-	struct ql_node **nodes = malloc(((size_t)n + 1) * sizeof(*nodes));
-	int *input_of = malloc(((size_t)n + 1) * sizeof(int));
-	int *ph = malloc(((size_t)n + 1) * sizeof(int)), *la = malloc(((size_t)n + 1) * sizeof(int));
-	if (!p->phase || !p->last || !map || !nodes || !input_of || !ph || !la) {
-		free(map), free(nodes), free(input_of), free(ph), free(la);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < n; i++) {
-		p->phase[i] = F + 1;
-		p->last[i] = -1;
-	}
-	for (int f = 0; f < F; f++)
-		mark(p, p->filters[f]->expr, f);
-	for (int h = 0; h < p->nhists; h++) {
-		const struct ql_hist *hs = p->hists[h];
-		for (int d = 0; d < hs->ndim; d++)
-			mark(p, hs->expr[d], hs->nfilters);
-		if (hs->weight)
-			mark(p, hs->weight, hs->nfilters);
-	}
-	int k = 0;
-	for (int phase = 0; phase <= F; phase++)
-		for (int i = 0; i < n; i++)
-			if (p->phase[i] == phase) {
-				map[i] = k;
-				nodes[k] = p->nodes[i];
-				input_of[k] = p->input_of[i];
-				ph[k] = p->phase[i];
-				la[k++] = p->last[i];
-			}
-	/* Every node of every statement once (trees share no node). */
-	const struct ql_query *q = p->q;
-	for (int i = 0; i < q->nstmts; i++) {
-		struct ql_stmt *st = &q->stmts[i];
-		if (st->kind == QS_DEFINE)
-			renumber(st->u.define.expr, map);
-		else if (st->kind == QS_FILTER)
-			renumber(st->u.filter.expr, map);
-		else {
-			renumber(st->u.hist.expr[0], map);
-			renumber(st->u.hist.expr[1], map);
-			renumber(st->u.hist.weight, map);
-		}
-	}
-	free(map);
-	free(p->nodes);
-	free(p->input_of);
-	free(p->phase);
-	free(p->last);
-	p->nodes = nodes;
-	p->input_of = input_of;
-	p->phase = ph;
-	p->last = la;
-	p->nnodes = k;
-	return 0;
-}
-
-static int max_column(struct ql_node *n)
-{
-	int m = n->column;
-	for (int i = 0; i < n->nargs; i++) {
-		int k = max_column(n->args[i]);
-		m = k > m ? k : m;
-	}
-	return m;
-}
-
-int eval_compile(const struct ql_query *cq, struct eval_prog **out)
-{
-	struct ql_query *q = (struct ql_query *)cq; /* node ids are the compiler's to set */
-	if (!q->checked)
-		return -EINVAL;
-	struct eval_prog *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->q = q;
-	p->nlists = q->nlists;
-	p->filters = calloc((size_t)q->nfilters + 1, sizeof(*p->filters));
-	p->hists = calloc((size_t)q->nhists + 1, sizeof(*p->hists));
-	struct builder b = {.p = p};
-	int rc = p->filters && p->hists ? 0 : -ENOMEM;
-	for (int i = 0; i < q->nstmts && !rc; i++) {
-		struct ql_stmt *s = &q->stmts[i];
-		struct ql_node *roots[3] = {0};
-		if (s->kind == QS_DEFINE)
-			roots[0] = s->u.define.expr;
-		else if (s->kind == QS_FILTER)
-			roots[0] = s->u.filter.expr;
-		else {
-			roots[0] = s->u.hist.expr[0];
-			roots[1] = s->u.hist.expr[1];
-			roots[2] = s->u.hist.weight;
-		}
-		for (int k = 0; k < 3; k++)
-			if (roots[k]) {
-				clear_ids(roots[k]);
-				int m = max_column(roots[k]);
-				b.ncols = m + 1 > b.ncols ? m + 1 : b.ncols;
-			}
-	}
-	b.col_node = malloc(((size_t)b.ncols + 1) * sizeof(int));
-	if (!b.col_node)
-		rc = -ENOMEM;
-	for (int i = 0; i < b.ncols && !rc; i++)
-		b.col_node[i] = -1;
-	/* Only what filters and histograms use is computed. */
-	for (int i = 0; i < q->nstmts && !rc; i++) {
-		struct ql_stmt *s = &q->stmts[i];
-		if (s->kind == QS_FILTER) {
-			p->filters[p->nfilters++] = &s->u.filter;
-			rc = visit(&b, s->u.filter.expr);
-		} else if (s->kind == QS_HIST) {
-			struct ql_hist *h = &s->u.hist;
-			p->hists[p->nhists++] = h;
-			for (int k = 0; k < h->ndim && !rc; k++)
-				rc = visit(&b, h->expr[k]);
-			if (h->weight && !rc)
-				rc = visit(&b, h->weight);
-		}
-	}
-	free(b.col_node);
-	free(b.table);
-	if (!rc)
-		rc = order_by_phase(p);
-	/* A branch read as a value that is also the counter of a list read
-	 * here must agree with that list's lengths. */
-	if (!rc && !(p->counts = malloc(((size_t)p->nnodes + 1) * sizeof(int))))
-		rc = -ENOMEM;
-	for (int i = 0; !rc && i < p->nnodes; i++) {
-		const struct ql_node *n = p->nodes[i];
-		p->counts[i] = -1;
-		if (p->input_of[i] >= 0 && !n->jagged && n->type == QL_INT)
-			for (int l = 0; l < q->nlists; l++)
-				if (!strcmp(q->lists[l], n->name)) {
-					p->counts[i] = l;
-					p->last[i] = p->nfilters; /* kept to compare */
-				}
-	}
-	if (rc) {
-		eval_prog_free(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
-}
-
-void eval_prog_free(struct eval_prog *p)
-{
-	if (!p)
-		return;
-	free(p->nodes);
-	free(p->inputs);
-	free(p->input_of);
-	free(p->phase);
-	free(p->last);
-	free(p->counts);
-	free(p->filters);
-	free(p->hists);
-	free(p);
-}
-
-size_t eval_ninputs(const struct eval_prog *p)
-{
-	return (size_t)p->ninputs;
-}
-
-int eval_input_column(const struct eval_prog *p, size_t i)
-{
-	return i < (size_t)p->ninputs ? p->inputs[i] : -1;
-}
-
-const char *eval_filter_name(const struct eval_prog *p, size_t i)
-{
-	return i < (size_t)p->nfilters ? p->filters[i]->name : "";
-}
-
 /* ---- state ---- */
-
-struct hist *eval_hist_new(const struct ql_hist *h)
-{
-	struct hist_def d = {.name = h->name, .title = h->title, .ndim = h->ndim,
-			     .weighted = h->weight != NULL};
-	for (int a = 0; a < h->ndim; a++)
-		d.axes[a] = (struct hist_axis_def){.nbins = h->axes[a].nbins, .lo = h->axes[a].lo,
-						   .hi = h->axes[a].hi, .edges = h->axes[a].edges,
-						   .label = h->axes[a].label};
-	struct hist *out = NULL;
-	return hist_new(&d, &out, NULL) ? NULL : out;
-}
 
 int eval_state_new(const struct eval_prog *p, struct eval_state **out)
 {
@@ -371,13 +21,9 @@ int eval_state_new(const struct eval_prog *p, struct eval_state **out)
 	s->lists = calloc(nl, sizeof(*s->lists));
 	s->list_cap = calloc(nl, sizeof(*s->list_cap));
 	s->list_ready = calloc(nl, sizeof(*s->list_ready));
-	s->hists = calloc((size_t)p->nhists + 1, sizeof(*s->hists));
-	s->passed = calloc((size_t)p->nfilters + 1, sizeof(*s->passed));
 	s->checked = calloc((size_t)p->nnodes + 1, sizeof(*s->checked));
-	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->hists && s->passed &&
-		  s->checked;
-	for (int i = 0; ok && i < p->nhists; i++)
-		ok = (s->hists[i] = eval_hist_new(p->hists[i])) != NULL;
+	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->checked &&
+		  !result_new(p->q, &s->res);
 	if (!ok) {
 		eval_state_free(s);
 		return -ENOMEM;
@@ -398,8 +44,7 @@ void eval_state_free(struct eval_state *s)
 	}
 	for (int i = 0; s->lists && i < p->nlists; i++)
 		free(s->lists[i]);
-	for (int i = 0; s->hists && i < p->nhists; i++)
-		hist_free(s->hists[i]);
+	result_free(s->res);
 	for (int i = 0; i < EVAL_SCRATCH; i++)
 		free(s->scratch[i]);
 	for (int i = 0; i < 3; i++)
@@ -411,8 +56,6 @@ void eval_state_free(struct eval_state *s)
 	free(s->lists);
 	free(s->list_cap);
 	free(s->list_ready);
-	free(s->hists);
-	free(s->passed);
 	free(s);
 }
 
@@ -763,7 +406,7 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 			rc = check_counters(s, k);
 		for (int h = 0; h < p->nhists && !rc; h++)
 			if (p->hists[h]->nfilters == k)
-				rc = fill_hist(s, p->hists[h], s->hists[h]);
+				rc = fill_hist(s, p->hists[h], s->res->hists[h]);
 		if (rc || k == p->nfilters)
 			break;
 		/* Filter k: count, then cut the batch down to its events. */
@@ -784,7 +427,7 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 		else
 			for (int64_t e = 0; e < s->nev; e++)
 				kept += pass[e] = val[e] != 0;
-		s->passed[k] += kept;
+		s->res->passed[k] += kept;
 		if (kept == s->nev)
 			continue;
 		/* Cutting the batch down pays when it drops many events; else the
@@ -804,7 +447,18 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 			*why = s->why;
 		return rc;
 	}
-	s->events += nevents;
+	s->res->events += nevents;
+	return 0;
+}
+
+int eval_state_take(struct eval_state *s, struct result **out)
+{
+	struct result *fresh = NULL;
+	int rc = result_new_like(s->res, &fresh);
+	if (rc)
+		return rc;
+	*out = s->res;
+	s->res = fresh;
 	return 0;
 }
 
@@ -814,98 +468,21 @@ int eval_state_split(struct eval_state *s, struct eval_state **out)
 	int rc = eval_state_new(s->p, &n);
 	if (rc)
 		return rc;
-	struct hist **h = n->hists;
-	int64_t *passed = n->passed;
-	n->hists = s->hists;
-	n->passed = s->passed;
-	n->events = s->events;
-	s->hists = h;
-	s->passed = passed;
-	s->events = 0;
+	struct result *r = n->res;
+	n->res = s->res;
+	s->res = r;
 	*out = n;
 	return 0;
 }
 
 int eval_state_merge(struct eval_state *dst, const struct eval_state *src)
 {
-	const struct eval_prog *p = dst->p;
-	if (src->p != p)
-		return -EINVAL;
-	for (int i = 0; i < p->nhists; i++) {
-		int rc = hist_merge(dst->hists[i], src->hists[i]);
-		if (rc)
-			return rc;
-	}
-	for (int i = 0; i < p->nfilters; i++)
-		dst->passed[i] += src->passed[i];
-	dst->events += src->events;
-	return 0;
+	return src->p == dst->p ? result_merge(dst->res, src->res) : -EINVAL;
 }
 
-/* Saved results: "EVS1", counts of filters and histograms, events, the
- * passed counts, then each histogram's contents; little-endian. */
-static void put_u64(unsigned char *p, uint64_t v)
+const struct result *eval_state_result(const struct eval_state *s)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-#define STATE_MAGIC 0x31535645u /* "EVS1" */
-
-int eval_state_save(const struct eval_state *s, void **out, size_t *len)
-{
-	const struct eval_prog *p = s->p;
-	size_t n = 8 * (4 + (size_t)p->nfilters);
-	for (int h = 0; h < p->nhists; h++)
-		n += hist_save_size(s->hists[h]);
-	unsigned char *b = malloc(n);
-	if (!b)
-		return -ENOMEM;
-	put_u64(b, STATE_MAGIC);
-	put_u64(b + 8, (uint64_t)p->nfilters);
-	put_u64(b + 16, (uint64_t)p->nhists);
-	put_u64(b + 24, (uint64_t)s->events);
-	unsigned char *q = b + 32;
-	for (int f = 0; f < p->nfilters; f++, q += 8)
-		put_u64(q, (uint64_t)s->passed[f]);
-	for (int h = 0; h < p->nhists; h++) {
-		hist_save(s->hists[h], q);
-		q += hist_save_size(s->hists[h]);
-	}
-	*out = b;
-	*len = n;
-	return 0;
-}
-
-int eval_state_load(struct eval_state *s, const void *data, size_t len)
-{
-	const struct eval_prog *p = s->p;
-	const unsigned char *b = data;
-	size_t head = 8 * (4 + (size_t)p->nfilters);
-	if (len < 32 || get_u64(b) != STATE_MAGIC || get_u64(b + 8) != (uint64_t)p->nfilters ||
-	    get_u64(b + 16) != (uint64_t)p->nhists || len < head)
-		return -EINVAL;
-	size_t at = head;
-	for (int h = 0; h < p->nhists; h++) {
-		long used = hist_load(s->hists[h], b + at, len - at);
-		if (used < 0)
-			return -EINVAL;
-		at += (size_t)used;
-	}
-	if (at != len)
-		return -EINVAL;
-	s->events = (int64_t)get_u64(b + 24);
-	for (int f = 0; f < p->nfilters; f++)
-		s->passed[f] = (int64_t)get_u64(b + 32 + 8 * (size_t)f);
-	return 0;
+	return s->res;
 }
 
 size_t eval_nhists(const struct eval_state *s)
@@ -915,7 +492,7 @@ size_t eval_nhists(const struct eval_state *s)
 
 struct hist *eval_hist(const struct eval_state *s, size_t i)
 {
-	return i < (size_t)s->p->nhists ? s->hists[i] : NULL;
+	return i < (size_t)s->p->nhists ? s->res->hists[i] : NULL;
 }
 
 size_t eval_nfilters(const struct eval_state *s)
@@ -925,10 +502,10 @@ size_t eval_nfilters(const struct eval_state *s)
 
 int64_t eval_events(const struct eval_state *s)
 {
-	return s->events;
+	return s->res->events;
 }
 
 int64_t eval_passed(const struct eval_state *s, size_t i)
 {
-	return i < (size_t)s->p->nfilters ? s->passed[i] : 0;
+	return i < (size_t)s->p->nfilters ? s->res->passed[i] : 0;
 }

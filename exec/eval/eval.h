@@ -12,6 +12,7 @@
 
 #include "hist.h"
 #include "ql.h"
+#include "result.h"
 #include "rootio.h"
 
 #include <stdint.h>
@@ -29,10 +30,6 @@ void eval_prog_free(struct eval_prog *p);
 size_t eval_ninputs(const struct eval_prog *p);
 int eval_input_column(const struct eval_prog *p, size_t i);
 
-/* An empty histogram as statement h defines it (new: hist_free()), NULL
- * when its binning is refused or on ENOMEM. */
-struct hist *eval_hist_new(const struct ql_hist *h);
-
 /* Per-thread state: histograms and the cutflow, empty at first. */
 int eval_state_new(const struct eval_prog *p, struct eval_state **out);
 void eval_state_free(struct eval_state *s);
@@ -44,22 +41,20 @@ void eval_state_free(struct eval_state *s);
 int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
 	     const char **why);
 
-/* Move s's results (histograms, cutflow) into a new state *out (it holds
- * no batch buffers) and leave s with empty results, ready to run on.  This
- * is how a task's partial result is taken. */
+/* Take s's results (histograms, cutflow): *out is new (result_free()), and
+ * s is left with empty results, ready to run on.  This is how a task's
+ * partial result is taken. */
+int eval_state_take(struct eval_state *s, struct result **out);
+
+/* The same as a state: *out is a new state holding s's results. */
 int eval_state_split(struct eval_state *s, struct eval_state **out);
 
-/* Add src's histograms and cutflow into dst (same program).  Counts merge
- * exactly; sums of weights depend on the order of merging, so merge
- * partial results in a fixed order (run_all() merges in task order). */
+/* Add src's results into dst (states of the same program; -EINVAL
+ * otherwise).  See result_merge() for the order. */
 int eval_state_merge(struct eval_state *dst, const struct eval_state *src);
 
-/* A state's results (histograms, cutflow) as bytes, and back: *out is new
- * (free()).  eval_state_load replaces s's results with saved ones from the
- * same program; bytes from outside are checked: -EINVAL when they do not
- * fit the program. */
-int eval_state_save(const struct eval_state *s, void **out, size_t *len);
-int eval_state_load(struct eval_state *s, const void *data, size_t len);
+/* s's results so far (borrowed). */
+const struct result *eval_state_result(const struct eval_state *s);
 
 /* Results.  Histograms in query order (borrowed). */
 size_t eval_nhists(const struct eval_state *s);

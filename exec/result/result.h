@@ -1,0 +1,74 @@
+/* result.h — a job's result: its histograms and its cutflow (events seen,
+ * events passing each filter), shaped by the query's statements; and the
+ * one codec that turns a result into bytes and back.  The store keeps
+ * these bytes, the mount renders them, and the worker protocol will carry
+ * them: every decoder of a partial result is this one.
+ *
+ * The bytes (version 2, little-endian):
+ *   u32 magic "ANRS", u16 version, u16 flags (0), u64 total length,
+ *   u64 XXH64 of every byte after this field,
+ *   u32 filters, u32 histograms, u64 events, u64 passed per filter,
+ *   then each histogram's contents (hist_save()).
+ * Version 1 (anafs 0.1: "EVS1", no length or checksum) is still read.
+ *
+ * Thread safety: none; a result belongs to one thread at a time, and a
+ * result no one changes may be read from several. */
+#ifndef ANAFS_RESULT_H
+#define ANAFS_RESULT_H
+
+#include "hist.h"
+#include "ql.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RESULT_VERSION 2
+
+struct result {
+	struct hist **hists;  /* in query order */
+	size_t nhists;
+	char **filters;       /* filter names, in order */
+	int64_t *passed;      /* events passing each filter (and every one before it) */
+	size_t nfilters;
+	int64_t events;       /* events seen */
+};
+
+/* An empty histogram as statement h defines it (new: hist_free()), NULL
+ * when its binning is refused or on ENOMEM. */
+struct hist *result_hist_new(const struct ql_hist *h);
+
+/* An empty result shaped by parsed query q (checked or not: parsing alone
+ * gives the histograms' definitions and the filters' names).  *out is new:
+ * result_free().  -EINVAL when a histogram's binning is refused. */
+int result_new(const struct ql_query *q, struct result **out);
+/* An empty result with r's shape. */
+int result_new_like(const struct result *r, struct result **out);
+void result_free(struct result *r);
+
+/* Add src into dst (same shape).  Counts merge exactly; sums of weights
+ * depend on the order of merging, so merge partial results in task order. */
+int result_merge(struct result *dst, const struct result *src);
+
+/* The bytes one copy of q's result takes in memory (histogram cells; the
+ * rest is small), computed from the statements without allocating. */
+uint64_t result_query_bytes(const struct ql_query *q);
+
+/* r as bytes: *out is new (free()).  0 or -ENOMEM. */
+int result_encode(const struct result *r, void **out, size_t *len);
+
+/* Replace r's contents with saved bytes of the same shape.  The bytes are
+ * untrusted: length, checksum, shape and counts are checked before use and
+ * r is unchanged on failure (ANA_ECORRUPT, or -ENOMEM). */
+int result_decode(struct result *r, const void *data, size_t len);
+
+/* A saved result read back: query text parsed, bytes decoded (NULL/0 for
+ * an empty result).  *out is new: result_free().  -EINVAL when the query
+ * does not parse, ANA_ECORRUPT when the bytes do not fit it. */
+int result_load(const char *query, size_t qlen, const void *data, size_t len,
+		struct result **out);
+
+/* The cutflow as text (`anafs run --cutflow`, jobs/N/cutflow): a header,
+ * the events seen, then a line per filter.  New (free()), NULL on ENOMEM. */
+char *result_cutflow(const struct result *r);
+
+#endif

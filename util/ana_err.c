@@ -1,0 +1,22 @@
+/* ana_err.c — texts of the error codes. */
+#include "ana_err.h"
+
+#include <string.h>
+
+const char *ana_strerror(int code)
+{
+	switch (code) {
+	case ANA_ECORRUPT:
+		return "corrupt or truncated data";
+	case ANA_EUNSUPPORTED:
+		return "ROOT feature not supported";
+	case ANA_ETOOBIG:
+		return "size over anafs's limit";
+	case ANA_ECHANGED:
+		return "input file changed since the job was planned";
+	case ANA_EDAMAGED:
+		return "the job database is damaged";
+	default:
+		return strerror(code < 0 ? -code : code);
+	}
+}
