@@ -1,7 +1,7 @@
 /* cmd_mount.c — `anafs mount`, `anafs umount`, `anafs submit`. */
 #include "cmd.h"
 #include "fs.h"
-#include "scheduler.h"
+#include "coord.h"
 #include "store.h"
 
 #include <errno.h>
@@ -176,16 +176,18 @@ int cmd_mount(int argc, char **argv)
 	}
 	/* In the daemon now (or the foreground process): the lock stays held
 	 * by the inherited descriptor. */
-	struct sched *sc = NULL;
+	struct coord *sc = NULL;
 	if ((rc = store_open(db, &store, msg, sizeof(msg))) ||
-	    (rc = sched_start(store, workers, &sc))) {
+	    (rc = coord_start(&(struct coord_opts){.st = store, .workers = workers,
+						    .check_access = other, .resume = true},
+			      &sc, msg, sizeof(msg)))) {
 		fprintf(stderr, "anafs mount: %s\n", *msg ? msg : strerror(-rc));
 		fs_unmount(m);
 		store_close(store);
 		return 1;
 	}
 	rc = fs_loop(m, store, sc);
-	sched_stop(sc);
+	coord_stop(sc);
 	fs_unmount(m);
 	store_close(store);
 	close(lfd);

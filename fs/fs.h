@@ -6,7 +6,7 @@
 #ifndef ANAFS_FS_H
 #define ANAFS_FS_H
 
-#include "scheduler.h"
+#include "coord.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -33,7 +33,7 @@ int fs_mount(const struct fs_opts *o, struct fs_mount **out, char *msg, size_t c
 
 /* Serve the mount until it is unmounted (fusermount3 -u, SIGINT, SIGTERM);
  * store and scheduler borrowed.  Returns 0 or a negative errno. */
-int fs_loop(struct fs_mount *m, struct store *st, struct sched *sc);
+int fs_loop(struct fs_mount *m, struct store *st, struct coord *sc);
 
 /* Unmount if still mounted and free. */
 void fs_unmount(struct fs_mount *m);
@@ -48,7 +48,7 @@ enum fs_file {
 
 struct fs_ctx {
 	struct store *st;
-	struct sched *sc;
+	struct coord *sc;
 	double started;
 };
 

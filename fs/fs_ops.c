@@ -454,7 +454,10 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 		if (h->served || off > 0)
 			return 0;
 		enum job_status s;
-		int rc = sched_wait(m->ctx.sc, h->job, interrupted, &s);
+		int rc;
+		while ((rc = coord_wait(m->ctx.sc, h->job, 200, &s)) == -ETIMEDOUT)
+			if (interrupted())
+				return -EINTR;
 		if (rc)
 			return rc;
 		h->served = true;
@@ -549,7 +552,7 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	struct fs_mount *m = me();
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->f == FF_CTL) {
-		int rc = sched_control(m->ctx.sc, h->job, buf, size);
+		int rc = coord_control(m->ctx.sc, h->job, buf, size);
 		return rc == -EBUSY ? -EINVAL : rc ? rc : (int)size;
 	}
 	if (!h->d)
@@ -602,6 +605,7 @@ static int submit(struct fs_mount *m, struct draft *d, const char *as)
 	char *text = malloc(d->len + 1);
 	size_t len = d->len;
 	uid_t uid = d->uid;
+	gid_t gid = d->gid;
 	if (text)
 		memcpy(text, d->buf ? d->buf : "", len);
 	d->submitted = true;
@@ -610,7 +614,11 @@ static int submit(struct fs_mount *m, struct draft *d, const char *as)
 		return -ENOMEM;
 	int64_t id = 0;
 	struct ql_error err = {0};
-	int rc = sched_submit(m->ctx.sc, name, uid, text, len, m->basedir, &id, &err);
+	char fname[300];
+	snprintf(fname, sizeof(fname), "%s.query", name);
+	struct coord_submission sub = {.name = name, .filename = fname, .uid = uid, .gid = gid,
+				       .text = text, .len = len, .basedir = m->basedir};
+	int rc = coord_submit(m->ctx.sc, &sub, &id, &err);
 	free(text);
 	if (id)
 		note_name(m, name, id);
@@ -852,7 +860,7 @@ static void on_intr_signal(int sig)
 	(void)sig;
 }
 
-int fs_loop(struct fs_mount *m, struct store *st, struct sched *sc)
+int fs_loop(struct fs_mount *m, struct store *st, struct coord *sc)
 {
 	m->ctx = (struct fs_ctx){.st = st, .sc = sc, .started = (double)time(NULL)};
 	/* The names of existing jobs, oldest first, for the jobs/NAME links. */

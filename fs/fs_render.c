@@ -160,8 +160,8 @@ static void eta_text(char *out, size_t cap, double secs)
 
 static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *b, bool json)
 {
-	struct sched_live live;
-	sched_live(c->sc, j->id, &live);
+	struct coord_live live;
+	coord_live(c->sc, j->id, &live);
 	int64_t done = j->events_done + live.events_pending;
 	if (j->status == JOB_DONE)
 		done = j->events_total;
@@ -227,7 +227,7 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 		return finish(&b, out, len);
 	}
 	if (f == FF_WORKERS) {
-		char *w = sched_workers_text(c->sc);
+		char *w = coord_workers_text(c->sc);
 		if (!w)
 			return -ENOMEM;
 		*out = w;
@@ -237,7 +237,7 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 	}
 	if (f == FF_CACHE) {
 		uint64_t bytes, events;
-		sched_io(c->sc, &bytes, &events);
+		coord_io(c->sc, &bytes, &events);
 		strbuf_printf(&b, "sources:        local files (read in place, memory-mapped)\n"
 			    "disk cache:     none yet (remote data comes with root:// support)\n"
 			    "size:           0\n"

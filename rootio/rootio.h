@@ -105,6 +105,11 @@ int rootio_tree_open(struct rootio_file *f, const char *name, struct rootio_tree
 		     struct rootio_err *err) ROOTIO_WARN_UNUSED;
 void rootio_tree_close(struct rootio_tree *t);
 
+/* A checksum of what describes tree t: its TTree record (every branch's
+ * entries and basket places) and its file's end and version.  The same
+ * file gives the same sum; a file rewritten or appended to gives another. */
+uint64_t rootio_tree_fingerprint(const struct rootio_tree *t);
+
 const char *rootio_tree_name(const struct rootio_tree *t);
 const char *rootio_tree_title(const struct rootio_tree *t);
 int rootio_tree_cycle(const struct rootio_tree *t);

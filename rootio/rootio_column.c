@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* ---- opening ---- */
 
@@ -51,6 +52,7 @@ int rootio_tree_open(struct rootio_file *f, const char *name, struct rootio_tree
 	const struct rkey *k = &f->tree_keys[i];
 	int rc = rootio_read_object(f, k, &t->object, err);
 	if (!rc) {
+		t->object_len = (size_t)k->objlen;
 		struct rootio_err inner;
 		rc = rootio_parse_tree(t, t->object, (size_t)k->objlen, k->keylen,
 				       f->trees[i].classname, &inner);
@@ -83,6 +85,15 @@ void rootio_tree_close(struct rootio_tree *t)
 	free(t->object);
 	arena_free(t->arena);
 	free(t);
+}
+
+uint64_t rootio_tree_fingerprint(const struct rootio_tree *t)
+{
+	/* The TTree object names every basket's place and size and every
+	 * branch's entries; the file's end and version change with any rewrite
+	 * or append. */
+	uint64_t seed = t->file->end * 0x9e3779b97f4a7c15ull ^ (uint64_t)t->file->version;
+	return XXH64(t->object, t->object_len, seed);
 }
 
 const char *rootio_tree_name(const struct rootio_tree *t)

@@ -89,6 +89,7 @@ struct rootio_tree {
 	struct rootio_file *file;
 	struct arena *arena;
 	uint8_t *object;       /* the TTree record (embedded baskets point in) */
+	size_t object_len;
 	char *name, *title;
 	int cycle;
 	int64_t entries;

@@ -6,7 +6,7 @@
  * into the job's total, committing each merge to the store in the same
  * transaction that marks its task done.  Merging in task order makes the
  * result independent of thread count, timing and restarts. */
-#include "scheduler.h"
+#include "coord.h"
 
 #include "eval.h"
 #include "result.h"
@@ -51,6 +51,8 @@ struct worker {
 };
 
 struct sched {
+	void (*on_event)(void *ctx, int64_t job, unsigned events);
+	void *event_ctx;
 	struct store *st;
 	pthread_mutex_t lock;
 	pthread_cond_t work, changed;
@@ -61,6 +63,12 @@ struct sched {
 	char host[64];
 	double started;
 };
+
+static void emit(struct sched *s, int64_t job, unsigned ev)
+{
+	if (s->on_event)
+		s->on_event(s->event_ctx, job, ev);
+}
 
 static double now(void)
 {
@@ -167,6 +175,7 @@ static void merge_ready(struct sched *s, struct sjob *j)
 		}
 		atomic_fetch_sub(&j->pending, task_events(j->plan, i));
 		j->merged++;
+		emit(s, j->id, COORD_EV_RESULT);
 	}
 	if (j->merged == j->ntasks && !j->failed && !j->cancel) {
 		store_job_set_status(s->st, j->id, JOB_DONE, NULL);
@@ -174,6 +183,7 @@ static void merge_ready(struct sched *s, struct sjob *j)
 			  (long long)run_plan_events(j->plan));
 		j->cancel = true; /* nothing more to run */
 		pthread_cond_broadcast(&s->changed);
+		emit(s, j->id, COORD_EV_STATUS | COORD_EV_LOG);
 	}
 }
 
@@ -258,6 +268,7 @@ static void *work(void *arg)
 		if (!got && info.status == JOB_QUEUED) {
 			store_job_set_status(s->st, j->id, JOB_RUNNING, NULL);
 			store_log(s->st, j->id, "running");
+			emit(s, j->id, COORD_EV_STATUS | COORD_EV_LOG);
 		}
 		bool swap = kit.job != j;
 		if (swap)
@@ -308,6 +319,7 @@ static void *work(void *arg)
 			store_job_set_status(s->st, j->id, JOB_FAILED, err);
 			store_log(s->st, j->id, "failed: %s", err);
 			pthread_cond_broadcast(&s->changed);
+			emit(s, j->id, COORD_EV_STATUS | COORD_EV_LOG);
 		} else if (rc == -ECANCELED && !j->cancel && !j->failed) {
 			j->next = j->next < i ? j->next : i; /* stopped, not cancelled: run it again */
 		}
@@ -384,13 +396,18 @@ static int resume_job(struct sched *s, int64_t id, const struct job_info *info)
 	return 0;
 }
 
-int sched_start(struct store *st, int nworkers, struct sched **out)
+int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_t cap)
 {
 	struct sched *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		snprintf(msg, cap, "out of memory");
 		return -ENOMEM;
+	}
+	struct store *st = o->st;
 	s->st = st;
-	s->nworkers = nworkers < 1 ? 1 : nworkers;
+	s->on_event = o->on_event;
+	s->event_ctx = o->event_ctx;
+	s->nworkers = o->workers < 1 ? 1 : o->workers;
 	s->started = now();
 	gethostname(s->host, sizeof(s->host) - 1);
 	pthread_mutex_init(&s->lock, NULL);
@@ -398,7 +415,7 @@ int sched_start(struct store *st, int nworkers, struct sched **out)
 	pthread_cond_init(&s->changed, NULL);
 	int64_t *ids = NULL;
 	size_t n = 0;
-	if (!store_jobs(st, &ids, &n))
+	if (o->resume && !store_jobs(st, &ids, &n))
 		for (size_t i = 0; i < n; i++) {
 			struct job_info info;
 			if (!store_job_get(st, ids[i], &info) && !job_status_terminal(info.status))
@@ -418,12 +435,13 @@ int sched_start(struct store *st, int nworkers, struct sched **out)
 			break;
 		}
 	}
-	*out = s;
+	*out = (struct coord *)s;
 	return 0;
 }
 
-void sched_stop(struct sched *s)
+void coord_stop(struct coord *c)
 {
+	struct sched *s = (struct sched *)c;
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
@@ -447,17 +465,21 @@ void sched_stop(struct sched *s)
 
 /* ---- submitting, controlling, watching ---- */
 
-int sched_submit(struct sched *s, const char *name, uint32_t uid, const char *text, size_t len,
-		 const char *basedir, int64_t *id, struct ql_error *err)
+int coord_submit(struct coord *c, const struct coord_submission *sub, int64_t *id,
+		 struct ql_error *err)
 {
+	struct sched *s = (struct sched *)c;
+	const char *name = sub->name, *text = sub->text, *basedir = sub->basedir;
+	size_t len = sub->len;
+	uint32_t uid = (uint32_t)sub->uid;
 	struct run_plan *plan = NULL;
-	char fname[300];
-	snprintf(fname, sizeof(fname), "%s.query", name);
-	int rc = run_plan_new(text, len, fname, basedir, 0, &plan, err);
+	int rc = run_plan_new(text, len, sub->filename, basedir, 0, &plan, err);
 	if (rc == -EINVAL || rc == -EFBIG) {
 		int r2 = store_job_create(s->st, name, uid, text, len, basedir, JOB_INVALID, err->text, id);
-		if (!r2)
+		if (!r2) {
 			store_log(s->st, *id, "invalid: %s", err->msg);
+			emit(s, *id, COORD_EV_CREATED | COORD_EV_STATUS | COORD_EV_LOG);
+		}
 		return r2 ? r2 : -EINVAL;
 	}
 	if (rc)
@@ -491,11 +513,13 @@ int sched_submit(struct sched *s, const char *name, uint32_t uid, const char *te
 		retire(s, j);
 	pthread_cond_broadcast(&s->work);
 	pthread_mutex_unlock(&s->lock);
+	emit(s, *id, COORD_EV_CREATED | COORD_EV_STATUS | COORD_EV_LOG);
 	return 0;
 }
 
-int sched_control(struct sched *s, int64_t id, const char *cmd, size_t len)
+int coord_control(struct coord *c, int64_t id, const char *cmd, size_t len)
 {
+	struct sched *s = (struct sched *)c;
 	while (len && (cmd[len - 1] == '\n' || cmd[len - 1] == ' ' || cmd[len - 1] == '\r'))
 		len--;
 	enum { CANCEL, PAUSE, RESUME } what;
@@ -537,11 +561,23 @@ int sched_control(struct sched *s, int64_t id, const char *cmd, size_t len)
 		pthread_cond_broadcast(&s->work);
 	}
 	pthread_mutex_unlock(&s->lock);
+	emit(s, id, COORD_EV_STATUS | COORD_EV_LOG);
 	return 0;
 }
 
-void sched_live(struct sched *s, int64_t id, struct sched_live *out)
+int coord_job(struct coord *c, int64_t id, struct job_info *out)
 {
+	return store_job_get(((struct sched *)c)->st, id, out);
+}
+
+int coord_job_error(struct coord *c, int64_t id, char **error)
+{
+	return store_job_text(((struct sched *)c)->st, id, NULL, NULL, NULL, error);
+}
+
+void coord_live(struct coord *c, int64_t id, struct coord_live *out)
+{
+	struct sched *s = (struct sched *)c;
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
 	struct sjob *j = find(s, id);
@@ -560,8 +596,10 @@ void sched_live(struct sched *s, int64_t id, struct sched_live *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int sched_wait(struct sched *s, int64_t id, bool (*interrupted)(void), enum job_status *status)
+int coord_wait(struct coord *c, int64_t id, int timeout_ms, enum job_status *status)
 {
+	struct sched *s = (struct sched *)c;
+	double until = timeout_ms >= 0 ? now() + timeout_ms / 1000.0 : 0;
 	int rc = 0;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -572,8 +610,12 @@ int sched_wait(struct sched *s, int64_t id, bool (*interrupted)(void), enum job_
 			*status = info.status;
 			break;
 		}
-		if ((interrupted && interrupted()) || s->stopping) {
+		if (s->stopping) {
 			rc = -EINTR;
+			break;
+		}
+		if (timeout_ms >= 0 && now() >= until) {
+			rc = -ETIMEDOUT;
 			break;
 		}
 		struct timespec t;
@@ -589,8 +631,9 @@ int sched_wait(struct sched *s, int64_t id, bool (*interrupted)(void), enum job_
 	return rc;
 }
 
-char *sched_workers_text(struct sched *s)
+char *coord_workers_text(struct coord *c)
 {
+	struct sched *s = (struct sched *)c;
 	size_t cap = 256 * ((size_t)s->nworkers + 2), len = 0;
 	char *out = malloc(cap);
 	if (!out)
@@ -615,8 +658,9 @@ char *sched_workers_text(struct sched *s)
 	return out;
 }
 
-void sched_io(struct sched *s, uint64_t *bytes, uint64_t *events)
+void coord_io(struct coord *c, uint64_t *bytes, uint64_t *events)
 {
+	struct sched *s = (struct sched *)c;
 	*bytes = *events = 0;
 	for (int i = 0; i < s->nworkers; i++) {
 		*bytes += atomic_load(&s->w[i].bytes);
