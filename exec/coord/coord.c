@@ -585,6 +585,7 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 		out->events_pending = atomic_load(&j->pending);
 		out->bytes = atomic_load(&j->bytes);
 		out->active = true;
+		out->planned = true;
 		for (int i = 0; i < s->nworkers; i++)
 			out->workers += s->w[i].job == j;
 		/* The rate: events done since this daemon started on the job. */

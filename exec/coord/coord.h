@@ -101,6 +101,7 @@ struct coord_live {
 	int workers;            /* workers on it now */
 	uint64_t bytes;         /* compressed bytes read for it by this daemon */
 	bool active;            /* the coordinator holds it (queued, running, paused) */
+	bool planned;           /* its dataset is expanded and its tasks are known */
 	char note[256];         /* what it waits for ("planning: 120 of 2000 files"), or "" */
 };
 void coord_live(struct coord *c, int64_t id, struct coord_live *out);
