@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum job_status {
 	JOB_QUEUED = 0,
@@ -31,7 +31,9 @@ bool job_status_terminal(enum job_status s); /* done, failed, cancelled, invalid
 
 struct store;
 
-/* Open (creating and migrating as needed) the database at path.  Returns
+/* Open (creating and migrating as needed) the database at path
+ * (":memory:": a database in memory, gone at store_close(), for `anafs
+ * run`).  Returns
  * 0, or a negative errno with msg (cap bytes) saying why. *out is new:
  * store_close(). */
 int store_open(const char *path, struct store **out, char *msg, size_t cap);
@@ -48,13 +50,19 @@ struct job_info {
 	int64_t events_total, events_done;
 	int tasks_total, tasks_done;
 	int64_t result_version;  /* +1 at each merge */
+	uint32_t gid;            /* the submitter's group */
+	bool planned;            /* its files and tasks are recorded */
 };
+
+/* A bit set of statuses, for store_job_transition(). */
+#define JOB_MASK(s) (1u << (s))
+#define JOB_MASK_ACTIVE (JOB_MASK(JOB_QUEUED) | JOB_MASK(JOB_RUNNING) | JOB_MASK(JOB_PAUSED))
 
 /* A new job.  error may be NULL (a job that is invalid gets its error
  * here).  basedir: where relative dataset paths start.  *id: the new id. */
-int store_job_create(struct store *st, const char *name, uint32_t uid, const char *query,
-		     size_t len, const char *basedir, enum job_status status, const char *error,
-		     int64_t *id);
+int store_job_create(struct store *st, const char *name, uint32_t uid, uint32_t gid,
+		     const char *query, size_t len, const char *basedir, enum job_status status,
+		     const char *error, int64_t *id);
 
 /* Fill *out for job id; -ENOENT when there is none. */
 int store_job_get(struct store *st, int64_t id, struct job_info *out);
@@ -67,31 +75,51 @@ int store_job_text(struct store *st, int64_t id, char **query, size_t *len, char
 /* Every job id, ascending.  *ids is new (free()). */
 int store_jobs(struct store *st, int64_t **ids, size_t *n);
 
-/* Set the status (and, when not NULL, the error); stamps started/finished
- * as the status implies. */
-int store_job_set_status(struct store *st, int64_t id, enum job_status s, const char *error);
+/* Move job id to status to (and set its error when not NULL), stamping
+ * started/finished as the status implies, provided its status now is in
+ * from (a JOB_MASK() set): else -EBUSY and nothing changes.  -ENOENT for
+ * no such job. */
+int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_status to,
+			 const char *error);
 
-/* A job's tasks: file url and entry range, in order; state of each. */
+/* A file a job planned, with the identity it had then. */
+struct store_file {
+	char *url;            /* as opened */
+	char *tree;           /* the tree read in it ("" when not recorded) */
+	int64_t entries;
+	uint64_t size;        /* bytes; 0 with fingerprint 0: not recorded */
+	int64_t mtime_ns;
+	uint64_t fingerprint; /* rootio_tree_fingerprint() */
+};
+
+/* A task: entries [first, last) of file (an index into the job's files). */
 struct store_task {
-	char *url;
+	int file;
 	int64_t first, last;
 	bool done;
 };
 
-/* Record the planned tasks of job id (once; in one transaction), with the
- * events they hold together. */
-int store_job_plan(struct store *st, int64_t id, const struct store_task *t, size_t n,
-		   int64_t events_total);
+/* Record the planned files and tasks of job id (once: -EEXIST after; in
+ * one transaction), with the events they hold together; the job is then
+ * planned. */
+int store_job_plan(struct store *st, int64_t id, const struct store_file *f, size_t nf,
+		   const struct store_task *t, size_t nt, int64_t events_total);
 
-/* The tasks recorded for job id: *t is new (store_tasks_free()). */
+/* The files and the tasks recorded for job id: *f, *t are new
+ * (store_files_free(), free()). */
+int store_job_files(struct store *st, int64_t id, struct store_file **f, size_t *n);
+void store_files_free(struct store_file *f, size_t n);
 int store_job_tasks(struct store *st, int64_t id, struct store_task **t, size_t *n);
-void store_tasks_free(struct store_task *t, size_t n);
 
 /* Task idx of job id is merged: in one transaction, the task is marked
  * done, the job's result becomes result (len bytes) and its counts grow by
- * events.  A task already done changes nothing (returns 1). */
+ * events; with job_done the job becomes done in the same transaction.
+ * Refused while the job is not queued, running or paused (-EBUSY: a job
+ * that is over never changes); a task already done changes nothing
+ * (returns 1).  -EFBIG when the result is over the store's limit, -ENOSPC
+ * when the disk is full. */
 int store_task_commit(struct store *st, int64_t id, int idx, const void *result, size_t len,
-		      int64_t events);
+		      int64_t events, bool job_done);
 
 /* The job's merged result (NULL, 0 before the first merge). *data is new. */
 int store_job_result(struct store *st, int64_t id, void **data, size_t *len,

@@ -1,0 +1,88 @@
+/* store_int.h — what the files of the job store share: the connection and
+ * its cached statements, and the helpers every call uses.
+ *
+ * One connection, opened without sqlite's own mutexes, guarded by st->mu:
+ * every public call takes the mutex for its whole length, so statements
+ * cached on the connection are never shared between threads.  Every value
+ * is bound to a prepared statement; no SQL text is built at run time. */
+#ifndef ANAFS_STORE_INT_H
+#define ANAFS_STORE_INT_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_MAX_QUERY (1u << 20)  /* bytes of query text */
+#define STORE_MAX_NAME 255          /* bytes of a job name */
+#define STORE_MAX_ERROR 8192        /* bytes of a job's error text */
+#define STORE_MAX_LOGLINE 4096      /* bytes of one log line, with its NUL */
+#define STORE_BUSY_MS 5000
+
+/* The statements, prepared on first use and kept for the connection. */
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_JOB_INSERT,
+	S_JOB_GET,
+	S_JOB_TEXT,
+	S_JOB_IDS,
+	S_JOB_EXISTS,
+	S_JOB_STATUS,
+	S_JOB_STATE,
+	S_FILE_INSERT,
+	S_FILES,
+	S_JOB_DONE,
+	S_JOB_PLANNED,
+	S_JOB_PLAN,
+	S_TASK_INSERT,
+	S_TASKS,
+	S_TASK_DONE,
+	S_TASK_STATE,
+	S_JOB_MERGE,
+	S_JOB_RESULT,
+	S_LOG_INSERT,
+	S_LOG,
+	S_NSTMT
+};
+
+struct store {
+	pthread_mutex_t mu;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_NSTMT];
+};
+
+extern const char *const st_sql[S_NSTMT];
+
+/* Unix seconds now. */
+double st_now(void);
+/* A sqlite result code as a negative errno. */
+int st_errno(int rc);
+/* The length of s cut to at most max bytes, not inside a UTF-8 sequence. */
+size_t st_cut_len(const char *s, size_t max);
+/* The cached statement id, reset and ready to bind. */
+int st_prep(struct store *st, enum stmt_id id, sqlite3_stmt **out);
+/* Prepare statement id, bind a job id and step to its row: 0 with *out on
+ * the row (st_unprep() it), -ENOENT when there is none, else an error (the
+ * statement already released). */
+int st_job_row(struct store *st, enum stmt_id id, int64_t job, sqlite3_stmt **out);
+/* Done with a statement: release its locks and bound values. */
+void st_unprep(sqlite3_stmt *s);
+/* Run a statement that returns no rows (BEGIN, an UPDATE). */
+int st_exec(sqlite3_stmt *s);
+int st_exec_id(struct store *st, enum stmt_id id);
+int st_begin(struct store *st);
+/* Commit; on failure the transaction is rolled back. */
+int st_commit(struct store *st);
+void st_rollback(struct store *st);
+/* 0 when job id exists, -ENOENT when not, or an error. */
+int st_job_exists(struct store *st, int64_t id);
+/* A new NUL-terminated copy of column col: text, or a blob of *len bytes. */
+int st_column_dup(sqlite3_stmt *s, int col, bool blob, char **out, size_t *len);
+bool st_status_valid(enum job_status s);
+
+#endif
