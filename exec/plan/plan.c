@@ -1,0 +1,384 @@
+/* plan.c — from query text to tasks: the schema of the first file, the
+ * check and the compilation, every file's tree and branches checked and
+ * fingerprinted, entries cut into tasks on basket boundaries; and a
+ * recorded plan taken up again. */
+#include "plan_int.h"
+
+#include "ana_err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int plan_fail(struct ql_error *err, const struct ql_query *q, const char *hint, const char *fmt,
+	      ...)
+{
+	char msg[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ql_fail(err, q->filename, q->text, q->dataset_line, 1, 7, hint, "%s", msg);
+	return -EINVAL;
+}
+
+const char *plan_pick_tree(const struct ql_query *q, struct rootio_file *f)
+{
+	if (q->tree)
+		return q->tree;
+	const char *only = NULL;
+	for (size_t i = 0; i < rootio_ntrees(f); i++) {
+		const char *t = rootio_tree_at(f, i)->path;
+		if (!strcmp(t, "Events"))
+			return "Events";
+		if (only && strcmp(only, t))
+			return "Events"; /* several: say Events is missing */
+		only = t;
+	}
+	return only ? only : "Events";
+}
+
+/* ---- the schema ---- */
+
+static enum ql_type type_of(enum rootio_type t)
+{
+	return t == ROOTIO_BOOL ? QL_BOOL : t == ROOTIO_F32 || t == ROOTIO_F64 ? QL_FLOAT : QL_INT;
+}
+
+static bool readable(const struct rootio_branch *b)
+{
+	return b->kind == ROOTIO_FLAT || b->kind == ROOTIO_FIXED ||
+	       (b->kind == ROOTIO_JAGGED && b->fixed_len == 1);
+}
+
+bool plan_column_matches(const struct rootio_tree *t, int c, const struct ql_column *want)
+{
+	const struct rootio_branch *b = c >= 0 ? rootio_tree_column(t, (size_t)c) : NULL;
+	return b && readable(b) && type_of(b->type) == want->type &&
+	       (b->kind == ROOTIO_JAGGED) == want->jagged &&
+	       (b->kind == ROOTIO_FIXED ? b->fixed_len : 0) == want->fixed_len &&
+	       (!want->jagged ||
+		!strcmp(rootio_tree_column(t, (size_t)b->counter)->name, want->counter));
+}
+
+static int make_schema(struct plan *p, struct rootio_tree *t)
+{
+	size_t n = rootio_tree_ncolumns(t);
+	p->cols = arena_alloc(p->arena, (n + 1) * sizeof(*p->cols));
+	if (!p->cols)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct rootio_branch *b = rootio_tree_column(t, i);
+		struct ql_column *c = &p->cols[i];
+		c->name = arena_strndup(p->arena, b->name, strlen(b->name));
+		c->readable = readable(b);
+		c->type = type_of(b->type);
+		c->jagged = b->kind == ROOTIO_JAGGED;
+		c->fixed_len = b->kind == ROOTIO_FIXED ? b->fixed_len : 0;
+		if (c->jagged) {
+			const char *cn = rootio_tree_column(t, (size_t)b->counter)->name;
+			c->counter = arena_strndup(p->arena, cn, strlen(cn));
+		}
+		if (!c->name || (c->jagged && !c->counter))
+			return -ENOMEM;
+	}
+	p->ncols = n;
+	return 0;
+}
+
+const struct ql_column *plan_input(const struct plan *p, size_t i)
+{
+	return &p->cols[eval_input_column(p->prog, i)];
+}
+
+/* Every input of the program in tree t of file f, as the first file had
+ * it; else why. */
+static int check_inputs(const struct plan *p, const struct plan_file *f,
+			const struct rootio_tree *t, char *why, size_t cap)
+{
+	for (size_t k = 0; k < eval_ninputs(p->prog); k++) {
+		const struct ql_column *want = plan_input(p, k);
+		int c = rootio_tree_find(t, want->name);
+		if (!plan_column_matches(t, c, want)) {
+			snprintf(why, cap, "%s: tree '%s': branch '%s' %s", f->url, f->tree, want->name,
+				 c >= 0 ? "has another type or shape than in the first file"
+					: "is missing (the first file has it)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- tasks ---- */
+
+static int add_task(struct plan *p, int file, int64_t a, int64_t b)
+{
+	if (p->ntasks == p->capt) {
+		size_t cap = p->capt ? 2 * p->capt : 64;
+		struct plan_task *v = realloc(p->tasks, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->tasks = v;
+		p->capt = cap;
+	}
+	p->tasks[p->ntasks++] = (struct plan_task){file, a, b};
+	p->events += b - a;
+	return 0;
+}
+
+/* Where a file's tasks may end: the basket starts of the first column the
+ * program reads (NanoAOD writes the baskets of all branches on the same
+ * entry clusters), so that no basket is decoded by two tasks.  Copied into
+ * the arena while the file is open; n = 0 when the program reads none. */
+struct cuts {
+	int64_t *starts;
+	size_t n;
+};
+
+static int take_cuts(struct plan *p, struct rootio_tree *t, struct cuts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!eval_ninputs(p->prog))
+		return 0;
+	int c = rootio_tree_find(t, plan_input(p, 0)->name);
+	const int64_t *starts = NULL;
+	size_t n = 0;
+	if (c < 0 || rootio_tree_baskets(t, (size_t)c, &starts, &n) || !n)
+		return 0;
+	out->starts = arena_alloc(p->arena, (n + 1) * sizeof(*starts));
+	if (!out->starts)
+		return -ENOMEM;
+	memcpy(out->starts, starts, (n + 1) * sizeof(*starts));
+	out->n = n;
+	return 0;
+}
+
+static int cut_file(struct plan *p, int i, const struct cuts *cu, int64_t target)
+{
+	int64_t n = p->files[i].entries, a = 0;
+	size_t k = 0;
+	while (a < n) {
+		int64_t b = a + target < n ? a + target : n;
+		if (cu->n) {
+			while (k < cu->n && cu->starts[k] < b)
+				k++;
+			b = k < cu->n && cu->starts[k] < n ? cu->starts[k] : n;
+		}
+		int rc = add_task(p, i, a, b);
+		if (rc)
+			return rc;
+		a = b;
+	}
+	return 0;
+}
+
+/* ---- planning ---- */
+
+static struct plan *plan_alloc(void)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+	if (!p || !(p->arena = arena_new())) {
+		free(p);
+		return NULL;
+	}
+	atomic_init(&p->refs, 1);
+	return p;
+}
+
+/* Open file i and its tree: 0 with *f, *t, the tree's name, entries and
+ * fingerprint recorded; else why. */
+static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct rootio_tree **t,
+		     char *why, size_t cap)
+{
+	struct plan_file *pf = &p->files[i];
+	struct rootio_err e;
+	*f = NULL;
+	*t = NULL;
+	int rc = rootio_open(pf->url, f, &e);
+	if (!rc) {
+		const char *name = pf->tree && *pf->tree ? pf->tree : plan_pick_tree(p->q, *f);
+		if (!pf->tree || !*pf->tree)
+			pf->tree = arena_strndup(p->arena, name, strlen(name));
+		rc = pf->tree ? rootio_tree_open(*f, name, t, &e) : -ENOMEM;
+	}
+	if (rc) {
+		snprintf(why, cap, "%s", rc == -ENOMEM ? "out of memory" : e.msg);
+		rootio_close(*f);
+		*f = NULL;
+	}
+	return rc;
+}
+
+/* The first file's schema, the check of the query against it, the
+ * program.  Leaves file 0 open in *f0, *t0. */
+static int compile_on_first(struct plan *p, struct rootio_file **f0, struct rootio_tree **t0,
+			    struct ql_error *err)
+{
+	char why[1024];
+	if (!p->nfiles)
+		return plan_fail(err, p->q, NULL, "the dataset has no file");
+	int rc = open_file(p, 0, f0, t0, why, sizeof(why));
+	if (rc)
+		return rc == -ENOMEM ? rc : plan_fail(err, p->q, NULL, "%s", why);
+	if ((rc = make_schema(p, *t0)))
+		return rc;
+	if ((rc = ql_check(p->q, &(struct ql_schema){p->cols, p->ncols}, err)))
+		return rc;
+	return eval_compile(p->q, &p->prog);
+}
+
+static int64_t default_task_events(int64_t total)
+{
+	int64_t t = total / 64;
+	return t < 20000 ? 20000 : t > 1000000 ? 1000000 : t;
+}
+
+int plan_new(const char *text, size_t len, const struct plan_opts *o, struct plan **out,
+	     struct ql_error *err)
+{
+	struct plan *p = plan_alloc();
+	if (!p)
+		return -ENOMEM;
+	struct rootio_file *f = NULL;
+	struct rootio_tree *t = NULL;
+	struct cuts *cuts = NULL;
+	char why[1200];
+	int rc = ql_parse(text, len, o->filename, &p->q, err);
+	if (!rc)
+		rc = plan_expand(p, o, err);
+	if (!rc)
+		rc = compile_on_first(p, &f, &t, err);
+	if (!rc && !(cuts = calloc(p->nfiles + 1, sizeof(*cuts))))
+		rc = -ENOMEM;
+	int64_t total = 0;
+	for (size_t i = 0; !rc && i < p->nfiles; i++) {
+		if (i > 0 && (rc = open_file(p, i, &f, &t, why, sizeof(why)))) {
+			rc = rc == -ENOMEM ? rc : plan_fail(err, p->q, NULL, "%s", why);
+			break;
+		}
+		struct plan_file *pf = &p->files[i];
+		pf->entries = rootio_tree_entries(t);
+		pf->fingerprint = rootio_tree_fingerprint(t);
+		total += pf->entries;
+		if ((rc = check_inputs(p, pf, t, why, sizeof(why))))
+			rc = plan_fail(err, p->q, NULL, "%s", why);
+		else
+			rc = take_cuts(p, t, &cuts[i]);
+		rootio_tree_close(t);
+		rootio_close(f);
+		t = NULL;
+		f = NULL;
+		if (!rc && o->progress && o->progress(o->ctx, i + 1, p->nfiles))
+			rc = -ECANCELED;
+	}
+	int64_t target = o->task_events > 0 ? o->task_events : default_task_events(total);
+	for (size_t i = 0; !rc && i < p->nfiles; i++)
+		rc = cut_file(p, (int)i, &cuts[i], target);
+	rootio_tree_close(t);
+	rootio_close(f);
+	free(cuts);
+	if (rc) {
+		if (rc == -ENOMEM && err)
+			ql_fail(err, o->filename, "", 0, 0, 0, NULL, "out of memory");
+		plan_unref(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+/* The recorded files and tasks into p, names copied. */
+static int take_record(struct plan *p, const struct plan_file *files, size_t nfiles,
+		       const struct plan_task *tasks, size_t ntasks)
+{
+	p->files = calloc(nfiles + 1, sizeof(*p->files));
+	p->tasks = calloc(ntasks + 1, sizeof(*p->tasks));
+	if (!p->files || !p->tasks)
+		return -ENOMEM;
+	p->capf = p->nfiles = nfiles;
+	for (size_t i = 0; i < nfiles; i++) {
+		p->files[i] = files[i];
+		p->files[i].url = arena_strndup(p->arena, files[i].url, strlen(files[i].url));
+		const char *tr = files[i].tree ? files[i].tree : "";
+		p->files[i].tree = arena_strndup(p->arena, tr, strlen(tr));
+		if (!p->files[i].url || !p->files[i].tree)
+			return -ENOMEM;
+	}
+	p->capt = p->ntasks = ntasks;
+	for (size_t i = 0; i < ntasks; i++) {
+		if (tasks[i].file < 0 || (size_t)tasks[i].file >= nfiles)
+			return -EINVAL;
+		p->tasks[i] = tasks[i];
+		p->events += tasks[i].last - tasks[i].first;
+	}
+	return 0;
+}
+
+int plan_resume(const char *text, size_t len, const struct plan_opts *o,
+		const struct plan_file *files, size_t nfiles, const struct plan_task *tasks,
+		size_t ntasks, struct plan **out, char *why, size_t cap)
+{
+	struct plan *p = plan_alloc();
+	if (!p)
+		return -ENOMEM;
+	struct ql_error err;
+	struct rootio_file *f = NULL;
+	struct rootio_tree *t = NULL;
+	int rc = ql_parse(text, len, o->filename, &p->q, &err);
+	if (rc)
+		snprintf(why, cap, "%s", err.msg);
+	if (!rc && (rc = take_record(p, files, nfiles, tasks, ntasks)))
+		snprintf(why, cap, "%s", rc == -ENOMEM ? "out of memory" : "the recorded tasks are bad");
+	for (size_t i = 0; !rc && i < nfiles; i++)
+		rc = plan_file_unchanged(&p->files[i], o, why, cap);
+	if (!rc && nfiles) {
+		uint64_t recorded = p->files[0].fingerprint;
+		if ((rc = compile_on_first(p, &f, &t, &err)))
+			snprintf(why, cap, "%s", rc == -ENOMEM ? "out of memory" : err.msg);
+		else if (recorded && rootio_tree_fingerprint(t) != recorded) {
+			snprintf(why, cap, "%s changed since the job was planned: its tree '%s' differs",
+				 p->files[0].url, p->files[0].tree);
+			rc = ANA_ECHANGED;
+		} else if ((rc = check_inputs(p, &p->files[0], t, why, cap)) == 0)
+			p->files[0].entries = rootio_tree_entries(t);
+	}
+	rootio_tree_close(t);
+	rootio_close(f);
+	if (rc) {
+		plan_unref(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+/* ---- references and introspection ---- */
+
+struct plan *plan_ref(struct plan *p)
+{
+	if (p)
+		atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+void plan_unref(struct plan *p)
+{
+	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	eval_prog_free(p->prog);
+	ql_free(p->q);
+	free(p->files);
+	free(p->tasks);
+	arena_free(p->arena);
+	free(p);
+}
+
+const struct ql_query *plan_query(const struct plan *p) { return p->q; }
+const struct eval_prog *plan_prog(const struct plan *p) { return p->prog; }
+size_t plan_ntasks(const struct plan *p) { return p->ntasks; }
+const struct plan_task *plan_task(const struct plan *p, size_t i) { return &p->tasks[i]; }
+size_t plan_nfiles(const struct plan *p) { return p->nfiles; }
+const struct plan_file *plan_file(const struct plan *p, size_t i) { return &p->files[i]; }
+int64_t plan_events(const struct plan *p) { return p->events; }

@@ -1,0 +1,48 @@
+/* plan_int.h — what the planner's files share. */
+#ifndef ANAFS_PLAN_INT_H
+#define ANAFS_PLAN_INT_H
+
+#include "plan.h"
+
+#include "arena.h"
+#include "rootio.h"
+
+#include <stdatomic.h>
+
+struct plan {
+	atomic_int refs;
+	struct ql_query *q;
+	struct eval_prog *prog;
+	struct arena *arena;       /* file names, the schema */
+	struct plan_file *files;
+	size_t nfiles, capf;
+	struct ql_column *cols;    /* schema of the first file */
+	size_t ncols;
+	struct plan_task *tasks;
+	size_t ntasks, capt;
+	int64_t events;
+};
+
+/* Fail planning with msg at the query's dataset line: -EINVAL. */
+int plan_fail(struct ql_error *err, const struct ql_query *q, const char *hint, const char *fmt,
+	      ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- the dataset (plan_files.c) ---- */
+
+/* Expand q's dataset words into p->files (url, size, mtime): URLs as
+ * written; paths joined to o->basedir, globs expanded (matches in order),
+ * each made a clean absolute path; every file checked to be a regular file
+ * that the submitter may read (o->check_access).  -EINVAL with err. */
+int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err);
+
+/* Check that recorded file f is still what it was: a regular file the
+ * submitter may read, of the recorded size and modification time.
+ * Returns 0, ANA_ECHANGED or -EINVAL / -EACCES with why. */
+int plan_file_unchanged(const struct plan_file *f, const struct plan_opts *o, char *why,
+			size_t cap);
+
+/* The path shown in messages for a dataset word: joined to basedir and
+ * cleaned of "." and ".." (lexically), into out. */
+void plan_display_path(const char *basedir, const char *word, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,198 @@
+/* runner.c — one task into a partial result: its file opened and checked,
+ * its entries read in batches, the program run on each batch. */
+#include "runner.h"
+
+#include "ana_err.h"
+#include "rootio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct runner {
+	struct plan *p;
+	struct eval_state *st;
+	int file;                  /* whose tree is open, or -1 */
+	struct rootio_file *f;
+	struct rootio_tree *t;
+	int *map;                  /* program input -> column of this tree */
+	struct rootio_column *cols;
+	const struct rootio_column **colp;
+	size_t ninputs;
+	uint64_t bytes_closed;     /* read by trees already closed */
+};
+
+uint64_t runner_bytes_read(const struct runner *r)
+{
+	struct rootio_stats st = {0};
+	if (r->t)
+		rootio_tree_stats(r->t, &st);
+	return r->bytes_closed + st.bytes_read;
+}
+
+struct plan *runner_plan(const struct runner *r)
+{
+	return r->p;
+}
+
+int runner_new(struct plan *p, struct runner **out)
+{
+	struct runner *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->p = plan_ref(p);
+	r->file = -1;
+	r->ninputs = eval_ninputs(plan_prog(p));
+	r->map = calloc(r->ninputs + 1, sizeof(*r->map));
+	r->cols = calloc(r->ninputs + 1, sizeof(*r->cols));
+	r->colp = calloc(r->ninputs + 1, sizeof(*r->colp));
+	int rc = r->map && r->cols && r->colp ? eval_state_new(plan_prog(p), &r->st) : -ENOMEM;
+	if (rc) {
+		runner_free(r);
+		return rc;
+	}
+	for (size_t i = 0; i < r->ninputs; i++) {
+		rootio_column_init(&r->cols[i]);
+		r->colp[i] = &r->cols[i];
+	}
+	*out = r;
+	return 0;
+}
+
+static void close_file(struct runner *r)
+{
+	r->bytes_closed = runner_bytes_read(r);
+	rootio_tree_close(r->t);
+	rootio_close(r->f);
+	r->t = NULL;
+	r->f = NULL;
+	r->file = -1;
+}
+
+void runner_free(struct runner *r)
+{
+	if (!r)
+		return;
+	close_file(r);
+	for (size_t i = 0; r->cols && i < r->ninputs; i++)
+		rootio_column_free(&r->cols[i]);
+	eval_state_free(r->st);
+	plan_unref(r->p);
+	free(r->map);
+	free(r->cols);
+	free(r->colp);
+	free(r);
+}
+
+/* Whether the open file is the one planned: -ECHANGED with msg if not. */
+static int check_identity(struct runner *r, const struct plan_file *pf, char *msg, size_t cap)
+{
+	struct stat st;
+	bool recorded = pf->size || pf->fingerprint;
+	if (!recorded || strstr(pf->url, "://"))
+		return 0;
+	if (stat(pf->url, &st) == 0 &&
+	    ((uint64_t)st.st_size != pf->size ||
+	     (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != pf->mtime_ns)) {
+		snprintf(msg, cap, "%s changed since the job was planned (%s)", pf->url,
+			 (uint64_t)st.st_size != pf->size ? "its size differs" : "it was modified");
+		return ANA_ECHANGED;
+	}
+	if (rootio_tree_entries(r->t) != pf->entries || rootio_tree_fingerprint(r->t) != pf->fingerprint) {
+		snprintf(msg, cap, "%s changed since the job was planned (its tree '%s' differs)",
+			 pf->url, pf->tree);
+		return ANA_ECHANGED;
+	}
+	return 0;
+}
+
+/* Open file i's tree and find the program's columns in it. */
+static int open_file(struct runner *r, int i, char *msg, size_t cap)
+{
+	const struct plan_file *pf = plan_file(r->p, (size_t)i);
+	close_file(r);
+	struct rootio_err e;
+	int rc = rootio_open(pf->url, &r->f, &e);
+	if (!rc) {
+		const char *tree = *pf->tree ? pf->tree : plan_pick_tree(plan_query(r->p), r->f);
+		rc = rootio_tree_open(r->f, tree, &r->t, &e);
+	}
+	if (rc) {
+		snprintf(msg, cap, "%s", e.msg);
+		close_file(r);
+		return rc;
+	}
+	if ((rc = check_identity(r, pf, msg, cap))) {
+		close_file(r);
+		return rc;
+	}
+	for (size_t k = 0; k < r->ninputs; k++) {
+		const struct ql_column *want = plan_input(r->p, k);
+		int c = rootio_tree_find(r->t, want->name);
+		if (!plan_column_matches(r->t, c, want)) {
+			snprintf(msg, cap, "%s: tree '%s': branch '%s' %s", pf->url, pf->tree, want->name,
+				 c >= 0 ? "has another type or shape than in the first file"
+					: "is missing (the first file has it)");
+			close_file(r);
+			return -EINVAL;
+		}
+		r->map[k] = c;
+	}
+	r->file = i;
+	return 0;
+}
+
+/* The task's batches into the runner's state. */
+static int run_batches(struct runner *r, const struct plan_task *t,
+		       int (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap)
+{
+	const struct plan_file *pf = plan_file(r->p, (size_t)t->file);
+	for (int64_t a = t->first; a < t->last; a += PLAN_BATCH) {
+		int64_t b = a + PLAN_BATCH < t->last ? a + PLAN_BATCH : t->last;
+		for (size_t k = 0; k < r->ninputs; k++) {
+			struct rootio_err e;
+			int rc = rootio_read(r->t, (size_t)r->map[k], a, b, &r->cols[k], &e);
+			if (rc) {
+				snprintf(msg, cap, "%s", e.msg);
+				return rc;
+			}
+		}
+		const char *why = NULL;
+		int rc = eval_run(r->st, b - a, r->colp, &why);
+		if (rc) {
+			snprintf(msg, cap, "%s: tree '%s', entries %lld to %lld: %s", pf->url, pf->tree,
+				 (long long)a, (long long)b, why ? why : "evaluation failed");
+			return rc;
+		}
+		if (progress && progress(ctx, b - a)) {
+			snprintf(msg, cap, "stopped");
+			return -ECANCELED;
+		}
+	}
+	return 0;
+}
+
+int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t events),
+	       void *ctx, struct result **out, char *msg, size_t cap)
+{
+	if (i >= plan_ntasks(r->p))
+		return -EINVAL;
+	const struct plan_task *t = plan_task(r->p, i);
+	int rc = 0;
+	if (r->file != t->file && (rc = open_file(r, t->file, msg, cap)))
+		return rc;
+	rc = run_batches(r, t, progress, ctx, msg, cap);
+	struct result *part = NULL;
+	int rc2 = eval_state_take(r->st, &part);
+	if (!rc && rc2)
+		snprintf(msg, cap, "out of memory");
+	rc = rc ? rc : rc2;
+	if (rc) {
+		result_free(part); /* what a task cut short did is dropped */
+		return rc;
+	}
+	*out = part;
+	return 0;
+}

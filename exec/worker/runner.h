@@ -1,0 +1,42 @@
+/* runner.h — running one task of a plan into a partial result: what a
+ * worker does, on a thread of the daemon or (later) in a worker process.
+ *
+ * A runner opens the file of the task it runs when it needs it (closing
+ * the one before), so a worker holds one input file open at a time
+ * whatever the size of the dataset, and checks on opening that the file is
+ * the one the job planned (size, modification time, the tree's
+ * fingerprint, its entries and the branches the query reads).
+ *
+ * Thread safety: a runner belongs to one thread; several runners may run
+ * tasks of one plan at once. */
+#ifndef ANAFS_RUNNER_H
+#define ANAFS_RUNNER_H
+
+#include "plan.h"
+#include "result.h"
+
+#include <stdint.h>
+
+struct runner;
+
+/* A runner for plan p (it takes a reference; dropped by runner_free()).
+ * *out is new. */
+int runner_new(struct plan *p, struct runner **out);
+void runner_free(struct runner *r);
+
+/* The plan the runner runs tasks of (borrowed). */
+struct plan *runner_plan(const struct runner *r);
+
+/* Run task i of the plan.  progress, when given, is called after each
+ * batch with the events just done; when it returns non-zero the task stops
+ * with -ECANCELED.  On success *out is the task's partial result (new:
+ * result_free()).  Returns 0, or a negative code with msg (cap bytes)
+ * naming the file, tree, branch and entry: ANA_ECHANGED when the file is
+ * not the one planned (or changed while it was read). */
+int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t events),
+	       void *ctx, struct result **out, char *msg, size_t cap);
+
+/* Compressed bytes the runner has read from files so far. */
+uint64_t runner_bytes_read(const struct runner *r);
+
+#endif
