@@ -4,16 +4,21 @@
  * mask, 3 histograms) run three ways in the same process, each repeated
  * for about --seconds:
  *   decode  reading the query's columns with rootio, nothing else;
- *   anafs   the query through run_plan/runner_run on one thread (what
- *           `anafs run -j 1` does per core), and run_all on every core;
+ *   anafs   the query through plan_new/runner_run on one thread (what a
+ *           worker does per core), and through the coordinator on every
+ *           core (what `anafs run` does: a job store in memory, each
+ *           merge encoded and committed);
  *   hand    the same columns read the same way and a fused C loop that
  *           does the same work: the practical limit.
  * It prints events/s per core, the ratio anafs/hand, the time spent
  * decoding and the peak memory, and checks that both give the same
  * histograms. */
+#include "coord.h"
 #include "hist.h"
+#include "plan.h"
 #include "rootio.h"
-#include "run.h"
+#include "runner.h"
+#include "store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -111,8 +116,8 @@ static int64_t pass_decode(const char *file)
 	if (reader_open(&r, file))
 		exit(1);
 	int64_t n = rootio_tree_entries(r.t);
-	for (int64_t a = 0; a < n; a += RUN_BATCH)
-		if (read_batch(&r, a, a + RUN_BATCH < n ? a + RUN_BATCH : n))
+	for (int64_t a = 0; a < n; a += PLAN_BATCH)
+		if (read_batch(&r, a, a + PLAN_BATCH < n ? a + PLAN_BATCH : n))
 			exit(1);
 	reader_close(&r);
 	return n;
@@ -138,8 +143,8 @@ static int64_t pass_hand(const char *file, struct hand *H)
 	if (reader_open(&r, file))
 		exit(1);
 	int64_t n = rootio_tree_entries(r.t);
-	for (int64_t a = 0; a < n; a += RUN_BATCH) {
-		int64_t b = a + RUN_BATCH < n ? a + RUN_BATCH : n;
+	for (int64_t a = 0; a < n; a += PLAN_BATCH) {
+		int64_t b = a + PLAN_BATCH < n ? a + PLAN_BATCH : n;
 		if (read_batch(&r, a, b))
 			exit(1);
 		const uint8_t *trig = r.c[0].values;
@@ -174,26 +179,51 @@ static int64_t pass_hand(const char *file, struct hand *H)
 }
 
 /* One pass of the evaluator on one thread, over every task in order. */
-static int64_t pass_anafs(const struct run_plan *plan, struct eval_state **total)
+static int64_t pass_anafs(struct plan *plan, struct result **total)
 {
 	struct runner *r;
-	struct eval_state *st;
 	char msg[1024];
-	if (runner_new(plan, &r) || eval_state_new(run_plan_prog(plan), &st))
+	if (runner_new(plan, &r))
 		exit(1);
-	for (size_t i = 0; i < run_plan_ntasks(plan); i++)
-		if (runner_run(r, run_plan_task(plan, i), st, NULL, NULL, msg, sizeof(msg))) {
+	for (size_t i = 0; i < plan_ntasks(plan); i++) {
+		struct result *part = NULL;
+		if (runner_run(r, i, NULL, NULL, &part, msg, sizeof(msg))) {
 			fprintf(stderr, "bench_query: %s\n", msg);
 			exit(1);
 		}
-	runner_free(r);
-	if (*total) {
-		eval_state_merge(*total, st);
-		eval_state_free(st);
-	} else {
-		*total = st;
+		if (*total) {
+			result_merge(*total, part);
+			result_free(part);
+		} else {
+			*total = part;
+		}
 	}
-	return run_plan_events(plan);
+	runner_free(r);
+	return plan_events(plan);
+}
+
+/* One job through the coordinator on ncpu workers, as `anafs run` runs it. */
+static int64_t pass_coord(const char *q, int ncpu)
+{
+	struct store *st = NULL;
+	struct coord *c = NULL;
+	char msg[512];
+	struct ql_error err;
+	int64_t id;
+	enum job_status status = JOB_FAILED;
+	struct job_info info = {0};
+	if (store_open(":memory:", &st, msg, sizeof(msg)) ||
+	    coord_start(&(struct coord_opts){.st = st, .workers = ncpu}, &c, msg, sizeof(msg)) ||
+	    coord_submit(c, &(struct coord_submission){.name = "bench", .filename = "bench.query",
+						       .text = q, .len = strlen(q), .basedir = "."},
+			 &id, &err) ||
+	    coord_wait(c, id, -1, &status) || status != JOB_DONE || coord_job(c, id, &info)) {
+		fprintf(stderr, "bench_query: the coordinator: %s (%s)\n", msg, job_status_name(status));
+		exit(1);
+	}
+	coord_stop(c);
+	store_close(st);
+	return info.events_done;
 }
 
 static int same_counts(const struct hist *a, const struct hist *b)
@@ -216,15 +246,16 @@ int main(int argc, char **argv)
 	}
 	char *q = query_text(file);
 	struct ql_error qe;
-	struct run_plan *plan;
-	if (run_plan_new(q, strlen(q), "bench.query", ".", 0, &plan, &qe)) {
+	struct plan *plan;
+	if (plan_new(q, strlen(q), &(struct plan_opts){.basedir = ".", .filename = "bench.query"},
+		     &plan, &qe)) {
 		fputs(qe.text, stderr);
 		return 1;
 	}
 	printf("file: %s\nquery:\n%s\n", file, q);
 
 	/* anafs on one thread (first, so that peak memory is its own). */
-	struct eval_state *tot = NULL;
+	struct result *tot = NULL;
 	int64_t ev = 0;
 	int passes = 0;
 	double t0 = now();
@@ -235,20 +266,13 @@ int main(int argc, char **argv)
 	double t_anafs = now() - t0;
 	long rss_anafs = peak_kb();
 
-	/* anafs on every core, through run_all as `anafs run` does. */
+	/* anafs on every core, through the coordinator as `anafs run` does. */
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	int64_t evj = 0;
-	char msg[1024];
 	t0 = now();
-	do {
-		struct eval_state *st;
-		if (run_all(plan, ncpu, NULL, NULL, &st, msg, sizeof(msg))) {
-			fprintf(stderr, "bench_query: %s\n", msg);
-			return 1;
-		}
-		evj += run_plan_events(plan);
-		eval_state_free(st);
-	} while (now() - t0 < seconds);
+	do
+		evj += pass_coord(q, ncpu);
+	while (now() - t0 < seconds);
 	double t_all = now() - t0;
 
 	/* Decoding alone. */
@@ -267,7 +291,7 @@ int main(int argc, char **argv)
 		struct hist_def d = {.name = "h", .ndim = 1, .axes = {ax[i]}};
 		if (hist_new(&d, &H.h[i], NULL))
 			return 1;
-		H.buf[i] = malloc(8 * (size_t)RUN_BATCH * 64);
+		H.buf[i] = malloc(8 * (size_t)PLAN_BATCH * 64);
 	}
 	int64_t evh = 0;
 	int hpasses = 0;
@@ -285,7 +309,7 @@ int main(int argc, char **argv)
 		for (int k = 0; k < passes; k++)
 			hist_merge(b, H.h[i]); /* scale hand counts to the anafs passes */
 		for (int k = 0; k < hpasses; k++)
-			hist_merge(a, eval_hist(tot, (size_t)i));
+			hist_merge(a, tot->hists[i]);
 		ok &= same_counts(a, b);
 		hist_free(a);
 		hist_free(b);
@@ -297,14 +321,14 @@ int main(int argc, char **argv)
 	printf("%-34s %14.4g\n", "decode only (1 core)", r_dec);
 	printf("%-34s %14.4g\n", "hand-written loop (1 core)", r_hand);
 	printf("%-34s %14.4g\n", "anafs evaluator (1 core)", r_anafs);
-	printf("%-34s %14.4g   (%d threads)\n", "anafs run_all (all cores)", r_all, ncpu);
+	printf("%-34s %14.4g   (%d workers)\n", "anafs run (all cores)", r_all, ncpu);
 	printf("ratio anafs / hand (1 core):        %.2f\n", r_anafs / r_hand);
 	printf("share of anafs time decoding:       %.0f%%\n", 100.0 * r_anafs / r_dec);
 	printf("speedup on %d cores:                 %.2fx\n", ncpu, r_all / r_anafs);
 	printf("peak RSS after the anafs runs:      %ld MB\n", rss_anafs / 1024);
 	printf("same histograms as the hand loop:   %s\n", ok ? "yes" : "NO");
-	eval_state_free(tot);
-	run_plan_free(plan);
+	result_free(tot);
+	plan_unref(plan);
 	free(q);
 	return ok ? 0 : 1;
 }

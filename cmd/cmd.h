@@ -9,4 +9,10 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 
+#include <stdint.h>
+
+/* A size such as 4096, 512M, 4G or 1.5T (powers of 1024) into *out:
+ * 0, or -1 when s is not one. */
+int cmd_parse_size(const char *s, uint64_t *out);
+
 #endif

@@ -93,7 +93,7 @@ static bool anafs_mounted(const char *path)
 static int mount_usage(void)
 {
 	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--foreground] "
-			"[--allow-other]\n");
+			"[--allow-other] [--hist-memory SIZE]\n");
 	return 2;
 }
 
@@ -102,6 +102,7 @@ int cmd_mount(int argc, char **argv)
 	const char *dir = NULL, *state = NULL;
 	int workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	bool fg = false, other = false;
+	uint64_t memory = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--state") && i + 1 < argc)
 			state = argv[++i];
@@ -111,6 +112,9 @@ int cmd_mount(int argc, char **argv)
 			if (*end || n < 1 || n > 1024)
 				return mount_usage();
 			workers = (int)n;
+		} else if (!strcmp(argv[i], "--hist-memory") && i + 1 < argc) {
+			if (cmd_parse_size(argv[++i], &memory))
+				return mount_usage();
 		} else if (!strcmp(argv[i], "--foreground") || !strcmp(argv[i], "-f"))
 			fg = true;
 		else if (!strcmp(argv[i], "--allow-other"))
@@ -179,7 +183,9 @@ int cmd_mount(int argc, char **argv)
 	struct coord *sc = NULL;
 	if ((rc = store_open(db, &store, msg, sizeof(msg))) ||
 	    (rc = coord_start(&(struct coord_opts){.st = store, .workers = workers,
-						    .check_access = other, .resume = true},
+						    .check_access = other, .resume = true,
+						    .hist_memory = memory,
+						    .base_desc = "the folder anafs mount ran in"},
 			      &sc, msg, sizeof(msg)))) {
 		fprintf(stderr, "anafs mount: %s\n", *msg ? msg : strerror(-rc));
 		fs_unmount(m);

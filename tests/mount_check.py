@@ -360,21 +360,36 @@ def submit_shell(env, mnt):
 
 
 def bad_query(env, mnt):
+    # A syntax error: close() fails with EINVAL, so cp says so.
+    text = ("dataset %s\ntree Events\nhist nope = Muon_pt bins=10 range=0,\n"
+            % env.path(DIMUON))
+    bad = env.query(text, "syntax.query")
+    before = jobs_of(mnt)
+    r = sh("cp '%s' '%s/jobs/'" % (bad, mnt))
+    check(r.returncode != 0, "cp of a query with a syntax error exits non-zero", r.returncode)
+    check("Invalid argument" in r.stderr, "cp prints Invalid argument", r.stderr)
+    check(wait_for(lambda: os.path.islink(mnt + "/jobs/syntax"), 5), "jobs/syntax exists")
+    one_new_job(mnt, before, "cp of a query with a syntax error")
+    check(status(mnt, "syntax") == "invalid", "jobs/syntax/status is invalid")
+    err = read(mnt + "/jobs/syntax/error")
+    check(re.search(r"syntax.query:3:\d+: error:", err) and "^" in err,
+          "jobs/syntax/error has file:line:col: error: and a caret", err)
+    # An unknown branch is found when the job is planned, after close():
+    # cp succeeds and the job becomes invalid, its error saying where.
     text = ("dataset %s\ntree Events\nhist nope = Muon_ptt bins=10 range=0,1\n"
             % env.path(DIMUON))
     bad = env.query(text, "bad.query")
     before = jobs_of(mnt)
     r = sh("cp '%s' '%s/jobs/'" % (bad, mnt))
-    check(r.returncode != 0, "cp of a bad query exits non-zero", r.returncode)
-    check("Invalid argument" in r.stderr, "cp prints Invalid argument", r.stderr)
+    check(r.returncode == 0, "cp of a query naming an unknown branch exits 0", r.stderr)
     check(wait_for(lambda: os.path.islink(mnt + "/jobs/bad"), 5), "jobs/bad exists")
     one_new_job(mnt, before, "cp of a bad query")
+    check(cat_wait(mnt, "bad") == "invalid", "cat wait of the job prints invalid")
     check(status(mnt, "bad") == "invalid", "jobs/bad/status is invalid")
     err = read(mnt + "/jobs/bad/error")
     check(re.search(r"\d+:\d+: error:", err) and "^" in err and "hint:" in err,
           "jobs/bad/error has line:col: error:, a caret and hint:", err)
     check("3:13" in err, "the error points at line 3 column 13", err)
-    check(cat_wait(mnt, "bad") == "invalid", "cat wait of an invalid job prints invalid")
     r = subprocess.run([env.anafs, "submit", bad, "--mount", mnt], capture_output=True,
                        text=True, timeout=60)
     check(r.returncode == 1 and "error:" in r.stderr and "Muon_ptt" in r.stderr,

@@ -1,670 +1,638 @@
-/* scheduler.c — jobs, tasks, workers, merging in task order, committing.
- *
- * One lock guards the scheduler.  A worker takes the next task of the
- * oldest runnable job, runs it without the lock, then under the lock files
- * its partial result and merges every partial that is next in task order
- * into the job's total, committing each merge to the store in the same
- * transaction that marks its task done.  Merging in task order makes the
- * result independent of thread count, timing and restarts. */
-#include "coord.h"
+/* coord.c — the coordinator's table of jobs and its state machine:
+ * starting and stopping, submitting, controlling, and what callers may
+ * ask of a job.  The planner is in coord_plan.c, dispatch and merging in
+ * coord_run.c; docs/internals.md has the states and the lock order. */
+#include "coord_int.h"
 
-#include "eval.h"
-#include "result.h"
-#include "run.h"
+#include "ana_err.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-
-struct sjob {
-	int64_t id;
-	struct run_plan *plan;
-	struct result *total;        /* merged tasks [0, merged) */
-	struct result **partial;     /* finished, not yet merged */
-	size_t ntasks, next, merged;
-	int inflight;                /* tasks running now */
-	int holders;                 /* workers keeping a runner for its plan */
-	bool paused, cancel, failed;
-	atomic_llong pending;        /* events done in tasks not merged */
-	atomic_ullong bytes;         /* compressed bytes read for it */
-	double t0;                   /* when this daemon first ran one of its tasks */
-	int64_t ev0;                 /* events merged by then */
-	struct sjob *next_job;
+/* The statuses each status may be reached from.  Done is also reached by
+ * the last merge, which the store records in the merge's transaction. */
+#define M(s) JOB_MASK(JOB_##s)
+static const unsigned legal_from[] = {
+	[JOB_QUEUED] = M(PAUSED),                 /* resumed before any task ran */
+	[JOB_RUNNING] = M(QUEUED) | M(PAUSED),    /* a task started; resumed */
+	[JOB_PAUSED] = M(QUEUED) | M(RUNNING),
+	[JOB_DONE] = JOB_MASK_ACTIVE,             /* all merged (or nothing to run) */
+	[JOB_FAILED] = JOB_MASK_ACTIVE,
+	[JOB_CANCELLED] = JOB_MASK_ACTIVE,
+	[JOB_INVALID] = M(QUEUED) | M(PAUSED),    /* planning found the query wrong */
 };
+#undef M
 
-struct worker {
-	struct sched *s;
-	int id;
-	pthread_t tid;
-	struct sjob *job;            /* what it runs now, or NULL */
-	size_t task;
-	int64_t tasks_done;
-	atomic_llong events;
-	atomic_ullong bytes;
-	double started;
-};
+/* ---- the table ---- */
 
-struct sched {
-	void (*on_event)(void *ctx, int64_t job, unsigned events);
-	void *event_ctx;
-	struct store *st;
-	pthread_mutex_t lock;
-	pthread_cond_t work, changed;
-	struct sjob *jobs;           /* active jobs, oldest first */
-	struct worker *w;
-	int nworkers;
-	bool stopping;
-	char host[64];
-	double started;
-};
-
-static void emit(struct sched *s, int64_t job, unsigned ev)
+struct cjob *coord_find(struct coord *c, int64_t id)
 {
-	if (s->on_event)
-		s->on_event(s->event_ctx, job, ev);
-}
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void free_job(struct sjob *j)
-{
-	if (!j)
-		return;
-	for (size_t i = 0; j->partial && i < j->ntasks; i++)
-		result_free(j->partial[i]);
-	free(j->partial);
-	result_free(j->total);
-	run_plan_free(j->plan);
-	free(j);
-}
-
-/* Under the lock: drop job j from the active list once nothing runs on it
- * and no worker keeps a runner made for its plan. */
-static void retire(struct sched *s, struct sjob *j)
-{
-	if (j->inflight || j->holders)
-		return;
-	for (struct sjob **p = &s->jobs; *p; p = &(*p)->next_job)
-		if (*p == j) {
-			*p = j->next_job;
-			free_job(j);
-			return;
-		}
-}
-
-static struct sjob *find(struct sched *s, int64_t id)
-{
-	for (struct sjob *j = s->jobs; j; j = j->next_job)
+	for (struct cjob *j = c->jobs; j; j = j->next_job)
 		if (j->id == id)
 			return j;
 	return NULL;
 }
 
-static void add_job(struct sched *s, struct sjob *j)
+static struct override *find_override(struct coord *c, int64_t id)
 {
-	struct sjob **p = &s->jobs;
+	for (struct override *o = c->overrides; o; o = o->next)
+		if (o->id == id)
+			return o;
+	return NULL;
+}
+
+static void add_job(struct coord *c, struct cjob *j)
+{
+	struct cjob **p = &c->jobs;
 	while (*p && (*p)->id < j->id)
 		p = &(*p)->next_job;
 	j->next_job = *p;
 	*p = j;
 }
 
-/* A new active job from a plan; resumed from merged tasks and saved result. */
-static int make_job(int64_t id, struct run_plan *plan, size_t merged, const void *result,
-		    size_t len, struct sjob **out)
+static void free_job(struct cjob *j)
 {
-	struct sjob *j = calloc(1, sizeof(*j));
 	if (!j)
-		return -ENOMEM;
-	j->id = id;
-	j->plan = plan;
-	j->ntasks = run_plan_ntasks(plan);
-	j->partial = calloc(j->ntasks + 1, sizeof(*j->partial));
-	int rc = j->partial ? result_new(run_plan_query(plan), &j->total) : -ENOMEM;
-	if (!rc && len)
-		rc = result_decode(j->total, result, len);
-	if (rc) {
-		j->plan = NULL; /* the caller keeps it on failure */
-		free_job(j);
-		return rc;
+		return;
+	for (size_t i = 0; j->slots && i < j->window; i++)
+		result_free(j->slots[i]);
+	free(j->slots);
+	free(j->slot_events);
+	result_free(j->total);
+	plan_unref(j->plan);
+	free(j->error);
+	free(j->filename);
+	free(j);
+}
+
+void coord_retire(struct coord *c, struct cjob *j)
+{
+	if (!job_status_terminal(j->status) || j->running || j->planning || j->merging)
+		return;
+	if (j->unrecorded) {
+		struct override *o = calloc(1, sizeof(*o));
+		if (o) {
+			o->id = j->id;
+			o->status = j->status;
+			o->error = j->error;
+			j->error = NULL;
+			o->next = c->overrides;
+			c->overrides = o;
+		}
 	}
-	j->next = j->merged = merged;
-	*out = j;
-	return 0;
-}
-
-/* ---- merging ---- */
-
-static int64_t task_events(const struct run_plan *p, size_t i)
-{
-	const struct run_task *t = run_plan_task(p, i);
-	return t->last - t->first;
-}
-
-/* Under the lock: merge and commit every partial next in order. */
-static void merge_ready(struct sched *s, struct sjob *j)
-{
-	while (j->merged < j->ntasks && j->partial[j->merged] && !j->failed) {
-		size_t i = j->merged;
-		void *blob = NULL;
-		size_t len = 0;
-		int rc = result_merge(j->total, j->partial[i]);
-		if (!rc)
-			rc = result_encode(j->total, &blob, &len);
-		if (!rc)
-			rc = store_task_commit(s->st, j->id, (int)i, blob, len, task_events(j->plan, i));
-		free(blob);
-		result_free(j->partial[i]);
-		j->partial[i] = NULL;
-		if (rc < 0) {
-			j->failed = true;
-			store_job_set_status(s->st, j->id, JOB_FAILED, "the job store could not record a result");
-			store_log(s->st, j->id, "failed: store error %d merging task %zu", rc, i);
+	for (struct cjob **p = &c->jobs; *p; p = &(*p)->next_job)
+		if (*p == j) {
+			*p = j->next_job;
 			break;
 		}
-		atomic_fetch_sub(&j->pending, task_events(j->plan, i));
-		j->merged++;
-		emit(s, j->id, COORD_EV_RESULT);
-	}
-	if (j->merged == j->ntasks && !j->failed && !j->cancel) {
-		store_job_set_status(s->st, j->id, JOB_DONE, NULL);
-		store_log(s->st, j->id, "done: %zu tasks, %lld events", j->ntasks,
-			  (long long)run_plan_events(j->plan));
-		j->cancel = true; /* nothing more to run */
-		pthread_cond_broadcast(&s->changed);
-		emit(s, j->id, COORD_EV_STATUS | COORD_EV_LOG);
-	}
+	free_job(j);
 }
 
-/* ---- workers ---- */
-
-struct progress_ctx {
-	struct worker *w;
-	struct sjob *j;
-};
-
-static int on_progress(void *ctx, int64_t events)
+void coord_stop_tasks(struct cjob *j)
 {
-	struct progress_ctx *c = ctx;
-	atomic_fetch_add(&c->j->pending, events);
-	atomic_fetch_add(&c->w->events, events);
-	return c->j->cancel || c->j->failed || c->w->s->stopping;
+	for (struct btask *t = j->inflight; t; t = t->next)
+		atomic_store(&t->stop, true);
 }
 
-/* Under the lock: the next task to run, or NULL. */
-static struct sjob *next_task(struct sched *s, size_t *task)
+/* ---- events ---- */
+
+void coord_emit(struct coord *c, int64_t id, unsigned ev)
 {
-	for (struct sjob *j = s->jobs; j; j = j->next_job)
-		if (!j->paused && !j->cancel && !j->failed && j->next < j->ntasks) {
-			*task = j->next++;
-			return j;
+	pthread_cond_broadcast(&c->changed);
+	for (int i = 0; i < c->nevents; i++)
+		if (c->events[i].job == id) {
+			c->events[i].ev |= ev;
+			return;
 		}
-	return NULL;
-}
-
-/* A worker's runner and state, made for one job's plan and kept while it
- * runs that job's tasks; the job is not freed while they exist. */
-struct kit {
-	struct sjob *job;
-	struct runner *r;
-	struct eval_state *st;
-};
-
-/* Drop the kit; the lock is not held. */
-static void drop_kit(struct sched *s, struct kit *k)
-{
-	if (!k->job)
+	if (c->nevents == COORD_MAX_EVENTS) { /* full: job 0 means "any job" */
+		c->events[COORD_MAX_EVENTS - 1].job = 0;
+		c->events[COORD_MAX_EVENTS - 1].ev |= ev;
 		return;
-	runner_free(k->r);
-	eval_state_free(k->st);
-	pthread_mutex_lock(&s->lock);
-	k->job->holders--;
-	if (k->job->cancel || k->job->failed)
-		retire(s, k->job);
-	pthread_mutex_unlock(&s->lock);
-	memset(k, 0, sizeof(*k));
+	}
+	c->events[c->nevents].job = id;
+	c->events[c->nevents++].ev = ev;
 }
 
-static void *work(void *arg)
+void coord_unlock(struct coord *c)
 {
-	struct worker *w = arg;
-	struct sched *s = w->s;
-	struct kit kit = {0};
-	pthread_mutex_lock(&s->lock);
-	while (!s->stopping) {
-		size_t i;
-		struct sjob *j = next_task(s, &i);
-		if (!j) {
-			if (kit.job) { /* nothing to run: let finished jobs go */
-				pthread_mutex_unlock(&s->lock);
-				drop_kit(s, &kit);
-				pthread_mutex_lock(&s->lock);
-				continue;
-			}
-			pthread_cond_wait(&s->work, &s->lock);
-			continue;
-		}
-		j->inflight++;
-		w->job = j;
-		w->task = i;
-		w->started = now();
-		struct job_info info;
-		int got = store_job_get(s->st, j->id, &info);
-		if (!j->t0 && !got) {
-			j->t0 = w->started;
-			j->ev0 = info.events_done;
-		}
-		if (!got && info.status == JOB_QUEUED) {
-			store_job_set_status(s->st, j->id, JOB_RUNNING, NULL);
-			store_log(s->st, j->id, "running");
-			emit(s, j->id, COORD_EV_STATUS | COORD_EV_LOG);
-		}
-		bool swap = kit.job != j;
-		if (swap)
-			j->holders++;
-		pthread_mutex_unlock(&s->lock);
-
-		char msg[1024] = "";
-		int rc = 0;
-		if (swap) { /* a runner and a state for this job's plan */
-			drop_kit(s, &kit);
-			kit.job = j;
-			if (!(rc = runner_new(j->plan, &kit.r)))
-				rc = eval_state_new(run_plan_prog(j->plan), &kit.st);
-		}
-		struct progress_ctx pc = {w, j};
-		uint64_t bytes0 = kit.r ? runner_bytes_read(kit.r) : 0;
-		if (!rc)
-			rc = runner_run(kit.r, run_plan_task(j->plan, i), kit.st, on_progress, &pc, msg,
-					sizeof(msg));
-		struct result *part = NULL;
-		if (!rc)
-			rc = eval_state_take(kit.st, &part);
-		else if (kit.st) { /* a task cut short leaves a partial result: drop it */
-			struct result *junk = NULL;
-			if (!eval_state_take(kit.st, &junk))
-				result_free(junk);
-		}
-		if (kit.r) {
-			uint64_t b = runner_bytes_read(kit.r) - bytes0;
-			atomic_fetch_add(&w->bytes, b);
-			atomic_fetch_add(&j->bytes, b);
-		}
-
-		pthread_mutex_lock(&s->lock);
-		j->inflight--;
-		w->job = NULL;
-		if (!rc) {
-			w->tasks_done++;
-			j->partial[i] = part;
-			merge_ready(s, j);
-		} else if (rc != -ECANCELED && !j->failed && !j->cancel) {
-			const struct run_task *t = run_plan_task(j->plan, i);
-			char err[1400];
-			snprintf(err, sizeof(err), "task %zu (%s, entries %lld to %lld): %s", i,
-				 run_plan_file(j->plan, (size_t)t->file), (long long)t->first,
-				 (long long)t->last, *msg ? msg : "out of memory");
-			j->failed = true;
-			store_job_set_status(s->st, j->id, JOB_FAILED, err);
-			store_log(s->st, j->id, "failed: %s", err);
-			pthread_cond_broadcast(&s->changed);
-			emit(s, j->id, COORD_EV_STATUS | COORD_EV_LOG);
-		} else if (rc == -ECANCELED && !j->cancel && !j->failed) {
-			j->next = j->next < i ? j->next : i; /* stopped, not cancelled: run it again */
-		}
-		if (j->cancel || j->failed) {
-			pthread_mutex_unlock(&s->lock);
-			drop_kit(s, &kit); /* the job may go now */
-			pthread_mutex_lock(&s->lock);
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	drop_kit(s, &kit);
-	return NULL;
+	int n = c->nevents;
+	struct { int64_t job; unsigned ev; } ev[COORD_MAX_EVENTS];
+	memcpy(ev, c->events, (size_t)n * sizeof(ev[0]));
+	c->nevents = 0;
+	pthread_mutex_unlock(&c->lock);
+	for (int i = 0; i < n && c->o.on_event; i++)
+		c->o.on_event(c->o.event_ctx, ev[i].job, ev[i].ev);
 }
 
-/* ---- starting, resuming ---- */
-
-/* Plan a stored job again and check the plan matches what was recorded. */
-static int resume_job(struct sched *s, int64_t id, const struct job_info *info)
+void coord_log(struct coord *c, int64_t id, const char *fmt, ...)
 {
-	char *text = NULL, *base = NULL;
-	size_t len = 0;
-	int rc = store_job_text(s->st, id, &text, &len, &base, NULL);
-	if (rc)
-		return rc;
-	struct run_plan *plan = NULL;
-	struct ql_error err;
-	char why[2300] = "";
-	rc = run_plan_new(text, len, "query", base, 0, &plan, &err);
-	if (rc)
-		snprintf(why, sizeof(why), "cannot resume: %s", err.text);
-	struct store_task *t = NULL;
-	size_t n = 0, done = 0;
-	if (!rc && !(rc = store_job_tasks(s->st, id, &t, &n))) {
-		bool same = n == run_plan_ntasks(plan);
-		for (size_t i = 0; same && i < n; i++) {
-			const struct run_task *rt = run_plan_task(plan, i);
-			same = !strcmp(t[i].url, run_plan_file(plan, (size_t)rt->file)) &&
-			       t[i].first == rt->first && t[i].last == rt->last;
-		}
-		while (done < n && t[done].done)
-			done++;
-		for (size_t i = done; same && i < n; i++)
-			same = !t[i].done; /* merges happen in order: done tasks are a prefix */
-		if (!same) {
-			snprintf(why, sizeof(why), "cannot resume: the dataset changed since the job "
-						   "was planned");
-			rc = -ESTALE;
-		}
-		store_tasks_free(t, n);
-	}
-	void *blob = NULL;
-	size_t blen = 0;
-	int64_t version;
-	struct sjob *j = NULL;
-	if (!rc && !(rc = store_job_result(s->st, id, &blob, &blen, &version)))
-		rc = make_job(id, plan, done, blob, blen, &j);
-	free(blob);
-	free(text);
-	free(base);
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (store_log(c->o.st, id, "%s", line) == 0)
+		coord_emit(c, id, COORD_EV_LOG);
+}
+
+/* ---- the state machine ---- */
+
+int coord_transition(struct coord *c, struct cjob *j, enum job_status to, const char *error)
+{
+	unsigned from = legal_from[to];
+	if (!(JOB_MASK(j->status) & from))
+		return -EBUSY;
+	int rc = store_job_transition(c->o.st, j->id, JOB_MASK(j->status), to, error);
+	if (rc == -EBUSY || rc == -ENOENT)
+		return -EBUSY; /* the store has it over already (the last merge) */
 	if (rc) {
-		run_plan_free(plan);
-		store_job_set_status(s->st, id, JOB_FAILED, *why ? why : "cannot resume");
-		store_log(s->st, id, "failed: %s", *why ? why : "cannot resume");
-		return rc;
+		fprintf(stderr, "anafs: job %lld: the job store could not record '%s': %s\n",
+			(long long)j->id, job_status_name(to), ana_strerror(rc));
+		j->unrecorded = true;
 	}
-	j->paused = info->status == JOB_PAUSED;
-	add_job(s, j);
-	store_log(s->st, id, "resumed at task %zu of %zu", done, j->ntasks);
-	pthread_mutex_lock(&s->lock);
-	merge_ready(s, j); /* a job whose tasks were all merged is done */
-	if (j->cancel)
-		retire(s, j);
-	pthread_mutex_unlock(&s->lock);
+	if (error && (rc || j->unrecorded)) {
+		free(j->error);
+		j->error = strdup(error);
+	}
+	j->status = to;
+	coord_emit(c, j->id, COORD_EV_STATUS);
 	return 0;
 }
 
-int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_t cap)
+/* ---- memory ---- */
+
+static uint64_t default_memory(void)
 {
-	struct sched *s = calloc(1, sizeof(*s));
-	if (!s) {
-		snprintf(msg, cap, "out of memory");
-		return -ENOMEM;
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 2 : (uint64_t)4 << 30;
+}
+
+/* Tasks a job may have dispatched and not merged, given one copy of its
+ * histograms takes bytes: each is a copy waiting (or a worker's), with the
+ * merged result and one per worker. */
+static size_t window_for(const struct coord *c, uint64_t bytes)
+{
+	size_t w = 2 * (size_t)c->o.workers;
+	if (w < 2)
+		w = 2;
+	if (bytes) {
+		uint64_t copies = c->hist_memory / bytes, fixed = 1 + (uint64_t)c->o.workers;
+		uint64_t room = copies > fixed ? copies - fixed : 1;
+		if (room < w)
+			w = room ? (size_t)room : 1;
 	}
-	struct store *st = o->st;
-	s->st = st;
-	s->on_event = o->on_event;
-	s->event_ctx = o->event_ctx;
-	s->nworkers = o->workers < 1 ? 1 : o->workers;
-	s->started = now();
-	gethostname(s->host, sizeof(s->host) - 1);
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->changed, NULL);
+	return w;
+}
+
+static void human(char *out, size_t cap, double v)
+{
+	const char *u[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+	int i = 0;
+	while (v >= 1000 && i < 5) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+/* What the query's histograms need against the limits: 0, or -EINVAL with
+ * err at the largest histogram. */
+static int check_memory(const struct coord *c, const struct ql_query *q, struct ql_error *err)
+{
+	uint64_t one = result_query_bytes(q), copies = 2 + (uint64_t)c->o.workers;
+	const uint64_t per_result = 950000000; /* the store keeps a result in one sqlite value */
+	if (one * copies <= c->hist_memory && one <= per_result)
+		return 0;
+	int line = 1;
+	uint64_t big = 0;
+	for (int i = 0; i < q->nstmts; i++)
+		if (q->stmts[i].kind == QS_HIST) {
+			const struct ql_hist *h = &q->stmts[i].u.hist;
+			uint64_t b = ((uint64_t)h->axes[0].nbins + 2) *
+				     (h->ndim == 2 ? (uint64_t)h->axes[1].nbins + 2 : 1);
+			if (b >= big) {
+				big = b;
+				line = q->stmts[i].line;
+			}
+		}
+	char a[32], b[32], lim[32];
+	human(a, sizeof(a), (double)one * (double)copies);
+	human(b, sizeof(b), (double)one);
+	if (one > per_result) {
+		human(lim, sizeof(lim), (double)per_result);
+		ql_fail(err, q->filename, q->text, line, 1, 4, "use fewer or coarser histograms",
+			"the %d histograms take %s in one copy; a job's result may take at most %s",
+			q->nhists, b, lim);
+	} else {
+		human(lim, sizeof(lim), (double)c->hist_memory);
+		ql_fail(err, q->filename, q->text, line, 1, 4,
+			"use fewer or coarser histograms, or raise the limit (--hist-memory)",
+			"the %d histograms need %s: %s per copy, %llu copies (the merged result, one "
+			"per worker, one waiting to merge); the limit is %s",
+			q->nhists, a, b, (unsigned long long)copies, lim);
+	}
+	return -EINVAL;
+}
+
+/* ---- starting and stopping ---- */
+
+static int take_up(struct coord *c)
+{
 	int64_t *ids = NULL;
 	size_t n = 0;
-	if (o->resume && !store_jobs(st, &ids, &n))
-		for (size_t i = 0; i < n; i++) {
-			struct job_info info;
-			if (!store_job_get(st, ids[i], &info) && !job_status_terminal(info.status))
-				resume_job(s, ids[i], &info);
-		}
-	free(ids);
-	s->w = calloc((size_t)s->nworkers, sizeof(*s->w));
-	if (!s->w) {
-		free(s);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < s->nworkers; i++) {
-		s->w[i].s = s;
-		s->w[i].id = i + 1;
-		if (pthread_create(&s->w[i].tid, NULL, work, &s->w[i])) {
-			s->nworkers = i;
+	int rc = store_jobs(c->o.st, &ids, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct job_info info;
+		if (store_job_get(c->o.st, ids[i], &info) || job_status_terminal(info.status))
+			continue;
+		struct cjob *j = calloc(1, sizeof(*j));
+		if (!j) {
+			rc = -ENOMEM;
 			break;
 		}
+		j->id = ids[i];
+		j->status = info.status;
+		j->uid = info.uid;
+		j->gid = info.gid;
+		j->resume = info.planned;
+		char fn[300];
+		snprintf(fn, sizeof(fn), "%s.query", info.name);
+		if (!(j->filename = strdup(fn))) {
+			free(j);
+			rc = -ENOMEM;
+			break;
+		}
+		add_job(c, j);
 	}
-	*out = (struct coord *)s;
-	return 0;
+	free(ids);
+	return rc;
 }
 
 void coord_stop(struct coord *c)
 {
-	struct sched *s = (struct sched *)c;
-	if (!s)
+	if (!c)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->work);
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->lock);
-	for (int i = 0; i < s->nworkers; i++)
-		pthread_join(s->w[i].tid, NULL);
-	while (s->jobs) {
-		struct sjob *j = s->jobs;
-		s->jobs = j->next_job;
-		free_job(j);
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	for (struct cjob *j = c->jobs; j; j = j->next_job)
+		coord_stop_tasks(j);
+	pthread_cond_broadcast(&c->plan_cv);
+	pthread_cond_broadcast(&c->run_cv);
+	pthread_cond_broadcast(&c->changed);
+	pthread_mutex_unlock(&c->lock);
+	if (c->runner_started)
+		pthread_join(c->runner, NULL);
+	if (c->planner_started)
+		pthread_join(c->planner, NULL);
+	if (c->backend)
+		c->bops->stop(c->backend); /* what was in flight comes back through done */
+	for (struct btask *t = c->done; t;) {
+		struct btask *next = t->next;
+		result_free(t->result);
+		plan_unref(t->plan);
+		free(t);
+		t = next;
 	}
-	free(s->w);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->work);
-	pthread_cond_destroy(&s->changed);
-	free(s);
+	while (c->jobs) {
+		struct cjob *j = c->jobs;
+		c->jobs = j->next_job;
+		free_job(j); /* its tasks in flight came back through done, freed above */
+	}
+	while (c->overrides) {
+		struct override *o = c->overrides;
+		c->overrides = o->next;
+		free(o->error);
+		free(o);
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->changed);
+	pthread_cond_destroy(&c->plan_cv);
+	pthread_cond_destroy(&c->run_cv);
+	free(c);
 }
 
-/* ---- submitting, controlling, watching ---- */
-
-int coord_submit(struct coord *c, const struct coord_submission *sub, int64_t *id,
-		 struct ql_error *err)
+int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_t cap)
 {
-	struct sched *s = (struct sched *)c;
-	const char *name = sub->name, *text = sub->text, *basedir = sub->basedir;
-	size_t len = sub->len;
-	uint32_t uid = (uint32_t)sub->uid;
-	struct run_plan *plan = NULL;
-	int rc = run_plan_new(text, len, sub->filename, basedir, 0, &plan, err);
-	if (rc == -EINVAL || rc == -EFBIG) {
-		int r2 = store_job_create(s->st, name, uid, text, len, basedir, JOB_INVALID, err->text, id);
-		if (!r2) {
-			store_log(s->st, *id, "invalid: %s", err->msg);
-			emit(s, *id, COORD_EV_CREATED | COORD_EV_STATUS | COORD_EV_LOG);
-		}
-		return r2 ? r2 : -EINVAL;
+	struct coord *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(msg, cap, "out of memory");
+		return -ENOMEM;
 	}
+	c->o = *o;
+	c->o.workers = o->workers < 1 ? 1 : o->workers;
+	c->hist_memory = o->hist_memory ? o->hist_memory : default_memory();
+	c->bops = &backend_local;
+	c->done_tail = &c->done;
+	gethostname(c->host, sizeof(c->host) - 1);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->changed, NULL);
+	pthread_cond_init(&c->plan_cv, NULL);
+	pthread_cond_init(&c->run_cv, NULL);
+	struct backend_env env = {.workers = c->o.workers, .host = c->host,
+				  .done = coord_task_done, .ctx = c};
+	int rc = o->resume ? take_up(c) : 0;
+	if (rc)
+		snprintf(msg, cap, "reading the job store: %s", ana_strerror(rc));
+	if (!rc && (rc = c->bops->start(&env, &c->backend)))
+		snprintf(msg, cap, "starting the workers: %s", ana_strerror(rc));
+	if (!rc && !(rc = -pthread_create(&c->planner, NULL, coord_planner, c)))
+		c->planner_started = true;
+	if (!rc && !(rc = -pthread_create(&c->runner, NULL, coord_runner, c)))
+		c->runner_started = true;
+	if (rc) {
+		if (!*msg)
+			snprintf(msg, cap, "starting the coordinator: %s", ana_strerror(rc));
+		coord_stop(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+/* ---- submitting ---- */
+
+/* Record a refused query as an invalid job: -EINVAL with *id, or the
+ * store's error. */
+static int record_invalid(struct coord *c, const struct coord_submission *s,
+			  const struct ql_error *err, int64_t *id)
+{
+	int rc = store_job_create(c->o.st, s->name, (uint32_t)s->uid, (uint32_t)s->gid, s->text,
+				  s->len, s->basedir, JOB_INVALID, err->text, id);
 	if (rc)
 		return rc;
-	rc = store_job_create(s->st, name, uid, text, len, basedir, JOB_QUEUED, NULL, id);
-	size_t n = run_plan_ntasks(plan);
-	struct store_task *t = calloc(n + 1, sizeof(*t));
-	if (!rc && !t)
-		rc = -ENOMEM;
-	for (size_t i = 0; !rc && i < n; i++) {
-		const struct run_task *rt = run_plan_task(plan, i);
-		t[i] = (struct store_task){(char *)run_plan_file(plan, (size_t)rt->file), rt->first,
-					   rt->last, false};
-	}
+	pthread_mutex_lock(&c->lock);
+	coord_log(c, *id, "invalid: %s", err->msg);
+	coord_emit(c, *id, COORD_EV_CREATED | COORD_EV_STATUS);
+	coord_unlock(c);
+	return -EINVAL;
+}
+
+int coord_submit(struct coord *c, const struct coord_submission *s, int64_t *id,
+		 struct ql_error *err)
+{
+	struct ql_query *q = NULL;
+	memset(err, 0, sizeof(*err));
+	int rc = ql_parse(s->text, s->len, s->filename, &q, err);
 	if (!rc)
-		rc = store_job_plan(s->st, *id, t, n, run_plan_events(plan));
-	free(t);
-	struct sjob *j = NULL;
-	if (!rc)
-		rc = make_job(*id, plan, 0, NULL, 0, &j);
+		rc = check_memory(c, q, err);
+	ql_free(q);
+	if (rc == -EINVAL || rc == -EFBIG)
+		return record_invalid(c, s, err, id);
 	if (rc) {
-		run_plan_free(plan);
+		snprintf(err->text, sizeof(err->text), "%s", ana_strerror(rc));
 		return rc;
 	}
-	store_log(s->st, *id, "submitted by uid %u: %zu tasks, %lld events in %zu file(s)", uid, n,
-		  (long long)run_plan_events(plan), run_plan_nfiles(plan));
-	pthread_mutex_lock(&s->lock);
-	add_job(s, j);
-	merge_ready(s, j); /* an empty dataset is done at once */
-	if (j->cancel)
-		retire(s, j);
-	pthread_cond_broadcast(&s->work);
-	pthread_mutex_unlock(&s->lock);
-	emit(s, *id, COORD_EV_CREATED | COORD_EV_STATUS | COORD_EV_LOG);
+	struct cjob *j = calloc(1, sizeof(*j));
+	if (!j || !(j->filename = strdup(s->filename ? s->filename : "query"))) {
+		free(j);
+		return -ENOMEM;
+	}
+	rc = store_job_create(c->o.st, s->name, (uint32_t)s->uid, (uint32_t)s->gid, s->text, s->len,
+			      s->basedir, JOB_QUEUED, NULL, id);
+	if (rc) {
+		snprintf(err->text, sizeof(err->text), "the job store: %s", ana_strerror(rc));
+		free(j->filename);
+		free(j);
+		return rc;
+	}
+	j->id = *id;
+	j->status = JOB_QUEUED;
+	j->uid = s->uid;
+	j->gid = s->gid;
+	pthread_mutex_lock(&c->lock);
+	add_job(c, j);
+	coord_log(c, *id, "submitted by uid %u", (unsigned)s->uid);
+	coord_emit(c, *id, COORD_EV_CREATED | COORD_EV_STATUS);
+	pthread_cond_broadcast(&c->plan_cv);
+	coord_unlock(c);
 	return 0;
+}
+
+/* ---- control ---- */
+
+enum ctl { CTL_CANCEL, CTL_PAUSE, CTL_RESUME, CTL_BAD };
+
+static enum ctl parse_ctl(const char *cmd, size_t len)
+{
+	while (len && (cmd[len - 1] == '\n' || cmd[len - 1] == ' ' || cmd[len - 1] == '\r' ||
+		       cmd[len - 1] == '\t'))
+		len--;
+	static const char *const words[] = {"cancel", "pause", "resume"};
+	for (int i = 0; i < 3; i++)
+		if (len == strlen(words[i]) && !memcmp(cmd, words[i], len))
+			return (enum ctl)i;
+	return CTL_BAD;
+}
+
+/* Under c->lock. */
+static int control(struct coord *c, struct cjob *j, enum ctl what)
+{
+	int rc = 0;
+	if (job_status_terminal(j->status)) /* over, its last tasks still coming back */
+		return -EBUSY;
+	if (what == CTL_CANCEL) {
+		if (!(rc = coord_transition(c, j, JOB_CANCELLED, NULL))) {
+			coord_log(c, j->id, "cancelled");
+			coord_stop_tasks(j);
+			coord_retire(c, j);
+		}
+	} else if (what == CTL_PAUSE) {
+		if (j->status != JOB_PAUSED && !(rc = coord_transition(c, j, JOB_PAUSED, NULL)))
+			coord_log(c, j->id, "paused (tasks running now finish)");
+	} else if (j->status == JOB_PAUSED) {
+		bool started = j->next > 0 || j->merged > 0;
+		if (!(rc = coord_transition(c, j, started ? JOB_RUNNING : JOB_QUEUED, NULL))) {
+			coord_log(c, j->id, "resumed");
+			pthread_cond_broadcast(&c->run_cv);
+		}
+	}
+	return rc;
 }
 
 int coord_control(struct coord *c, int64_t id, const char *cmd, size_t len)
 {
-	struct sched *s = (struct sched *)c;
-	while (len && (cmd[len - 1] == '\n' || cmd[len - 1] == ' ' || cmd[len - 1] == '\r'))
-		len--;
-	enum { CANCEL, PAUSE, RESUME } what;
-	if (len == 6 && !memcmp(cmd, "cancel", 6))
-		what = CANCEL;
-	else if (len == 5 && !memcmp(cmd, "pause", 5))
-		what = PAUSE;
-	else if (len == 6 && !memcmp(cmd, "resume", 6))
-		what = RESUME;
-	else
+	enum ctl what = parse_ctl(cmd, len);
+	if (what == CTL_BAD)
 		return -EINVAL;
-	struct job_info info;
-	int rc = store_job_get(s->st, id, &info);
-	if (rc)
-		return rc;
-	if (job_status_terminal(info.status))
-		return -EBUSY;
-	pthread_mutex_lock(&s->lock);
-	struct sjob *j = find(s, id);
-	if (what == CANCEL) {
-		store_job_set_status(s->st, id, JOB_CANCELLED, NULL);
-		store_log(s->st, id, "cancelled");
-		if (j) {
-			j->cancel = true;
-			retire(s, j);
-		}
-		pthread_cond_broadcast(&s->changed);
-	} else if (what == PAUSE && info.status != JOB_PAUSED) {
-		store_job_set_status(s->st, id, JOB_PAUSED, NULL);
-		store_log(s->st, id, "paused (tasks running now finish)");
-		if (j)
-			j->paused = true;
-	} else if (what == RESUME && info.status == JOB_PAUSED) {
-		bool started = j && j->next > 0;
-		store_job_set_status(s->st, id, started ? JOB_RUNNING : JOB_QUEUED, NULL);
-		store_log(s->st, id, "resumed");
-		if (j)
-			j->paused = false;
-		pthread_cond_broadcast(&s->work);
+	pthread_mutex_lock(&c->lock);
+	struct cjob *j = coord_find(c, id);
+	int rc = j ? control(c, j, what) : 0;
+	coord_unlock(c);
+	if (!j) { /* not held: over, or no such job */
+		struct job_info info;
+		rc = coord_job(c, id, &info);
+		return rc ? rc : -EBUSY;
 	}
-	pthread_mutex_unlock(&s->lock);
-	emit(s, id, COORD_EV_STATUS | COORD_EV_LOG);
-	return 0;
+	return rc;
 }
+
+/* ---- what callers ask ---- */
 
 int coord_job(struct coord *c, int64_t id, struct job_info *out)
 {
-	return store_job_get(((struct sched *)c)->st, id, out);
+	int rc = store_job_get(c->o.st, id, out);
+	pthread_mutex_lock(&c->lock);
+	struct cjob *j = coord_find(c, id);
+	struct override *o = j ? NULL : find_override(c, id);
+	if (j && !rc) {
+		out->status = j->status;
+		out->planned = j->planned;
+	} else if (o) {
+		if (rc) { /* a damaged record: what is known */
+			memset(out, 0, sizeof(*out));
+			out->id = id;
+			rc = 0;
+		}
+		out->status = o->status;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc == ANA_EDAMAGED ? -ENOENT : rc;
 }
 
 int coord_job_error(struct coord *c, int64_t id, char **error)
 {
-	return store_job_text(((struct sched *)c)->st, id, NULL, NULL, NULL, error);
+	char *mine = NULL;
+	pthread_mutex_lock(&c->lock);
+	struct cjob *j = coord_find(c, id);
+	struct override *o = j ? NULL : find_override(c, id);
+	const char *e = j ? j->error : o ? o->error : NULL;
+	bool have = e != NULL;
+	if (e && !(mine = strdup(e))) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (have) {
+		*error = mine;
+		return 0;
+	}
+	return store_job_text(c->o.st, id, NULL, NULL, NULL, error);
+}
+
+static double mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 {
-	struct sched *s = (struct sched *)c;
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->lock);
-	struct sjob *j = find(s, id);
-	if (j) {
-		out->events_pending = atomic_load(&j->pending);
+	pthread_mutex_lock(&c->lock);
+	struct cjob *j = coord_find(c, id);
+	if (j && !job_status_terminal(j->status)) {
+		int64_t running = 0;
+		for (struct btask *t = j->inflight; t; t = t->next)
+			running += atomic_load(&t->events);
+		out->events_pending = running + j->events_waiting;
 		out->bytes = atomic_load(&j->bytes);
 		out->active = true;
-		out->planned = true;
-		for (int i = 0; i < s->nworkers; i++)
-			out->workers += s->w[i].job == j;
-		/* The rate: events done since this daemon started on the job. */
-		struct job_info info;
-		double dt = now() - j->t0;
-		if (j->t0 && dt > 0 && !store_job_get(s->st, id, &info))
-			out->rate = (double)(info.events_done + out->events_pending - j->ev0) / dt;
+		out->planned = j->planned;
+		out->workers = j->running;
+		/* The rate over the time tasks ran: it holds still while paused. */
+		double secs = j->active_secs + (j->active_since > 0 ? mono() - j->active_since : 0);
+		if (secs > 0.05)
+			out->rate = (double)(j->events_done_here + out->events_pending) / secs;
+		snprintf(out->note, sizeof(out->note), "%s", j->note);
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int coord_wait(struct coord *c, int64_t id, int timeout_ms, enum job_status *status)
 {
-	struct sched *s = (struct sched *)c;
-	double until = timeout_ms >= 0 ? now() + timeout_ms / 1000.0 : 0;
-	int rc = 0;
-	pthread_mutex_lock(&s->lock);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	if (timeout_ms >= 0) {
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+	}
 	for (;;) {
 		struct job_info info;
-		if ((rc = store_job_get(s->st, id, &info)))
-			break;
+		int rc = coord_job(c, id, &info);
+		if (rc)
+			return rc;
 		if (job_status_terminal(info.status)) {
 			*status = info.status;
-			break;
+			return 0;
 		}
-		if (s->stopping) {
-			rc = -EINTR;
-			break;
+		pthread_mutex_lock(&c->lock);
+		struct cjob *j = coord_find(c, id);
+		bool over = !j || job_status_terminal(j->status);
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			return -EINTR;
 		}
-		if (timeout_ms >= 0 && now() >= until) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += 200000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&s->changed, &s->lock, &t);
+		int w = over ? 0 : timeout_ms >= 0
+				       ? pthread_cond_timedwait(&c->changed, &c->lock, &until)
+				       : pthread_cond_wait(&c->changed, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+		if (w == ETIMEDOUT)
+			return -ETIMEDOUT;
 	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
 }
 
 char *coord_workers_text(struct coord *c)
 {
-	struct sched *s = (struct sched *)c;
-	size_t cap = 256 * ((size_t)s->nworkers + 2), len = 0;
-	char *out = malloc(cap);
-	if (!out)
-		return NULL;
-	double t = now(), up = t - s->started;
-	len += (size_t)snprintf(out, cap, "%-4s %-16s %-8s %-24s %8s %12s\n", "id", "host", "backend",
-				"state", "tasks", "events/s");
-	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < s->nworkers && len < cap; i++) {
-		struct worker *w = &s->w[i];
-		char state[64];
-		if (w->job)
-			snprintf(state, sizeof(state), "busy job %lld task %zu", (long long)w->job->id,
-				 w->task);
-		else
-			snprintf(state, sizeof(state), "idle");
-		len += (size_t)snprintf(out + len, cap - len, "%-4d %-16.16s %-8s %-24s %8lld %12.4g\n",
-					w->id, s->host, "local", state, (long long)w->tasks_done,
-					up > 0 ? (double)atomic_load(&w->events) / up : 0.0);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return out;
+	struct strbuf b = STRBUF_INIT;
+	strbuf_printf(&b, "%-4s %-16s %-8s %-24s %8s %12s\n", "id", "host", "backend", "state",
+		      "tasks", "events/s");
+	c->bops->describe(c->backend, &b);
+	char *out = NULL;
+	return strbuf_finish(&b, &out, NULL) ? NULL : out;
 }
 
 void coord_io(struct coord *c, uint64_t *bytes, uint64_t *events)
 {
-	struct sched *s = (struct sched *)c;
-	*bytes = *events = 0;
-	for (int i = 0; i < s->nworkers; i++) {
-		*bytes += atomic_load(&s->w[i].bytes);
-		*events += (uint64_t)atomic_load(&s->w[i].events);
+	pthread_mutex_lock(&c->lock);
+	*bytes = atomic_load(&c->bytes_read);
+	*events = atomic_load(&c->events_read);
+	for (struct cjob *j = c->jobs; j; j = j->next_job)
+		for (struct btask *t = j->inflight; t; t = t->next) {
+			*bytes += atomic_load(&t->bytes);
+			*events += (uint64_t)atomic_load(&t->events);
+		}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- planned jobs ---- */
+
+int coord_attach(struct coord *c, struct cjob *j, struct plan *p, size_t merged,
+		 const void *saved, size_t len)
+{
+	const struct ql_query *q = plan_query(p);
+	size_t window = window_for(c, result_query_bytes(q));
+	struct result *total = NULL;
+	int rc = result_new(q, &total);
+	if (!rc && len)
+		rc = result_decode(total, saved, len);
+	struct result **slots = calloc(window, sizeof(*slots));
+	int64_t *slot_events = calloc(window, sizeof(*slot_events));
+	if (!rc && (!slots || !slot_events))
+		rc = -ENOMEM;
+	if (rc) {
+		result_free(total);
+		free(slots);
+		free(slot_events);
+		return rc;
 	}
+	j->plan = plan_ref(p);
+	j->total = total;
+	j->slots = slots;
+	j->slot_events = slot_events;
+	j->window = window;
+	j->ntasks = plan_ntasks(p);
+	j->next = j->merged = merged;
+	j->planned = true;
+	j->note[0] = '\0';
+	return 0;
 }

@@ -40,7 +40,10 @@ struct coord_opts {
 	uint64_t hist_memory;    /* bytes every copy of one job's histograms may take
 				    together; 0: half the machine's memory */
 	bool check_access;       /* jobs read only files their submitter may read */
+	const char *base_desc;   /* where relative dataset paths start, for hints
+				    ("the folder anafs mount ran in"); borrowed */
 	bool resume;             /* resume the store's unfinished jobs at start */
+	int64_t task_events;     /* events per task, about; 0: a default (plan.h) */
 	/* Called when job changes (events: enum coord_event bits), from a
 	 * coordinator thread or the caller of coord_submit()/coord_control(),
 	 * never with a coordinator lock held.  It must not call back into the
