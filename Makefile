@@ -3,6 +3,7 @@
 #
 #   make demo    install missing packages, build, mount, submit a shipped query, unmount
 #   make test    build, run every test, then the unit tests under ASan+UBSan
+#   make tsan    build under ThreadSanitizer in build-tsan/, run the unit and integration tests
 #   make fuzz    build the libFuzzer targets with clang in build-fuzz/
 #   make bench   build, run the reader benchmark
 #   make clean   remove the build directories
@@ -24,7 +25,7 @@ CTEST := ctest --output-on-failure --no-tests=error --no-label-summary -j$(TEST_
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build test asan fuzz bench demo clean
+.PHONY: all deps build test asan tsan fuzz bench demo clean
 
 all: build
 
@@ -55,6 +56,14 @@ test: build
 	$(CTEST) --test-dir build
 	$(asan-build)
 	$(SAN_ENV) $(CTEST) --test-dir build-asan -L unit
+
+# ThreadSanitizer: every test but the reader's own (single-threaded, and
+# slow under TSan).  A report fails the test (halt_on_error).
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+tsan: deps
+	$(call configure,build-tsan,-DANAFS_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	cmake --build build-tsan -j$(NPROC)
+	$(TSAN_ENV) $(CTEST) --test-dir build-tsan -E 'rootio_|fuzz_|cli_ls|plot_render|hist_schema'
 
 fuzz: deps
 	$(call configure,build-fuzz,-DCMAKE_C_COMPILER=clang -DANAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
@@ -103,4 +112,4 @@ demo: build
 	/usr/bin/python3 examples/hist_summary.py $$M/jobs/1/hist.json
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

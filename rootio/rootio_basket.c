@@ -87,7 +87,7 @@ struct embedded *rootio_parse_embedded(struct stream *s)
 /* Offsets from n raw big-endian ones: out[i] = (raw[i] & mask) - keylen,
  * each within [0, len] and none below the one before.  Branch-free loops
  * so that the compiler vectorizes them. */
-__attribute__((target_clones("avx2", "default")))
+ROOTIO_CLONES
 static int offsets_from_raw(int32_t *restrict out, const uint8_t *restrict raw, size_t n,
 			    uint32_t mask, int32_t keylen, size_t len)
 {

@@ -225,7 +225,7 @@ static double decode_packed(const struct leaf *l, const uint8_t *p)
 	return f;
 }
 
-__attribute__((target_clones("avx2", "default")))
+ROOTIO_CLONES
 static void swap16(uint16_t *restrict d, const uint8_t *restrict s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -235,7 +235,7 @@ static void swap16(uint16_t *restrict d, const uint8_t *restrict s, size_t n)
 	}
 }
 
-__attribute__((target_clones("avx2", "default")))
+ROOTIO_CLONES
 static void swap32(uint32_t *restrict d, const uint8_t *restrict s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -245,7 +245,7 @@ static void swap32(uint32_t *restrict d, const uint8_t *restrict s, size_t n)
 	}
 }
 
-__attribute__((target_clones("avx2", "default")))
+ROOTIO_CLONES
 static void swap64(uint64_t *restrict d, const uint8_t *restrict s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

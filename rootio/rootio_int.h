@@ -10,6 +10,15 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+/* Hot loops compiled twice, for AVX2 and for any x86-64, chosen when the
+ * program loads.  ThreadSanitizer cannot run the chooser (it runs before
+ * the sanitizer starts), so its build (ANAFS_NO_CLONES) has one version. */
+#ifdef ANAFS_NO_CLONES
+#define ROOTIO_CLONES
+#else
+#define ROOTIO_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 /* Caps on what a file may claim. */
 #define ROOTIO_MAX_KEYS (1u << 20)      /* keys in one directory */
 #define ROOTIO_MAX_DEPTH 32             /* nested directories or objects */
