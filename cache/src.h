@@ -36,8 +36,10 @@ struct src_ops {
 };
 
 /* Open url: a plain path or file://path now.  On success *out is new:
- * release it with src_close().  Returns 0 or -errno (-ENOENT, -EACCES,
- * -EPROTONOSUPPORT for a scheme that is not built in). */
+ * release it with src_close().  Returns 0 or a negative code: -errno
+ * (-ENOENT, -EACCES, -EPROTONOSUPPORT for a scheme that is not built in),
+ * or ANA_ENOTREG for anything but a regular file (a FIFO, device, socket
+ * or directory), refused without blocking and without reading it. */
 int src_open(const char *url, struct src **out) SRC_WARN_UNUSED;
 
 /* Close s and free it.  NULL is allowed. */

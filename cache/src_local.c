@@ -5,6 +5,8 @@
  * off for files that may change under the reader. */
 #include "src.h"
 
+#include "ana_err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -60,21 +62,40 @@ static const struct src_ops local_ops = {
 	.close = local_close,
 };
 
-int src_local_open(const char *path, const char *url, struct src **out)
+/* Open path for reading, never blocking, and only when it is a regular
+ * file.  The stat() before open() spares a FIFO or a device an open() at
+ * all (opening some devices does something); O_NONBLOCK covers a path
+ * swapped for a FIFO in between, and fstat() of what was opened is the
+ * check that counts.  Returns the descriptor, or a negative code. */
+static int open_regular(const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (stat(path, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return ANA_ENOTREG;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	int rc = 0, fl;
+	if (fstat(fd, st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st->st_mode))
+		rc = ANA_ENOTREG;
+	else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int src_local_open(const char *path, const char *url, struct src **out)
+{
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
+	int fd = open_regular(path, &st);
+	if (fd < 0)
+		return fd;
 	struct src *s = src_alloc(&local_ops, url, (uint64_t)st.st_size, sizeof(struct local));
 	if (!s) {
 		close(fd);
@@ -83,7 +104,7 @@ int src_local_open(const char *path, const char *url, struct src **out)
 	struct local *l = src_priv(s);
 	l->fd = fd;
 	const char *no = getenv("ANAFS_NO_MMAP");
-	if (S_ISREG(st.st_mode) && st.st_size > 0 && !(no && *no == '1')) {
+	if (st.st_size > 0 && !(no && *no == '1')) {
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (m != MAP_FAILED) {
 			l->map = m;
