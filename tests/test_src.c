@@ -68,6 +68,19 @@ static int pattern_at(const uint8_t *p, uint64_t off, size_t len)
 	return 1;
 }
 
+/* Open url or stop the test: every check after it would read a stale
+ * pointer. */
+static struct src *must_open(const char *url)
+{
+	struct src *s;
+	int rc = src_open(url, &s);
+	if (rc) {
+		fprintf(stderr, "FAIL: open %s: %s\n", url, ana_strerror(rc));
+		exit(1);
+	}
+	return s;
+}
+
 static void tmp_path(char *buf, size_t cap, const char *name)
 {
 	snprintf(buf, cap, "%s/%s", tmp_dir, name);
@@ -198,8 +211,7 @@ static void test_local(int mapped)
 	const size_t size = 3 * MB + 123;
 	char path[512];
 	make_file("local", size, path, sizeof(path));
-	struct src *s;
-	check(src_open(path, &s) == 0, "open %s", path);
+	struct src *s = must_open(path);
 	check(src_size(s) == size, "size %llu", (unsigned long long)src_size(s));
 	check(!strcmp(src_url(s), path), "url %s", src_url(s));
 	uint8_t *buf = malloc(size + 100);
@@ -228,7 +240,8 @@ static void test_local(int mapped)
 
 	char url[600];
 	snprintf(url, sizeof(url), "file://%s", path);
-	check(src_open(url, &s) == 0 && src_size(s) == size, "open %s", url);
+	s = must_open(url);
+	check(src_size(s) == size, "size of %s", url);
 	src_close(s);
 	unlink(path);
 }
@@ -239,7 +252,10 @@ static void test_mem_and_urls(void)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = pattern(i);
 	struct src *s;
-	check(src_mem_open(data, sizeof(data), "mem:test", &s) == 0, "memory source");
+	if (src_mem_open(data, sizeof(data), "mem:test", &s)) {
+		check(0, "memory source");
+		return;
+	}
 	check(src_size(s) == sizeof(data) && !strcmp(src_url(s), "mem:test"), "memory size, name");
 	check(src_pread(s, buf, sizeof(buf), 1000) == 4000 && pattern_at(buf, 1000, 4000),
 	      "memory pread is short at the end");
@@ -349,10 +365,14 @@ static void test_truncate_views(void)
 	char path[512], other[512];
 	make_file("cut", size, path, sizeof(path));
 	make_file("other", size, other, sizeof(other));
-	struct src *s, *o;
-	check(src_open(path, &s) == 0 && src_open(other, &o) == 0, "open two files");
+	struct src *s = must_open(path), *o = must_open(other);
 	const uint8_t *v = src_view(s, 0, size);
 	check(v && pattern_at(v, 0, size), "the whole file through a view");
+	if (!v) {
+		src_close(s);
+		src_close(o);
+		return;
+	}
 	struct reader r = {.s = o, .size = size};
 	pthread_t rt;
 	pthread_create(&rt, NULL, keep_reading, &r);
@@ -388,9 +408,13 @@ static void test_truncate_views(void)
 	/* Cut inside a page: the rest of that page reads zeros without a fault;
 	 * fstat() in the check is what sees it. */
 	make_file("cut", size, path, sizeof(path));
-	check(src_open(path, &s) == 0, "open %s", path);
+	s = must_open(path);
 	v = src_view(s, 0, size);
 	check(v && pattern_at(v + MB, MB, 4096), "view before the cut");
+	if (!v) {
+		src_close(s);
+		return;
+	}
 	truncate_to(path, (off_t)(MB + 100));
 	check(zeros(v + MB + 200, 1000), "the rest of the cut page reads zeros");
 	check(src_check(s) == ANA_ECHANGED, "a cut inside a page is seen too");
@@ -405,10 +429,9 @@ static void test_truncate_pread(void)
 	char path[512];
 	make_file("cutp", 4 * MB, path, sizeof(path));
 	setenv("ANAFS_NO_MMAP", "1", 1);
-	struct src *s;
-	int rc = src_open(path, &s);
+	struct src *s = must_open(path);
 	unsetenv("ANAFS_NO_MMAP");
-	check(rc == 0 && !src_view(s, 0, 10), "open %s without a mapping", path);
+	check(!src_view(s, 0, 10), "open %s without a mapping", path);
 	truncate_to(path, MB);
 	uint8_t buf[4096];
 	check(src_pread(s, buf, sizeof(buf), 0) == sizeof(buf) && pattern_at(buf, 0, sizeof(buf)),
@@ -453,8 +476,8 @@ static void test_registry_full(void)
 	for (size_t i = 0; i < n; i++)
 		src_close(v[i]);
 	free(v);
-	struct src *s;
-	check(src_open(path, &s) == 0 && src_view(s, 0, 16), "slots are free again after close");
+	struct src *s = must_open(path);
+	check(src_view(s, 0, 16) != NULL, "slots are free again after close");
 	src_close(s);
 	unlink(path);
 }
