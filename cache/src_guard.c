@@ -75,12 +75,14 @@ static struct guard_slot *find_slot(uintptr_t addr, uintptr_t *end)
 }
 
 /* In the handler: replace the pages from the one holding addr to end, the
- * end of sl's range, with zeros.  The flag is set first, so that a thread that
- * reads the zeros this mapping puts there also sees the flag when it checks
- * (the mmap call orders the two).  mmap(2) is not on POSIX's list of
- * async-signal-safe functions, but on Linux it is a plain system call with
- * no user-space lock (glibc's wrapper only sets errno, which the handler
- * saves): this is the one such call the guard makes. */
+ * end of sl's range, with zeros (past a page the file lost, it holds none).
+ * The flag is set first, so that a thread that reads the zeros this
+ * mapping puts there also sees the flag when it checks (the mmap call
+ * orders the two).  mmap(2) is not on POSIX's list of async-signal-safe
+ * functions, but on Linux it is a plain system call with no user-space
+ * lock (glibc's wrapper only sets errno, which the handler saves): this is
+ * the one such call the guard makes.  Should it fail (no memory for the
+ * page tables), the fault goes on as it would without us. */
 static bool zero_fill(struct guard_slot *sl, uintptr_t addr, uintptr_t end)
 {
 	atomic_store(&sl->faulted, 1);
