@@ -1,7 +1,11 @@
-/* src.c — dispatch of byte-source calls to the transport of each source. */
+/* src.c — dispatch of byte-source calls to the transport of each source,
+ * and the failed state a source enters when its file changes under it. */
 #include "src.h"
 
+#include "ana_err.h"
+
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +13,7 @@ struct src {
 	const struct src_ops *ops;
 	char *url;
 	uint64_t size;
+	atomic_int failed;  /* 0, or the code every later call returns */
 	max_align_t priv[]; /* the transport's state */
 };
 
@@ -63,18 +68,47 @@ const char *src_url(const struct src *s)
 	return s->url;
 }
 
+/* Mark s failed with code, for good; the first failure wins. */
+static void src_fail(struct src *s, int code)
+{
+	int none = 0;
+	atomic_compare_exchange_strong(&s->failed, &none, code);
+}
+
+int src_check(struct src *s)
+{
+	int rc = atomic_load_explicit(&s->failed, memory_order_acquire);
+	if (rc || !s->ops->check)
+		return rc;
+	if ((rc = s->ops->check(s)) != 0) {
+		src_fail(s, rc);
+		rc = atomic_load(&s->failed);
+	}
+	return rc;
+}
+
 ssize_t src_pread(struct src *s, void *buf, size_t len, uint64_t off)
 {
+	int failed = atomic_load_explicit(&s->failed, memory_order_acquire);
+	if (failed)
+		return failed;
 	if (off >= s->size || len == 0)
 		return 0;
 	if (len > s->size - off)
 		len = (size_t)(s->size - off);
-	return s->ops->pread(s, buf, len, off);
+	ssize_t r = s->ops->pread(s, buf, len, off);
+	/* Short before the size fixed at open: the file has shrunk. */
+	if (r >= 0 && (size_t)r < len)
+		r = ANA_ECHANGED;
+	if (r == ANA_ECHANGED)
+		src_fail(s, (int)r);
+	return r;
 }
 
 const void *src_view(struct src *s, uint64_t off, size_t len)
 {
-	if (!s->ops->view || off > s->size || len > s->size - off)
+	if (!s->ops->view || off > s->size || len > s->size - off ||
+	    atomic_load_explicit(&s->failed, memory_order_relaxed))
 		return NULL;
 	return s->ops->view(s, off, len);
 }
@@ -84,8 +118,15 @@ int src_readv(struct src *s, const struct src_iov *iov, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (iov[i].off > s->size || iov[i].len > s->size - iov[i].off)
 			return -EIO;
-	if (s->ops->readv)
-		return s->ops->readv(s, iov, n);
+	int failed = atomic_load_explicit(&s->failed, memory_order_acquire);
+	if (failed)
+		return failed;
+	if (s->ops->readv) {
+		int rc = s->ops->readv(s, iov, n);
+		if (rc == ANA_ECHANGED)
+			src_fail(s, rc);
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		ssize_t r = src_pread(s, iov[i].buf, iov[i].len, iov[i].off);
 		if (r < 0)

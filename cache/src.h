@@ -5,7 +5,37 @@
  * file descriptor itself, so a new transport changes nothing above here.
  *
  * Thread safety: a struct src may be used from several threads at once;
- * src_pread() and src_readv() carry their own offsets. */
+ * src_pread() and src_readv() carry their own offsets.  src_close() must
+ * wait until no other thread uses the source.
+ *
+ * Files that change while they are read.  A source's size is the one
+ * fstat(2) gave at open and does not move.  When the file then shrinks
+ * (someone truncates or rewrites it), reading it never brings the process
+ * down; instead:
+ * - src_pread() and src_readv() of bytes the file no longer holds return
+ *   ANA_ECHANGED (util/ana_err.h);
+ * - bytes read through a view (src_view()) that the file no longer holds
+ *   read as zeros, and src_check() returns ANA_ECHANGED afterwards: a caller
+ *   that used a view calls src_check() once it is done with the bytes and
+ *   fails if it is not 0;
+ * - from then on the source stays failed: every src_pread(), src_readv()
+ *   and src_check() returns the error and src_view() returns NULL (a
+ *   mapped page that faulted although the file kept its size, an I/O
+ *   error, fails the source the same way with -EIO).
+ * A file rewritten in place without shrinking is not detected here (the
+ * planner's fingerprint is what notices that).
+ *
+ * Mapped files and SIGBUS.  Local files are mapped, so that baskets are
+ * decoded in place.  To survive truncation, the first mapping installs a
+ * process-wide SIGBUS handler (cache/src_guard.c) that turns a fault inside
+ * one of our mappings into zeros and the source's error, and hands every
+ * other SIGBUS to the handler installed before it.  What this asks of the
+ * rest of the process: do not block SIGBUS in a thread that reads sources
+ * (a synchronous SIGBUS that is blocked kills the process), and a handler
+ * installed later must chain to the one it replaces.  At most
+ * SRC_MAX_MAPPED (4096) files are mapped at once; the others, and every
+ * file when ANAFS_NO_MMAP=1 is in the environment or the handler cannot be
+ * installed (ASan with handle_sigbus=2), are read with pread(2). */
 #ifndef ANAFS_SRC_H
 #define ANAFS_SRC_H
 
@@ -24,7 +54,7 @@ struct src_iov {
 	void *buf;
 };
 
-/* What a transport implements.  Each call returns >= 0 or -errno. */
+/* What a transport implements.  Each call returns >= 0 or a negative code. */
 struct src_ops {
 	const char *scheme; /* "file", "root", ... */
 	ssize_t (*pread)(struct src *s, void *buf, size_t len, uint64_t off);
@@ -32,12 +62,16 @@ struct src_ops {
 	int (*readv)(struct src *s, const struct src_iov *iov, size_t n);
 	/* May be NULL: the source holds no bytes in memory. */
 	const void *(*view)(struct src *s, uint64_t off, size_t len);
+	/* May be NULL: views never go bad.  0, or the code src_check() gives. */
+	int (*check)(struct src *s);
 	void (*close)(struct src *s);
 };
 
 /* Open url: a plain path or file://path now.  On success *out is new:
- * release it with src_close().  Returns 0 or -errno (-ENOENT, -EACCES,
- * -EPROTONOSUPPORT for a scheme that is not built in). */
+ * release it with src_close().  Returns 0 or a negative code: -errno
+ * (-ENOENT, -EACCES, -EPROTONOSUPPORT for a scheme that is not built in),
+ * or ANA_ENOTREG for anything but a regular file (a FIFO, device, socket
+ * or directory), refused without blocking and without reading it. */
 int src_open(const char *url, struct src **out) SRC_WARN_UNUSED;
 
 /* Close s and free it.  NULL is allowed. */
@@ -50,16 +84,28 @@ uint64_t src_size(const struct src *s);
 const char *src_url(const struct src *s);
 
 /* Read len bytes at off into buf (borrowed).  Returns the bytes read,
- * short only at the end of the source, or -errno. */
+ * short only at the end of the source (its size at open), ANA_ECHANGED
+ * when the file is now shorter, or -errno. */
 ssize_t src_pread(struct src *s, void *buf, size_t len, uint64_t off) SRC_WARN_UNUSED;
 
 /* The len bytes at off when the source keeps them in memory (a mapped
- * local file, a memory source), valid until src_close(); NULL otherwise
- * or when the range runs past the end: then use src_pread(). */
+ * local file, a memory source), valid until src_close(); NULL otherwise,
+ * when the range runs past the end or when the source has failed: then
+ * use src_pread().  Bytes of a view are trusted only after src_check(). */
 const void *src_view(struct src *s, uint64_t off, size_t len);
 
+/* Whether what was read from s so far, views included, is the file's:
+ * 0, ANA_ECHANGED when the file has shrunk since open (bytes of a view
+ * past its new end read as zeros), or -EIO when a mapped page could not
+ * be read although the file kept its size.  Cheap enough to call after
+ * every batch of reads (an atomic load, and one fstat(2) for a mapped
+ * file, which catches the zeros of the page holding the new end, where no
+ * fault happens). */
+int src_check(struct src *s) SRC_WARN_UNUSED;
+
 /* Read every range of iov (n ranges) completely.  Returns 0, -EIO when a
- * range runs past the end of the source, or another -errno. */
+ * range runs past the end of the source, ANA_ECHANGED as src_pread(), or
+ * another -errno. */
 int src_readv(struct src *s, const struct src_iov *iov, size_t n) SRC_WARN_UNUSED;
 
 /* For transports: allocate the common part of a source with priv_size

@@ -173,7 +173,9 @@ void rootio_column_free(struct rootio_column *c);
 
 /* Read column i over entries [a, b) into out.  Each basket the range
  * touches is decoded once however the range cuts it (the last one stays
- * cached for the next call).  Returns 0 or a negative code. */
+ * cached for the next call).  Returns 0 or a negative code: ANA_ECHANGED
+ * when the file has shrunk since it was opened (then every later read of
+ * the file fails so; cache/src.h). */
 int rootio_read(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
 		struct rootio_column *out, struct rootio_err *err) ROOTIO_WARN_UNUSED;
 

@@ -220,6 +220,7 @@ static int decode_record(struct decoded *d, const uint8_t *rec, size_t len,
 		return rootio_fail(err, ROOTIO_ECORRUPT, "fLast %d lies past the payload (%d bytes)",
 				   h.last, h.k.objlen);
 	d->data = base;
+	d->in_map = mapped && base == rec + h.k.keylen;
 	d->len = datalen;
 	d->nevbuf = h.nevbuf;
 	size_t rest = (size_t)h.k.objlen - datalen;
@@ -257,6 +258,7 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 	d->slot = -1;
 	d->first = br->starts[i];
 	d->has_offsets = false;
+	d->in_map = false;
 	int rc;
 	if (sl->emb) {
 		rc = load_embedded(d, sl->emb);
@@ -279,9 +281,14 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 		return rootio_fail(err, ROOTIO_ECORRUPT,
 				   "%s: branch '%s' basket %d at %llu: size %u is impossible", url,
 				   br->path, i, (unsigned long long)sl->seek, sl->nbytes);
-	/* A mapped file is read in place; otherwise into the scratch buffer. */
+	/* A mapped file is read in place; otherwise into the scratch buffer.
+	 * Bytes of a view may be zeros that stand for a part of the file cut
+	 * off while it was read: rootio_read() checks the source once it is
+	 * done with the basket, whatever the decoding said. */
 	const uint8_t *rec = src_view(t->file->src, sl->seek, sl->nbytes);
-	if (!rec) {
+	if (rec) {
+		t->views++;
+	} else {
 		if (t->cap_scratch < sl->nbytes) {
 			uint8_t *p = realloc(t->scratch, sl->nbytes);
 			if (!p)

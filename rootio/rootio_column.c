@@ -61,6 +61,9 @@ int rootio_tree_open(struct rootio_file *f, const char *name, struct rootio_tree
 				    t->cycle, inner.msg);
 	}
 	if (rc) {
+		/* Read with pread, into copies: only a failure may be the file's
+		 * changing, and then the error says so. */
+		rc = rootio_check_src(f->src, rc, err);
 		rootio_tree_close(t);
 		return rc;
 	}
@@ -505,8 +508,8 @@ static int basket_of(const struct branch *br, int64_t e)
 	return lo;
 }
 
-int rootio_read(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
-		struct rootio_column *out, struct rootio_err *err)
+static int read_range(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
+		      struct rootio_column *out, struct rootio_err *err)
 {
 	if (i >= (size_t)t->ncolumns)
 		return rootio_fail(err, -EINVAL, "no column %zu", i);
@@ -563,6 +566,8 @@ int rootio_read(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
 			rc = take_strings(&r, d, k, j0, j1);
 		else
 			rc = take_fixed(&r, d, k, j0, j1);
+		if (d->in_map)
+			t->views++;
 		if (rc)
 			return rc == -ENOMEM ? rootio_fail(err, rc, "out of memory") : rc;
 		e = s + j1;
@@ -570,4 +575,19 @@ int rootio_read(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
 	if (!offsets)
 		out->nentries = b - a;
 	return 0;
+}
+
+int rootio_read(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
+		struct rootio_column *out, struct rootio_err *err)
+{
+	/* Baskets are decoded from the source's view and raw ones used in
+	 * place, also by later calls: bytes read from the view are trusted
+	 * only once the source says that the file still holds them (a failure
+	 * too may come from zeros that stand for bytes the file lost).  A call
+	 * that used only copies costs no check. */
+	uint64_t views = t->views;
+	int rc = read_range(t, i, a, b, out, err);
+	if (rc || t->views != views)
+		rc = rootio_check_src(t->file->src, rc, err);
+	return rc;
 }

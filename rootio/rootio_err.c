@@ -17,6 +17,20 @@ int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int rootio_check_src(struct src *s, int rc, struct rootio_err *err)
+{
+	int bad = src_check(s);
+	if (!bad)
+		return rc;
+	if (bad == ANA_ECHANGED)
+		return rootio_fail(err, bad,
+				   "%s: the file changed while it was read (it is shorter than when "
+				   "it was opened)",
+				   src_url(s));
+	return rootio_fail(err, bad, "%s: a page of the mapped file could not be read: %s",
+			   src_url(s), rootio_strerror(bad));
+}
+
 const char *rootio_strerror(int code)
 {
 	return ana_strerror(code);

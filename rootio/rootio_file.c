@@ -306,6 +306,9 @@ int rootio_open_src(struct src *s, struct rootio_file **out, struct rootio_err *
 		rc = walk_dir(&w, keys, nkeys, "", 0, err);
 	}
 	if (rc) {
+		/* Read with pread, into copies: only a failure may be the file's
+		 * changing, and then the error says so. */
+		rc = rootio_check_src(f->src, rc, err);
 		rootio_close(f);
 		return rc;
 	}

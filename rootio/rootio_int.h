@@ -29,6 +29,12 @@
 int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Return rc unless source s has failed (src_check()): then what was read
+ * is not the file's (bytes of a view past its new end read as zeros), and
+ * the error, whatever rc said, is one that names the file.  Called once a
+ * call is done with the bytes it read, views included. */
+int rootio_check_src(struct src *s, int rc, struct rootio_err *err);
+
 /* A TKey header. */
 struct rkey {
 	int32_t nbytes;

@@ -71,6 +71,7 @@ struct decoded {
 	uint8_t *owned;        /* the decompressed payload, when not embedded */
 	size_t cap_owned;
 	const uint8_t *data;   /* the entries' bytes */
+	bool in_map;           /* data lies in the source's view (used in place) */
 	size_t len;
 	int64_t first;
 	int32_t nevbuf;
@@ -100,6 +101,7 @@ struct rootio_tree {
 	struct decoded *cache; /* one per branch */
 	uint8_t *scratch;      /* compressed records, reused */
 	size_t cap_scratch;
+	uint64_t views;        /* reads of the source's view: see rootio_read() */
 	struct rootio_stats stats;
 };
 

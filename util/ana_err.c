@@ -13,9 +13,11 @@ const char *ana_strerror(int code)
 	case ANA_ETOOBIG:
 		return "size over anafs's limit";
 	case ANA_ECHANGED:
-		return "input file changed since the job was planned";
+		return "the input file changed since it was planned or opened";
 	case ANA_EDAMAGED:
 		return "the job database is damaged";
+	case ANA_ENOTREG:
+		return "not a regular file";
 	default:
 		return strerror(code < 0 ? -code : code);
 	}

@@ -9,8 +9,11 @@ enum ana_err {
 	ANA_ECORRUPT = -4097,     /* bytes that contradict their format (ROOT data, a saved result) */
 	ANA_EUNSUPPORTED = -4098, /* valid ROOT that anafs does not decode */
 	ANA_ETOOBIG = -4099,      /* a size over one of anafs's caps */
-	ANA_ECHANGED = -4100,     /* an input file changed since the job was planned */
+	ANA_ECHANGED = -4100,     /* an input file changed since the job was planned, or
+				   * shrank while it was read */
 	ANA_EDAMAGED = -4101,     /* the job store's database is damaged */
+	ANA_ENOTREG = -4102,      /* an input is not a regular file: a FIFO, device,
+				   * socket or directory */
 };
 
 /* The text of code (negative errno or ANA_E*), static storage. */

@@ -1,0 +1,28 @@
+/* src_int.h — what the byte-source transports share and nobody else sees:
+ * the guard that lets a mapped file shrink under its readers without
+ * bringing the process down (src_guard.c). */
+#ifndef ANAFS_SRC_INT_H
+#define ANAFS_SRC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Mappings registered at once, process-wide.  A file opened while every
+ * slot is taken is read with pread(2) instead of being mapped. */
+#define SRC_MAX_MAPPED 4096
+
+/* Register the mapping of len bytes at start, so that an access to a page
+ * of it that the file no longer holds reads zeros instead of raising
+ * SIGBUS.  Installs the SIGBUS handler on first use.  Returns the slot, or
+ * -1 when the registry is full or the handler could not be installed
+ * (another one keeps it out): then do not read through the mapping. */
+int src_guard_add(const void *start, size_t len);
+
+/* Unregister slot (from src_guard_add()); call before munmap(), so that no
+ * registered range is ever unmapped memory. */
+void src_guard_remove(int slot);
+
+/* Whether an access to slot's mapping faulted since it was registered. */
+bool src_guard_faulted(int slot);
+
+#endif
