@@ -2,7 +2,7 @@
 """Histograms of the shared ROOT files, made by `anafs run` end to end, equal
 the reference histograms of reference.json bin for bin.
 
-Usage: run_reference_check.py ANAFS ROOT_DIR SCHEMA
+Usage: run_reference_check.py ANAFS ROOT_DIR SCHEMA [--mount]
 
 For every tree of reference.json with histograms (branch -> {minmax,
 nice_q10_q90: {nbins, lo, hi, counts, underflow, overflow, n_nan_skipped}})
@@ -13,7 +13,10 @@ reference exactly, metadata.skipped_fills must equal n_nan_skipped, and
 every hist.json must be valid against the UHI schema with no NaN or
 Infinity token.  Branches whose names the query language cannot write
 (not an identifier) and branches that are not plain numbers are skipped
-and counted.  Exit status: 0 when everything compared equal, 1 otherwise.
+and counted.  With --mount, every query is then also submitted through a
+real mount (cp into jobs/) and each job's hist.json must be the bytes
+`anafs run` printed: the two are one executor.  Exit status: 0 when
+everything compared equal, 1 otherwise (77: --mount without /dev/fuse).
 """
 import json
 import os
@@ -67,6 +70,7 @@ class Checker:
         self.skipped_name = 0
         self.skipped_type = 0
         self.queries = 0
+        self.outputs = []  # (query path, what anafs run printed)
 
     def fail(self, what, why):
         self.failed += 1
@@ -91,6 +95,7 @@ class Checker:
             for _ in hists:
                 self.fail(where, "anafs run exited %d: %s" % (p.returncode, p.stderr.strip()))
             return
+        self.outputs.append((qpath, p.stdout.encode()))
         self.compare(where, p.stdout, hists)
 
     def compare(self, where, text, hists):
@@ -134,7 +139,32 @@ class Checker:
             else:
                 self.passed += 1
 
-    def run(self, ref):
+    def through_mount(self, tmp):
+        """Submit every query through a mount; hist.json must be anafs run's."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import anafs_testlib as t
+        env = t.Env(self.anafs, self.root_dir)
+        try:
+            mnt, state = env.mount("ref", "--workers", "2")
+            jobs = []
+            for i, (qpath, _) in enumerate(self.outputs):
+                jobs.append(t.submit(mnt, "ref%d" % i, t.read(qpath)))
+            same = 0
+            for job, (qpath, out) in zip(jobs, self.outputs):
+                st = t.cat_wait(mnt, job)
+                got = t.read("%s/jobs/%s/hist.json" % (mnt, job), "rb")
+                if st == "done" and got == out:
+                    same += 1
+                else:
+                    self.fail("mount " + qpath, "job %s %s: hist.json differs from anafs run "
+                              "(%d vs %d bytes)" % (job, st, len(got), len(out)))
+            print("%d of %d queries: the mount's hist.json is anafs run's, byte for byte"
+                  % (same, len(self.outputs)))
+            env.umount(mnt, state)
+        finally:
+            t.cleanup()
+
+    def run(self, ref, mount=False):
         with tempfile.TemporaryDirectory(prefix="anafs-runref-") as tmp:
             for fname, f in sorted(ref["files"].items()):
                 names = tree_names(f.get("trees", {}))
@@ -151,19 +181,26 @@ class Checker:
                             hists.append(("h%d" % len(hists), branch, flavour, h))
                     if hists:
                         self.run_query(tmp, fname, tkey, names[tkey], hists)
+            if mount:
+                self.through_mount(tmp)
 
 
 def main():
-    if len(sys.argv) != 4:
+    mount = sys.argv[-1] == "--mount"
+    args = sys.argv[1:-1] if mount else sys.argv[1:]
+    if len(args) != 3:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    anafs, root_dir, schema_path = sys.argv[1:]
+    if mount and not os.path.exists("/dev/fuse"):
+        print("SKIP: no /dev/fuse")
+        return 77
+    anafs, root_dir, schema_path = args
     with open(os.path.join(root_dir, "reference.json")) as f:
         ref = json.load(f)
     with open(schema_path) as f:
         schema = json.load(f)
     c = Checker(anafs, root_dir, schema)
-    c.run(ref)
+    c.run(ref, mount)
     print("%d passed, %d failed (%d queries; skipped: %d histograms of branches not "
           "written as names, %d of branches not plain numbers)" %
           (c.passed, c.failed, c.queries, c.skipped_name, c.skipped_type))

@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+"""The core that runs jobs under hostile input, through real mounts and
+anafs run: a dataset of 2,000 files (submission does not wait for it, and
+it runs under `ulimit -n 256`), a file lacking a branch, a FIFO matching a
+pattern (and one that replaces a file while the daemon is down), a file
+truncated while it is read, a file changed between a stop and a restart, a
+root-only file named by another uid on a shared mount, histograms over the
+memory cap, and a state folder that fills up.
+
+Usage: core_check.py ANAFS SHARED_DATA
+
+Exit status: 0 when every check passed, 1 otherwise, 77 when /dev/fuse or
+fusermount3 is missing.  The full-disk case runs in a private mount
+namespace (unshare -m) with a 2 MB tmpfs; it is skipped, and says so, when
+that is not allowed.
+"""
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from anafs_testlib import (Env, as_user, cat_wait, check, main, progress, read,  # noqa: E402
+                           section, sh, status, submit, wait_for)
+
+DIMUON = "root/nano_dimuon.root"
+LZ4 = "bench/nano_like_lz4_200k.root"
+HISTS = ("hist met = MET_pt bins=20 range=0,200 weight=MET_pt * 0.5\n"
+         "hist n = nMuon bins=6 range=0,6\n")
+JETS = ("define good = Jet_pt > 20\nhist ht = sum(Jet_pt[good]) bins=50 range=0,500"
+        " weight=MET_pt\n")
+
+
+def log_of(mnt, job):
+    return read("%s/jobs/%s/log" % (mnt, job))
+
+
+def many_files(env):
+    d = os.path.join(env.tmp, "many")
+    os.makedirs(d)
+    for i in range(2000):
+        os.symlink(env.path(DIMUON), os.path.join(d, "f%04d.root" % i))
+    q = env.file("many.query", "dataset many/*.root\n" + HISTS)
+    r = env.run(q, prefix="ulimit -n 256;")
+    check(r.returncode == 0, "anafs run over 2000 files under ulimit -n 256", r.stderr[-500:])
+    ref = r.stdout
+    mnt, state = env.mount("many", prefix="ulimit -n 256;")
+    t0 = time.time()
+    job = submit(mnt, "many", read(q))
+    closed = time.time() - t0
+    p = progress(mnt, job)
+    print("close() of a 2000-file query returned in %.3f s; then %s, %d tasks known"
+          % (closed, p["status"], p["tasks_total"]), flush=True)
+    check(p["status"] == "queued" and p["tasks_total"] == 0,
+          "close() returns before the 2000 files are planned", p)
+    check(cat_wait(mnt, job) == "done", "the 2000-file job ends done under ulimit -n 256",
+          read("%s/jobs/%s/error" % (mnt, job)))
+    check(read("%s/jobs/%s/hist.json" % (mnt, job), "rb") == ref,
+          "its hist.json is anafs run's, byte for byte")
+    check(progress(mnt, job)["tasks_total"] == 2000, "2000 tasks")
+    env.umount(mnt, state)
+
+
+def missing_branch(env, mnt):
+    text = "dataset %s %s %s\n%s" % (env.path(DIMUON), env.path(DIMUON),
+                                     env.path("root/uproot-HZZ-zlib.root"), HISTS)
+    job = submit(mnt, "nobranch", text)
+    check(cat_wait(mnt, job, 60) == "invalid", "a file lacking a branch: the job is invalid")
+    err = read("%s/jobs/%s/error" % (mnt, job))
+    check("uproot-HZZ-zlib.root" in err and "MET_pt" in err,
+          "the error names the file and the branch", err)
+    log = log_of(mnt, job)
+    check("running" not in log and progress(mnt, job)["tasks_done"] == 0,
+          "no task ran before the file was found", log)
+
+
+def fifo(env, mnt):
+    d = os.path.join(env.tmp, "withfifo")
+    os.makedirs(d)
+    shutil.copy(env.path(DIMUON), os.path.join(d, "a.root"))
+    os.mkfifo(os.path.join(d, "b.root"))
+    job = submit(mnt, "fifo", "dataset withfifo/*.root\n" + HISTS)
+    check(cat_wait(mnt, job, 60) == "invalid", "a FIFO matching the pattern: the job is invalid")
+    err = read("%s/jobs/%s/error" % (mnt, job))
+    check("b.root" in err and "FIFO" in err, "the error names the FIFO", err)
+
+
+def fifo_at_restart(env):
+    mnt, state = env.mount("fiforestart")
+    x = os.path.join(env.tmp, "x.root")
+    shutil.copy(env.path(LZ4), x)
+    job = submit(mnt, "x", "dataset %s %s\n%s" % (x, x, JETS))
+    sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+    check(status(mnt, job) == "paused", "the job is paused")
+    check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
+    os.unlink(x)
+    os.mkfifo(x)
+    mnt, state = env.mount("fiforestart", state=state)
+    r = sh("ls '%s/jobs'" % mnt, timeout=20)
+    check(r.returncode == 0 and job in r.stdout.split(), "the mount serves at once", r.stderr)
+    check(wait_for(lambda: status(mnt, job) == "failed", 30),
+          "the job whose file became a FIFO fails at resume", status(mnt, job))
+    err = read("%s/jobs/%s/error" % (mnt, job))
+    check("x.root" in err and "FIFO" in err, "its error names the FIFO", err)
+    env.umount(mnt, state)
+
+
+def truncated(env):
+    big = os.path.join(env.tmp, "big.root")
+    shutil.copy(env.path(LZ4), big)
+    q = env.file("big.query", "dataset %s\n%s" % (" ".join([big] * 150), JETS))
+    p = subprocess.Popen([env.anafs, "run", q, "-j", "2"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    os.truncate(big, os.path.getsize(big) // 2)
+    _, err = p.communicate(timeout=300)
+    check(p.returncode == 1, "anafs run over a file cut while read exits 1 (no signal)",
+          "exit %s: %s" % (p.returncode, err[-400:]))
+    check("big.root" in err, "its message names the file", err[-400:])
+    # The same in the mount: the job fails, the daemon and other jobs go on.
+    shutil.copy(env.path(LZ4), big)
+    mnt, state = env.mount("trunc")
+    job = submit(mnt, "big", read(q))
+    check(wait_for(lambda: progress(mnt, job)["events_done"] > 0, 60), "the job runs")
+    os.truncate(big, os.path.getsize(big) // 2)
+    check(cat_wait(mnt, job, 120) == "failed", "a job whose file is cut while read fails")
+    err = read("%s/jobs/%s/error" % (mnt, job))
+    check("big.root" in err, "its error names the file", err)
+    other = submit(mnt, "after", "dataset %s\n%s" % (env.path(DIMUON), HISTS))
+    check(cat_wait(mnt, other, 60) == "done", "the daemon lives on: the next job is done")
+    env.umount(mnt, state)
+
+
+def changed_at_restart(env):
+    c = os.path.join(env.tmp, "c.root")
+    shutil.copy(env.path(LZ4), c)
+    mnt, state = env.mount("changed")
+    job = submit(mnt, "c", "dataset %s %s\n%s" % (c, c, JETS))
+    sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+    check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
+    with open(c, "ab") as f:
+        f.write(b"appended while the daemon was down")
+    mnt, state = env.mount("changed", state=state)
+    check(wait_for(lambda: status(mnt, job) == "failed", 30),
+          "a job whose file changed while stopped fails at resume", status(mnt, job))
+    log = log_of(mnt, job)
+    check("cannot resume" in log and "c.root" in log and "changed" in log,
+          "its log says which file changed", log)
+    env.umount(mnt, state)
+
+
+def shadow(env):
+    if os.getuid() != 0 or not os.path.exists("/etc/shadow"):
+        print("SKIP the shared-mount access check: not root, or no /etc/shadow")
+        return
+    mnt, state = env.mount("shared", "--allow-other")
+    size = str(os.path.getsize("/etc/shadow"))
+    head = read("/etc/shadow", "rb")[:12].decode(errors="replace")
+
+    def submit_shadow():
+        with open(mnt + "/jobs/shadow.query", "w") as f:
+            f.write("dataset /etc/shadow\nhist x = MET_pt bins=2 range=0,1\n")
+        return os.readlink(mnt + "/jobs/shadow")
+    res = as_user(65534, submit_shadow)
+    check("ok" in res, "uid 65534 submits a query naming /etc/shadow", res)
+    job = res.get("ok")
+    if job:
+        check(cat_wait(mnt, job, 60) == "invalid", "the job is refused (invalid)")
+        err = read("%s/jobs/%s/error" % (mnt, job))
+        check("permission denied" in err, "its error says permission denied", err)
+        check(size not in err and head not in err,
+              "its error carries neither the size nor bytes of the file", err)
+    env.umount(mnt, state)
+
+
+def memory_cap(env, mnt):
+    hists = "".join("hist h%d = MET_pt bins=1000000 range=0,1\n" % i for i in range(4000))
+    q = env.file("huge.query", "dataset %s\n%s" % (env.path(DIMUON), hists))
+    r = env.run(q, timeout=120)
+    err = r.stderr.decode()
+    check(r.returncode == 1 and "GB" in err and "histograms" in err,
+          "anafs run of 4000 histograms of a million bins: refused with the figure", err[-500:])
+    r = sh("cp '%s' '%s/jobs/'" % (q, mnt))
+    check(r.returncode != 0 and "Invalid argument" in r.stderr,
+          "cp of it into jobs/ fails with EINVAL", r.stderr)
+    err = read(mnt + "/jobs/huge/error")
+    check("GB" in err and "hint:" in err, "jobs/huge/error gives the figure and a hint", err)
+
+
+def full_disk_child(anafs, data):
+    """In a private mount namespace: a state folder of 2 MB fills up."""
+    env = Env(anafs, data)
+    state = os.path.join(env.tmp, "state-full")
+    os.makedirs(state)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print("SKIP the full-disk check: cannot mount a tmpfs (%s)" % r.stderr.strip())
+        return
+    try:
+        mnt, state = env.mount("full", state=state)
+        text = ("dataset %s\nhist big = MET_pt bins=1000000 range=0,1000 weight=MET_pt\n"
+                % env.path(DIMUON))
+        job = submit(mnt, "big", text)
+        check(cat_wait(mnt, job, 120) == "failed", "a result the state folder cannot hold: "
+              "the job fails (cat wait returns)")
+        err = read("%s/jobs/%s/error" % (mnt, job))
+        check("no space left" in err, "its error says the state folder is full", err)
+        small = submit(mnt, "small", "dataset %s\n%s" % (env.path(DIMUON), HISTS))
+        check(cat_wait(mnt, small, 60) in ("done", "failed"), "the next job ends too")
+        env.umount(mnt, state)
+    finally:
+        from anafs_testlib import cleanup
+        cleanup()
+        subprocess.run(["umount", "-l", state], capture_output=True)
+
+
+def full_disk(env):
+    if os.getuid() != 0 or not shutil.which("unshare"):
+        print("SKIP the full-disk check: needs root and unshare")
+        return
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable,
+                        os.path.abspath(__file__), "--full-disk", env.anafs, env.data],
+                       capture_output=True, text=True, timeout=300)
+    sys.stdout.write(r.stdout)
+    fails = [ln for ln in r.stdout.splitlines() if ln.startswith("FAIL")]
+    check(r.returncode == 0 and not fails, "the full-disk checks (in their own namespace)",
+          (r.returncode, fails, r.stderr[-500:]))
+
+
+def run(anafs, data):
+    env = Env(anafs, data)
+    section(many_files, env)
+    mnt, state = env.mount("main")
+    for fn in (missing_branch, fifo, memory_cap):
+        section(fn, env, mnt)
+    env.umount(mnt, state)
+    for fn in (fifo_at_restart, truncated, changed_at_restart, shadow, full_disk):
+        section(fn, env)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--full-disk":
+        import anafs_testlib
+        full_disk_child(sys.argv[2], sys.argv[3])
+        sys.exit(1 if anafs_testlib.FAILED else 0)
+    sys.exit(main(run, 2, __doc__))
