@@ -1,5 +1,7 @@
-/* test_store.c — the job store: jobs, tasks, merges, status stamps, logs,
- * persistence across reopening, schema versions, threads, and a writer
+/* test_store.c — the job store: jobs, planned files with their identity
+ * and tasks, merges, guarded status transitions, the last merge ending a
+ * job, logs, persistence across reopening, schema versions and the
+ * migration from version 1, in-memory databases, threads, and a writer
  * killed with SIGKILL at random moments leaving every merge whole.
  *
  * Usage: test_store.  Works in a fresh directory under /tmp, removed at
@@ -65,13 +67,26 @@ static int raw_sql(const char *path, const char *sql, char *out, size_t cap)
 	return rc;
 }
 
+/* Run SQL text (several statements) on path with sqlite itself. */
+static int raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s: %s\n", path, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return rc;
+}
+
 static const char query1[] = "dataset \"data/*.root\"\0with a NUL\nhist x = px\n";
 
 static void test_jobs(struct store *st, int64_t *ids)
 {
 	int64_t id = 0;
 	/* sizeof - 1: the text holds a NUL inside and none at its end. */
-	CHECK_EQ_I(store_job_create(st, "zmumu", 1000, query1, sizeof(query1) - 1, "/home/u",
+	CHECK_EQ_I(store_job_create(st, "zmumu", 1000, 100, query1, sizeof(query1) - 1, "/home/u",
 				    JOB_QUEUED, NULL, &id), 0);
 	CHECK(id > 0);
 	ids[0] = id;
@@ -82,7 +97,9 @@ static void test_jobs(struct store *st, int64_t *ids)
 	CHECK_EQ_I(ji.id, id);
 	CHECK_STR(ji.name, "zmumu");
 	CHECK_EQ_I(ji.uid, 1000);
+	CHECK_EQ_I(ji.gid, 100);
 	CHECK_EQ_I(ji.status, JOB_QUEUED);
+	CHECK(!ji.planned);
 	CHECK(ji.created > t0 - 5 && ji.created <= t0);
 	CHECK_EQ_D(ji.status_changed, ji.created);
 	CHECK_EQ_D(ji.started, 0);
@@ -114,12 +131,13 @@ static void test_jobs(struct store *st, int64_t *ids)
 	memset(name, 'n', sizeof(name));
 	memcpy(name + 254, "\xc3\xa9", 2); /* é across bytes 254-255 */
 	name[sizeof(name) - 1] = '\0';
-	CHECK_EQ_I(store_job_create(st, name, 0, "bad", 3, NULL, JOB_INVALID,
+	CHECK_EQ_I(store_job_create(st, name, 0, 0, "bad", 3, NULL, JOB_INVALID,
 				    "bad.query:1:1: unknown word", &ids[1]), 0);
 	CHECK_EQ_I(store_job_get(st, ids[1], &ji), 0);
 	CHECK_EQ_I(strlen(ji.name), 254);
 	CHECK_EQ_I(ji.status, JOB_INVALID);
 	CHECK(ji.finished > 0);
+	CHECK(ji.planned); /* nothing to plan */
 	e = b = NULL;
 	CHECK_EQ_I(store_job_text(st, ids[1], NULL, NULL, &b, &e), 0);
 	CHECK_STR(e, "bad.query:1:1: unknown word");
@@ -133,9 +151,9 @@ static void test_jobs(struct store *st, int64_t *ids)
 	memset(text, 'x', big);
 	text[big] = '\0';
 	int64_t none = -1;
-	CHECK_EQ_I(store_job_create(st, "big", 0, text, big, "", JOB_QUEUED, NULL, &none), -EFBIG);
+	CHECK_EQ_I(store_job_create(st, "big", 0, 0, text, big, "", JOB_QUEUED, NULL, &none), -EFBIG);
 	CHECK_EQ_I(none, -1);
-	CHECK_EQ_I(store_job_create(st, "max", 0, text, big - 1, "", JOB_QUEUED, text, &ids[2]), 0);
+	CHECK_EQ_I(store_job_create(st, "max", 0, 0, text, big - 1, "", JOB_QUEUED, text, &ids[2]), 0);
 	free(text);
 	q = e = NULL;
 	CHECK_EQ_I(store_job_text(st, ids[2], &q, &len, NULL, &e), 0);
@@ -143,13 +161,18 @@ static void test_jobs(struct store *st, int64_t *ids)
 	CHECK_EQ_I(e ? strlen(e) : 0, 8192);
 	free(q);
 	free(e);
-	CHECK_EQ_I(store_job_create(st, "x", 0, "", 0, "", (enum job_status)99, NULL, &none),
+	CHECK_EQ_I(store_job_create(st, "x", 0, 0, "", 0, "", (enum job_status)99, NULL, &none),
 		   -EINVAL);
-	CHECK_EQ_I(store_job_create(st, "empty", 0, NULL, 0, NULL, JOB_QUEUED, NULL, &ids[3]), 0);
+	/* An empty query; uid and gid keep all 32 bits. */
+	CHECK_EQ_I(store_job_create(st, "empty", 4294967295u, 4294967294u, NULL, 0, NULL, JOB_QUEUED,
+				    NULL, &ids[3]), 0);
 	q = NULL;
 	CHECK_EQ_I(store_job_text(st, ids[3], &q, &len, NULL, NULL), 0);
 	CHECK(q && len == 0 && q[0] == '\0');
 	free(q);
+	CHECK_EQ_I(store_job_get(st, ids[3], &ji), 0);
+	CHECK_EQ_I(ji.uid, 4294967295u);
+	CHECK_EQ_I(ji.gid, 4294967294u);
 
 	CHECK_EQ_I(store_job_get(st, 987654, &ji), -ENOENT);
 	CHECK_EQ_I(store_job_text(st, 987654, &q, &len, NULL, NULL), -ENOENT);
@@ -164,48 +187,104 @@ static void test_jobs(struct store *st, int64_t *ids)
 	free(all);
 }
 
+/* The files of test_tasks' job: identities with the top bit set, an
+ * mtime before 1970, and a file whose identity was not recorded. */
+static const struct store_file plan_files[3] = {
+	{ "/d/a.root", "Events", 2000, 123456789, 1700000000123456789, 0x8000000000000001u },
+	{ "root://h//b.root", "tree/sub", 500, 0xfffffffffffffff0u, -1, 0xffffffffffffffffu },
+	{ "/d/c.root", NULL, 20, 0, 0, 0 },
+};
+static const struct store_task plan_tasks[5] = {
+	{ 0, 0, 1000, false }, { 0, 1000, 2000, false }, { 1, 0, 500, false },
+	{ 2, 0, 10, false },   { 2, 10, 20, false },
+};
+
+static void check_files(struct store *st, int64_t id, const struct store_file *want, size_t nwant)
+{
+	struct store_file *f = NULL;
+	size_t n = 99;
+	CHECK_EQ_I(store_job_files(st, id, &f, &n), 0);
+	CHECK_EQ_I(n, nwant);
+	for (size_t i = 0; i < n && i < nwant; i++) {
+		CHECK_STR(f[i].url, want[i].url);
+		CHECK_STR(f[i].tree, want[i].tree ? want[i].tree : "");
+		CHECK_EQ_I(f[i].entries, want[i].entries);
+		CHECK(f[i].size == want[i].size);
+		CHECK_EQ_I(f[i].mtime_ns, want[i].mtime_ns);
+		CHECK(f[i].fingerprint == want[i].fingerprint);
+	}
+	store_files_free(f, n);
+}
+
+static void check_tasks(struct store *st, int64_t id, const struct store_task *want, size_t nwant)
+{
+	struct store_task *t = NULL;
+	size_t n = 99;
+	CHECK_EQ_I(store_job_tasks(st, id, &t, &n), 0);
+	CHECK_EQ_I(n, nwant);
+	for (size_t i = 0; i < n && i < nwant; i++) {
+		CHECK_EQ_I(t[i].file, want[i].file);
+		CHECK_EQ_I(t[i].first, want[i].first);
+		CHECK_EQ_I(t[i].last, want[i].last);
+		CHECK_EQ_I(t[i].done, want[i].done);
+	}
+	free(t);
+}
+
+static void test_plan(struct store *st, int64_t id)
+{
+	struct store_task *t = NULL;
+	size_t n = 99;
+	CHECK_EQ_I(store_job_tasks(st, id, &t, &n), 0);
+	CHECK_EQ_I(n, 0);
+	free(t);
+	check_files(st, id, NULL, 0);
+
+	/* Refused before anything is written: a task past the files, a file
+	 * without a url, negative events. */
+	struct store_task bad_task[1] = { { 3, 0, 1, false } };
+	struct store_file bad_file[1] = { { NULL, "", 0, 0, 0, 0 } };
+	CHECK_EQ_I(store_job_plan(st, id, plan_files, 3, bad_task, 1, 1), -EINVAL);
+	bad_task[0].file = -1;
+	CHECK_EQ_I(store_job_plan(st, id, plan_files, 3, bad_task, 1, 1), -EINVAL);
+	bad_task[0] = (struct store_task){ 0, 5, 4, false };
+	CHECK_EQ_I(store_job_plan(st, id, plan_files, 3, bad_task, 1, 1), -EINVAL);
+	CHECK_EQ_I(store_job_plan(st, id, bad_file, 1, NULL, 0, 0), -EINVAL);
+	CHECK_EQ_I(store_job_plan(st, id, plan_files, 3, plan_tasks, 5, -1), -EINVAL);
+	struct job_info ji;
+	CHECK_EQ_I(store_job_get(st, id, &ji), 0);
+	CHECK(!ji.planned);
+
+	CHECK_EQ_I(store_job_plan(st, id, plan_files, 3, plan_tasks, 5, 2530), 0);
+	CHECK_EQ_I(store_job_plan(st, id, plan_files, 3, plan_tasks, 5, 2530), -EEXIST);
+	CHECK_EQ_I(store_job_plan(st, 987654, plan_files, 3, plan_tasks, 5, 2530), -ENOENT);
+	CHECK_EQ_I(store_job_tasks(st, 987654, &t, &n), -ENOENT);
+	struct store_file *f = NULL;
+	CHECK_EQ_I(store_job_files(st, 987654, &f, &n), -ENOENT);
+	check_files(st, id, plan_files, 3);
+	check_tasks(st, id, plan_tasks, 5);
+
+	CHECK_EQ_I(store_job_get(st, id, &ji), 0);
+	CHECK(ji.planned);
+	CHECK_EQ_I(ji.tasks_total, 5);
+	CHECK_EQ_I(ji.events_total, 2530);
+}
+
 static void test_tasks(struct store *st, int64_t id)
 {
-	struct store_task plan[5] = {
-		{ "/d/a.root", 0, 1000, false },   { "/d/a.root", 1000, 2000, false },
-		{ "root://h//b.root", 0, 500, false }, { "/d/c.root", 0, 10, false },
-		{ "/d/c.root", 10, 20, false },
-	};
 	void *data = (void *)1;
 	size_t len = 99;
 	int64_t version = -1;
 	CHECK_EQ_I(store_job_result(st, id, &data, &len, &version), 0);
 	CHECK(data == NULL && len == 0 && version == 0);
 
-	struct store_task *t = NULL;
-	size_t n = 99;
-	CHECK_EQ_I(store_job_tasks(st, id, &t, &n), 0);
-	CHECK_EQ_I(n, 0);
-	store_tasks_free(t, n);
-
-	CHECK_EQ_I(store_job_plan(st, id, plan, 5, 2530), 0);
-	CHECK_EQ_I(store_job_plan(st, id, plan, 5, 2530), -EEXIST);
-	CHECK_EQ_I(store_job_plan(st, 987654, plan, 5, 2530), -ENOENT);
-	CHECK_EQ_I(store_job_tasks(st, 987654, &t, &n), -ENOENT);
-	CHECK_EQ_I(store_job_tasks(st, id, &t, &n), 0);
-	CHECK_EQ_I(n, 5);
-	for (size_t i = 0; i < n && i < 5; i++) {
-		CHECK_STR(t[i].url, plan[i].url);
-		CHECK_EQ_I(t[i].first, plan[i].first);
-		CHECK_EQ_I(t[i].last, plan[i].last);
-		CHECK(!t[i].done);
-	}
-	store_tasks_free(t, n);
-
-	struct job_info ji;
-	CHECK_EQ_I(store_job_get(st, id, &ji), 0);
-	CHECK_EQ_I(ji.tasks_total, 5);
-	CHECK_EQ_I(ji.events_total, 2530);
+	test_plan(st, id);
 
 	/* Merges: the result replaced, counts grown, version up by one. */
+	struct job_info ji;
 	double t0 = now();
-	CHECK_EQ_I(store_task_commit(st, id, 0, "r0\0x", 4, 1000), 0);
-	CHECK_EQ_I(store_task_commit(st, id, 2, "r02", 3, 500), 0);
+	CHECK_EQ_I(store_task_commit(st, id, 0, "r0\0x", 4, 1000, false), 0);
+	CHECK_EQ_I(store_task_commit(st, id, 2, "r02", 3, 500, false), 0);
 	CHECK_EQ_I(store_job_result(st, id, &data, &len, &version), 0);
 	CHECK(data && len == 3 && memcmp(data, "r02", 3) == 0);
 	CHECK_EQ_I(version, 2);
@@ -214,88 +293,118 @@ static void test_tasks(struct store *st, int64_t id)
 	CHECK_EQ_I(ji.tasks_done, 2);
 	CHECK_EQ_I(ji.events_done, 1500);
 	CHECK_EQ_I(ji.result_version, 2);
+	CHECK_EQ_I(ji.status, JOB_QUEUED);
 	CHECK(ji.result_changed >= t0 - 1 && ji.result_changed <= now());
 
 	/* A duplicate changes nothing; an unknown task is refused. */
-	CHECK_EQ_I(store_task_commit(st, id, 0, "dup", 3, 1000), 1);
-	CHECK_EQ_I(store_task_commit(st, id, 5, "new", 3, 1), -ENOENT);
-	CHECK_EQ_I(store_task_commit(st, 987654, 0, "new", 3, 1), -ENOENT);
-	CHECK_EQ_I(store_task_commit(st, id, -1, "new", 3, 1), -EINVAL);
+	CHECK_EQ_I(store_task_commit(st, id, 0, "dup", 3, 1000, false), 1);
+	CHECK_EQ_I(store_task_commit(st, id, 0, "dup", 3, 1000, true), 1);
+	CHECK_EQ_I(store_task_commit(st, id, 5, "new", 3, 1, false), -ENOENT);
+	CHECK_EQ_I(store_task_commit(st, 987654, 0, "new", 3, 1, false), -ENOENT);
+	CHECK_EQ_I(store_task_commit(st, id, -1, "new", 3, 1, false), -EINVAL);
+	CHECK_EQ_I(store_task_commit(st, id, 1, NULL, 3, 1, false), -EINVAL);
+	CHECK_EQ_I(store_task_commit(st, id, 1, "new", 3, -1, false), -EINVAL);
 	struct job_info j2;
 	CHECK_EQ_I(store_job_get(st, id, &j2), 0);
 	CHECK_EQ_I(j2.tasks_done, 2);
 	CHECK_EQ_I(j2.events_done, 1500);
 	CHECK_EQ_I(j2.result_version, 2);
+	CHECK_EQ_I(j2.status, JOB_QUEUED); /* the duplicate with job_done did not end it */
 	CHECK_EQ_D(j2.result_changed, ji.result_changed);
 	CHECK_EQ_I(store_job_result(st, id, &data, &len, &version), 0);
 	CHECK(data && len == 3 && memcmp(data, "r02", 3) == 0 && version == 2);
 	free(data);
 
-	CHECK_EQ_I(store_job_tasks(st, id, &t, &n), 0);
-	CHECK(n == 5 && t[0].done && !t[1].done && t[2].done && !t[3].done && !t[4].done);
-	store_tasks_free(t, n);
+	struct store_task want[5];
+	memcpy(want, plan_tasks, sizeof(want));
+	want[0].done = want[2].done = true;
+	check_tasks(st, id, want, 5);
 
 	/* An empty result is an empty blob, not "no result". */
-	CHECK_EQ_I(store_task_commit(st, id, 1, NULL, 0, 0), 0);
+	CHECK_EQ_I(store_task_commit(st, id, 1, NULL, 0, 0, false), 0);
 	CHECK_EQ_I(store_job_result(st, id, &data, &len, &version), 0);
 	CHECK(data != NULL && len == 0 && version == 3);
 	free(data);
-	CHECK_EQ_I(store_task_commit(st, id, 3, "r0123", 5, 10), 0);
-	CHECK_EQ_I(store_task_commit(st, id, 4, "r01234", 6, 10), 0);
+	CHECK_EQ_I(store_task_commit(st, id, 3, "r0123", 5, 10, false), 0);
+	CHECK_EQ_I(store_task_commit(st, id, 4, "r01234", 6, 10, false), 0);
 	CHECK_EQ_I(store_job_get(st, id, &ji), 0);
 	CHECK_EQ_I(ji.tasks_done, 5);
 	CHECK_EQ_I(ji.events_done, 1520);
 	CHECK_EQ_I(ji.result_version, 5);
+	CHECK_EQ_I(ji.status, JOB_QUEUED); /* no job_done: the coordinator decides */
+}
+
+/* store_job_transition(st, id, from, to, error) and the job after it. */
+static void transition_ok(struct store *st, int64_t id, unsigned from, enum job_status to,
+			  const char *error, struct job_info *after)
+{
+	CHECK_EQ_I(store_job_transition(st, id, from, to, error), 0);
+	CHECK_EQ_I(store_job_get(st, id, after), 0);
+	CHECK_EQ_I(after->status, to);
+}
+
+static void check_error(struct store *st, int64_t id, const char *want)
+{
+	char *e = NULL;
+	CHECK_EQ_I(store_job_text(st, id, NULL, NULL, NULL, &e), 0);
+	CHECK_STR(e, want);
+	free(e);
 }
 
 static void test_status(struct store *st, int64_t id)
 {
 	struct job_info a, b;
 	CHECK_EQ_I(store_job_get(st, id, &a), 0);
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_RUNNING, NULL), 0);
-	CHECK_EQ_I(store_job_get(st, id, &b), 0);
-	CHECK_EQ_I(b.status, JOB_RUNNING);
+	transition_ok(st, id, JOB_MASK(JOB_QUEUED), JOB_RUNNING, NULL, &b);
 	CHECK(b.started > 0 && b.started == b.status_changed && b.status_changed >= a.status_changed);
 	CHECK_EQ_D(b.finished, 0);
 	double started = b.started;
 
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_PAUSED, NULL), 0);
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_RUNNING, NULL), 0);
-	CHECK_EQ_I(store_job_get(st, id, &b), 0);
+	/* From a status not in the mask: refused, nothing changed. */
+	CHECK_EQ_I(store_job_transition(st, id, JOB_MASK(JOB_QUEUED) | JOB_MASK(JOB_PAUSED),
+					JOB_RUNNING, "no"), -EBUSY);
+	CHECK_EQ_I(store_job_transition(st, id, 0, JOB_RUNNING, NULL), -EBUSY);
+	CHECK_EQ_I(store_job_get(st, id, &a), 0);
+	CHECK_EQ_I(a.status, JOB_RUNNING);
+	CHECK_EQ_D(a.status_changed, b.status_changed);
+	check_error(st, id, "");
+
+	transition_ok(st, id, JOB_MASK(JOB_RUNNING), JOB_PAUSED, NULL, &b);
+	transition_ok(st, id, JOB_MASK(JOB_PAUSED), JOB_RUNNING, NULL, &b);
 	CHECK_EQ_D(b.started, started); /* the first time only */
 	CHECK(b.status_changed >= started);
 
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_FAILED, "worker lost"), 0);
-	CHECK_EQ_I(store_job_get(st, id, &b), 0);
-	CHECK_EQ_I(b.status, JOB_FAILED);
+	transition_ok(st, id, JOB_MASK_ACTIVE, JOB_FAILED, "worker lost", &b);
 	CHECK(b.finished > 0 && b.finished == b.status_changed);
-	char *e = NULL;
-	CHECK_EQ_I(store_job_text(st, id, NULL, NULL, NULL, &e), 0);
-	CHECK_STR(e, "worker lost");
-	free(e);
+	check_error(st, id, "worker lost");
 
-	/* Resumed: no longer finished; done again: finished anew, error kept
-	 * when none is given. */
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_RUNNING, NULL), 0);
-	CHECK_EQ_I(store_job_get(st, id, &b), 0);
+	/* Over: a pause or cancel (from the active statuses) racing the end
+	 * never reopens or relabels the job. */
+	CHECK_EQ_I(store_job_transition(st, id, JOB_MASK_ACTIVE, JOB_PAUSED, NULL), -EBUSY);
+	CHECK_EQ_I(store_job_transition(st, id, JOB_MASK_ACTIVE, JOB_CANCELLED, "cancelled"), -EBUSY);
+	CHECK_EQ_I(store_job_get(st, id, &a), 0);
+	CHECK_EQ_I(a.status, JOB_FAILED);
+	CHECK_EQ_D(a.finished, b.finished);
+	CHECK_EQ_D(a.status_changed, b.status_changed);
+	check_error(st, id, "worker lost");
+
+	/* Resumed on purpose (failed named in the mask): no longer finished;
+	 * done again: finished anew, error kept when none is given. */
+	transition_ok(st, id, JOB_MASK(JOB_FAILED), JOB_RUNNING, NULL, &b);
 	CHECK_EQ_D(b.finished, 0);
 	CHECK_EQ_D(b.started, started);
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_DONE, NULL), 0);
-	CHECK_EQ_I(store_job_get(st, id, &b), 0);
-	CHECK_EQ_I(b.status, JOB_DONE);
+	transition_ok(st, id, JOB_MASK_ACTIVE, JOB_DONE, NULL, &b);
 	CHECK(b.finished > 0);
-	e = NULL;
-	CHECK_EQ_I(store_job_text(st, id, NULL, NULL, NULL, &e), 0);
-	CHECK_STR(e, "worker lost");
-	free(e);
-	CHECK_EQ_I(store_job_set_status(st, id, JOB_DONE, ""), 0);
-	e = NULL;
-	CHECK_EQ_I(store_job_text(st, id, NULL, NULL, NULL, &e), 0);
-	CHECK_STR(e, "");
-	free(e);
+	check_error(st, id, "worker lost");
+	CHECK_EQ_I(store_job_transition(st, id, JOB_MASK(JOB_DONE), JOB_DONE, ""), 0);
+	check_error(st, id, "");
+	for (enum job_status s = JOB_QUEUED; s <= JOB_INVALID; s++)
+		CHECK_EQ_I(store_job_transition(st, id, JOB_MASK_ACTIVE, s, NULL), -EBUSY);
+	CHECK_EQ_I(store_job_get(st, id, &a), 0);
+	CHECK_EQ_I(a.status, JOB_DONE);
 
-	CHECK_EQ_I(store_job_set_status(st, 987654, JOB_DONE, NULL), -ENOENT);
-	CHECK_EQ_I(store_job_set_status(st, id, (enum job_status)-1, NULL), -EINVAL);
+	CHECK_EQ_I(store_job_transition(st, 987654, JOB_MASK_ACTIVE, JOB_DONE, NULL), -ENOENT);
+	CHECK_EQ_I(store_job_transition(st, id, JOB_MASK_ACTIVE, (enum job_status)-1, NULL), -EINVAL);
 
 	CHECK_STR(job_status_name(JOB_QUEUED), "queued");
 	CHECK_STR(job_status_name(JOB_RUNNING), "running");
@@ -308,6 +417,69 @@ static void test_status(struct store *st, int64_t id)
 	      !job_status_terminal(JOB_PAUSED));
 	CHECK(job_status_terminal(JOB_DONE) && job_status_terminal(JOB_FAILED) &&
 	      job_status_terminal(JOB_CANCELLED) && job_status_terminal(JOB_INVALID));
+}
+
+/* A job of ntasks one-event tasks on one file, in status status. */
+static int64_t small_job(struct store *st, const char *name, int ntasks, enum job_status status)
+{
+	struct store_file f = { "/d/s.root", "Events", ntasks, 1, 2, 3 };
+	struct store_task *t = calloc((size_t)ntasks, sizeof(*t));
+	int64_t id = 0;
+	for (int i = 0; i < ntasks; i++)
+		t[i] = (struct store_task){ 0, i, i + 1, false };
+	CHECK_EQ_I(store_job_create(st, name, 0, 0, "q", 1, "", status, NULL, &id), 0);
+	CHECK_EQ_I(store_job_plan(st, id, &f, 1, t, (size_t)ntasks, ntasks), 0);
+	free(t);
+	return id;
+}
+
+/* The last merge with job_done ends the job in the same transaction;
+ * once a job is over no merge changes it. */
+static void test_job_done(struct store *st)
+{
+	int64_t id = small_job(st, "last", 2, JOB_RUNNING);
+	struct job_info a, b;
+	CHECK_EQ_I(store_task_commit(st, id, 0, "a", 1, 1, false), 0);
+	double t0 = now();
+	CHECK_EQ_I(store_task_commit(st, id, 1, "ab", 2, 1, true), 0);
+	CHECK_EQ_I(store_job_get(st, id, &a), 0);
+	CHECK_EQ_I(a.status, JOB_DONE);
+	CHECK(a.finished >= t0 && a.finished <= now());
+	CHECK_EQ_D(a.status_changed, a.finished);
+	CHECK_EQ_I(a.tasks_done, 2);
+	CHECK_EQ_I(a.result_version, 2);
+	/* A duplicate of the last task and a pause are both refused now. */
+	CHECK_EQ_I(store_task_commit(st, id, 1, "dup", 3, 1, true), -EBUSY);
+	CHECK_EQ_I(store_job_transition(st, id, JOB_MASK_ACTIVE, JOB_PAUSED, NULL), -EBUSY);
+
+	/* Cancelled with a task left: the merge that arrives late is refused
+	 * and the result stays as it was. */
+	for (enum job_status end = JOB_DONE; end <= JOB_INVALID; end++) {
+		id = small_job(st, "over", 3, JOB_PAUSED);
+		CHECK_EQ_I(store_task_commit(st, id, 0, "r0", 2, 1, false), 0);
+		CHECK_EQ_I(store_job_transition(st, id, JOB_MASK_ACTIVE, end, "over"), 0);
+		CHECK_EQ_I(store_job_get(st, id, &a), 0);
+		CHECK_EQ_I(store_task_commit(st, id, 1, "r01", 3, 1, false), -EBUSY);
+		CHECK_EQ_I(store_task_commit(st, id, 2, "r012", 4, 1, true), -EBUSY);
+		CHECK_EQ_I(store_task_commit(st, id, 0, "r0", 2, 1, false), -EBUSY);
+		CHECK_EQ_I(store_job_get(st, id, &b), 0);
+		CHECK_EQ_I(b.status, end);
+		CHECK_EQ_I(b.tasks_done, 1);
+		CHECK_EQ_I(b.events_done, 1);
+		CHECK_EQ_I(b.result_version, 1);
+		CHECK_EQ_D(b.result_changed, a.result_changed);
+		CHECK_EQ_D(b.finished, a.finished);
+		void *data = NULL;
+		size_t len = 0;
+		CHECK_EQ_I(store_job_result(st, id, &data, &len, NULL), 0);
+		CHECK(data && len == 2 && memcmp(data, "r0", 2) == 0);
+		free(data);
+		struct store_task *t = NULL;
+		size_t n = 0;
+		CHECK_EQ_I(store_job_tasks(st, id, &t, &n), 0);
+		CHECK(n == 3 && t[0].done && !t[1].done && !t[2].done);
+		free(t);
+	}
 }
 
 /* Every line "YYYY-MM-DDTHH:MM:SSZ text" with a time near now; the texts
@@ -396,8 +568,9 @@ static void test_reopen(const char *path, const int64_t *ids)
 	struct store_task *t = NULL;
 	size_t n = 0;
 	CHECK_EQ_I(store_job_tasks(st, ids[0], &t, &n), 0);
-	CHECK(n == 5 && t[4].done && strcmp(t[2].url, "root://h//b.root") == 0);
-	store_tasks_free(t, n);
+	CHECK(n == 5 && t[4].done && t[2].file == 1);
+	free(t);
+	check_files(st, ids[0], plan_files, 3);
 	char *text = NULL;
 	double last = 0;
 	CHECK_EQ_I(store_job_log(st, ids[0], &text, &len, &last), 0);
@@ -409,14 +582,14 @@ static void test_reopen(const char *path, const int64_t *ids)
 	free(all);
 	/* A new job never reuses an id. */
 	int64_t id = 0;
-	CHECK_EQ_I(store_job_create(st, "later", 1, "q", 1, "", JOB_QUEUED, NULL, &id), 0);
+	CHECK_EQ_I(store_job_create(st, "later", 1, 1, "q", 1, "", JOB_QUEUED, NULL, &id), 0);
 	CHECK(id > ids[3]);
 	store_close(st);
 
 	char v[64] = "";
 	CHECK_EQ_I(raw_sql(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
 			   sizeof(v)), SQLITE_OK);
-	CHECK_STR(v, "1");
+	CHECK_STR(v, "2");
 	CHECK_EQ_I(raw_sql(path, "PRAGMA journal_mode", v, sizeof(v)), SQLITE_OK);
 	CHECK_STR(v, "wal");
 }
@@ -441,14 +614,14 @@ static void test_versions(void)
 	char path[128];
 	db_path(path, sizeof(path), "newer.db");
 	store_close(open_or_die(path));
-	CHECK_EQ_I(raw_sql(path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", NULL,
+	CHECK_EQ_I(raw_sql(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'", NULL,
 			   0), SQLITE_OK);
 	expect_refused(path, -EPROTO, "newer");
 	/* Refused without being touched. */
 	char v[64] = "";
 	CHECK_EQ_I(raw_sql(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
 			   sizeof(v)), SQLITE_OK);
-	CHECK_STR(v, "2");
+	CHECK_STR(v, "3");
 	CHECK_EQ_I(raw_sql(path, "UPDATE meta SET value = 'one' WHERE key = 'schema_version'",
 			   NULL, 0), SQLITE_OK);
 	expect_refused(path, -EPROTO, "bad schema_version");
@@ -471,6 +644,128 @@ static void test_versions(void)
 	expect_refused(path, -EIO, "no/such/dir");
 }
 
+/* ---- schema version 1 ---- */
+
+/* The schema of version 1 as it shipped (store_open.c's migration step 0),
+ * with the meta table, and rows as anafs 0.1 wrote them. */
+static const char v1_db[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	"INSERT INTO meta VALUES('schema_version', '1');"
+	"CREATE TABLE jobs("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, uid INTEGER NOT NULL,"
+	" query BLOB NOT NULL, basedir TEXT NOT NULL, status INTEGER NOT NULL,"
+	" error TEXT NOT NULL DEFAULT '', created REAL NOT NULL,"
+	" started REAL NOT NULL DEFAULT 0, finished REAL NOT NULL DEFAULT 0,"
+	" status_changed REAL NOT NULL, result_changed REAL NOT NULL DEFAULT 0,"
+	" events_total INTEGER NOT NULL DEFAULT 0, events_done INTEGER NOT NULL DEFAULT 0,"
+	" tasks_total INTEGER NOT NULL DEFAULT 0, tasks_done INTEGER NOT NULL DEFAULT 0,"
+	" result BLOB, result_version INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE tasks("
+	" job INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,"
+	" url TEXT NOT NULL, \"first\" INTEGER NOT NULL, \"last\" INTEGER NOT NULL,"
+	" done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(job, idx)) WITHOUT ROWID;"
+	"CREATE TABLE logs("
+	" job INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, t REAL NOT NULL, text TEXT NOT NULL);"
+	"CREATE INDEX logs_job ON logs(job, seq);"
+	"INSERT INTO jobs(id, name, uid, query, basedir, status, created, started,"
+	" status_changed, result_changed, events_total, events_done, tasks_total, tasks_done,"
+	" result, result_version) VALUES"
+	" (1, 'mig', 7, X'7131', '/b', 1, 1.5, 2, 2, 3, 38, 15, 4, 2, X'0102', 2),"
+	" (2, 'none', 7, X'7132', '/b', 5, 1.5, 0, 4, 0, 0, 0, 0, 0, NULL, 0),"
+	" (3, 'other', 8, X'7133', '/c', 0, 1.5, 0, 1.5, 0, 8, 0, 2, 0, NULL, 0);"
+	"INSERT INTO tasks VALUES"
+	" (1, 0, '/d/b.root', 0, 10, 1), (1, 1, '/d/a.root', 0, 5, 1),"
+	" (1, 2, '/d/b.root', 10, 20, 0), (1, 3, '/d/c.root', 0, 3, 0),"
+	" (3, 0, '/d/a.root', 0, 7, 0), (3, 1, '/d/z.root', 0, 1, 0);"
+	"INSERT INTO logs(job, t, text) VALUES(1, 2, 'resumed');";
+
+/* A version 1 database opened: every job planned, its files derived from
+ * its tasks' urls in task order (no identity), the tasks pointing at
+ * them; nothing else changed. */
+static void test_migrate_v1(void)
+{
+	char path[128];
+	db_path(path, sizeof(path), "v1.db");
+	CHECK_EQ_I(raw_exec(path, v1_db), SQLITE_OK);
+	struct store *st = open_or_die(path);
+
+	struct job_info ji;
+	CHECK_EQ_I(store_job_get(st, 1, &ji), 0);
+	CHECK_STR(ji.name, "mig");
+	CHECK(ji.planned && ji.status == JOB_RUNNING && ji.uid == 7 && ji.gid == 0);
+	CHECK(ji.tasks_total == 4 && ji.tasks_done == 2 && ji.events_done == 15);
+	CHECK(ji.events_total == 38 && ji.result_version == 2);
+	const struct store_file f1[3] = {
+		{ "/d/b.root", "", 0, 0, 0, 0 },
+		{ "/d/a.root", "", 0, 0, 0, 0 },
+		{ "/d/c.root", "", 0, 0, 0, 0 },
+	};
+	const struct store_task t1[4] = {
+		{ 0, 0, 10, true }, { 1, 0, 5, true }, { 0, 10, 20, false }, { 2, 0, 3, false },
+	};
+	check_files(st, 1, f1, 3);
+	check_tasks(st, 1, t1, 4);
+	void *data = NULL;
+	size_t len = 0;
+	CHECK_EQ_I(store_job_result(st, 1, &data, &len, NULL), 0);
+	CHECK(data && len == 2 && memcmp(data, "\1\2", 2) == 0);
+	free(data);
+	char *text = NULL;
+	CHECK_EQ_I(store_job_log(st, 1, &text, &len, NULL), 0);
+	CHECK(text && strstr(text, "Z resumed\n"));
+	free(text);
+
+	CHECK_EQ_I(store_job_get(st, 2, &ji), 0);
+	CHECK(ji.planned && ji.status == JOB_CANCELLED);
+	check_files(st, 2, NULL, 0);
+	check_tasks(st, 2, NULL, 0);
+
+	/* Files are numbered per job. */
+	const struct store_file f3[2] = { { "/d/a.root", "", 0, 0, 0, 0 },
+					  { "/d/z.root", "", 0, 0, 0, 0 } };
+	const struct store_task t3[2] = { { 0, 0, 7, false }, { 1, 0, 1, false } };
+	check_files(st, 3, f3, 2);
+	check_tasks(st, 3, t3, 2);
+	CHECK_EQ_I(store_task_commit(st, 3, 1, "m", 1, 1, false), 0);
+
+	/* New jobs go on after the old ids, and plan as version 2 ones do. */
+	int64_t id = small_job(st, "after", 2, JOB_QUEUED);
+	CHECK(id > 3);
+	store_close(st);
+	char v[64] = "";
+	CHECK_EQ_I(raw_sql(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
+			   sizeof(v)), SQLITE_OK);
+	CHECK_STR(v, "2");
+	/* Opening it again migrates nothing twice. */
+	st = open_or_die(path);
+	check_files(st, 1, f1, 3);
+	store_close(st);
+}
+
+/* ":memory:": a private database per open, gone at close. */
+static void test_memory(void)
+{
+	struct store *st = open_or_die(":memory:");
+	struct store *other = open_or_die(":memory:");
+	test_job_done(st);
+	int64_t *ids = NULL;
+	size_t n = 0;
+	CHECK_EQ_I(store_jobs(st, &ids, &n), 0);
+	CHECK_EQ_I(n, 1 + (JOB_INVALID - JOB_DONE + 1));
+	free(ids);
+	CHECK_EQ_I(store_jobs(other, &ids, &n), 0);
+	CHECK_EQ_I(n, 0);
+	free(ids);
+	store_close(other);
+	store_close(st);
+	st = open_or_die(":memory:");
+	CHECK_EQ_I(store_jobs(st, &ids, &n), 0);
+	CHECK_EQ_I(n, 0);
+	free(ids);
+	store_close(st);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS 4
@@ -489,9 +784,9 @@ static void *worker_main(void *arg)
 		char r[32];
 		int n = snprintf(r, sizeof(r), "job %lld task %d", (long long)w->id, i);
 		struct job_info ji;
-		if (store_task_commit(w->st, w->id, i, r, (size_t)n, i + 1) != 0)
+		if (store_task_commit(w->st, w->id, i, r, (size_t)n, i + 1, false) != 0)
 			w->errors++;
-		if (store_task_commit(w->st, w->id, i, "dup", 3, 1000) != 1)
+		if (store_task_commit(w->st, w->id, i, "dup", 3, 1000, false) != 1)
 			w->errors++;
 		if (store_log(w->st, w->id, "task %d merged", i) != 0)
 			w->errors++;
@@ -507,13 +802,15 @@ static void test_threads(const char *path)
 	struct worker w[NTHREADS];
 	pthread_t th[NTHREADS];
 	struct store_task *plan = calloc(THREAD_TASKS, sizeof(*plan));
+	struct store_file file = { "/d/f.root", "Events", 10 * THREAD_TASKS, 0, 0, 0 };
 	for (int i = 0; i < THREAD_TASKS; i++)
-		plan[i] = (struct store_task){ "/d/f.root", i * 10, i * 10 + 10, false };
+		plan[i] = (struct store_task){ 0, i * 10, i * 10 + 10, false };
 	for (int k = 0; k < NTHREADS; k++) {
 		w[k] = (struct worker){ st, 0, 0 };
-		CHECK_EQ_I(store_job_create(st, "threads", 0, "q", 1, "", JOB_RUNNING, NULL,
+		CHECK_EQ_I(store_job_create(st, "threads", 0, 0, "q", 1, "", JOB_RUNNING, NULL,
 					    &w[k].id), 0);
-		CHECK_EQ_I(store_job_plan(st, w[k].id, plan, THREAD_TASKS, 10 * THREAD_TASKS), 0);
+		CHECK_EQ_I(store_job_plan(st, w[k].id, &file, 1, plan, THREAD_TASKS,
+					  10 * THREAD_TASKS), 0);
 	}
 	free(plan);
 	for (int k = 0; k < NTHREADS; k++)
@@ -583,15 +880,15 @@ static void crash_child(const char *path, int64_t id)
 	if (store_open(path, &st, msg, sizeof(msg)) != 0 || store_job_tasks(st, id, &t, &n) != 0)
 		_exit(2);
 	int64_t k = done_prefix(t, n);
-	store_tasks_free(t, n);
+	free(t);
 	if (k < 0)
 		_exit(3);
 	/* The last merge before the kill, delivered again, is dropped. */
-	if (k > 0 && store_task_commit(st, id, (int)k - 1, "late", 4, 1) != 1)
+	if (k > 0 && store_task_commit(st, id, (int)k - 1, "late", 4, 1, false) != 1)
 		_exit(4);
 	for (; k < CRASH_TASKS; k++) {
 		crash_result(buf, k + 1);
-		if (store_task_commit(st, id, (int)k, buf, sizeof(buf), k + 1) != 0)
+		if (store_task_commit(st, id, (int)k, buf, sizeof(buf), k + 1, false) != 0)
 			_exit(5);
 	}
 	store_close(st);
@@ -615,7 +912,7 @@ static int64_t crash_check(const char *path, int64_t id)
 	CHECK_EQ_I(n, CRASH_TASKS);
 	k = done_prefix(t, n);
 	CHECK(k >= 0);
-	store_tasks_free(t, n);
+	free(t);
 	CHECK_EQ_I(store_job_get(st, id, &ji), 0);
 	CHECK_EQ_I(ji.tasks_done, k);
 	CHECK_EQ_I(ji.result_version, k);
@@ -641,10 +938,11 @@ static void test_crash(const char *path)
 
 	struct store *st = open_or_die(path);
 	struct store_task *plan = calloc(CRASH_TASKS, sizeof(*plan));
+	struct store_file file = { "/d/crash.root", "Events", CRASH_TASKS, 0, 0, 0 };
 	for (int i = 0; i < CRASH_TASKS; i++)
-		plan[i] = (struct store_task){ "/d/crash.root", i, i + 1, false };
-	CHECK_EQ_I(store_job_create(st, "crash", 0, "q", 1, "", JOB_RUNNING, NULL, &id), 0);
-	CHECK_EQ_I(store_job_plan(st, id, plan, CRASH_TASKS, CRASH_TASKS), 0);
+		plan[i] = (struct store_task){ 0, i, i + 1, false };
+	CHECK_EQ_I(store_job_create(st, "crash", 0, 0, "q", 1, "", JOB_RUNNING, NULL, &id), 0);
+	CHECK_EQ_I(store_job_plan(st, id, &file, 1, plan, CRASH_TASKS, CRASH_TASKS), 0);
 	free(plan);
 	store_close(st);
 
@@ -695,6 +993,8 @@ int main(void)
 	store_close(st);
 	test_reopen(path, ids);
 	test_versions();
+	test_migrate_v1();
+	test_memory();
 	test_threads(path);
 	db_path(path, sizeof(path), "crash.db");
 	test_crash(path);
