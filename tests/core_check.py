@@ -92,7 +92,7 @@ def fifo_at_restart(env):
     mnt, state = env.mount("fiforestart")
     x = os.path.join(env.tmp, "x.root")
     shutil.copy(env.path(LZ4), x)
-    job = submit(mnt, "x", "dataset %s %s\n%s" % (x, x, JETS))
+    job = submit(mnt, "x", "dataset %s\n%s" % (" ".join([x] * 40), JETS))
     sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
     check(status(mnt, job) == "paused", "the job is paused")
     check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
@@ -138,7 +138,7 @@ def changed_at_restart(env):
     c = os.path.join(env.tmp, "c.root")
     shutil.copy(env.path(LZ4), c)
     mnt, state = env.mount("changed")
-    job = submit(mnt, "c", "dataset %s %s\n%s" % (c, c, JETS))
+    job = submit(mnt, "c", "dataset %s\n%s" % (" ".join([c] * 40), JETS))
     sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
     check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
     with open(c, "ab") as f:
