@@ -88,12 +88,18 @@ def fifo(env, mnt):
     check("b.root" in err and "FIFO" in err, "the error names the FIFO", err)
 
 
+def pause_planned(mnt, job):
+    """Pause job once it is planned (its files recorded), long before its end."""
+    check(wait_for(lambda: progress(mnt, job)["tasks_total"] > 0, 60), "the job is planned")
+    sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+
+
 def fifo_at_restart(env):
     mnt, state = env.mount("fiforestart")
     x = os.path.join(env.tmp, "x.root")
     shutil.copy(env.path(LZ4), x)
     job = submit(mnt, "x", "dataset %s\n%s" % (" ".join([x] * 40), JETS))
-    sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+    pause_planned(mnt, job)
     check(status(mnt, job) == "paused", "the job is paused")
     check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
     os.unlink(x)
@@ -139,7 +145,7 @@ def changed_at_restart(env):
     shutil.copy(env.path(LZ4), c)
     mnt, state = env.mount("changed")
     job = submit(mnt, "c", "dataset %s\n%s" % (" ".join([c] * 40), JETS))
-    sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+    pause_planned(mnt, job)
     check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
     with open(c, "ab") as f:
         f.write(b"appended while the daemon was down")
