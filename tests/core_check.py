@@ -187,13 +187,13 @@ def memory_cap(env, mnt):
     q = env.file("huge.query", "dataset %s\n%s" % (env.path(DIMUON), hists))
     r = env.run(q, timeout=120)
     err = r.stderr.decode()
-    check(r.returncode == 1 and "GB" in err and "histograms" in err,
+    check(r.returncode == 1 and "GiB" in err and "histograms" in err,
           "anafs run of 4000 histograms of a million bins: refused with the figure", err[-500:])
     r = sh("cp '%s' '%s/jobs/'" % (q, mnt))
     check(r.returncode != 0 and "Invalid argument" in r.stderr,
           "cp of it into jobs/ fails with EINVAL", r.stderr)
     err = read(mnt + "/jobs/huge/error")
-    check("GB" in err and "hint:" in err, "jobs/huge/error gives the figure and a hint", err)
+    check("GiB" in err and "hint:" in err, "jobs/huge/error gives the figure and a hint", err)
 
 
 def full_disk_child(anafs, data):

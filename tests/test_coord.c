@@ -268,12 +268,12 @@ static void refused(struct env *e, const char *q, const char *what, const char *
 static void test_memory(void)
 {
 	struct env e;
-	memory = 1000000000; /* 1 GB for every copy of a job's histograms */
+	memory = (uint64_t)1 << 30; /* 1 GiB for every copy of a job's histograms */
 	start(&e, ":memory:", 2, false, 0);
-	/* 4000 histograms of a million bins: 32 GB in one copy. */
-	refused(&e, many_hists(4000, 1000000, false), "in one copy", "32.0 GB");
-	/* 40 weighted: 640 MB a copy, 4 copies with 2 workers: 2.6 GB. */
-	refused(&e, many_hists(40, 1000000, true), "histograms need", "2.6 GB");
+	/* 4000 histograms of a million bins: 29.8 GiB in one copy. */
+	refused(&e, many_hists(4000, 1000000, false), "in one copy", "29.8 GiB");
+	/* 40 weighted: 610 MiB a copy, 4 copies with 2 workers: 2.4 GiB. */
+	refused(&e, many_hists(40, 1000000, true), "histograms need", "2.4 GiB");
 	/* 4 of them fit: 64 MB a copy. */
 	int64_t id = submit(&e, many_hists(4, 1000000, true));
 	CHECK_EQ_I(wait_end(&e, id), JOB_DONE);

@@ -191,10 +191,10 @@ static size_t window_for(const struct coord *c, uint64_t bytes)
 
 static void human(char *out, size_t cap, double v)
 {
-	const char *u[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
 	int i = 0;
-	while (v >= 1000 && i < 5) {
-		v /= 1000;
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
 		i++;
 	}
 	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
@@ -205,7 +205,7 @@ static void human(char *out, size_t cap, double v)
 static int check_memory(const struct coord *c, const struct ql_query *q, struct ql_error *err)
 {
 	uint64_t one = result_query_bytes(q), copies = 2 + (uint64_t)c->o.workers;
-	const uint64_t per_result = 950000000; /* the store keeps a result in one sqlite value */
+	const uint64_t per_result = 900u << 20; /* the store keeps a result in one sqlite value */
 	if (one * copies <= c->hist_memory && one <= per_result)
 		return 0;
 	int line = 1;

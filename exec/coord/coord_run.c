@@ -245,8 +245,10 @@ void *coord_runner(void *arg)
 			next = t->next;
 			collect(c, t);
 		}
-		if (done)
+		if (done) {
+			dispatch(c); /* the workers first: merging can wait */
 			merge_all(c);
+		}
 		coord_unlock(c); /* hands the events over */
 		pthread_mutex_lock(&c->lock);
 	}
