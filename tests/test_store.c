@@ -8,6 +8,8 @@
  * the end. */
 #include "store.h"
 
+#include "ana_err.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -597,7 +599,7 @@ static void test_reopen(const char *path, const int64_t *ids)
 static void expect_refused(const char *path, int want, const char *words)
 {
 	struct store *st = NULL;
-	char msg[256] = "";
+	char msg[512] = "";
 	int rc = store_open(path, &st, msg, sizeof(msg));
 	CHECK_EQ_I(rc, want);
 	CHECK(st == NULL);
@@ -638,10 +640,12 @@ static void test_versions(void)
 			fputs("this is not a database at all\n", f);
 		fclose(f);
 	}
-	expect_refused(path, -EIO, "not a database");
+	char words[200];
+	snprintf(words, sizeof(words), "%s is not a database or is damaged beyond use", path);
+	expect_refused(path, ANA_EDAMAGED, words);
 
 	db_path(path, sizeof(path), "no/such/dir/jobs.db");
-	expect_refused(path, -EIO, "no/such/dir");
+	expect_refused(path, -ENOENT, "no/such/dir");
 }
 
 /* ---- schema version 1 ---- */

@@ -4,7 +4,18 @@
  * One connection, opened without sqlite's own mutexes, guarded by st->mu:
  * every public call takes the mutex for its whole length, so statements
  * cached on the connection are never shared between threads.  Every value
- * is bound to a prepared statement; no SQL text is built at run time. */
+ * is bound to a prepared statement; no SQL text is built at run time.
+ *
+ * Checking sqlite's results.  Every prepare, bind, step and exec is
+ * checked, and a failure becomes a negative errno through st_errno().
+ * Binds go through st_bind_*(), which stop at the first failure so that a
+ * statement never runs with a value left unbound (NULL).  Not checked, on
+ * purpose: sqlite3_reset() and sqlite3_finalize() (they only repeat the
+ * error of the last step, which whoever stepped has handled),
+ * sqlite3_clear_bindings() (always SQLITE_OK), and the numeric column
+ * reads (they convert without allocating, so they cannot fail).  Text and
+ * blob column reads can fail for memory: st_column() tells that from a
+ * NULL value. */
 #ifndef ANAFS_STORE_INT_H
 #define ANAFS_STORE_INT_H
 
@@ -60,27 +71,52 @@ extern const char *const st_sql[S_NSTMT];
 
 /* Unix seconds now. */
 double st_now(void);
-/* A sqlite result code as a negative errno. */
-int st_errno(int rc);
+/* A sqlite result code of db as a negative errno or ANA_EDAMAGED. */
+int st_errno(sqlite3 *db, int rc);
 /* The length of s cut to at most max bytes, not inside a UTF-8 sequence. */
 size_t st_cut_len(const char *s, size_t max);
 /* The cached statement id, reset and ready to bind. */
 int st_prep(struct store *st, enum stmt_id id, sqlite3_stmt **out);
+/* The same with v (a job id, mostly) bound to ?1: 0, or an error with the
+ * statement released. */
+int st_prep_id(struct store *st, enum stmt_id id, int64_t v, sqlite3_stmt **out);
+
+/* Bind a value to parameter col; each does nothing once *rc (a sqlite
+ * code, SQLITE_OK to start) says an earlier bind failed.  Text and blobs
+ * are borrowed until the statement is reset. */
+void st_bind_i64(sqlite3_stmt *s, int col, int64_t v, int *rc);
+void st_bind_f64(sqlite3_stmt *s, int col, double v, int *rc);
+void st_bind_text(sqlite3_stmt *s, int col, const char *v, size_t len, int *rc);
+void st_bind_blob(sqlite3_stmt *s, int col, const void *v, size_t len, int *rc);
+void st_bind_null(sqlite3_stmt *s, int col, int *rc);
+/* After the binds: 0, or their error with the statement released. */
+int st_bound(struct store *st, sqlite3_stmt *s, int rc);
+
 /* Prepare statement id, bind a job id and step to its row: 0 with *out on
  * the row (st_unprep() it), -ENOENT when there is none, else an error (the
  * statement already released). */
 int st_job_row(struct store *st, enum stmt_id id, int64_t job, sqlite3_stmt **out);
 /* Done with a statement: release its locks and bound values. */
 void st_unprep(sqlite3_stmt *s);
-/* Run a statement that returns no rows (BEGIN, an UPDATE). */
-int st_exec(sqlite3_stmt *s);
+/* Run a bound statement that returns no rows (BEGIN, an UPDATE), then
+ * release it. */
+int st_exec(struct store *st, sqlite3_stmt *s);
 int st_exec_id(struct store *st, enum stmt_id id);
+/* Start a write transaction (rolling back first one a failed rollback
+ * left open). */
 int st_begin(struct store *st);
 /* Commit; on failure the transaction is rolled back. */
 int st_commit(struct store *st);
-void st_rollback(struct store *st);
+/* Roll back the open transaction, if any: 0, or why it could not be. */
+int st_rollback(struct store *st);
+/* Roll back and return rc, the error that made the transaction fail. */
+int st_abort(struct store *st, int rc);
 /* 0 when job id exists, -ENOENT when not, or an error. */
 int st_job_exists(struct store *st, int64_t id);
+/* Column col as text (NUL-terminated) or as a blob: *p (NULL for a NULL
+ * value or an empty blob) valid until the next step, *n its bytes.  0, or
+ * -ENOMEM when sqlite could not convert it. */
+int st_column(sqlite3_stmt *s, int col, bool blob, const void **p, size_t *n);
 /* A new NUL-terminated copy of column col: text, or a blob of *len bytes. */
 int st_column_dup(sqlite3_stmt *s, int col, bool blob, char **out, size_t *len);
 bool st_status_valid(enum job_status s);

@@ -18,24 +18,28 @@ static int job_create_locked(struct store *st, const char *name, uint32_t uid, u
 {
 	sqlite3_stmt *s;
 	double t = st_now();
-	int rc = st_prep(st, S_JOB_INSERT, &s);
+	int b = SQLITE_OK, rc = st_prep(st, S_JOB_INSERT, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_text(s, 1, name, (int)st_cut_len(name, STORE_MAX_NAME), SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, uid);
-	/* A non-NULL pointer keeps an empty query a zero-length blob, not NULL. */
-	sqlite3_bind_blob(s, 3, query ? query : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, basedir ? basedir : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, status);
-	sqlite3_bind_text(s, 6, error ? error : "", (int)st_cut_len(error ? error : "", STORE_MAX_ERROR),
-			  SQLITE_STATIC);
-	sqlite3_bind_double(s, 7, t);
-	sqlite3_bind_double(s, 8, status == JOB_RUNNING ? t : 0);
-	sqlite3_bind_double(s, 9, job_status_terminal(status) ? t : 0);
-	sqlite3_bind_int64(s, 10, gid);
-	sqlite3_bind_int(s, 11, job_status_terminal(status)); /* nothing to plan */
+	if (!basedir)
+		basedir = "";
+	if (!error)
+		error = "";
+	st_bind_text(s, 1, name, st_cut_len(name, STORE_MAX_NAME), &b);
+	st_bind_i64(s, 2, uid, &b);
+	st_bind_blob(s, 3, query, len, &b);
+	st_bind_text(s, 4, basedir, strlen(basedir), &b);
+	st_bind_i64(s, 5, status, &b);
+	st_bind_text(s, 6, error, st_cut_len(error, STORE_MAX_ERROR), &b);
+	st_bind_f64(s, 7, t, &b);
+	st_bind_f64(s, 8, status == JOB_RUNNING ? t : 0, &b);
+	st_bind_f64(s, 9, job_status_terminal(status) ? t : 0, &b);
+	st_bind_i64(s, 10, gid, &b);
+	st_bind_i64(s, 11, job_status_terminal(status), &b); /* nothing to plan */
+	if ((rc = st_bound(st, s, b)) != 0)
+		return rc;
 	rc = sqlite3_step(s);
-	rc = rc == SQLITE_DONE ? 0 : st_errno(rc);
+	rc = rc == SQLITE_DONE ? 0 : st_errno(st->db, rc);
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(st->db);
 	st_unprep(s);
@@ -58,31 +62,35 @@ int store_job_create(struct store *st, const char *name, uint32_t uid, uint32_t 
 
 static int job_get_locked(struct store *st, int64_t id, struct job_info *out)
 {
+	struct job_info ji = { .id = id };
 	sqlite3_stmt *s;
+	const void *name;
+	size_t n;
 	int rc = st_job_row(st, S_JOB_GET, id, &s);
 	if (rc != 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
-	out->id = id;
-	const char *name = (const char *)sqlite3_column_text(s, 0);
+	if ((rc = st_column(s, 0, false, &name, &n)) != 0)
+		goto out;
 	if (name)
-		memcpy(out->name, name, st_cut_len(name, sizeof(out->name) - 1));
-	out->uid = (uint32_t)sqlite3_column_int64(s, 1);
-	out->status = (enum job_status)sqlite3_column_int(s, 2);
-	out->created = sqlite3_column_double(s, 3);
-	out->started = sqlite3_column_double(s, 4);
-	out->finished = sqlite3_column_double(s, 5);
-	out->status_changed = sqlite3_column_double(s, 6);
-	out->result_changed = sqlite3_column_double(s, 7);
-	out->events_total = sqlite3_column_int64(s, 8);
-	out->events_done = sqlite3_column_int64(s, 9);
-	out->tasks_total = sqlite3_column_int(s, 10);
-	out->tasks_done = sqlite3_column_int(s, 11);
-	out->result_version = sqlite3_column_int64(s, 12);
-	out->gid = (uint32_t)sqlite3_column_int64(s, 13);
-	out->planned = sqlite3_column_int(s, 14) != 0;
+		memcpy(ji.name, name, st_cut_len(name, sizeof(ji.name) - 1));
+	ji.uid = (uint32_t)sqlite3_column_int64(s, 1);
+	ji.status = (enum job_status)sqlite3_column_int(s, 2);
+	ji.created = sqlite3_column_double(s, 3);
+	ji.started = sqlite3_column_double(s, 4);
+	ji.finished = sqlite3_column_double(s, 5);
+	ji.status_changed = sqlite3_column_double(s, 6);
+	ji.result_changed = sqlite3_column_double(s, 7);
+	ji.events_total = sqlite3_column_int64(s, 8);
+	ji.events_done = sqlite3_column_int64(s, 9);
+	ji.tasks_total = sqlite3_column_int(s, 10);
+	ji.tasks_done = sqlite3_column_int(s, 11);
+	ji.result_version = sqlite3_column_int64(s, 12);
+	ji.gid = (uint32_t)sqlite3_column_int64(s, 13);
+	ji.planned = sqlite3_column_int(s, 14) != 0;
+	*out = ji;
+out:
 	st_unprep(s);
-	return 0;
+	return rc;
 }
 
 int store_job_get(struct store *st, int64_t id, struct job_info *out)
@@ -162,7 +170,7 @@ static int jobs_locked(struct store *st, int64_t **ids, size_t *n)
 		v[cnt++] = sqlite3_column_int64(s, 0);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = st_errno(rc);
+		rc = st_errno(st->db, rc);
 		goto out;
 	}
 	*ids = v;
@@ -198,39 +206,33 @@ static int job_state(struct store *st, int64_t id, enum job_status *out)
 static int set_status(struct store *st, int64_t id, enum job_status status, const char *error)
 {
 	sqlite3_stmt *s;
-	int rc = st_prep(st, S_JOB_STATUS, &s);
+	int b = SQLITE_OK, rc = st_prep_id(st, S_JOB_STATUS, id, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, status);
-	sqlite3_bind_double(s, 3, st_now());
+	st_bind_i64(s, 2, status, &b);
+	st_bind_f64(s, 3, st_now(), &b);
 	if (error)
-		sqlite3_bind_text(s, 4, error, (int)st_cut_len(error, STORE_MAX_ERROR), SQLITE_STATIC);
+		st_bind_text(s, 4, error, st_cut_len(error, STORE_MAX_ERROR), &b);
 	else
-		sqlite3_bind_null(s, 4);
-	sqlite3_bind_int(s, 5, job_status_terminal(status));
-	return st_exec(s);
+		st_bind_null(s, 4, &b);
+	st_bind_i64(s, 5, job_status_terminal(status), &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
 }
 
 static int transition_locked(struct store *st, int64_t id, unsigned from, enum job_status to,
 			     const char *error)
 {
+	enum job_status now;
 	int rc = st_begin(st);
 	if (rc != 0)
 		return rc;
-	enum job_status now;
 	if ((rc = job_state(st, id, &now)) != 0)
-		goto fail;
-	if (!(JOB_MASK(now) & from)) {
-		rc = -EBUSY;
-		goto fail;
-	}
+		return st_abort(st, rc);
+	if (!(JOB_MASK(now) & from))
+		return st_abort(st, -EBUSY);
 	if ((rc = set_status(st, id, to, error)) != 0)
-		goto fail;
+		return st_abort(st, rc);
 	return st_commit(st);
-fail:
-	st_rollback(st);
-	return rc;
 }
 
 int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_status to,
@@ -249,15 +251,14 @@ int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_s
 static int log_locked(struct store *st, int64_t id, const char *line)
 {
 	sqlite3_stmt *s;
-	int rc = st_job_exists(st, id);
+	int b = SQLITE_OK, rc = st_job_exists(st, id);
 	if (rc != 0)
 		return rc;
-	if ((rc = st_prep(st, S_LOG_INSERT, &s)) != 0)
+	if ((rc = st_prep_id(st, S_LOG_INSERT, id, &s)) != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_double(s, 2, st_now());
-	sqlite3_bind_text(s, 3, line, -1, SQLITE_STATIC);
-	return st_exec(s);
+	st_bind_f64(s, 2, st_now(), &b);
+	st_bind_text(s, 3, line, strlen(line), &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
 }
 
 int store_log(struct store *st, int64_t id, const char *fmt, ...)
@@ -280,37 +281,45 @@ int store_log(struct store *st, int64_t id, const char *fmt, ...)
 	return rc;
 }
 
+/* The lines of the log, s on its first row, into b; *tlast: the last
+ * line's time. */
+static int log_lines(struct store *st, sqlite3_stmt *s, struct strbuf *b, double *tlast)
+{
+	int rc;
+	do {
+		char stamp[64];
+		struct tm tm;
+		const void *msg;
+		size_t n;
+		double t = sqlite3_column_double(s, 0);
+		time_t secs = (time_t)t;
+		if ((rc = st_column(s, 1, false, &msg, &n)) != 0)
+			return rc;
+		if (!gmtime_r(&secs, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm))
+			strcpy(stamp, "0000-00-00T00:00:00Z ");
+		strbuf_puts(b, stamp);
+		strbuf_put(b, msg ? msg : "", n);
+		strbuf_putc(b, '\n');
+		*tlast = t;
+	} while ((rc = sqlite3_step(s)) == SQLITE_ROW);
+	return rc == SQLITE_DONE ? 0 : st_errno(st->db, rc);
+}
+
 static int job_log_locked(struct store *st, int64_t id, char **text, size_t *len, double *last)
 {
 	struct strbuf b = STRBUF_INIT;
 	double tlast = 0;
 	sqlite3_stmt *s = NULL;
-	int rc = st_job_exists(st, id);
-	if (rc != 0)
-		return rc;
-	if ((rc = st_prep(st, S_LOG, &s)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char stamp[64];
-		struct tm tm;
-		double t = sqlite3_column_double(s, 0);
-		time_t secs = (time_t)t;
-		const char *msg = (const char *)sqlite3_column_text(s, 1);
-		if (!gmtime_r(&secs, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm))
-			strcpy(stamp, "0000-00-00T00:00:00Z ");
-		strbuf_puts(&b, stamp);
-		strbuf_puts(&b, msg ? msg : "");
-		strbuf_putc(&b, '\n');
-		tlast = t;
-	}
-	if (rc != SQLITE_DONE) {
-		rc = st_errno(rc);
-		strbuf_free(&b);
-	} else if ((rc = strbuf_finish(&b, text, len)) == 0 && last) {
-		*last = tlast;
-	}
+	int rc = st_job_row(st, S_LOG, id, &s);
+	if (rc == -ENOENT) /* no line yet: a job without one is still a job */
+		rc = st_job_exists(st, id);
+	else if (rc == 0)
+		rc = log_lines(st, s, &b, &tlast);
 	st_unprep(s);
+	if (rc == 0 && (rc = strbuf_finish(&b, text, len)) == 0 && last)
+		*last = tlast;
+	if (rc != 0)
+		strbuf_free(&b);
 	return rc;
 }
 
