@@ -1,18 +1,21 @@
 /* test_store.c — the job store: jobs, planned files with their identity
  * and tasks, merges, guarded status transitions, the last merge ending a
  * job, logs, persistence across reopening, in-memory databases, values
- * over sqlite's limit.  Opening (versions, migration) is
- * test_store_open.c's; threads and kills are test_store_race.c's; a full
- * disk is test_store_full.c's.
+ * over sqlite's limit, and the database files' modes.  Opening
+ * (versions, migration) is test_store_open.c's; threads and kills are
+ * test_store_race.c's; a full disk is test_store_full.c's; failing
+ * allocations are test_store_nomem.c's.
  *
  * Usage: test_store.  Works in a fresh directory under /tmp, removed at
  * the end. */
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -540,6 +543,57 @@ static void test_too_big(void)
 	store_close(st);
 }
 
+/* The mode of path (and that it exists). */
+static void check_mode(const char *path, mode_t want)
+{
+	struct stat sb;
+	CHECK_EQ_I(stat(path, &sb), 0);
+	if ((sb.st_mode & 07777) != want) {
+		fprintf(stderr, "%s: mode %04o, expected %04o\n", path, (unsigned)(sb.st_mode & 07777),
+			(unsigned)want);
+		failures++;
+	}
+}
+
+/* The database and its -wal and -shm files are 0600 whatever the umask
+ * and the directory's mode; files an older anafs left looser are
+ * tightened. */
+static void test_modes(void)
+{
+	char sub[128], path[160], wal[170], shm[170];
+	mode_t old = umask(0);
+	snprintf(sub, sizeof(sub), "%s/open", dir);
+	CHECK_EQ_I(mkdir(sub, 0777), 0);
+	snprintf(path, sizeof(path), "%s/anafs.db", sub);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+
+	struct store *st = open_or_die(path);
+	int64_t id = small_job(st, "modes", 2, JOB_RUNNING); /* something in the WAL */
+	check_mode(path, 0600);
+	check_mode(wal, 0600);
+	check_mode(shm, 0600);
+	store_close(st);
+
+	CHECK_EQ_I(chmod(path, 0666), 0);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(i ? shm : wal, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		CHECK(fd >= 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	check_mode(wal, 0666);
+	st = open_or_die(path);
+	check_mode(path, 0600);
+	check_mode(wal, 0600);
+	check_mode(shm, 0600);
+	struct job_info ji;
+	CHECK_EQ_I(store_job_get(st, id, &ji), 0);
+	CHECK_EQ_I(store_task_commit(st, id, 0, "m", 1, 1, false), 0);
+	store_close(st);
+	umask(old);
+}
+
 int main(void)
 {
 	char path[128];
@@ -556,6 +610,7 @@ int main(void)
 	test_reopen(path, ids);
 	test_memory();
 	test_too_big();
+	test_modes();
 
 	remove_dir();
 	if (failures)

@@ -54,7 +54,13 @@ struct store;
  *   directory, -EACCES), -EPROTO for a database that is not anafs's or
  *   has a schema version this anafs does not know, ANA_EDAMAGED for a
  *   file that is not a database or is damaged beyond use (msg: "PATH is
- *   not a database or is damaged beyond use: ..."), or the errors above. */
+ *   not a database or is damaged beyond use: ..."), or the errors above.
+ *
+ * The database file and its -wal and -shm files are made readable and
+ * writable by their owner only (0600), whatever the umask and the
+ * directory's mode: the file is created 0600 before sqlite opens it
+ * (sqlite gives -wal and -shm the database's mode), and files left looser
+ * are tightened.  The directory's own mode is the caller's. */
 int store_open(const char *path, struct store **out, char *msg, size_t cap);
 void store_close(struct store *st);
 

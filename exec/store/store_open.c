@@ -1,5 +1,5 @@
-/* store_open.c — opening the job store: the schema and its migrations,
- * the connection's settings, closing.
+/* store_open.c — opening the job store: the database file's mode, the
+ * schema and its migrations, the connection's settings, closing.
  *
  * Durability.  The database runs in WAL mode with synchronous=NORMAL: a
  * committed transaction is in the WAL file (written, not fsync'ed) before
@@ -13,10 +13,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* migrations[i] takes a database from schema version i to i + 1, inside
  * the transaction store_migrate() opens.  Append; never edit a step that
@@ -280,6 +283,51 @@ static int configure(sqlite3 *db, const char *path, bool memory, char *msg, size
 	return 0;
 }
 
+/* ---- the files' mode ---- */
+
+/* fd's mode without its group and other bits. */
+static int tighten(int fd)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) != 0)
+		return -errno;
+	if ((sb.st_mode & 077) && fchmod(fd, sb.st_mode & 07700) != 0)
+		return -errno;
+	return 0;
+}
+
+/* The database and its -wal and -shm files readable by their owner only
+ * (they hold every query and dataset path), whatever the umask and the
+ * directory's mode.  sqlite gives -wal and -shm the database file's mode,
+ * so the database file is created here, 0600, before sqlite opens it;
+ * files an older anafs left looser are tightened. */
+static int private_files(const char *path, char *msg, size_t cap)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	size_t len = strlen(path);
+	char *name = malloc(len + 5);
+	int rc = 0;
+	if (!name)
+		return open_fail(msg, cap, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]) && rc == 0; i++) {
+		snprintf(name, len + 5, "%s%s", path, suffix[i]);
+		/* sqlite opens -wal and -shm without following links: so here. */
+		int fd = i == 0 ? open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)
+				: open(name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			if (i > 0 && errno == ENOENT)
+				continue;
+			rc = open_fail(msg, cap, -errno, "%s: %s", name, strerror(errno));
+			break;
+		}
+		if ((rc = tighten(fd)) != 0)
+			open_fail(msg, cap, rc, "%s: making it private: %s", name, strerror(-rc));
+		close(fd);
+	}
+	free(name);
+	return rc;
+}
+
 /* ---- open and close ---- */
 
 static void store_free(struct store *st)
@@ -320,6 +368,8 @@ int store_open(const char *path, struct store **out, char *msg, size_t cap)
 	if (!sqlite3_threadsafe())
 		return open_fail(msg, cap, -ENOTSUP, "sqlite built without thread support");
 	bool memory = !strcmp(path, ":memory:");
+	if (!memory && *path && (rc = private_files(path, msg, cap)) != 0)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return open_fail(msg, cap, -ENOMEM, "out of memory");
