@@ -2,9 +2,9 @@
  * and tasks, merges, guarded status transitions, the last merge ending a
  * job, logs, persistence across reopening, in-memory databases, values
  * over sqlite's limit, and the database files' modes.  Opening
- * (versions, migration) is test_store_open.c's; threads and kills are
- * test_store_race.c's; a full disk is test_store_full.c's; failing
- * allocations are test_store_nomem.c's.
+ * (versions, migration, damage) is test_store_open.c's; threads and
+ * kills are test_store_race.c's; a full disk is test_store_full.c's;
+ * failing allocations are test_store_nomem.c's.
  *
  * Usage: test_store.  Works in a fresh directory under /tmp, removed at
  * the end. */

@@ -170,8 +170,12 @@ static void test_full(const char *path, const char *filler)
 	CHECK_EQ_I(store_log(st, a, "failed: no space left in the state directory"), 0);
 	store_close(st);
 
-	/* Whole after reopening. */
+	/* Whole after reopening, and the check at open finds nothing. */
 	st = open_or_die(path);
+	char summary[512] = "x";
+	CHECK_EQ_I(store_damaged(st, &ids, &n, summary, sizeof(summary)), 0);
+	CHECK(n == 0 && summary[0] == '\0');
+	free(ids);
 	check_merged(st, a, k);
 	check_merged(st, b, 1);
 	store_close(st);

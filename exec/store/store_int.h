@@ -31,6 +31,7 @@
 #define STORE_MAX_NAME 255          /* bytes of a job name */
 #define STORE_MAX_ERROR 8192        /* bytes of a job's error text */
 #define STORE_MAX_LOGLINE 4096      /* bytes of one log line, with its NUL */
+#define STORE_MAX_SUMMARY 1024      /* bytes of store_damaged()'s summary */
 #define STORE_BUSY_MS 5000
 
 /* The statements, prepared on first use and kept for the connection. */
@@ -58,6 +59,12 @@ enum stmt_id {
 	S_JOB_RESULT,
 	S_LOG_INSERT,
 	S_LOG,
+	/* The damage scan (store_check.c). */
+	S_QUICK_CHECK,
+	S_MAX_SEQ,
+	S_MAX_TASK_JOB,
+	S_MAX_FILE_JOB,
+	S_MAX_LOG_JOB,
 	S_NSTMT
 };
 
@@ -65,6 +72,10 @@ struct store {
 	pthread_mutex_t mu;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_NSTMT];
+	/* What store_open()'s check found (store_damaged()). */
+	int64_t *damaged;
+	size_t ndamaged;
+	char *summary;
 };
 
 extern const char *const st_sql[S_NSTMT];
@@ -120,5 +131,21 @@ int st_column(sqlite3_stmt *s, int col, bool blob, const void **p, size_t *n);
 /* A new NUL-terminated copy of column col: text, or a blob of *len bytes. */
 int st_column_dup(sqlite3_stmt *s, int col, bool blob, char **out, size_t *len);
 bool st_status_valid(enum job_status s);
+
+/* Set job id's status (and its error when not NULL), stamping started and
+ * finished as the status implies (store_jobs.c). */
+int st_set_status(struct store *st, int64_t id, enum job_status status, const char *error);
+/* Append line (at most STORE_MAX_LOGLINE bytes, one line) to the job's log. */
+int st_log_line(struct store *st, int64_t id, const char *line);
+
+/* Every job id the jobs table yields, ascending, stepping over damaged
+ * pages (store_check.c): *ids new; *bad (new, may be NULL with *nbad 0):
+ * the ids whose rows could not be read.  0 or an error other than
+ * damage. */
+int st_list_jobs(struct store *st, int64_t **ids, size_t *n, int64_t **bad, size_t *nbad);
+/* store_open()'s check: PRAGMA quick_check and, when it finds damage, the
+ * jobs affected, marked failed (store_check.c).  path names the database
+ * in the summary.  0 or an error with msg saying why. */
+int st_check(struct store *st, const char *path, char *msg, size_t cap);
 
 #endif

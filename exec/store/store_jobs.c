@@ -148,39 +148,46 @@ int store_job_text(struct store *st, int64_t id, char **query, size_t *len, char
 	return rc;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The ids the jobs table yields, with those whose rows are damaged (found
+ * now or by store_open()'s check): a damaged job stays listed, so that
+ * its error can say what happened to it. */
 static int jobs_locked(struct store *st, int64_t **ids, size_t *n)
 {
-	int64_t *v = NULL;
-	size_t cnt = 0, capv = 0;
-	sqlite3_stmt *s;
-	int rc = st_prep(st, S_JOB_IDS, &s);
+	int64_t *v = NULL, *bad = NULL;
+	size_t nv = 0, nbad = 0;
+	int rc = st_list_jobs(st, &v, &nv, &bad, &nbad);
 	if (rc != 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == capv) {
-			size_t c = capv ? 2 * capv : 64;
-			int64_t *nv = realloc(v, c * sizeof(*v));
-			if (!nv) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			capv = c;
+	size_t all = nv + nbad + st->ndamaged;
+	if (nbad + st->ndamaged > 0) {
+		int64_t *w = realloc(v, all * sizeof(*w));
+		if (!w) {
+			free(v);
+			free(bad);
+			return -ENOMEM;
 		}
-		v[cnt++] = sqlite3_column_int64(s, 0);
+		v = w;
+		if (nbad)
+			memcpy(v + nv, bad, nbad * sizeof(*v));
+		if (st->ndamaged)
+			memcpy(v + nv + nbad, st->damaged, st->ndamaged * sizeof(*v));
+		qsort(v, all, sizeof(*v), cmp_id);
+		size_t k = 0;
+		for (size_t i = 0; i < all; i++)
+			if (k == 0 || v[i] != v[k - 1])
+				v[k++] = v[i];
+		nv = k;
 	}
-	if (rc != SQLITE_DONE) {
-		rc = st_errno(st->db, rc);
-		goto out;
-	}
+	free(bad);
 	*ids = v;
-	*n = cnt;
-	v = NULL;
-	rc = 0;
-out:
-	st_unprep(s);
-	free(v);
-	return rc;
+	*n = nv;
+	return 0;
 }
 
 int store_jobs(struct store *st, int64_t **ids, size_t *n)
@@ -203,7 +210,7 @@ static int job_state(struct store *st, int64_t id, enum job_status *out)
 	return 0;
 }
 
-static int set_status(struct store *st, int64_t id, enum job_status status, const char *error)
+int st_set_status(struct store *st, int64_t id, enum job_status status, const char *error)
 {
 	sqlite3_stmt *s;
 	int b = SQLITE_OK, rc = st_prep_id(st, S_JOB_STATUS, id, &s);
@@ -230,7 +237,7 @@ static int transition_locked(struct store *st, int64_t id, unsigned from, enum j
 		return st_abort(st, rc);
 	if (!(JOB_MASK(now) & from))
 		return st_abort(st, -EBUSY);
-	if ((rc = set_status(st, id, to, error)) != 0)
+	if ((rc = st_set_status(st, id, to, error)) != 0)
 		return st_abort(st, rc);
 	return st_commit(st);
 }
@@ -248,7 +255,7 @@ int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_s
 
 /* ---- logs ---- */
 
-static int log_locked(struct store *st, int64_t id, const char *line)
+int st_log_line(struct store *st, int64_t id, const char *line)
 {
 	sqlite3_stmt *s;
 	int b = SQLITE_OK, rc = st_job_exists(st, id);
@@ -276,7 +283,7 @@ int store_log(struct store *st, int64_t id, const char *fmt, ...)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	pthread_mutex_lock(&st->mu);
-	int rc = log_locked(st, id, line);
+	int rc = st_log_line(st, id, line);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }

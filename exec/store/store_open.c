@@ -339,6 +339,8 @@ static void store_free(struct store *st)
 	assert(rc == SQLITE_OK);
 	(void)rc;
 	pthread_mutex_destroy(&st->mu);
+	free(st->damaged);
+	free(st->summary);
 	free(st);
 }
 
@@ -386,7 +388,8 @@ int store_open(const char *path, struct store **out, char *msg, size_t cap)
 	}
 	if ((rc = configure(st->db, path, memory, msg, cap)) != 0 ||
 	    (rc = migrate(st->db, path, msg, cap)) != 0 ||
-	    (rc = prepare_transactions(st, path, msg, cap)) != 0)
+	    (rc = prepare_transactions(st, path, msg, cap)) != 0 ||
+	    (rc = st_check(st, path, msg, cap)) != 0)
 		goto fail;
 	*out = st;
 	return 0;

@@ -21,7 +21,8 @@ const char *const st_sql[S_NSTMT] = {
 		      " result_changed, events_total, events_done, tasks_total, tasks_done,"
 		      " result_version, gid, planned FROM jobs WHERE id = ?1",
 	[S_JOB_TEXT] = "SELECT query, basedir, error FROM jobs WHERE id = ?1",
-	[S_JOB_IDS] = "SELECT id FROM jobs ORDER BY id",
+	/* From after ?1, so that a listing can resume past a damaged page. */
+	[S_JOB_IDS] = "SELECT id FROM jobs WHERE id > ?1 ORDER BY id",
 	[S_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
 	/* ?1 id, ?2 status, ?3 now, ?4 error or NULL, ?5 new status is terminal.
 	 * started: the first time the job runs; finished: when it becomes
@@ -54,6 +55,15 @@ const char *const st_sql[S_NSTMT] = {
 	[S_JOB_RESULT] = "SELECT result, result_version FROM jobs WHERE id = ?1",
 	[S_LOG_INSERT] = "INSERT INTO logs(job, t, text) VALUES(?1, ?2, ?3)",
 	[S_LOG] = "SELECT t, text FROM logs WHERE job = ?1 ORDER BY seq",
+	/* Ten problems are plenty to say what is wrong. */
+	[S_QUICK_CHECK] = "PRAGMA quick_check(10)",
+	/* The highest job id each table knows, where the jobs table cannot
+	 * say: each read on its own, so that one damaged table spoils none of
+	 * the others. */
+	[S_MAX_SEQ] = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
+	[S_MAX_TASK_JOB] = "SELECT max(job) FROM tasks",
+	[S_MAX_FILE_JOB] = "SELECT max(job) FROM files",
+	[S_MAX_LOG_JOB] = "SELECT max(job) FROM logs",
 };
 
 
