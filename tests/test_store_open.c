@@ -165,6 +165,13 @@ static void test_migrate_v1(void)
 	CHECK_EQ_I(raw_sql(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
 			   sizeof(v)), SQLITE_OK);
 	CHECK_STR(v, SCHEMA_VERSION_TEXT);
+	/* Version 3: results in a table of their own, none left in the row. */
+	CHECK_EQ_I(raw_sql(path, "SELECT count(*) FROM pragma_table_info('jobs')"
+			   " WHERE name = 'result'", v, sizeof(v)), SQLITE_OK);
+	CHECK_STR(v, "0");
+	CHECK_EQ_I(raw_sql(path, "SELECT hex(data) FROM results WHERE job = 1", v, sizeof(v)),
+		   SQLITE_OK);
+	CHECK_STR(v, "0102");
 	/* Opening it again migrates nothing twice. */
 	st = open_or_die(path);
 	check_files(st, 1, f1, 3);
@@ -377,13 +384,12 @@ static void test_damage(void)
 	free(dmg);
 	store_close(st);
 
-	/* The first overflow page of job 1's result: the columns after it in
-	 * the row (result_version, gid, planned) cannot be reached, so its
-	 * record cannot be read, nor written; its id is still listed. */
+	/* The first overflow page of job 1's result: its record (a row of
+	 * its own since schema version 3) reads and is marked failed. */
 	int np = find_pages(clean, 0, "RESULT-JOB-%d-", 1, pages, 64);
 	CHECK(np >= 2);
 	if (np >= 2)
-		test_damaged_page(clean, ids, pages[0], 1, "result", "its record", true);
+		test_damaged_page(clean, ids, pages[0], 1, "result", "its result", false);
 	/* A leaf of the tasks (WITHOUT ROWID: an index leaf, 0x0a) holding
 	 * job 2's only, between two others of its own. */
 	np = find_pages(clean, 0x0a, "TASKS-JOB-%d-", 2, pages, 64);

@@ -56,6 +56,7 @@ enum stmt_id {
 	S_TASK_DONE,
 	S_TASK_STATE,
 	S_JOB_MERGE,
+	S_RESULT_PUT,
 	S_JOB_RESULT,
 	S_LOG_INSERT,
 	S_LOG,

@@ -21,8 +21,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Schema version 3's migration drops a column. */
+#if SQLITE_VERSION_NUMBER < 3035000
+#error "the job store needs sqlite 3.35 or newer (ALTER TABLE DROP COLUMN)"
+#endif
+
 /* migrations[i] takes a database from schema version i to i + 1, inside
- * the transaction store_migrate() opens.  Append; never edit a step that
+ * the transaction migrate() opens.  Append; never edit a step that
  * has shipped. */
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial tables. */
@@ -82,6 +87,16 @@ static const char *const migrations[] = {
 	" FROM (SELECT job, url, min(idx) AS first_idx FROM tasks GROUP BY job, url);"
 	"UPDATE tasks SET file = (SELECT f.idx FROM files f WHERE f.job = tasks.job"
 	" AND f.url = tasks.url);",
+	/* 2 -> 3: the merged result in a table of its own.  In the jobs row
+	 * it came before result_version, gid and planned, so reading those
+	 * walked the result's whole overflow chain, and one damaged page of
+	 * a result made the job's record unreadable and unwritable: it could
+	 * not even be marked failed. */
+	"CREATE TABLE results("
+	" job INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+	" data BLOB NOT NULL);"
+	"INSERT INTO results(job, data) SELECT id, result FROM jobs WHERE result IS NOT NULL;"
+	"ALTER TABLE jobs DROP COLUMN result;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");

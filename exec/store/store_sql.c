@@ -49,10 +49,14 @@ const char *const st_sql[S_NSTMT] = {
 		       " WHERE id = ?1",
 	[S_TASK_DONE] = "UPDATE tasks SET done = 1 WHERE job = ?1 AND idx = ?2 AND done = 0",
 	[S_TASK_STATE] = "SELECT done FROM tasks WHERE job = ?1 AND idx = ?2",
-	[S_JOB_MERGE] = "UPDATE jobs SET result = ?2, result_version = result_version + 1,"
-			" result_changed = ?3, events_done = events_done + ?4,"
+	[S_JOB_MERGE] = "UPDATE jobs SET result_version = result_version + 1,"
+			" result_changed = ?2, events_done = events_done + ?3,"
 			" tasks_done = tasks_done + 1 WHERE id = ?1",
-	[S_JOB_RESULT] = "SELECT result, result_version FROM jobs WHERE id = ?1",
+	[S_RESULT_PUT] = "INSERT INTO results(job, data) VALUES(?1, ?2)"
+			 " ON CONFLICT(job) DO UPDATE SET data = excluded.data",
+	/* data NULL: no merge yet. */
+	[S_JOB_RESULT] = "SELECT r.data, j.result_version FROM jobs j"
+			 " LEFT JOIN results r ON r.job = j.id WHERE j.id = ?1",
 	[S_LOG_INSERT] = "INSERT INTO logs(job, t, text) VALUES(?1, ?2, ?3)",
 	[S_LOG] = "SELECT t, text FROM logs WHERE job = ?1 ORDER BY seq",
 	/* Ten problems are plenty to say what is wrong. */

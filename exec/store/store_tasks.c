@@ -268,12 +268,15 @@ static int mark_done(struct store *st, int64_t id, int idx)
 static int merge(struct store *st, int64_t id, const void *result, size_t len, int64_t events)
 {
 	sqlite3_stmt *s;
-	int b = SQLITE_OK, rc = st_prep_id(st, S_JOB_MERGE, id, &s);
+	int b = SQLITE_OK, rc = st_prep_id(st, S_RESULT_PUT, id, &s);
 	if (rc != 0)
 		return rc;
 	st_bind_blob(s, 2, result, len, &b);
-	st_bind_f64(s, 3, st_now(), &b);
-	st_bind_i64(s, 4, events, &b);
+	if ((rc = st_bound(st, s, b)) != 0 || (rc = st_exec(st, s)) != 0 ||
+	    (rc = st_prep_id(st, S_JOB_MERGE, id, &s)) != 0)
+		return rc;
+	st_bind_f64(s, 2, st_now(), &b);
+	st_bind_i64(s, 3, events, &b);
 	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
 }
 
