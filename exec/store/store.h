@@ -5,7 +5,22 @@
  * merged task with nothing counted twice or lost.
  *
  * Thread safety: a struct store may be used from several threads; calls
- * are serialized inside. */
+ * are serialized inside.
+ *
+ * Errors.  Every call returns 0 (or the count it documents) on success
+ * and a negative code on failure; a call that fails changes nothing (its
+ * transaction is rolled back whole) and writes none of its out-params.
+ * Besides the errors each call lists, any call may return:
+ *   -ENOSPC       no space left in the state directory (disk full, or a
+ *                 quota); the store works again once space is freed
+ *   -ENOMEM       out of memory
+ *   -EIO          a read or write of the database failed
+ *   -EROFS        the database cannot be written
+ *   -EAGAIN       another process held the database locked for more than
+ *                 5 s (one daemon per state directory: not expected)
+ *   ANA_EDAMAGED  the rows the call reads or writes are on a damaged page
+ *                 of the database (ana_err.h)
+ * ana_strerror() gives the text of each. */
 #ifndef ANAFS_STORE_H
 #define ANAFS_STORE_H
 
@@ -13,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum job_status {
 	JOB_QUEUED = 0,
@@ -33,11 +48,38 @@ struct store;
 
 /* Open (creating and migrating as needed) the database at path
  * (":memory:": a database in memory, gone at store_close(), for `anafs
- * run`).  Returns
- * 0, or a negative errno with msg (cap bytes) saying why. *out is new:
- * store_close(). */
+ * run`).  *out is new: store_close().  Returns 0, or an error with msg
+ * (cap bytes) saying why:
+ *   -errno from creating or opening the file (-ENOENT: no such
+ *   directory, -EACCES), -EPROTO for a database that is not anafs's or
+ *   has a schema version this anafs does not know, ANA_EDAMAGED for a
+ *   file that is not a database or is damaged beyond use (msg: "PATH is
+ *   not a database or is damaged beyond use: ..."), or the errors above.
+ *
+ * The database file and its -wal and -shm files are made readable and
+ * writable by their owner only (0600), whatever the umask and the
+ * directory's mode: the file is created 0600 before sqlite opens it
+ * (sqlite gives -wal and -shm the database's mode), and files left looser
+ * are tightened.  The directory's own mode is the caller's.
+ *
+ * Damage.  Every open runs PRAGMA quick_check, which reads every page:
+ * its cost grows with the database's size, about 25 ms (55 ms for the
+ * first open) for 1,000 jobs with 100,000 tasks and 16 KB results, a
+ * 20 MB file in the page cache; from a cold disk add reading the file
+ * once (test_store_open --bench).  When it finds damage the open still
+ * succeeds: the jobs whose rows cannot all be read are found (reading
+ * every row of every job), marked failed where their record can be
+ * written, with the error "the job's record in the state database is
+ * damaged (...); its results may be lost" and a log line, and
+ * store_damaged() lists them. */
 int store_open(const char *path, struct store **out, char *msg, size_t cap);
 void store_close(struct store *st);
+
+/* What store_open()'s check found: *ids (new, free(); ascending) the jobs
+ * a damaged page affects, and summary (cap bytes, may be NULL) one line
+ * for the daemon's log naming the file, the problem and the jobs; ""
+ * and no ids when the check passed.  Returns 0 or -ENOMEM. */
+int store_damaged(struct store *st, int64_t **ids, size_t *n, char *summary, size_t cap);
 
 struct job_info {
 	int64_t id;
@@ -59,7 +101,9 @@ struct job_info {
 #define JOB_MASK_ACTIVE (JOB_MASK(JOB_QUEUED) | JOB_MASK(JOB_RUNNING) | JOB_MASK(JOB_PAUSED))
 
 /* A new job.  error may be NULL (a job that is invalid gets its error
- * here).  basedir: where relative dataset paths start.  *id: the new id. */
+ * here; cut to 8 KB).  basedir: where relative dataset paths start.  *id:
+ * the new id.  The name is cut to 255 bytes.  -EINVAL for no name or a
+ * bad status, -EFBIG for a query over 1 MiB. */
 int store_job_create(struct store *st, const char *name, uint32_t uid, uint32_t gid,
 		     const char *query, size_t len, const char *basedir, enum job_status status,
 		     const char *error, int64_t *id);
@@ -68,17 +112,21 @@ int store_job_create(struct store *st, const char *name, uint32_t uid, uint32_t 
 int store_job_get(struct store *st, int64_t id, struct job_info *out);
 
 /* The job's query text, base directory and error ("" when none); each new
- * (malloc), NULL allowed for what is not wanted. */
+ * (malloc), NULL allowed for what is not wanted.  -ENOENT for no such
+ * job. */
 int store_job_text(struct store *st, int64_t id, char **query, size_t *len, char **basedir,
 		   char **error);
 
-/* Every job id, ascending.  *ids is new (free()). */
+/* Every job id, ascending.  *ids is new (free()).  Pages of the jobs table
+ * that cannot be read are stepped over: the ids that can be read, with
+ * those of the jobs store_damaged() lists or whose record is now found
+ * damaged (reading those may then fail with ANA_EDAMAGED). */
 int store_jobs(struct store *st, int64_t **ids, size_t *n);
 
-/* Move job id to status to (and set its error when not NULL), stamping
- * started/finished as the status implies, provided its status now is in
- * from (a JOB_MASK() set): else -EBUSY and nothing changes.  -ENOENT for
- * no such job. */
+/* Move job id to status to (and set its error when not NULL, cut to 8 KB),
+ * stamping started/finished as the status implies, provided its status
+ * now is in from (a JOB_MASK() set): else -EBUSY and nothing changes.
+ * -ENOENT for no such job, -EINVAL for a bad status. */
 int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_status to,
 			 const char *error);
 
@@ -99,38 +147,47 @@ struct store_task {
 	bool done;
 };
 
-/* Record the planned files and tasks of job id (once: -EEXIST after; in
- * one transaction), with the events they hold together; the job is then
- * planned. */
+/* Record the planned files and tasks of job id (once; in one
+ * transaction), with the events they hold together; the job is then
+ * planned.  -EEXIST when it was planned already, -ENOENT for no such job,
+ * -EINVAL for a file without a url, a task whose file is not one of f or
+ * whose range is backwards, or negative events. */
 int store_job_plan(struct store *st, int64_t id, const struct store_file *f, size_t nf,
 		   const struct store_task *t, size_t nt, int64_t events_total);
 
-/* The files and the tasks recorded for job id: *f, *t are new
- * (store_files_free(), free()). */
+/* The files and the tasks recorded for job id, in their order: *f, *t
+ * are new (store_files_free(), free()); none before it is planned.
+ * -ENOENT for no such job. */
 int store_job_files(struct store *st, int64_t id, struct store_file **f, size_t *n);
 void store_files_free(struct store_file *f, size_t n);
 int store_job_tasks(struct store *st, int64_t id, struct store_task **t, size_t *n);
 
 /* Task idx of job id is merged: in one transaction, the task is marked
  * done, the job's result becomes result (len bytes) and its counts grow by
- * events; with job_done the job becomes done in the same transaction.
- * Refused while the job is not queued, running or paused (-EBUSY: a job
- * that is over never changes); a task already done changes nothing
- * (returns 1).  -EFBIG when the result is over the store's limit, -ENOSPC
- * when the disk is full. */
+ * events; with job_done the job becomes done (finished stamped) in the
+ * same transaction.  Returns 0; 1 when the task was done already (nothing
+ * changes: a late duplicate); -EBUSY while the job is not queued, running
+ * or paused (a job that is over never changes); -ENOENT for no such job
+ * or task; -EINVAL for a negative idx or events; -EFBIG for a result
+ * over sqlite's limit (1e9 bytes); -ENOSPC when the state directory is
+ * full: the job keeps its previous result, whole. */
 int store_task_commit(struct store *st, int64_t id, int idx, const void *result, size_t len,
 		      int64_t events, bool job_done);
 
-/* The job's merged result (NULL, 0 before the first merge). *data is new. */
+/* The job's merged result (NULL, 0 before the first merge). *data is new.
+ * -ENOENT for no such job. */
 int store_job_result(struct store *st, int64_t id, void **data, size_t *len,
 		     int64_t *version);
 
-/* Append a line to the job's log (timestamped now). */
+/* Append a line to the job's log (timestamped now; newlines become
+ * spaces, cut to 4 KB).  -ENOENT for no such job; a full disk is
+ * -ENOSPC, as for any write: what to do then is the caller's choice. */
 int store_log(struct store *st, int64_t id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* The job's log as text, one "YYYY-MM-DDTHH:MM:SSZ message" line per entry.
- * *text is new. *last: time of the last line (0 when none). */
+ * *text is new. *last: time of the last line (0 when none).  -ENOENT for
+ * no such job. */
 int store_job_log(struct store *st, int64_t id, char **text, size_t *len, double *last);
 
 #endif

@@ -18,24 +18,28 @@ static int job_create_locked(struct store *st, const char *name, uint32_t uid, u
 {
 	sqlite3_stmt *s;
 	double t = st_now();
-	int rc = st_prep(st, S_JOB_INSERT, &s);
+	int b = SQLITE_OK, rc = st_prep(st, S_JOB_INSERT, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_text(s, 1, name, (int)st_cut_len(name, STORE_MAX_NAME), SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, uid);
-	/* A non-NULL pointer keeps an empty query a zero-length blob, not NULL. */
-	sqlite3_bind_blob(s, 3, query ? query : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, basedir ? basedir : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, status);
-	sqlite3_bind_text(s, 6, error ? error : "", (int)st_cut_len(error ? error : "", STORE_MAX_ERROR),
-			  SQLITE_STATIC);
-	sqlite3_bind_double(s, 7, t);
-	sqlite3_bind_double(s, 8, status == JOB_RUNNING ? t : 0);
-	sqlite3_bind_double(s, 9, job_status_terminal(status) ? t : 0);
-	sqlite3_bind_int64(s, 10, gid);
-	sqlite3_bind_int(s, 11, job_status_terminal(status)); /* nothing to plan */
+	if (!basedir)
+		basedir = "";
+	if (!error)
+		error = "";
+	st_bind_text(s, 1, name, st_cut_len(name, STORE_MAX_NAME), &b);
+	st_bind_i64(s, 2, uid, &b);
+	st_bind_blob(s, 3, query, len, &b);
+	st_bind_text(s, 4, basedir, strlen(basedir), &b);
+	st_bind_i64(s, 5, status, &b);
+	st_bind_text(s, 6, error, st_cut_len(error, STORE_MAX_ERROR), &b);
+	st_bind_f64(s, 7, t, &b);
+	st_bind_f64(s, 8, status == JOB_RUNNING ? t : 0, &b);
+	st_bind_f64(s, 9, job_status_terminal(status) ? t : 0, &b);
+	st_bind_i64(s, 10, gid, &b);
+	st_bind_i64(s, 11, job_status_terminal(status), &b); /* nothing to plan */
+	if ((rc = st_bound(st, s, b)) != 0)
+		return rc;
 	rc = sqlite3_step(s);
-	rc = rc == SQLITE_DONE ? 0 : st_errno(rc);
+	rc = rc == SQLITE_DONE ? 0 : st_errno(st->db, rc);
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(st->db);
 	st_unprep(s);
@@ -58,31 +62,35 @@ int store_job_create(struct store *st, const char *name, uint32_t uid, uint32_t 
 
 static int job_get_locked(struct store *st, int64_t id, struct job_info *out)
 {
+	struct job_info ji = { .id = id };
 	sqlite3_stmt *s;
+	const void *name;
+	size_t n;
 	int rc = st_job_row(st, S_JOB_GET, id, &s);
 	if (rc != 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
-	out->id = id;
-	const char *name = (const char *)sqlite3_column_text(s, 0);
+	if ((rc = st_column(s, 0, false, &name, &n)) != 0)
+		goto out;
 	if (name)
-		memcpy(out->name, name, st_cut_len(name, sizeof(out->name) - 1));
-	out->uid = (uint32_t)sqlite3_column_int64(s, 1);
-	out->status = (enum job_status)sqlite3_column_int(s, 2);
-	out->created = sqlite3_column_double(s, 3);
-	out->started = sqlite3_column_double(s, 4);
-	out->finished = sqlite3_column_double(s, 5);
-	out->status_changed = sqlite3_column_double(s, 6);
-	out->result_changed = sqlite3_column_double(s, 7);
-	out->events_total = sqlite3_column_int64(s, 8);
-	out->events_done = sqlite3_column_int64(s, 9);
-	out->tasks_total = sqlite3_column_int(s, 10);
-	out->tasks_done = sqlite3_column_int(s, 11);
-	out->result_version = sqlite3_column_int64(s, 12);
-	out->gid = (uint32_t)sqlite3_column_int64(s, 13);
-	out->planned = sqlite3_column_int(s, 14) != 0;
+		memcpy(ji.name, name, st_cut_len(name, sizeof(ji.name) - 1));
+	ji.uid = (uint32_t)sqlite3_column_int64(s, 1);
+	ji.status = (enum job_status)sqlite3_column_int(s, 2);
+	ji.created = sqlite3_column_double(s, 3);
+	ji.started = sqlite3_column_double(s, 4);
+	ji.finished = sqlite3_column_double(s, 5);
+	ji.status_changed = sqlite3_column_double(s, 6);
+	ji.result_changed = sqlite3_column_double(s, 7);
+	ji.events_total = sqlite3_column_int64(s, 8);
+	ji.events_done = sqlite3_column_int64(s, 9);
+	ji.tasks_total = sqlite3_column_int(s, 10);
+	ji.tasks_done = sqlite3_column_int(s, 11);
+	ji.result_version = sqlite3_column_int64(s, 12);
+	ji.gid = (uint32_t)sqlite3_column_int64(s, 13);
+	ji.planned = sqlite3_column_int(s, 14) != 0;
+	*out = ji;
+out:
 	st_unprep(s);
-	return 0;
+	return rc;
 }
 
 int store_job_get(struct store *st, int64_t id, struct job_info *out)
@@ -140,39 +148,46 @@ int store_job_text(struct store *st, int64_t id, char **query, size_t *len, char
 	return rc;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The ids the jobs table yields, with those whose rows are damaged (found
+ * now or by store_open()'s check): a damaged job stays listed, so that
+ * its error can say what happened to it. */
 static int jobs_locked(struct store *st, int64_t **ids, size_t *n)
 {
-	int64_t *v = NULL;
-	size_t cnt = 0, capv = 0;
-	sqlite3_stmt *s;
-	int rc = st_prep(st, S_JOB_IDS, &s);
+	int64_t *v = NULL, *bad = NULL;
+	size_t nv = 0, nbad = 0;
+	int rc = st_list_jobs(st, &v, &nv, &bad, &nbad);
 	if (rc != 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == capv) {
-			size_t c = capv ? 2 * capv : 64;
-			int64_t *nv = realloc(v, c * sizeof(*v));
-			if (!nv) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			capv = c;
+	size_t all = nv + nbad + st->ndamaged;
+	if (nbad + st->ndamaged > 0) {
+		int64_t *w = realloc(v, all * sizeof(*w));
+		if (!w) {
+			free(v);
+			free(bad);
+			return -ENOMEM;
 		}
-		v[cnt++] = sqlite3_column_int64(s, 0);
+		v = w;
+		if (nbad)
+			memcpy(v + nv, bad, nbad * sizeof(*v));
+		if (st->ndamaged)
+			memcpy(v + nv + nbad, st->damaged, st->ndamaged * sizeof(*v));
+		qsort(v, all, sizeof(*v), cmp_id);
+		size_t k = 0;
+		for (size_t i = 0; i < all; i++)
+			if (k == 0 || v[i] != v[k - 1])
+				v[k++] = v[i];
+		nv = k;
 	}
-	if (rc != SQLITE_DONE) {
-		rc = st_errno(rc);
-		goto out;
-	}
+	free(bad);
 	*ids = v;
-	*n = cnt;
-	v = NULL;
-	rc = 0;
-out:
-	st_unprep(s);
-	free(v);
-	return rc;
+	*n = nv;
+	return 0;
 }
 
 int store_jobs(struct store *st, int64_t **ids, size_t *n)
@@ -195,42 +210,36 @@ static int job_state(struct store *st, int64_t id, enum job_status *out)
 	return 0;
 }
 
-static int set_status(struct store *st, int64_t id, enum job_status status, const char *error)
+int st_set_status(struct store *st, int64_t id, enum job_status status, const char *error)
 {
 	sqlite3_stmt *s;
-	int rc = st_prep(st, S_JOB_STATUS, &s);
+	int b = SQLITE_OK, rc = st_prep_id(st, S_JOB_STATUS, id, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, status);
-	sqlite3_bind_double(s, 3, st_now());
+	st_bind_i64(s, 2, status, &b);
+	st_bind_f64(s, 3, st_now(), &b);
 	if (error)
-		sqlite3_bind_text(s, 4, error, (int)st_cut_len(error, STORE_MAX_ERROR), SQLITE_STATIC);
+		st_bind_text(s, 4, error, st_cut_len(error, STORE_MAX_ERROR), &b);
 	else
-		sqlite3_bind_null(s, 4);
-	sqlite3_bind_int(s, 5, job_status_terminal(status));
-	return st_exec(s);
+		st_bind_null(s, 4, &b);
+	st_bind_i64(s, 5, job_status_terminal(status), &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
 }
 
 static int transition_locked(struct store *st, int64_t id, unsigned from, enum job_status to,
 			     const char *error)
 {
+	enum job_status now;
 	int rc = st_begin(st);
 	if (rc != 0)
 		return rc;
-	enum job_status now;
 	if ((rc = job_state(st, id, &now)) != 0)
-		goto fail;
-	if (!(JOB_MASK(now) & from)) {
-		rc = -EBUSY;
-		goto fail;
-	}
-	if ((rc = set_status(st, id, to, error)) != 0)
-		goto fail;
+		return st_abort(st, rc);
+	if (!(JOB_MASK(now) & from))
+		return st_abort(st, -EBUSY);
+	if ((rc = st_set_status(st, id, to, error)) != 0)
+		return st_abort(st, rc);
 	return st_commit(st);
-fail:
-	st_rollback(st);
-	return rc;
 }
 
 int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_status to,
@@ -246,18 +255,17 @@ int store_job_transition(struct store *st, int64_t id, unsigned from, enum job_s
 
 /* ---- logs ---- */
 
-static int log_locked(struct store *st, int64_t id, const char *line)
+int st_log_line(struct store *st, int64_t id, const char *line)
 {
 	sqlite3_stmt *s;
-	int rc = st_job_exists(st, id);
+	int b = SQLITE_OK, rc = st_job_exists(st, id);
 	if (rc != 0)
 		return rc;
-	if ((rc = st_prep(st, S_LOG_INSERT, &s)) != 0)
+	if ((rc = st_prep_id(st, S_LOG_INSERT, id, &s)) != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_double(s, 2, st_now());
-	sqlite3_bind_text(s, 3, line, -1, SQLITE_STATIC);
-	return st_exec(s);
+	st_bind_f64(s, 2, st_now(), &b);
+	st_bind_text(s, 3, line, strlen(line), &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
 }
 
 int store_log(struct store *st, int64_t id, const char *fmt, ...)
@@ -275,9 +283,33 @@ int store_log(struct store *st, int64_t id, const char *fmt, ...)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	pthread_mutex_lock(&st->mu);
-	int rc = log_locked(st, id, line);
+	int rc = st_log_line(st, id, line);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
+}
+
+/* The lines of the log, s on its first row, into b; *tlast: the last
+ * line's time. */
+static int log_lines(struct store *st, sqlite3_stmt *s, struct strbuf *b, double *tlast)
+{
+	int rc;
+	do {
+		char stamp[64];
+		struct tm tm;
+		const void *msg;
+		size_t n;
+		double t = sqlite3_column_double(s, 0);
+		time_t secs = (time_t)t;
+		if ((rc = st_column(s, 1, false, &msg, &n)) != 0)
+			return rc;
+		if (!gmtime_r(&secs, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm))
+			strcpy(stamp, "0000-00-00T00:00:00Z ");
+		strbuf_puts(b, stamp);
+		strbuf_put(b, msg ? msg : "", n);
+		strbuf_putc(b, '\n');
+		*tlast = t;
+	} while ((rc = sqlite3_step(s)) == SQLITE_ROW);
+	return rc == SQLITE_DONE ? 0 : st_errno(st->db, rc);
 }
 
 static int job_log_locked(struct store *st, int64_t id, char **text, size_t *len, double *last)
@@ -285,32 +317,16 @@ static int job_log_locked(struct store *st, int64_t id, char **text, size_t *len
 	struct strbuf b = STRBUF_INIT;
 	double tlast = 0;
 	sqlite3_stmt *s = NULL;
-	int rc = st_job_exists(st, id);
-	if (rc != 0)
-		return rc;
-	if ((rc = st_prep(st, S_LOG, &s)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char stamp[64];
-		struct tm tm;
-		double t = sqlite3_column_double(s, 0);
-		time_t secs = (time_t)t;
-		const char *msg = (const char *)sqlite3_column_text(s, 1);
-		if (!gmtime_r(&secs, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm))
-			strcpy(stamp, "0000-00-00T00:00:00Z ");
-		strbuf_puts(&b, stamp);
-		strbuf_puts(&b, msg ? msg : "");
-		strbuf_putc(&b, '\n');
-		tlast = t;
-	}
-	if (rc != SQLITE_DONE) {
-		rc = st_errno(rc);
-		strbuf_free(&b);
-	} else if ((rc = strbuf_finish(&b, text, len)) == 0 && last) {
-		*last = tlast;
-	}
+	int rc = st_job_row(st, S_LOG, id, &s);
+	if (rc == -ENOENT) /* no line yet: a job without one is still a job */
+		rc = st_job_exists(st, id);
+	else if (rc == 0)
+		rc = log_lines(st, s, &b, &tlast);
 	st_unprep(s);
+	if (rc == 0 && (rc = strbuf_finish(&b, text, len)) == 0 && last)
+		*last = tlast;
+	if (rc != 0)
+		strbuf_free(&b);
 	return rc;
 }
 

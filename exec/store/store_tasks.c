@@ -10,37 +10,48 @@
 
 /* ---- planning ---- */
 
+/* 64-bit sizes and fingerprints are stored as sqlite's signed integers:
+ * the same 64 bits, read back with the opposite cast. */
 static int insert_files(struct store *st, int64_t id, const struct store_file *f, size_t n)
 {
 	sqlite3_stmt *s;
 	int rc = st_prep(st, S_FILE_INSERT, &s);
 	for (size_t i = 0; !rc && i < n; i++) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (int64_t)i);
-		sqlite3_bind_text(s, 3, f[i].url, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, f[i].tree ? f[i].tree : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, f[i].entries);
-		sqlite3_bind_int64(s, 6, (int64_t)f[i].size);
-		sqlite3_bind_int64(s, 7, f[i].mtime_ns);
-		sqlite3_bind_int64(s, 8, (int64_t)f[i].fingerprint);
-		rc = st_exec(s);
+		const char *tree = f[i].tree ? f[i].tree : "";
+		int b = SQLITE_OK;
+		st_bind_i64(s, 1, id, &b);
+		st_bind_i64(s, 2, (int64_t)i, &b);
+		st_bind_text(s, 3, f[i].url, strlen(f[i].url), &b);
+		st_bind_text(s, 4, tree, strlen(tree), &b);
+		st_bind_i64(s, 5, f[i].entries, &b);
+		st_bind_i64(s, 6, (int64_t)f[i].size, &b);
+		st_bind_i64(s, 7, f[i].mtime_ns, &b);
+		st_bind_i64(s, 8, (int64_t)f[i].fingerprint, &b);
+		rc = st_bound(st, s, b);
+		if (rc == 0)
+			rc = st_exec(st, s);
 	}
 	return rc;
 }
 
+/* tasks.url (NOT NULL since version 1) gets the task's file's url. */
 static int insert_tasks(struct store *st, int64_t id, const struct store_file *f,
 			const struct store_task *t, size_t n)
 {
 	sqlite3_stmt *s;
 	int rc = st_prep(st, S_TASK_INSERT, &s);
 	for (size_t i = 0; !rc && i < n; i++) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (int64_t)i);
-		sqlite3_bind_text(s, 3, f[t[i].file].url, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, t[i].first);
-		sqlite3_bind_int64(s, 5, t[i].last);
-		sqlite3_bind_int(s, 6, t[i].file);
-		rc = st_exec(s);
+		const char *url = f[t[i].file].url;
+		int b = SQLITE_OK;
+		st_bind_i64(s, 1, id, &b);
+		st_bind_i64(s, 2, (int64_t)i, &b);
+		st_bind_text(s, 3, url, strlen(url), &b);
+		st_bind_i64(s, 4, t[i].first, &b);
+		st_bind_i64(s, 5, t[i].last, &b);
+		st_bind_i64(s, 6, t[i].file, &b);
+		rc = st_bound(st, s, b);
+		if (rc == 0)
+			rc = st_exec(st, s);
 	}
 	return rc;
 }
@@ -49,28 +60,24 @@ static int job_plan_locked(struct store *st, int64_t id, const struct store_file
 			   const struct store_task *t, size_t nt, int64_t events_total)
 {
 	sqlite3_stmt *s;
-	int rc = st_begin(st);
+	int b = SQLITE_OK, rc = st_begin(st);
 	if (rc != 0)
 		return rc;
 	if ((rc = st_job_row(st, S_JOB_PLANNED, id, &s)) != 0)
-		goto fail;
+		return st_abort(st, rc);
 	rc = sqlite3_column_int(s, 0) ? -EEXIST : 0;
 	st_unprep(s);
 	if (rc == 0)
 		rc = insert_files(st, id, f, nf);
 	if (rc == 0)
 		rc = insert_tasks(st, id, f, t, nt);
-	if (rc != 0 || (rc = st_prep(st, S_JOB_PLAN, &s)) != 0)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (int64_t)nt);
-	sqlite3_bind_int64(s, 3, events_total);
-	if ((rc = st_exec(s)) != 0)
-		goto fail;
+	if (rc != 0 || (rc = st_prep_id(st, S_JOB_PLAN, id, &s)) != 0)
+		return st_abort(st, rc);
+	st_bind_i64(s, 2, (int64_t)nt, &b);
+	st_bind_i64(s, 3, events_total, &b);
+	if ((rc = st_bound(st, s, b)) != 0 || (rc = st_exec(st, s)) != 0)
+		return st_abort(st, rc);
 	return st_commit(st);
-fail:
-	st_rollback(st);
-	return rc;
 }
 
 int store_job_plan(struct store *st, int64_t id, const struct store_file *f, size_t nf,
@@ -115,15 +122,22 @@ void store_files_free(struct store_file *f, size_t n)
 	free(f);
 }
 
+/* Statement id (its rows: a job's) ready to step, after checking the job
+ * exists: 0 with *out bound, or an error (*out released). */
+static int job_rows(struct store *st, enum stmt_id id, int64_t job, sqlite3_stmt **out)
+{
+	int rc = st_job_exists(st, job);
+	return rc ? rc : st_prep_id(st, id, job, out);
+}
+
 static int job_files_locked(struct store *st, int64_t id, struct store_file **f, size_t *n)
 {
 	struct store_file *v = NULL;
 	size_t cnt = 0, capv = 0;
 	sqlite3_stmt *s = NULL;
-	int rc = st_job_exists(st, id);
-	if (rc != 0 || (rc = st_prep(st, S_FILES, &s)) != 0)
+	int rc = job_rows(st, S_FILES, id, &s);
+	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((rc = grow((void **)&v, &capv, cnt, sizeof(*v))) != 0)
 			goto out;
@@ -139,7 +153,7 @@ static int job_files_locked(struct store *st, int64_t id, struct store_file **f,
 		k->fingerprint = (uint64_t)sqlite3_column_int64(s, 5);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = st_errno(rc);
+		rc = st_errno(st->db, rc);
 		goto out;
 	}
 	*f = v;
@@ -165,10 +179,9 @@ static int job_tasks_locked(struct store *st, int64_t id, struct store_task **t,
 	struct store_task *v = NULL;
 	size_t cnt = 0, capv = 0;
 	sqlite3_stmt *s = NULL;
-	int rc = st_job_exists(st, id);
-	if (rc != 0 || (rc = st_prep(st, S_TASKS, &s)) != 0)
+	int rc = job_rows(st, S_TASKS, id, &s);
+	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((rc = grow((void **)&v, &capv, cnt, sizeof(*v))) != 0)
 			goto out;
@@ -179,7 +192,7 @@ static int job_tasks_locked(struct store *st, int64_t id, struct store_task **t,
 		k->done = sqlite3_column_int(s, 4) != 0;
 	}
 	if (rc != SQLITE_DONE) {
-		rc = st_errno(rc);
+		rc = st_errno(st->db, rc);
 		goto out;
 	}
 	*t = v;
@@ -202,18 +215,27 @@ int store_job_tasks(struct store *st, int64_t id, struct store_task **t, size_t 
 
 /* ---- merging ---- */
 
+/* Statement id with job id and task idx bound (?1, ?2). */
+static int prep_task(struct store *st, enum stmt_id stmt, int64_t id, int idx,
+		     sqlite3_stmt **out)
+{
+	int b = SQLITE_OK, rc = st_prep_id(st, stmt, id, out);
+	if (rc != 0)
+		return rc;
+	st_bind_i64(*out, 2, idx, &b);
+	return st_bound(st, *out, b);
+}
+
 /* Why no task row changed: 1 when the task is already done, -ENOENT when
  * job id has no task idx. */
 static int task_state(struct store *st, int64_t id, int idx)
 {
 	sqlite3_stmt *s;
-	int rc = st_prep(st, S_TASK_STATE, &s);
+	int rc = prep_task(st, S_TASK_STATE, id, idx, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, idx);
 	rc = sqlite3_step(s);
-	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? -ENOENT : st_errno(rc);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? -ENOENT : st_errno(st->db, rc);
 	st_unprep(s);
 	return rc;
 }
@@ -230,48 +252,55 @@ static int job_active(struct store *st, int64_t id)
 	return rc;
 }
 
+/* Mark task idx of job id done: 0, 1 when it was done already, -ENOENT
+ * when there is no such task, or an error. */
+static int mark_done(struct store *st, int64_t id, int idx)
+{
+	sqlite3_stmt *s;
+	int rc = prep_task(st, S_TASK_DONE, id, idx, &s);
+	if (rc != 0 || (rc = st_exec(st, s)) != 0)
+		return rc;
+	return sqlite3_changes(st->db) == 0 ? task_state(st, id, idx) : 0;
+}
+
+/* The job's result becomes result, its counts grow.  A result over
+ * sqlite's limit fails its bind (-EFBIG): it must never become NULL. */
+static int merge(struct store *st, int64_t id, const void *result, size_t len, int64_t events)
+{
+	sqlite3_stmt *s;
+	int b = SQLITE_OK, rc = st_prep_id(st, S_RESULT_PUT, id, &s);
+	if (rc != 0)
+		return rc;
+	st_bind_blob(s, 2, result, len, &b);
+	if ((rc = st_bound(st, s, b)) != 0 || (rc = st_exec(st, s)) != 0 ||
+	    (rc = st_prep_id(st, S_JOB_MERGE, id, &s)) != 0)
+		return rc;
+	st_bind_f64(s, 2, st_now(), &b);
+	st_bind_i64(s, 3, events, &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
+}
+
+static int end_job(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int b = SQLITE_OK, rc = st_prep_id(st, S_JOB_DONE, id, &s);
+	if (rc != 0)
+		return rc;
+	st_bind_f64(s, 2, st_now(), &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
+}
+
 static int task_commit_locked(struct store *st, int64_t id, int idx, const void *result,
 			      size_t len, int64_t events, bool job_done)
 {
-	sqlite3_stmt *s;
 	int rc = st_begin(st);
 	if (rc != 0)
 		return rc;
-	if ((rc = job_active(st, id)) != 0 || (rc = st_prep(st, S_TASK_DONE, &s)) != 0)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, idx);
-	if ((rc = st_exec(s)) != 0)
-		goto fail;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = task_state(st, id, idx);
-		goto fail;
-	}
-	if ((rc = st_prep(st, S_JOB_MERGE, &s)) != 0)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_bind_blob64(s, 2, result ? result : "", len, SQLITE_STATIC);
-	if (rc != SQLITE_OK) { /* a result over sqlite's limit must not become NULL */
-		st_unprep(s);
-		rc = st_errno(rc);
-		goto fail;
-	}
-	sqlite3_bind_double(s, 3, st_now());
-	sqlite3_bind_int64(s, 4, events);
-	if ((rc = st_exec(s)) != 0)
-		goto fail;
-	if (job_done) {
-		if ((rc = st_prep(st, S_JOB_DONE, &s)) != 0)
-			goto fail;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_double(s, 2, st_now());
-		if ((rc = st_exec(s)) != 0)
-			goto fail;
-	}
+	if ((rc = job_active(st, id)) != 0 || (rc = mark_done(st, id, idx)) != 0 ||
+	    (rc = merge(st, id, result, len, events)) != 0 ||
+	    (job_done && (rc = end_job(st, id)) != 0))
+		return st_abort(st, rc);
 	return st_commit(st);
-fail:
-	st_rollback(st);
-	return rc;
 }
 
 int store_task_commit(struct store *st, int64_t id, int idx, const void *result, size_t len,
@@ -296,7 +325,7 @@ static int job_result_locked(struct store *st, int64_t id, void **data, size_t *
 	int rc = st_job_row(st, S_JOB_RESULT, id, &s);
 	if (rc != 0)
 		return rc;
-	rc = 0;
+	/* The type is what tells "no merge yet" (NULL) from an empty result. */
 	if (sqlite3_column_type(s, 0) != SQLITE_NULL && (rc = st_column_dup(s, 0, true, &d, &n)) != 0)
 		goto out;
 	*data = d;
