@@ -523,6 +523,59 @@ static void test_lexical(void)
 
 /* ---- queries that must be refused ---- */
 
+/* Labels: label= and its synonym xlabel= name the x axis, ylabel= the y
+ * axis of a 2-D histogram and the value axis of a 1-D one, title= the
+ * histogram. */
+static void test_hist_labels(void)
+{
+	struct ql_query *q = OK(D "hist a = MET_pt bins=1 range=0,1 xlabel=\"x [GeV]\" ylabel=\"Events\"\n"
+				  "hist b = MET_pt bins=1 range=0,1 label=\"p\" title=\"t\"\n"
+				  "hist c = MET_pt, nJet bins=1,1 range=0,1,0,1 xlabel=\"x\" ylabel=\"y\"\n"
+				  "hist MET_pt bins=1 range=0,1 ylabel=\"per bin\"\n"
+				  "hist d = MET_pt bins=1 range=0,1 label=\"one\" label=\"two\"\n");
+	if (!q)
+		return;
+	const struct ql_hist *h = &q->stmts[0].u.hist;
+	CHECK_STR(h->axes[0].label, "x [GeV]");
+	CHECK_STR(h->value_label, "Events");
+	CHECK(h->axes[1].label == NULL); /* a 1-D histogram has no second axis */
+	h = &q->stmts[1].u.hist;
+	CHECK_STR(h->axes[0].label, "p");
+	CHECK(h->value_label == NULL);
+	CHECK_STR(h->title, "t");
+	h = &q->stmts[2].u.hist;
+	CHECK_STR(h->axes[0].label, "x");
+	CHECK_STR(h->axes[1].label, "y");
+	CHECK(h->value_label == NULL);
+	h = &q->stmts[3].u.hist; /* the shorthand is 1-D too */
+	CHECK_STR(h->value_label, "per bin");
+	h = &q->stmts[4].u.hist; /* one spelling twice: the last, as before */
+	CHECK_STR(h->axes[0].label, "two");
+	ql_free(q);
+
+	BAD(D "hist h = MET_pt bins=1 range=0,1 label=\"a\" xlabel=\"b\"", -EINVAL, 2, 44,
+	    "label= and xlabel= both name the x axis", "give one of them");
+	BAD(D "hist h = MET_pt bins=1 range=0,1 xlabel=\"a\" label=\"b\"", -EINVAL, 2, 45,
+	    "label= and xlabel= both name the x axis", NULL);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 xlabel=1", -EINVAL, 2, 41, "expected a string", NULL);
+}
+
+/* An unknown option's hint names every option a hist statement takes. */
+static void test_hist_option_hint(void)
+{
+	const char *all = "bins=, range=, edges=, xedges=, yedges=, weight=, label=, xlabel=, "
+			  "ylabel=, title=";
+	char want[512];
+	snprintf(want, sizeof(want), "did you mean weight? A histogram takes %s", all);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 wieght=HLT", -EINVAL, 2, 34,
+	    "unknown histogram option", want);
+	snprintf(want, sizeof(want), "a histogram takes %s", all);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 colour=\"red\"", -EINVAL, 2, 34,
+	    "unknown histogram option", want);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 zlabel=\"z\"", -EINVAL, 2, 34,
+	    "unknown histogram option", all);
+}
+
 /* The words of a "did you mean a, b or c?" hint, each at most once. */
 static void check_once_(int at, const char *hint)
 {
@@ -1019,6 +1072,8 @@ int main(void)
 	test_errors_lists();
 	test_errors_binning();
 	test_errors_syntax();
+	test_hist_labels();
+	test_hist_option_hint();
 	test_suggest_once();
 	test_errors_limits();
 	test_tall_expressions();
