@@ -723,8 +723,12 @@ int ql_parse(const char *text, size_t len, const char *filename, struct ql_query
 			ql_lex(&p);
 			continue;
 		}
-		if (!parse_statement(&p))
+		if (!parse_statement(&p)) {
+			/* Every refusal is reported where it is found, but for
+			 * an allocation that failed. */
+			ql_fail_tok(&p, &p.tok, NULL, "out of memory");
 			break;
+		}
 		if (!p.failed && p.tok.t != T_NL && p.tok.t != T_EOF)
 			ql_fail_tok(&p, &p.tok, "one statement per line; end a line with \\ to continue it",
 				 "unexpected text after the statement");
