@@ -721,6 +721,38 @@ static void test_json(void)
 	hist_free(hv);
 }
 
+/* A value label (ylabel= of a 1-D histogram) is kept, copied, and written
+ * into the histogram's metadata, the one place the UHI schema leaves. */
+static void test_value_label(void)
+{
+	struct hist_def d = { .name = "v", .value_label = "Events / bin", .ndim = 1,
+			      .axes = { { .nbins = 1, .lo = 0, .hi = 1, .label = "x" } } };
+	struct hist *h = new_or_die(&d);
+	CHECK_STR(hist_value_label(h), "Events / bin");
+	CHECK_STR(hist_label(h, 1), "");
+	struct hist *like = hist_new_like(h);
+	CHECK(like != NULL);
+	if (like)
+		CHECK_STR(hist_value_label(like), "Events / bin");
+	char *s = to_json(&h, 1, "value_label.json");
+	CHECK_STR(s, "{\"v\":{\"uhi_schema\":1,\"writer_info\":{\"anafs\":{\"version\":\"0.1.0\"}},"
+		     "\"metadata\":{\"name\":\"v\",\"value_label\":\"Events / bin\",\"skipped_fills\":0,"
+		     "\"entries\":0},\"axes\":[{\"type\":\"regular\",\"lower\":0,\"upper\":1,\"bins\":1,"
+		     "\"underflow\":true,\"overflow\":true,\"circular\":false,\"metadata\":{\"label\":\"x\"}}],"
+		     "\"storage\":{\"type\":\"int\",\"values\":[0,0,0]}}}");
+	free(s);
+	hist_free(like);
+	hist_free(h);
+	/* None given: no key at all, as for the title. */
+	d.value_label = NULL;
+	h = new_or_die(&d);
+	CHECK_STR(hist_value_label(h), "");
+	s = to_json(&h, 1, NULL);
+	CHECK(s && !strstr(s, "value_label"));
+	free(s);
+	hist_free(h);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -740,6 +772,7 @@ int main(int argc, char **argv)
 	test_merge_refused();
 	test_merge_random();
 	test_json();
+	test_value_label();
 	if (failures) {
 		fprintf(stderr, "test_hist: %d failure(s)\n", failures);
 		return 1;

@@ -24,7 +24,7 @@ struct hist_axis {
 };
 
 struct hist {
-	char *name, *title; /* never NULL */
+	char *name, *title, *vlabel; /* never NULL */
 	int ndim;
 	bool weighted;
 	struct hist_axis ax[2];
@@ -105,6 +105,7 @@ void hist_free(struct hist *h)
 		return;
 	free(h->name);
 	free(h->title);
+	free(h->vlabel);
 	free_axis(&h->ax[0]);
 	free_axis(&h->ax[1]);
 	free(h->cnt);
@@ -162,7 +163,8 @@ int hist_new(const struct hist_def *def, struct hist **out, const char **why)
 	h->weighted = def->weighted;
 	h->name = dupstr(def->name);
 	h->title = dupstr(def->title);
-	if (!h->name || !h->title)
+	h->vlabel = dupstr(def->value_label);
+	if (!h->name || !h->title || !h->vlabel)
 		goto out;
 	for (int d = 0; d < def->ndim; d++) {
 		const struct hist_axis_def *a = &def->axes[d];
@@ -193,7 +195,8 @@ struct hist *hist_new_like(const struct hist *src)
 	h->weighted = src->weighted;
 	h->name = dupstr(src->name);
 	h->title = dupstr(src->title);
-	if (!h->name || !h->title)
+	h->vlabel = dupstr(src->vlabel);
+	if (!h->name || !h->title || !h->vlabel)
 		goto fail;
 	for (int d = 0; d < src->ndim; d++) {
 		const struct hist_axis *a = &src->ax[d];
@@ -431,6 +434,7 @@ const char *hist_name(const struct hist *h) { return h->name; }
 int hist_ndim(const struct hist *h) { return h->ndim; }
 bool hist_weighted(const struct hist *h) { return h->weighted; }
 const char *hist_title(const struct hist *h) { return h->title; }
+const char *hist_value_label(const struct hist *h) { return h->vlabel; }
 uint64_t hist_skipped(const struct hist *h) { return h->skipped; }
 uint64_t hist_entries(const struct hist *h) { return h->entries; }
 
@@ -599,6 +603,12 @@ static void write_hist(struct jsonw *w, const struct hist *h, const char *versio
 	if (h->title[0]) {
 		jsonw_key(w, "title");
 		jsonw_str(w, h->title);
+	}
+	/* The UHI schema has no place for a value label but metadata,
+	 * which takes any string. */
+	if (h->vlabel[0]) {
+		jsonw_key(w, "value_label");
+		jsonw_str(w, h->vlabel);
 	}
 	jsonw_key(w, "skipped_fills");
 	jsonw_uint(w, h->skipped);

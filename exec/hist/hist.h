@@ -30,6 +30,8 @@ struct hist_axis_def {
 struct hist_def {
 	const char *name;     /* key in hist.json */
 	const char *title;    /* may be NULL */
+	const char *value_label; /* what the values are ("Events"): the y axis title of a
+				  * 1-D plot, the colour bar's of a 2-D one; may be NULL */
 	int ndim;             /* 1 or 2 */
 	struct hist_axis_def axes[2];
 	bool weighted;
@@ -84,12 +86,14 @@ double hist_variance(const struct hist *h, int ix, int iy);
 double hist_edge(const struct hist *h, int axis, int i);
 const char *hist_label(const struct hist *h, int axis); /* "" when none */
 const char *hist_title(const struct hist *h);            /* "" when none */
+const char *hist_value_label(const struct hist *h);      /* "" when none */
 uint64_t hist_skipped(const struct hist *h); /* fills with NaN coordinate or bad weight */
 uint64_t hist_entries(const struct hist *h); /* fills that went into a bin, flow included */
 
 /* Serialize histograms as one hist.json object (UHI serialization, schema
  * 1: ../shared/spec/uhi-histogram.schema.json), keyed by name, flow bins
- * included, with metadata {name, title, label per axis, skipped fills} and
+ * included, with metadata {name, title, value_label, skipped_fills,
+ * entries} (title and value_label only when set), a label per axis, and
  * writer_info {"anafs": {"version": version}}.  No NaN or Infinity ever
  * appears.  *out is new (NUL-terminated; free()); *len its length. */
 int hist_to_json(struct hist *const *h, size_t n, const char *version, char **out, size_t *len);
