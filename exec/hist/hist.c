@@ -346,13 +346,27 @@ static bool same_axis(const struct hist_axis *a, const struct hist_axis *b)
 	return true;
 }
 
-int hist_merge(struct hist *dst, const struct hist *src)
+int hist_merge_check(const struct hist *dst, const struct hist *src)
 {
 	if (dst->ndim != src->ndim || dst->weighted != src->weighted)
 		return -EINVAL;
 	for (int d = 0; d < dst->ndim; d++)
 		if (!same_axis(&dst->ax[d], &src->ax[d]))
 			return -EINVAL;
+	/* Counts from bytes (a stored or a worker's result) are only known
+	 * not to be negative; their sum must still fit. */
+	if (!dst->weighted)
+		for (size_t i = 0; i < dst->ncells; i++)
+			if (src->cnt[i] > INT64_MAX - dst->cnt[i])
+				return -EOVERFLOW;
+	return 0;
+}
+
+int hist_merge(struct hist *dst, const struct hist *src)
+{
+	int rc = hist_merge_check(dst, src);
+	if (rc)
+		return rc;
 	if (dst->weighted) {
 		for (size_t i = 0; i < dst->ncells; i++) {
 			dst->sw[i] += src->sw[i];

@@ -53,7 +53,12 @@ void hist_free(struct hist *h);
 void hist_fill1(struct hist *h, const double *x, const double *w, size_t n);
 void hist_fill2(struct hist *h, const double *x, const double *y, const double *w, size_t n);
 
-/* Add src into dst.  Returns 0, or -EINVAL when their definitions differ. */
+/* Whether src can be added into dst: 0; -EINVAL when their binnings
+ * differ (ndim, weighted, bins, range or edges; names and labels may);
+ * -EOVERFLOW when a count of the sum would not fit in 64 bits. */
+int hist_merge_check(const struct hist *dst, const struct hist *src);
+/* Add src into dst.  Returns 0, or hist_merge_check()'s refusal, with dst
+ * unchanged. */
 int hist_merge(struct hist *dst, const struct hist *src);
 
 /* Contents (not the definition) as bytes, for storing a partial result:

@@ -46,7 +46,10 @@ int result_new_like(const struct result *r, struct result **out);
 void result_free(struct result *r);
 
 /* Add src into dst (same shape).  Counts merge exactly; sums of weights
- * depend on the order of merging, so merge partial results in task order. */
+ * depend on the order of merging, so merge partial results in task order.
+ * Returns 0; -EINVAL when the shapes differ (histogram or filter counts,
+ * a histogram's binning or weighting), -EOVERFLOW when a count would pass
+ * INT64_MAX: then dst is unchanged. */
 int result_merge(struct result *dst, const struct result *src);
 
 /* The bytes one copy of q's result takes in memory (histogram cells; the
