@@ -413,6 +413,18 @@ void hist_save(const struct hist *h, unsigned char *out)
 		}
 }
 
+/* What a histogram's fills imply of its counters: every fill that is not
+ * skipped adds one to entries and one to a cell's count, so an unweighted
+ * histogram's counts sum to entries exactly (modulo 2^64, as both wrap
+ * alike); a weighted cell that holds anything had at least one fill. */
+static bool entries_ok(const struct hist *h)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < h->ncells; i++)
+		sum += h->weighted ? (h->sw[i] != 0 || h->sw2[i] != 0) : (uint64_t)h->cnt[i];
+	return h->weighted ? sum <= h->entries : sum == h->entries;
+}
+
 long hist_load(struct hist *h, const unsigned char *in, size_t len)
 {
 	size_t need = hist_save_size(h);
@@ -439,7 +451,7 @@ long hist_load(struct hist *h, const unsigned char *in, size_t len)
 			memcpy(&h->sw2[i], &v, 8);
 			ok &= h->sw2[i] >= 0; /* false for NaN too */
 		}
-	return ok ? (long)need : -EINVAL;
+	return ok && entries_ok(h) ? (long)need : -EINVAL;
 }
 
 /* ---- introspection ---- */

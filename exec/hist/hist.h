@@ -68,8 +68,11 @@ size_t hist_save_size(const struct hist *h);
 void hist_save(const struct hist *h, unsigned char *out);
 /* Replace h's contents with saved bytes (len available at in); returns
  * the bytes used, or -EINVAL when they are not a saved histogram of the
- * same shape, or hold a negative count, a NaN sum of weights or a negative
- * sum of squared weights (bytes from outside are checked, never trusted).
+ * same number of cells and weighting, or hold a negative count, a NaN sum
+ * of weights, a negative sum of squared weights, or counters that no fills
+ * give (unweighted counts that do not sum to the entries, more non-empty
+ * weighted cells than entries): bytes from outside are checked, never
+ * trusted.
  * On failure h holds part of the bytes: load into a scratch copy. */
 long hist_load(struct hist *h, const unsigned char *in, size_t len);
 
