@@ -11,8 +11,8 @@
 
 struct hist *result_hist_new(const struct ql_hist *h)
 {
-	struct hist_def d = {.name = h->name, .title = h->title, .ndim = h->ndim,
-			     .weighted = h->weight != NULL};
+	struct hist_def d = {.name = h->name, .title = h->title, .value_label = h->value_label,
+			     .ndim = h->ndim, .weighted = h->weight != NULL};
 	for (int a = 0; a < h->ndim; a++)
 		d.axes[a] = (struct hist_axis_def){.nbins = h->axes[a].nbins, .lo = h->axes[a].lo,
 						   .hi = h->axes[a].hi, .edges = h->axes[a].edges,
