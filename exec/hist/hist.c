@@ -381,6 +381,40 @@ int hist_merge(struct hist *dst, const struct hist *src)
 	return 0;
 }
 
+/* One step of a 64-bit hash (splitmix64's finalizer over h ^ v): enough
+ * to tell binnings apart, which nobody chooses in order to collide. */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+static uint64_t mix_double(uint64_t h, double v)
+{
+	uint64_t bits;
+	v = v == 0 ? 0 : v; /* -0 and 0 are one edge, as same_axis() has it */
+	memcpy(&bits, &v, 8);
+	return mix(h, bits);
+}
+
+uint64_t hist_shape_id(const struct hist *h)
+{
+	uint64_t id = mix(0x414e4153ull, (uint64_t)h->ndim << 1 | h->weighted);
+	for (int d = 0; d < h->ndim; d++) {
+		const struct hist_axis *a = &h->ax[d];
+		id = mix(id, (uint64_t)a->nbins << 1 | (a->edges != NULL));
+		if (a->edges) {
+			for (int i = 0; i <= a->nbins; i++)
+				id = mix_double(id, a->edges[i]);
+		} else {
+			id = mix_double(mix_double(id, a->lo), a->hi);
+		}
+	}
+	return id;
+}
+
 /* ---- saving and loading contents ---- */
 
 #define SAVE_MAGIC 0x31545348u /* "HST1" */

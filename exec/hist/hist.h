@@ -61,6 +61,11 @@ int hist_merge_check(const struct hist *dst, const struct hist *src);
  * unchanged. */
 int hist_merge(struct hist *dst, const struct hist *src);
 
+/* A 64-bit summary of what hist_merge_check() compares (ndim, weighted,
+ * each axis's binning): histograms whose cells line up have equal ids,
+ * others differ but by a hash collision.  Saved results carry it. */
+uint64_t hist_shape_id(const struct hist *h);
+
 /* Contents (not the definition) as bytes, for storing a partial result:
  * ncells, flags, counters and every bin, little-endian.  hist_save_size()
  * tells how many bytes hist_save() writes at out. */
@@ -72,7 +77,7 @@ void hist_save(const struct hist *h, unsigned char *out);
  * of weights, a negative sum of squared weights, or counters that no fills
  * give (unweighted counts that do not sum to the entries, more non-empty
  * weighted cells than entries): bytes from outside are checked, never
- * trusted.
+ * trusted.  The binning itself is not in the bytes (hist_shape_id()).
  * On failure h holds part of the bytes: load into a scratch copy. */
 long hist_load(struct hist *h, const unsigned char *in, size_t len);
 
