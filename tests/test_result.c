@@ -287,63 +287,98 @@ static void test_old_versions(void)
 
 /* ---- refusals ---- */
 
+/* A result of query q filled from seed, its bytes b (n of them), a
+ * scratch copy c one byte longer, and another result of the same shape
+ * and other contents to decode into. */
+struct fixture {
+	struct result *r, *other;
+	unsigned char *b, *c;
+	size_t n;
+};
+
+static void setup(struct fixture *f, const char *q, uint64_t seed)
+{
+	f->r = shaped(q);
+	f->other = shaped(q);
+	fill(f->r, seed);
+	fill(f->other, seed + 50);
+	f->b = enc(f->r, &f->n);
+	f->c = malloc(f->n + 1);
+	if (!f->c)
+		exit(1);
+	memcpy(f->c, f->b, f->n);
+}
+
+static void teardown(struct fixture *f)
+{
+	free(f->b);
+	free(f->c);
+	result_free(f->r);
+	result_free(f->other);
+}
+
+/* The bytes with the u64 at offset at set to v, resealed: refused. */
+static void refused_u64_(int line, struct fixture *f, size_t at, uint64_t v, const char *what)
+{
+	memcpy(f->c, f->b, f->n);
+	le_put64(f->c + at, v);
+	reseal(f->c, f->n);
+	refused_(line, f->other, f->c, f->n, what);
+}
+#define REFUSED_U64(f, at, v, what) refused_u64_(__LINE__, f, at, v, what)
+
+static uint64_t bits(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, 8);
+	return u;
+}
+
 /* Every prefix, and every byte flipped three ways, of each query's bytes. */
 static void test_damage(void)
 {
 	static const unsigned char flips[] = {0x01, 0x80, 0xff};
 	for (size_t i = 0; i < NQUERIES; i++) {
-		struct result *r = shaped(all_queries[i]), *other = shaped(all_queries[i]);
-		fill(r, i);
-		fill(other, 50 + i);
-		size_t n = 0;
-		unsigned char *b = enc(r, &n);
-		for (size_t k = 0; k < n; k++)
-			REFUSED(other, b, k, "a truncation");
-		unsigned char *c = malloc(n);
-		for (size_t k = 0; k < n; k++)
-			for (size_t f = 0; f < sizeof(flips); f++) {
-				memcpy(c, b, n);
-				c[k] ^= flips[f];
-				REFUSED(other, c, n, "a flipped byte");
+		struct fixture f;
+		setup(&f, all_queries[i], i);
+		for (size_t k = 0; k < f.n; k++)
+			REFUSED(f.other, f.b, k, "a truncation");
+		for (size_t k = 0; k < f.n; k++)
+			for (size_t j = 0; j < sizeof(flips); j++) {
+				memcpy(f.c, f.b, f.n);
+				f.c[k] ^= flips[j];
+				REFUSED(f.other, f.c, f.n, "a flipped byte");
 			}
-		REFUSED(other, NULL, n, "no bytes");
-		free(c);
-		free(b);
-		result_free(r);
-		result_free(other);
+		REFUSED(f.other, NULL, f.n, "no bytes");
+		teardown(&f);
 	}
 }
 
 /* The header's fixed fields, each wrong on its own. */
 static void test_header(void)
 {
-	struct result *r = shaped(Q_1D), *other = shaped(Q_1D);
-	fill(r, 1);
-	size_t n = 0;
-	unsigned char *b = enc(r, &n), *c = malloc(n + 1);
-	struct { size_t at; unsigned char v; const char *what; } bad[] = {
+	struct fixture f;
+	setup(&f, Q_1D, 1);
+	static const struct { size_t at; unsigned char v; const char *what; } bad[] = {
 		{0, 'X', "magic"}, {3, 'T', "magic"}, {4, 4, "version 4"}, {4, 1, "version 1"},
 		{4, 0, "version 0"}, {5, 1, "version 259"}, {6, 1, "flags"}, {7, 0x80, "flags"},
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		memcpy(c, b, n);
-		c[bad[k].at] = bad[k].v;
-		reseal(c, n);
-		REFUSED(other, c, n, bad[k].what);
+		memcpy(f.c, f.b, f.n);
+		f.c[bad[k].at] = bad[k].v;
+		reseal(f.c, f.n);
+		REFUSED(f.other, f.c, f.n, bad[k].what);
 	}
-	memcpy(c, b, n);
-	le_put64(c + 8, n - 1);
-	REFUSED(other, c, n, "a length one short");
-	le_put64(c + 8, n + 1);
-	REFUSED(other, c, n, "a length one long");
-	c[n] = 0;
-	REFUSED(other, c, n + 1, "a byte past the end, length matching");
-	reseal(c, n + 1);
-	REFUSED(other, c, n + 1, "a byte past the end, length and checksum matching");
-	free(b);
-	free(c);
-	result_free(r);
-	result_free(other);
+	memcpy(f.c, f.b, f.n);
+	le_put64(f.c + 8, f.n - 1);
+	REFUSED(f.other, f.c, f.n, "a length one short");
+	le_put64(f.c + 8, f.n + 1);
+	REFUSED(f.other, f.c, f.n, "a length one long");
+	f.c[f.n] = 0;
+	REFUSED(f.other, f.c, f.n + 1, "a byte past the end, length matching");
+	reseal(f.c, f.n + 1);
+	REFUSED(f.other, f.c, f.n + 1, "a byte past the end, length and checksum matching");
+	teardown(&f);
 }
 
 /* Bytes of one query decoded into the result of another that differs in
@@ -379,86 +414,53 @@ static void test_shape_mismatch(void)
 /* Counts no job could give, under a valid checksum. */
 static void test_bad_counts(void)
 {
-	struct result *r = shaped(Q_2D), *other = shaped(Q_2D);
-	fill(r, 2);
-	fill(other, 9);
-	size_t n = 0;
-	unsigned char *b = enc(r, &n), *c = malloc(n);
-	/* Q_2D: events at 32, passed at 48 and 56, the histogram's block at 64:
-	 * entries at 88, cells from 96. */
-	struct { size_t at; uint64_t v; const char *what; } bad[] = {
-		{32, (uint64_t)-1, "negative events"},
-		{48, (uint64_t)-5, "a negative passed count"},
-		{48, 1003, "more passing the first filter than events (1002)"},
-		{56, 752, "more passing the second filter than the first (751)"},
-		{96, (uint64_t)-1, "a negative cell count"},
-		{96 + 8, 0x8000000000000000ull, "the smallest int64 as a count"},
-		{88, 0, "entries that the cells do not sum to"},
-		{64, 0x3154534800000001ull, "a histogram block that says weighted"},
-		{64, 0x3254534800000000ull, "a histogram block of another magic"},
-		{72, 31, "a histogram block of another cell count"},
-	};
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		memcpy(c, b, n);
-		le_put64(c + bad[k].at, bad[k].v);
-		reseal(c, n);
-		REFUSED(other, c, n, bad[k].what);
-	}
+	struct fixture f;
+	setup(&f, Q_2D, 2);
+	/* Q_2D: events (1002) at 32, passed (751, 563) at 48 and 56, the
+	 * histogram's block at 64: its cell count at 72, entries at 88, cells
+	 * from 96. */
+	REFUSED_U64(&f, 32, (uint64_t)-1, "negative events");
+	REFUSED_U64(&f, 48, (uint64_t)-5, "a negative passed count");
+	REFUSED_U64(&f, 48, 1003, "more passing the first filter than events");
+	REFUSED_U64(&f, 56, 752, "more passing the second filter than the first");
+	REFUSED_U64(&f, 96, (uint64_t)-1, "a negative cell count");
+	REFUSED_U64(&f, 104, 0x8000000000000000ull, "the smallest int64 as a count");
+	REFUSED_U64(&f, 88, 0, "entries that the cells do not sum to");
+	REFUSED_U64(&f, 64, 0x3154534800000001ull, "a histogram block that says weighted");
+	REFUSED_U64(&f, 64, 0x3254534800000000ull, "a histogram block of another magic");
+	REFUSED_U64(&f, 72, 31, "a histogram block of another cell count");
 	/* One more count and one more entry agree: accepted. */
-	memcpy(c, b, n);
-	le_put64(c + 96, le_get64(c + 96) + 1);
-	le_put64(c + 88, le_get64(c + 88) + 1);
-	reseal(c, n);
-	CHECK_EQ_I(result_decode(other, c, n), 0);
-	CHECK_EQ_I(hist_count(other->hists[0], 0, 0), hist_count(r->hists[0], 0, 0) + 1);
-	free(b);
-	free(c);
-	result_free(r);
-	result_free(other);
+	memcpy(f.c, f.b, f.n);
+	le_put64(f.c + 96, le_get64(f.b + 96) + 1);
+	le_put64(f.c + 88, le_get64(f.b + 88) + 1);
+	reseal(f.c, f.n);
+	CHECK_EQ_I(result_decode(f.other, f.c, f.n), 0);
+	CHECK_EQ_I(hist_count(f.other->hists[0], 0, 0), hist_count(f.r->hists[0], 0, 0) + 1);
+	teardown(&f);
 }
 
 /* Sums of weights: NaN and negative squares refused; infinities (a sum
  * that overflowed) kept. */
 static void test_bad_sums(void)
 {
-	struct result *r = shaped(Q_W), *other = shaped(Q_W);
-	fill(r, 4);
-	size_t n = 0;
-	unsigned char *b = enc(r, &n), *c = malloc(n);
+	struct fixture f;
+	setup(&f, Q_W, 4);
 	/* Q_W: one filter, w1's block at 56 (7 cells): entries at 80, sums of
 	 * weights from 88, of squares from 144. */
 	const size_t sw = 88, sw2 = 144;
-	union { double d; uint64_t u; } v;
-	struct { size_t at; double d; const char *what; } bad[] = {
-		{sw + 8, NAN, "a NaN sum of weights"},
-		{sw2 + 16, NAN, "a NaN sum of squares"},
-		{sw2, -1.0, "a negative sum of squares"},
-		{sw2 + 8, -INFINITY, "a sum of squares of -inf"},
-	};
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		memcpy(c, b, n);
-		v.d = bad[k].d;
-		le_put64(c + bad[k].at, v.u);
-		reseal(c, n);
-		REFUSED(other, c, n, bad[k].what);
-	}
-	memcpy(c, b, n);
-	le_put64(c + 80, 0);
-	reseal(c, n);
-	REFUSED(other, c, n, "weighted cells that hold more than the entries");
-	memcpy(c, b, n);
-	v.d = INFINITY;
-	le_put64(c + sw, v.u);
-	le_put64(c + sw2, v.u);
-	v.d = -INFINITY;
-	le_put64(c + sw + 8, v.u);
-	reseal(c, n);
-	CHECK_EQ_I(result_decode(other, c, n), 0);
-	CHECK(isinf(hist_value(other->hists[0], 0, 0)) && hist_value(other->hists[0], 1, 0) < 0);
-	free(b);
-	free(c);
-	result_free(r);
-	result_free(other);
+	REFUSED_U64(&f, sw + 8, bits(NAN), "a NaN sum of weights");
+	REFUSED_U64(&f, sw2 + 16, bits(NAN), "a NaN sum of squares");
+	REFUSED_U64(&f, sw2, bits(-1.0), "a negative sum of squares");
+	REFUSED_U64(&f, sw2 + 8, bits(-INFINITY), "a sum of squares of -inf");
+	REFUSED_U64(&f, 80, 0, "weighted cells that hold more than the entries");
+	memcpy(f.c, f.b, f.n);
+	le_put64(f.c + sw, bits(INFINITY));
+	le_put64(f.c + sw2, bits(INFINITY));
+	le_put64(f.c + sw + 8, bits(-INFINITY));
+	reseal(f.c, f.n);
+	CHECK_EQ_I(result_decode(f.other, f.c, f.n), 0);
+	CHECK(isinf(hist_value(f.other->hists[0], 0, 0)) && hist_value(f.other->hists[0], 1, 0) < 0);
+	teardown(&f);
 }
 
 /* ---- merge, cutflow, sizes, load, labels ---- */
