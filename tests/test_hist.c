@@ -384,6 +384,29 @@ static void test_weighted(void)
 	hist_free(h);
 }
 
+/* Partial sums that overflowed to opposite infinities merge to 0 (as
+ * hist.json shows them), never to NaN, so the merged histogram saves to
+ * bytes that hist_load() takes back. */
+static void test_merge_opposite_overflows(void)
+{
+	struct hist *a = reg1("o", 1, 0, 1, true), *b = reg1("o", 1, 0, 1, true);
+	const double x[] = { 0.5, 0.5 }, up[] = { 1e308, 1e308 }, down[] = { -1e308, -1e308 };
+	hist_fill1(a, x, up, 2);
+	hist_fill1(b, x, down, 2);
+	CHECK(isinf(hist_value(a, 1, 0)) && isinf(hist_value(b, 1, 0)));
+	CHECK_EQ_I(hist_merge(a, b), 0);
+	CHECK_EQ_D(hist_value(a, 1, 0), 0);
+	CHECK(isinf(hist_variance(a, 1, 0)));
+	unsigned char *bytes = malloc(hist_save_size(a));
+	hist_save(a, bytes);
+	struct hist *c = hist_new_like(a);
+	CHECK(c && hist_load(c, bytes, hist_save_size(a)) == (long)hist_save_size(a));
+	free(bytes);
+	hist_free(a);
+	hist_free(b);
+	hist_free(c);
+}
+
 /* ---- definitions ---- */
 
 static void expect_einval(const struct hist_def *d, const char *what)
@@ -768,6 +791,7 @@ int main(int argc, char **argv)
 	test_variable();
 	test_2d();
 	test_weighted();
+	test_merge_opposite_overflows();
 	test_bad_defs();
 	test_merge_refused();
 	test_merge_random();

@@ -369,7 +369,12 @@ int hist_merge(struct hist *dst, const struct hist *src)
 		return rc;
 	if (dst->weighted) {
 		for (size_t i = 0; i < dst->ncells; i++) {
-			dst->sw[i] += src->sw[i];
+			/* Finite weights make a NaN sum only here, from partial
+			 * sums that overflowed to opposite infinities.  It is kept
+			 * as 0, as hist.json shows it: a NaN would make bytes that
+			 * hist_load() refuses, and the saved result unreadable. */
+			double sum = dst->sw[i] + src->sw[i];
+			dst->sw[i] = isnan(sum) ? 0 : sum;
 			dst->sw2[i] += src->sw2[i];
 		}
 	} else {

@@ -58,7 +58,8 @@ void hist_fill2(struct hist *h, const double *x, const double *y, const double *
  * -EOVERFLOW when a count of the sum would not fit in 64 bits. */
 int hist_merge_check(const struct hist *dst, const struct hist *src);
 /* Add src into dst.  Returns 0, or hist_merge_check()'s refusal, with dst
- * unchanged. */
+ * unchanged.  A sum of weights that meets overflows of both signs (+inf
+ * and -inf) becomes 0, as hist.json writes it, never NaN. */
 int hist_merge(struct hist *dst, const struct hist *src);
 
 /* A 64-bit summary of what hist_merge_check() compares (ndim, weighted,
