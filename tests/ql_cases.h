@@ -75,20 +75,28 @@ static void line_of(const char *text, int l, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)n, p ? p : "");
 }
 
+/* Parse text and check it against the schema, keeping nothing: 0, or the
+ * refusal with err filled. */
+static int parse_check(const char *text, size_t len, struct ql_error *err)
+{
+	struct ql_query *q = NULL;
+	memset(err, 0, sizeof(*err));
+	int rc = ql_parse(text, len, "t.query", &q, err);
+	if (rc == 0) {
+		rc = ql_check(q, &schema, err);
+		ql_free(q);
+	}
+	return rc;
+}
+
 /* The query must be refused with rc at (line, col) with msg in err.msg and
  * (when hint is not NULL) hint in err.hint; err.text must read
  * "t.query:LINE:COL: error: MSG", the line, a caret under col, the hint. */
 static void bad_(int at, const char *text, size_t len, int want_rc, int line, int col,
 		 const char *msg, const char *hint)
 {
-	struct ql_query *q = NULL;
 	struct ql_error err;
-	memset(&err, 0, sizeof(err));
-	int rc = ql_parse(text, len, "t.query", &q, &err);
-	if (rc == 0) {
-		rc = ql_check(q, &schema, &err);
-		ql_free(q);
-	}
+	int rc = parse_check(text, len, &err);
 	bool bad = false;
 	char want[512];
 	if (rc != want_rc || err.line != line || err.col != col || !strstr(err.msg, msg) ||

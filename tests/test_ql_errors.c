@@ -380,14 +380,8 @@ static void test_errors_limits(void)
 /* Refused with rc and msg; place not checked (long generated texts). */
 static void refused_(int at, const char *text, size_t len, const char *msg)
 {
-	struct ql_query *q = NULL;
 	struct ql_error err;
-	memset(&err, 0, sizeof(err));
-	int rc = ql_parse(text, len, "t.query", &q, &err);
-	if (rc == 0) {
-		rc = ql_check(q, &schema, &err);
-		ql_free(q);
-	}
+	int rc = parse_check(text, len, &err);
 	if (rc != -EINVAL || !strstr(err.msg, msg)) {
 		fprintf(stderr, "%s:%d: %.80s...: rc %d '%s', expected -EINVAL '%s'\n", __FILE__, at, text,
 			rc, err.msg, msg);
