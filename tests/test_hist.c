@@ -384,6 +384,29 @@ static void test_weighted(void)
 	hist_free(h);
 }
 
+/* Partial sums that overflowed to opposite infinities merge to 0 (as
+ * hist.json shows them), never to NaN, so the merged histogram saves to
+ * bytes that hist_load() takes back. */
+static void test_merge_opposite_overflows(void)
+{
+	struct hist *a = reg1("o", 1, 0, 1, true), *b = reg1("o", 1, 0, 1, true);
+	const double x[] = { 0.5, 0.5 }, up[] = { 1e308, 1e308 }, down[] = { -1e308, -1e308 };
+	hist_fill1(a, x, up, 2);
+	hist_fill1(b, x, down, 2);
+	CHECK(isinf(hist_value(a, 1, 0)) && isinf(hist_value(b, 1, 0)));
+	CHECK_EQ_I(hist_merge(a, b), 0);
+	CHECK_EQ_D(hist_value(a, 1, 0), 0);
+	CHECK(isinf(hist_variance(a, 1, 0)));
+	unsigned char *bytes = malloc(hist_save_size(a));
+	hist_save(a, bytes);
+	struct hist *c = hist_new_like(a);
+	CHECK(c && hist_load(c, bytes, hist_save_size(a)) == (long)hist_save_size(a));
+	free(bytes);
+	hist_free(a);
+	hist_free(b);
+	hist_free(c);
+}
+
 /* ---- definitions ---- */
 
 static void expect_einval(const struct hist_def *d, const char *what)
@@ -721,6 +744,38 @@ static void test_json(void)
 	hist_free(hv);
 }
 
+/* A value label (ylabel= of a 1-D histogram) is kept, copied, and written
+ * into the histogram's metadata, the one place the UHI schema leaves. */
+static void test_value_label(void)
+{
+	struct hist_def d = { .name = "v", .value_label = "Events / bin", .ndim = 1,
+			      .axes = { { .nbins = 1, .lo = 0, .hi = 1, .label = "x" } } };
+	struct hist *h = new_or_die(&d);
+	CHECK_STR(hist_value_label(h), "Events / bin");
+	CHECK_STR(hist_label(h, 1), "");
+	struct hist *like = hist_new_like(h);
+	CHECK(like != NULL);
+	if (like)
+		CHECK_STR(hist_value_label(like), "Events / bin");
+	char *s = to_json(&h, 1, "value_label.json");
+	CHECK_STR(s, "{\"v\":{\"uhi_schema\":1,\"writer_info\":{\"anafs\":{\"version\":\"0.1.0\"}},"
+		     "\"metadata\":{\"name\":\"v\",\"value_label\":\"Events / bin\",\"skipped_fills\":0,"
+		     "\"entries\":0},\"axes\":[{\"type\":\"regular\",\"lower\":0,\"upper\":1,\"bins\":1,"
+		     "\"underflow\":true,\"overflow\":true,\"circular\":false,\"metadata\":{\"label\":\"x\"}}],"
+		     "\"storage\":{\"type\":\"int\",\"values\":[0,0,0]}}}");
+	free(s);
+	hist_free(like);
+	hist_free(h);
+	/* None given: no key at all, as for the title. */
+	d.value_label = NULL;
+	h = new_or_die(&d);
+	CHECK_STR(hist_value_label(h), "");
+	s = to_json(&h, 1, NULL);
+	CHECK(s && !strstr(s, "value_label"));
+	free(s);
+	hist_free(h);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -736,10 +791,12 @@ int main(int argc, char **argv)
 	test_variable();
 	test_2d();
 	test_weighted();
+	test_merge_opposite_overflows();
 	test_bad_defs();
 	test_merge_refused();
 	test_merge_random();
 	test_json();
+	test_value_label();
 	if (failures) {
 		fprintf(stderr, "test_hist: %d failure(s)\n", failures);
 		return 1;

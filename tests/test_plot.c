@@ -180,6 +180,35 @@ static void test_escaping(void)
 	hist_free(h);
 }
 
+/* A value label (ylabel= of a 1-D histogram) is the y axis title, in
+ * place of "Entries / 1 GeV"; on 2-D it titles the colour bar. */
+static void test_value_label(void)
+{
+	struct hist_def d = { .name = "value-label", .value_label = "Muons <per> event",
+			      .ndim = 1, .axes = { { .nbins = 60, .lo = 60, .hi = 120,
+						     .label = "m [GeV]" } } };
+	struct hist *h = make(&d);
+	for (int i = 0; i < 1000; i++) {
+		double x = 91.19 + 2.5 * normal();
+		hist_fill1(h, &x, NULL, 1);
+	}
+	const char *want[] = { "rotate(-90 ", ">Muons &lt;per&gt; event</text>", ">m [GeV]</text>", NULL };
+	svg_has(h, 64 * 1024, want);
+	char *s = NULL;
+	size_t len = 0;
+	CHECK_EQ_I(plot_svg(h, &s, &len), 0);
+	CHECK(s && !strstr(s, "Entries / "));
+	free(s);
+	hist_free(h);
+
+	struct hist_def d2 = { .name = "value-label-2d", .value_label = "Jets", .ndim = 2,
+			       .axes = { { .nbins = 4, .lo = 0, .hi = 1 }, { .nbins = 4, .lo = 0, .hi = 1 } } };
+	h = make(&d2);
+	const char *want2[] = { ">Jets</text>", ">x</text>", ">y</text>", NULL };
+	svg_has(h, 64 * 1024, want2);
+	hist_free(h);
+}
+
 static void test_weighted(void)
 {
 	struct hist *h = reg1("weighted-negative", "Signal minus background", "x", 20, -5, 5, true);
@@ -292,6 +321,7 @@ int main(int argc, char **argv)
 	test_csv();
 	test_physics();
 	test_escaping();
+	test_value_label();
 	test_weighted();
 	test_edges();
 	test_extreme_axes();

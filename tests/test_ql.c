@@ -1,7 +1,6 @@
 /* test_ql.c — the query parser and checker against a hand-built schema:
- * every statement form parses to the tree we expect, and every mistake a
- * user can make gets its return code, line, column, message, hint, and an
- * error text with the line and a caret under the spot.
+ * every statement form parses to the tree we expect (the refusals are in
+ * test_ql_errors.c).
  *
  * The last group holds the bugs these tests found, fixed since (run in a
  * child process, as they once crashed). */
@@ -16,130 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
-
-
-/* The tree every query here is checked against: NanoAOD-like. */
-enum {
-	C_NJET, C_JET_PT, C_JET_ETA, C_JET_ID, C_NMUON, C_MU_PT, C_MU_ETA, C_MU_PHI, C_MU_MASS,
-	C_MU_Q, C_MET_PT, C_HLT, C_WEIGHT, C_ARR, C_OBJ, C_MU_TIGHT,
-};
-static const struct ql_column columns[] = {
-	[C_NJET] = {"nJet", QL_INT, false, NULL, 0, true},
-	[C_JET_PT] = {"Jet_pt", QL_FLOAT, true, "nJet", 0, true},
-	[C_JET_ETA] = {"Jet_eta", QL_FLOAT, true, "nJet", 0, true},
-	[C_JET_ID] = {"Jet_id", QL_INT, true, "nJet", 0, true},
-	[C_NMUON] = {"nMuon", QL_INT, false, NULL, 0, true},
-	[C_MU_PT] = {"Muon_pt", QL_FLOAT, true, "nMuon", 0, true},
-	[C_MU_ETA] = {"Muon_eta", QL_FLOAT, true, "nMuon", 0, true},
-	[C_MU_PHI] = {"Muon_phi", QL_FLOAT, true, "nMuon", 0, true},
-	[C_MU_MASS] = {"Muon_mass", QL_FLOAT, true, "nMuon", 0, true},
-	[C_MU_Q] = {"Muon_charge", QL_INT, true, "nMuon", 0, true},
-	[C_MET_PT] = {"MET_pt", QL_FLOAT, false, NULL, 0, true},
-	[C_HLT] = {"HLT", QL_BOOL, false, NULL, 0, true},
-	[C_WEIGHT] = {"weight", QL_FLOAT, false, NULL, 0, true},
-	[C_ARR] = {"arr", QL_FLOAT, false, NULL, 3, true},
-	[C_OBJ] = {"obj", QL_FLOAT, false, NULL, 0, false},
-	[C_MU_TIGHT] = {"Muon_tight", QL_BOOL, true, "nMuon", 0, true},
-};
-static const struct ql_schema schema = {columns, sizeof(columns) / sizeof(columns[0])};
-
-#define D "dataset x.root\n"
-
-/* Parse and check text, which must succeed; NULL (and a failure) if not. */
-static struct ql_query *ok_(int at, const char *text)
-{
-	struct ql_query *q = NULL;
-	struct ql_error err;
-	memset(&err, 0, sizeof(err));
-	int rc = ql_parse(text, strlen(text), "t.query", &q, &err);
-	if (rc == 0) {
-		rc = ql_check(q, &schema, &err);
-		if (rc != 0) {
-			ql_free(q);
-			q = NULL;
-		}
-	}
-	if (rc != 0) {
-		fprintf(stderr, "%s:%d: query refused (%d):\n%s\n%s", __FILE__, at, rc, text, err.text);
-		failures++;
-		return NULL;
-	}
-	CHECK(q->checked);
-	return q;
-}
-#define OK(text) ok_(__LINE__, text)
-
-/* Line l (1-based) of text, at most 200 bytes, into out. */
-static void line_of(const char *text, int l, char *out, size_t cap)
-{
-	const char *p = text;
-	for (int i = 1; i < l && p; i++)
-		p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
-	size_t n = 0;
-	while (p && p[n] && p[n] != '\n' && n < 200 && n + 1 < cap)
-		n++;
-	snprintf(out, cap, "%.*s", (int)n, p ? p : "");
-}
-
-/* The query must be refused with rc at (line, col) with msg in err.msg and
- * (when hint is not NULL) hint in err.hint; err.text must read
- * "t.query:LINE:COL: error: MSG", the line, a caret under col, the hint. */
-static void bad_(int at, const char *text, size_t len, int want_rc, int line, int col,
-		 const char *msg, const char *hint)
-{
-	struct ql_query *q = NULL;
-	struct ql_error err;
-	memset(&err, 0, sizeof(err));
-	int rc = ql_parse(text, len, "t.query", &q, &err);
-	if (rc == 0) {
-		rc = ql_check(q, &schema, &err);
-		ql_free(q);
-	}
-	bool bad = false;
-	char want[512];
-	if (rc != want_rc || err.line != line || err.col != col || !strstr(err.msg, msg) ||
-	    (hint && !strstr(err.hint, hint)))
-		bad = true;
-	/* The first line of the text. */
-	if (line > 0)
-		snprintf(want, sizeof(want), "t.query:%d:%d: error: %s\n", line, col, err.msg);
-	else
-		snprintf(want, sizeof(want), "t.query: error: %s\n", err.msg);
-	if (strncmp(err.text, want, strlen(want)) != 0)
-		bad = true;
-	if (!bad && line > 0) {
-		/* Then the source line, then a caret under the column. */
-		char src[256], l2[300];
-		line_of(text, line, src, sizeof(src));
-		snprintf(l2, sizeof(l2), "  %s\n", src);
-		const char *p = err.text + strlen(want);
-		if (strncmp(p, l2, strlen(l2)) != 0) {
-			bad = true;
-		} else {
-			p += strlen(l2);
-			const char *caret = strchr(p, '^');
-			const char *eol = strchr(p, '\n');
-			if (!caret || !eol || caret > eol || caret - p != col + 1)
-				bad = true;
-		}
-	}
-	if (!bad && err.hint[0]) {
-		char h[600];
-		snprintf(h, sizeof(h), "  hint: %s\n", err.hint);
-		if (!strstr(err.text, h))
-			bad = true;
-	}
-	if (bad) {
-		fprintf(stderr,
-			"%s:%d: for query\n%.300s\nwanted rc %d at %d:%d msg ~'%s' hint ~'%s'\n"
-			"got rc %d at %d:%d msg '%s' hint '%s' text:\n%s\n",
-			__FILE__, at, text, want_rc, line, col, msg, hint ? hint : "(any)", rc, err.line,
-			err.col, err.msg, err.hint, err.text);
-		failures++;
-	}
-}
-#define BAD(text, rc, line, col, msg, hint) bad_(__LINE__, text, strlen(text), rc, line, col, msg, hint)
+#include "ql_cases.h"
 
 static const struct ql_define *find_define(const struct ql_query *q, const char *name)
 {
@@ -520,361 +396,41 @@ static void test_lexical(void)
 	ql_free(q);
 }
 
-/* ---- queries that must be refused ---- */
-
-static void test_errors_names(void)
+/* Labels: label= and its synonym xlabel= name the x axis, ylabel= the y
+ * axis of a 2-D histogram and the value axis of a 1-D one, title= the
+ * histogram. */
+static void test_hist_labels(void)
 {
-	BAD(D "define good = Muon_ptt > 5", -EINVAL, 2, 15, "unknown name 'Muon_ptt'",
-	    "did you mean Muon_pt, Muon_eta or Muon_phi?");
-	/* The exact text of the docs' example. */
-	{
-		struct ql_query *q = NULL;
-		struct ql_error err;
-		const char *t = D "define good = Muon_ptt > 5\n";
-		if (ql_parse(t, strlen(t), "dimuon.query", &q, &err) == 0) {
-			CHECK(ql_check(q, &schema, &err) == -EINVAL);
-			CHECK_STR(err.text, "dimuon.query:2:15: error: unknown name 'Muon_ptt'\n"
-					    "  define good = Muon_ptt > 5\n"
-					    "                ^~~~~~~~\n"
-					    "  hint: did you mean Muon_pt, Muon_eta or Muon_phi?\n");
-			ql_free(q);
-		}
-	}
-	BAD(D "filter nmuon > 0", -EINVAL, 2, 8, "unknown name 'nmuon'", "nMuon");
-	BAD(D "define a = sqr(MET_pt)", -EINVAL, 2, 12, "unknown function 'sqr'", "did you mean sqrt");
-	BAD(D "define a = sqrt + 1", -EINVAL, 2, 12, "unknown name 'sqrt' (a function", NULL);
-	BAD(D "hsit h = MET_pt bins=1 range=0,1", -EINVAL, 2, 1, "unknown statement",
-	    "did you mean hist?");
-	BAD(D "filtr HLT", -EINVAL, 2, 1, "unknown statement", "did you mean filter");
-	BAD(D "= 1", -EINVAL, 2, 1, "expected a statement", NULL);
-	BAD(D "define a = obj + 1", -EINVAL, 2, 12, "branch 'obj' cannot be read", NULL);
-	BAD(D "define a = 1\ndefine a = 2", -EINVAL, 3, 1, "'a' is already defined", NULL);
-	BAD(D "define MET_pt = 1", -EINVAL, 2, 1, "'MET_pt' is a branch of the tree", NULL);
-	BAD(D "define sum = 1", -EINVAL, 2, 1, "'sum' is a reserved name", NULL);
-	BAD(D "define pi = 1", -EINVAL, 2, 1, "'pi' is a reserved name", NULL);
-	BAD(D "define atan2 = 1", -EINVAL, 2, 1, "'atan2' is a reserved name", NULL);
-	BAD(D "hist h = MET_pt bins=1 range=0,1\nhist h = nJet bins=1 range=0,1", -EINVAL, 3, 1,
-	    "a histogram 'h' already exists", NULL);
-	/* A define is visible only below it. */
-	BAD(D "filter a\ndefine a = HLT", -EINVAL, 2, 8, "unknown name 'a'", NULL);
-	BAD(D "define a = a + 1", -EINVAL, 2, 12, "unknown name 'a'", NULL);
-	/* A name one past the limit. */
-	char text[512];
-	char name[QL_MAX_NAME + 2];
-	memset(name, 'a', QL_MAX_NAME + 1);
-	name[QL_MAX_NAME + 1] = 0;
-	snprintf(text, sizeof(text), D "filter %s\n", name);
-	BAD(text, -EINVAL, 2, 8, "name too long", NULL);
-}
-
-static void test_errors_calls(void)
-{
-	BAD(D "define a = sqrt(MET_pt, 2)", -EINVAL, 2, 12, "sqrt takes 1 argument", "square root");
-	BAD(D "define a = atan2(MET_pt)", -EINVAL, 2, 12, "atan2 takes 2 arguments", NULL);
-	BAD(D "define a = delta_r(1, 2, 3)", -EINVAL, 2, 12, "delta_r takes 4 arguments", NULL);
-	BAD(D "define a = hypot()", -EINVAL, 2, 12, "hypot takes 2 arguments", NULL);
-	BAD(D "define a = inv_mass(1, 2, 3)", -EINVAL, 2, 12, "inv_mass takes four values per object",
-	    "inv_mass(pt, eta, phi, mass)");
-	BAD(D "define a = inv_mass(Muon_pt, Muon_eta, Muon_phi, Muon_mass, 1, 2, 3, 4)", -EINVAL, 2,
-	    12, "inv_mass mixes lists and single objects", NULL);
-	BAD(D "define a = inv_mass(Muon_pt, Muon_eta, Muon_phi, 0)", -EINVAL, 2, 50,
-	    "inv_mass mixes lists and single values", NULL);
-	BAD(D "define a = inv_mass(Muon_pt, Muon_eta, Muon_phi, Jet_pt)", -EINVAL, 2, 12,
-	    "these lists do not line up", "nJet");
-	BAD(D "define a = sum(MET_pt)", -EINVAL, 2, 12, "sum needs a list per event, not one value",
-	    "sum(Jet_pt > 30)");
-	BAD(D "define a = max(nJet)", -EINVAL, 2, 12, "max needs a list per event", NULL);
-	BAD(D "define a = count(HLT)", -EINVAL, 2, 12, "count needs a list per event", NULL);
-	BAD(D "define a = any(Muon_pt)", -EINVAL, 2, 16, "any needs true/false values, not numbers",
-	    "compare it");
-	BAD(D "define a = all(Jet_id)", -EINVAL, 2, 16, "all needs true/false values, not integers",
-	    NULL);
-	BAD(D "define a = sum(Muon_pt, Muon_eta)", -EINVAL, 2, 12, "sum takes 1 argument", NULL);
-	BAD(D "define a = sqrt(MET_pt", -EINVAL, 2, 23, "expected ',' or ')'", NULL);
-	BAD(D "define a = min(Muon_pt, Jet_pt)", -EINVAL, 2, 12, "these lists do not line up", NULL);
-}
-
-static void test_errors_types(void)
-{
-	BAD(D "filter MET_pt && HLT", -EINVAL, 2, 8, "&& needs true/false values, not numbers",
-	    "compare it, for example x != 0");
-	BAD(D "filter HLT and nJet", -EINVAL, 2, 16, "&& needs true/false values, not integers", NULL);
-	BAD(D "filter HLT || 1.5", -EINVAL, 2, 15, "|| needs true/false values, not numbers", NULL);
-	BAD(D "filter !nJet", -EINVAL, 2, 9, "! needs true/false values, not integers", NULL);
-	BAD(D "filter not MET_pt", -EINVAL, 2, 12, "! needs true/false values", NULL);
-	BAD(D "define a = nJet ? 1 : 2", -EINVAL, 2, 12, "the condition of ?: needs true/false values",
-	    NULL);
-	BAD(D "define a = Muon_pt[Muon_eta]", -EINVAL, 2, 20,
-	    "a list used inside [] must be true/false values", "Muon_pt > 5");
-	BAD(D "define a = Muon_pt[1.5]", -EINVAL, 2, 20, "an index must be an integer, not number",
-	    "x[0] is the first element");
-	BAD(D "define a = Muon_pt[HLT]", -EINVAL, 2, 20, "an index must be an integer, not true/false",
-	    NULL);
-	BAD(D "define a = MET_pt[0]", -EINVAL, 2, 12, "this is one value per event, not a list",
-	    "only lists");
-	BAD(D "define a = Muon_pt[0][0]", -EINVAL, 2, 12, "this is one value per event, not a list", NULL);
-	BAD(D "filter Muon_pt > 5", -EINVAL, 2, 8,
-	    "a filter needs one true/false per event, not a list per event", "any(...)");
-	BAD(D "filter nJet + 1", -EINVAL, 2, 8, "a filter needs a true/false value, not integer",
-	    "sum(good) >= 2");
-	BAD(D "filter MET_pt", -EINVAL, 2, 8, "a filter needs a true/false value, not number", NULL);
-	BAD(D "filter arr > 1", -EINVAL, 2, 8, "a filter needs one true/false per event", NULL);
-}
-
-static void test_errors_lists(void)
-{
-	BAD(D "define a = Jet_pt + Muon_pt", -EINVAL, 2, 12, "these lists do not line up",
-	    "one side has a value per element of nJet, the other per element of nMuon");
-	BAD(D "define a = Muon_pt[Muon_pt > 5] + Muon_eta[Muon_eta > 1]", -EINVAL, 2, 12,
-	    "these lists do not line up", "nMuon[Muon_pt>5]");
-	BAD(D "define a = Muon_pt[Muon_pt > 5] + Muon_eta", -EINVAL, 2, 12,
-	    "these lists do not line up", NULL);
-	BAD(D "define a = HLT ? Jet_pt : Muon_pt", -EINVAL, 2, 12, "these lists do not line up", NULL);
-	BAD(D "define a = arr + Muon_pt", -EINVAL, 2, 12, "these lists do not line up", "[3]");
-	BAD(D "define a = Muon_pt[Jet_pt > 5]", -EINVAL, 2, 20,
-	    "the mask does not line up with the list", "nMuon");
-	BAD(D "define g = Muon_pt > 5\ndefine a = Muon_pt[g][g]", -EINVAL, 3, 23,
-	    "the mask does not line up with the list", NULL);
-	BAD(D "hist h = Jet_pt, Muon_pt bins=2,2 range=0,1,0,1", -EINVAL, 2, 1,
-	    "these lists do not line up", NULL);
-	BAD(D "hist h = MET_pt bins=1 range=0,1 weight=Muon_pt", -EINVAL, 2, 41,
-	    "the weight does not line up with what is filled", "one value per event");
-	BAD(D "hist h = Jet_pt bins=1 range=0,1 weight=Muon_pt", -EINVAL, 2, 41,
-	    "the weight does not line up with what is filled", NULL);
-	BAD(D "hist h = Jet_pt bins=1 range=0,1 weight=Jet_pt + Muon_pt", -EINVAL, 2, 41,
-	    "these lists do not line up", NULL);
-}
-
-static void test_errors_binning(void)
-{
-	BAD(D "hist h = MET_pt bins=0 range=0,1", -EINVAL, 2, 22,
-	    "bins must be a whole number from 1 to 1000000", NULL);
-	BAD(D "hist h = MET_pt bins=2.5 range=0,1", -EINVAL, 2, 22, "bins must be a whole number", NULL);
-	BAD(D "hist h = MET_pt bins=1000001 range=0,1", -EINVAL, 2, 22, "bins must be a whole number",
-	    NULL);
-	BAD(D "hist h = MET_pt bins=10 range=5,1", -EINVAL, 2, 31, "a range needs lo < hi", NULL);
-	BAD(D "hist h = MET_pt bins=10 range=1,1", -EINVAL, 2, 31, "a range needs lo < hi", NULL);
-	BAD(D "hist h = MET_pt bins=10 range=0,1e999", -EINVAL, 2, 31, "both finite", NULL);
-	BAD(D "hist h = MET_pt edges=0,2,1", -EINVAL, 2, 6, "edges must be finite and increasing", NULL);
-	BAD(D "hist h = MET_pt edges=0,1,1", -EINVAL, 2, 6, "edges must be finite and increasing", NULL);
-	BAD(D "hist h = MET_pt edges=0", -EINVAL, 2, 6, "edges need at least two numbers", NULL);
-	BAD(D "hist h = MET_pt, HLT bins=10 range=0,1,0,1", -EINVAL, 2, 27,
-	    "bins= and range= do not match the histogram's dimension", "bins=NX,NY");
-	BAD(D "hist h = MET_pt bins=10,10 range=0,1", -EINVAL, 2, 22,
-	    "bins= and range= do not match", "bins=N range=lo,hi");
-	BAD(D "hist h = MET_pt", -EINVAL, 2, 6, "the histogram needs a binning", "bins=N range=lo,hi");
-	BAD(D "hist h = MET_pt, nJet bins=1000000,5 range=0,1,0,1", -EINVAL, 2, 6,
-	    "at most 4,000,000 bins", NULL);
-	BAD(D "hist h = MET_pt bins=1 range=0,1 wieght=HLT", -EINVAL, 2, 34,
-	    "unknown histogram option", "did you mean weight?");
-	BAD(D "hist h = MET_pt bins 1 range=0,1", -EINVAL, 2, 17, "expected '=' after the option name",
-	    NULL);
-	BAD(D "hist h = MET_pt bins=1 range=0,1 label=MET", -EINVAL, 2, 40, "expected a string",
-	    "double quotes");
-	BAD(D "hist h = MET_pt bins=x range=0,1", -EINVAL, 2, 22, "expected a number", NULL);
-	BAD(D "hist h = MET_pt bins=1,2,3 range=0,1", -EINVAL, 2, 26, "too many numbers", NULL);
-	BAD(D "hist = MET_pt bins=1 range=0,1", -EINVAL, 2, 6, "expected the histogram's name", NULL);
-}
-
-static void test_errors_syntax(void)
-{
-	BAD(D "filter 1 < nJet < 5", -EINVAL, 2, 17, "comparisons do not chain", "a < b && b < c");
-	BAD(D "filter 1 == nJet != 5", -EINVAL, 2, 18, "comparisons do not chain", NULL);
-	BAD(D "hist h = MET_pt bins=1 range=0,1 label=\"abc", -EINVAL, 2, 40, "unexpected '\"abc'",
-	    "a string ends with \" on the same line");
-	BAD(D "hist h = MET_pt bins=1 range=0,1 title=\"a\nb\"", -EINVAL, 2, 40, "unexpected", NULL);
-	BAD(D "define a = 1 2", -EINVAL, 2, 14, "unexpected text after the statement",
-	    "one statement per line");
-	BAD(D "filter HLT HLT", -EINVAL, 2, 12, "unexpected text after the statement", NULL);
-	BAD(D "filter HLT & HLT", -EINVAL, 2, 12, "unexpected '&'", "write && (or 'and')");
-	BAD(D "filter HLT | HLT", -EINVAL, 2, 12, "unexpected '|'", "write || (or 'or')");
-	BAD(D "define a = 1 $ 2", -EINVAL, 2, 14, "unexpected '$'", NULL);
-	BAD(D "define a = 1abc", -EINVAL, 2, 12, "unexpected '1", NULL);
-	BAD(D "define a = 99999999999999999999", -EINVAL, 2, 12, "unexpected", NULL);
-	BAD(D "define a = 1.2.3", -EINVAL, 2, 12, "unexpected", NULL);
-	BAD(D "define a =", -EINVAL, 2, 11, "the expression ends too early", NULL);
-	BAD(D "define a = (1 + 2", -EINVAL, 2, 18, "expected ')'", "every '(' needs its ')'");
-	BAD(D "define a = HLT ? 1", -EINVAL, 2, 19, "expected ':'", "condition ? value : other");
-	BAD(D "define a = Muon_pt[0", -EINVAL, 2, 21, "expected ']'", NULL);
-	BAD(D "define a = Muon_pt[]", -EINVAL, 2, 12, "an index or mask takes one expression", NULL);
-	BAD(D "define a = * 2", -EINVAL, 2, 12, "expected a value, a name or '('", NULL);
-	BAD(D "define = 1", -EINVAL, 2, 8, "expected the name being defined", "define NAME = EXPR");
-	BAD(D "define a 1", -EINVAL, 2, 10, "expected '='", NULL);
-	BAD(D "tree", -EINVAL, 2, 1, "tree takes one name", NULL);
-	BAD(D "tree a b", -EINVAL, 2, 1, "tree takes one name", NULL);
-	BAD("dataset\n", -EINVAL, 1, 1, "dataset needs at least one path", "dataset data/*.root");
-	BAD("dataset \"a b\n", -EINVAL, 1, 9, "unterminated quoted path", NULL);
-	/* An error on a continued line is reported on the line where it is. */
-	BAD(D "define a = 1 + \\\n   Muon_ptt", -EINVAL, 3, 4, "unknown name 'Muon_ptt'", NULL);
-	/* No dataset: not about a place. */
-	BAD("define a = 1\nfilter HLT\n", -EINVAL, 0, 0, "the query names no dataset",
-	    "add a line like: dataset data/*.root");
-	BAD("", -EINVAL, 0, 0, "the query names no dataset", NULL);
-	BAD("# nothing\n\n", -EINVAL, 0, 0, "the query names no dataset", NULL);
-	/* A NUL byte anywhere. */
-	{
-		static const char t[] = "dataset x\ndefine a = 1\0\n";
-		bad_(__LINE__, t, sizeof(t) - 1, -EINVAL, 0, 0, "NUL byte", "queries are text");
-	}
-}
-
-static void test_errors_limits(void)
-{
-	/* 300 nested parentheses. */
-	size_t cap = 4096;
-	char *t = malloc(cap);
-	int k = snprintf(t, cap, D "define a = ");
-	for (int i = 0; i < 300; i++)
-		t[k++] = '(';
-	t[k++] = '1';
-	for (int i = 0; i < 300; i++)
-		t[k++] = ')';
-	t[k] = 0;
-	bad_(__LINE__, t, strlen(t), -EINVAL, 2, 12 + QL_MAX_DEPTH, "expression nests too deep", NULL);
-	/* 300 unary minus signs, and 300 nested calls. */
-	k = snprintf(t, cap, D "define a = ");
-	for (int i = 0; i < 300; i++)
-		t[k++] = '-';
-	t[k++] = '1';
-	t[k] = 0;
-	bad_(__LINE__, t, strlen(t), -EINVAL, 2, 11 + QL_MAX_DEPTH, "expression nests too deep", NULL);
-	k = snprintf(t, cap, D "define a = ");
-	for (int i = 0; i < 300; i++)
-		k += snprintf(t + k, cap - (size_t)k, "abs(");
-	t[k++] = '1';
-	for (int i = 0; i < 300; i++)
-		t[k++] = ')';
-	t[k] = 0;
-	struct ql_query *q = NULL;
-	struct ql_error err;
-	CHECK_EQ_I(ql_parse(t, strlen(t), "t.query", &q, &err), -EINVAL);
-	CHECK(strstr(err.msg, "nests too deep") != NULL);
-	free(t);
-
-	/* Past 1 MiB: -EFBIG before anything is read; exactly 1 MiB is read. */
-	size_t big = QL_MAX_TEXT + 1;
-	t = malloc(big + 1);
-	memset(t, '#', big);
-	memcpy(t, D, strlen(D));
-	t[big] = 0;
-	memset(&err, 0, sizeof(err));
-	q = NULL;
-	CHECK_EQ_I(ql_parse(t, big, "t.query", &q, &err), -EFBIG);
-	CHECK(q == NULL);
-	CHECK(strstr(err.msg, "at most 1048576") != NULL);
-	CHECK(strstr(err.text, "t.query: error:") == err.text);
-	CHECK(err.hint[0] != 0);
-	CHECK_EQ_I(ql_parse(t, big - 1, "t.query", &q, &err), 0);
+	struct ql_query *q = OK(D "hist a = MET_pt bins=1 range=0,1 xlabel=\"x [GeV]\" ylabel=\"Events\"\n"
+				  "hist b = MET_pt bins=1 range=0,1 label=\"p\" title=\"t\"\n"
+				  "hist c = MET_pt, nJet bins=1,1 range=0,1,0,1 xlabel=\"x\" ylabel=\"y\"\n"
+				  "hist MET_pt bins=1 range=0,1 ylabel=\"per bin\"\n"
+				  "hist d = MET_pt bins=1 range=0,1 label=\"one\" label=\"two\"\n");
+	if (!q)
+		return;
+	const struct ql_hist *h = &q->stmts[0].u.hist;
+	CHECK_STR(h->axes[0].label, "x [GeV]");
+	CHECK_STR(h->value_label, "Events");
+	CHECK(h->axes[1].label == NULL); /* a 1-D histogram has no second axis */
+	h = &q->stmts[1].u.hist;
+	CHECK_STR(h->axes[0].label, "p");
+	CHECK(h->value_label == NULL);
+	CHECK_STR(h->title, "t");
+	h = &q->stmts[2].u.hist;
+	CHECK_STR(h->axes[0].label, "x");
+	CHECK_STR(h->axes[1].label, "y");
+	CHECK(h->value_label == NULL);
+	h = &q->stmts[3].u.hist; /* the shorthand is 1-D too */
+	CHECK_STR(h->value_label, "per bin");
+	h = &q->stmts[4].u.hist; /* one spelling twice: the last, as before */
+	CHECK_STR(h->axes[0].label, "two");
 	ql_free(q);
-	free(t);
 
-	/* 4096 statements are fine, the 4097th is not. */
-	size_t n = strlen(D) + 4097 * 11 + 1;
-	t = malloc(n);
-	k = snprintf(t, n, D);
-	for (int i = 0; i < 4096; i++)
-		k += snprintf(t + k, n - (size_t)k, "filter HLT\n");
-	q = NULL;
-	if (ql_parse(t, (size_t)k, "t.query", &q, &err) == 0) {
-		CHECK_EQ_I(q->nstmts, 4096);
-		ql_free(q);
-	} else {
-		fprintf(stderr, "%s:%d: 4096 statements refused: %s\n", __FILE__, __LINE__, err.text);
-		failures++;
-	}
-	k += snprintf(t + k, n - (size_t)k, "filter HLT\n");
-	bad_(__LINE__, t, (size_t)k, -EINVAL, 4098, 1, "too many statements", NULL);
-	free(t);
-}
-
-/* Refused with rc and msg; place not checked (long generated texts). */
-static void refused_(int at, const char *text, size_t len, const char *msg)
-{
-	struct ql_query *q = NULL;
-	struct ql_error err;
-	memset(&err, 0, sizeof(err));
-	int rc = ql_parse(text, len, "t.query", &q, &err);
-	if (rc == 0) {
-		rc = ql_check(q, &schema, &err);
-		ql_free(q);
-	}
-	if (rc != -EINVAL || !strstr(err.msg, msg)) {
-		fprintf(stderr, "%s:%d: %.80s...: rc %d '%s', expected -EINVAL '%s'\n", __FILE__, at, text,
-			rc, err.msg, msg);
-		failures++;
-	}
-}
-
-/* Trees taller than QL_MAX_DEPTH however they are written: '**' chains,
- * postfix chains, long sums; up to 1 MiB of them without a crash. */
-static void test_tall_expressions(void)
-{
-	size_t cap = QL_MAX_TEXT;
-	char *t = malloc(cap);
-	static const char *const unit[] = {"1**", "1+", "-", "!", "abs("};
-	for (size_t u = 0; u < sizeof(unit) / sizeof(unit[0]); u++) {
-		for (int big = 0; big < 2; big++) {
-			int k = snprintf(t, cap, D "define a = ");
-			size_t n = big ? cap - 16 : (size_t)k + 1000 * strlen(unit[u]);
-			while ((size_t)k + strlen(unit[u]) < n)
-				k += snprintf(t + (size_t)k, cap - (size_t)k, "%s", unit[u]);
-			k += snprintf(t + (size_t)k, cap - (size_t)k, "1");
-			refused_(__LINE__, t, (size_t)k, "nests too deep");
-		}
-	}
-	int k = snprintf(t, cap, D "define a = Muon_pt");
-	while ((size_t)k + 8 < cap)
-		k += snprintf(t + (size_t)k, cap - (size_t)k, "[0]");
-	refused_(__LINE__, t, (size_t)k, "nests too deep");
-	free(t);
-	/* 150 terms of a sum are fine. */
-	char s[1024];
-	k = snprintf(s, sizeof(s), D "define a = 1");
-	for (int i = 0; i < 150; i++)
-		k += snprintf(s + k, sizeof(s) - (size_t)k, "+1");
-	struct ql_query *q = OK(s);
-	ql_free(q);
-}
-
-/* Masks are told apart by what they compute, however they are written. */
-static void test_mask_keys(void)
-{
-	BAD(D "define a = Muon_pt[Muon_pt > \\\n 5] + Muon_eta[Muon_eta > \\\n 1]", -EINVAL, 3, 5,
-	    "these lists do not line up", NULL);
-	BAD(D "define good = Muon_pt > 5\ndefine notgood = Muon_eta > 1\n"
-	      "define a = Muon_pt[not good] + Muon_eta[notgood]", -EINVAL, 4, 12,
-	    "these lists do not line up", NULL);
-	BAD(D "define a = Muon_pt[Muon_tight && Muon_pt > 5 || Muon_eta > 1] + "
-	      "Muon_eta[Muon_tight && (Muon_pt > 5 || Muon_eta > 1)]", -EINVAL, 2, 12,
-	    "these lists do not line up", NULL);
-	struct ql_query *q = OK(D "define a = Muon_pt[Muon_pt > \\\n 5] + Muon_eta[(Muon_pt)>5]\n"
-				  "define b = Muon_pt[not Muon_tight] * Muon_eta[!Muon_tight]\n"
-				  "define c = Muon_pt[(Muon_pt - 1) * 2 > 5] * Muon_eta[(Muon_pt-1)*2>5]\n"
-				  "define d = Muon_pt[Muon_pt > 5 - 1] + Muon_eta[Muon_pt > (5 - 1)]\n");
-	ql_free(q);
-}
-
-/* Errors need no err to go to, and a NULL filename reads "query". */
-static void test_error_plumbing(void)
-{
-	struct ql_query *q = NULL;
-	const char *t = "define a = 1\n";
-	CHECK_EQ_I(ql_parse(t, strlen(t), "t.query", &q, NULL), -EINVAL);
-	struct ql_error err;
-	memset(&err, 0, sizeof(err));
-	t = D "define a = (\n";
-	CHECK_EQ_I(ql_parse(t, strlen(t), NULL, &q, &err), -EINVAL);
-	CHECK(strncmp(err.text, "query:2:", 8) == 0);
-	/* Text that is not NUL-terminated: len is obeyed. */
-	char buf[64];
-	memcpy(buf, D "filter HLT\nXXXX", strlen(D) + 15);
-	CHECK_EQ_I(ql_parse(buf, strlen(D) + 11, "t.query", &q, &err), 0);
-	if (q) {
-		CHECK_EQ_I(q->nstmts, 1);
-		CHECK_EQ_I(ql_check(q, &schema, &err), 0);
-		ql_free(q);
-	}
-	ql_free(NULL);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 label=\"a\" xlabel=\"b\"", -EINVAL, 2, 44,
+	    "label= and xlabel= both name the x axis", "give one of them");
+	BAD(D "hist h = MET_pt bins=1 range=0,1 xlabel=\"a\" label=\"b\"", -EINVAL, 2, 45,
+	    "label= and xlabel= both name the x axis", NULL);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 xlabel=1", -EINVAL, 2, 41, "expected a string", NULL);
 }
 
 /* ---- regressions: bugs found by these tests, fixed since ---- */
@@ -953,16 +509,7 @@ int main(void)
 	test_types();
 	test_precedence();
 	test_lexical();
-	test_error_plumbing();
-	test_errors_names();
-	test_errors_calls();
-	test_errors_types();
-	test_errors_lists();
-	test_errors_binning();
-	test_errors_syntax();
-	test_errors_limits();
-	test_tall_expressions();
-	test_mask_keys();
+	test_hist_labels();
 	test_regressions();
 	if (failures) {
 		fprintf(stderr, "test_ql: %d failures\n", failures);

@@ -24,7 +24,7 @@ struct hist_axis {
 };
 
 struct hist {
-	char *name, *title; /* never NULL */
+	char *name, *title, *vlabel; /* never NULL */
 	int ndim;
 	bool weighted;
 	struct hist_axis ax[2];
@@ -105,6 +105,7 @@ void hist_free(struct hist *h)
 		return;
 	free(h->name);
 	free(h->title);
+	free(h->vlabel);
 	free_axis(&h->ax[0]);
 	free_axis(&h->ax[1]);
 	free(h->cnt);
@@ -162,7 +163,8 @@ int hist_new(const struct hist_def *def, struct hist **out, const char **why)
 	h->weighted = def->weighted;
 	h->name = dupstr(def->name);
 	h->title = dupstr(def->title);
-	if (!h->name || !h->title)
+	h->vlabel = dupstr(def->value_label);
+	if (!h->name || !h->title || !h->vlabel)
 		goto out;
 	for (int d = 0; d < def->ndim; d++) {
 		const struct hist_axis_def *a = &def->axes[d];
@@ -193,7 +195,8 @@ struct hist *hist_new_like(const struct hist *src)
 	h->weighted = src->weighted;
 	h->name = dupstr(src->name);
 	h->title = dupstr(src->title);
-	if (!h->name || !h->title)
+	h->vlabel = dupstr(src->vlabel);
+	if (!h->name || !h->title || !h->vlabel)
 		goto fail;
 	for (int d = 0; d < src->ndim; d++) {
 		const struct hist_axis *a = &src->ax[d];
@@ -343,16 +346,35 @@ static bool same_axis(const struct hist_axis *a, const struct hist_axis *b)
 	return true;
 }
 
-int hist_merge(struct hist *dst, const struct hist *src)
+int hist_merge_check(const struct hist *dst, const struct hist *src)
 {
 	if (dst->ndim != src->ndim || dst->weighted != src->weighted)
 		return -EINVAL;
 	for (int d = 0; d < dst->ndim; d++)
 		if (!same_axis(&dst->ax[d], &src->ax[d]))
 			return -EINVAL;
+	/* Counts from bytes (a stored or a worker's result) are only known
+	 * not to be negative; their sum must still fit. */
+	if (!dst->weighted)
+		for (size_t i = 0; i < dst->ncells; i++)
+			if (src->cnt[i] > INT64_MAX - dst->cnt[i])
+				return -EOVERFLOW;
+	return 0;
+}
+
+int hist_merge(struct hist *dst, const struct hist *src)
+{
+	int rc = hist_merge_check(dst, src);
+	if (rc)
+		return rc;
 	if (dst->weighted) {
 		for (size_t i = 0; i < dst->ncells; i++) {
-			dst->sw[i] += src->sw[i];
+			/* Finite weights make a NaN sum only here, from partial
+			 * sums that overflowed to opposite infinities.  It is kept
+			 * as 0, as hist.json shows it: a NaN would make bytes that
+			 * hist_load() refuses, and the saved result unreadable. */
+			double sum = dst->sw[i] + src->sw[i];
+			dst->sw[i] = isnan(sum) ? 0 : sum;
 			dst->sw2[i] += src->sw2[i];
 		}
 	} else {
@@ -362,6 +384,40 @@ int hist_merge(struct hist *dst, const struct hist *src)
 	dst->skipped += src->skipped;
 	dst->entries += src->entries;
 	return 0;
+}
+
+/* One step of a 64-bit hash (splitmix64's finalizer over h ^ v): enough
+ * to tell binnings apart, which nobody chooses in order to collide. */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+static uint64_t mix_double(uint64_t h, double v)
+{
+	uint64_t bits;
+	v = v == 0 ? 0 : v; /* -0 and 0 are one edge, as same_axis() has it */
+	memcpy(&bits, &v, 8);
+	return mix(h, bits);
+}
+
+uint64_t hist_shape_id(const struct hist *h)
+{
+	uint64_t id = mix(0x414e4153ull, (uint64_t)h->ndim << 1 | h->weighted);
+	for (int d = 0; d < h->ndim; d++) {
+		const struct hist_axis *a = &h->ax[d];
+		id = mix(id, (uint64_t)a->nbins << 1 | (a->edges != NULL));
+		if (a->edges) {
+			for (int i = 0; i <= a->nbins; i++)
+				id = mix_double(id, a->edges[i]);
+		} else {
+			id = mix_double(mix_double(id, a->lo), a->hi);
+		}
+	}
+	return id;
 }
 
 /* ---- saving and loading contents ---- */
@@ -396,6 +452,18 @@ void hist_save(const struct hist *h, unsigned char *out)
 		}
 }
 
+/* What a histogram's fills imply of its counters: every fill that is not
+ * skipped adds one to entries and one to a cell's count, so an unweighted
+ * histogram's counts sum to entries exactly (modulo 2^64, as both wrap
+ * alike); a weighted cell that holds anything had at least one fill. */
+static bool entries_ok(const struct hist *h)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < h->ncells; i++)
+		sum += h->weighted ? (h->sw[i] != 0 || h->sw2[i] != 0) : (uint64_t)h->cnt[i];
+	return h->weighted ? sum <= h->entries : sum == h->entries;
+}
+
 long hist_load(struct hist *h, const unsigned char *in, size_t len)
 {
 	size_t need = hist_save_size(h);
@@ -422,7 +490,7 @@ long hist_load(struct hist *h, const unsigned char *in, size_t len)
 			memcpy(&h->sw2[i], &v, 8);
 			ok &= h->sw2[i] >= 0; /* false for NaN too */
 		}
-	return ok ? (long)need : -EINVAL;
+	return ok && entries_ok(h) ? (long)need : -EINVAL;
 }
 
 /* ---- introspection ---- */
@@ -431,6 +499,7 @@ const char *hist_name(const struct hist *h) { return h->name; }
 int hist_ndim(const struct hist *h) { return h->ndim; }
 bool hist_weighted(const struct hist *h) { return h->weighted; }
 const char *hist_title(const struct hist *h) { return h->title; }
+const char *hist_value_label(const struct hist *h) { return h->vlabel; }
 uint64_t hist_skipped(const struct hist *h) { return h->skipped; }
 uint64_t hist_entries(const struct hist *h) { return h->entries; }
 
@@ -599,6 +668,12 @@ static void write_hist(struct jsonw *w, const struct hist *h, const char *versio
 	if (h->title[0]) {
 		jsonw_key(w, "title");
 		jsonw_str(w, h->title);
+	}
+	/* The UHI schema has no place for a value label but metadata,
+	 * which takes any string. */
+	if (h->vlabel[0]) {
+		jsonw_key(w, "value_label");
+		jsonw_str(w, h->vlabel);
 	}
 	jsonw_key(w, "skipped_fills");
 	jsonw_uint(w, h->skipped);

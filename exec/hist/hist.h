@@ -30,6 +30,8 @@ struct hist_axis_def {
 struct hist_def {
 	const char *name;     /* key in hist.json */
 	const char *title;    /* may be NULL */
+	const char *value_label; /* what the values are ("Events"): the y axis title of a
+				  * 1-D plot, the colour bar's of a 2-D one; may be NULL */
 	int ndim;             /* 1 or 2 */
 	struct hist_axis_def axes[2];
 	bool weighted;
@@ -51,8 +53,19 @@ void hist_free(struct hist *h);
 void hist_fill1(struct hist *h, const double *x, const double *w, size_t n);
 void hist_fill2(struct hist *h, const double *x, const double *y, const double *w, size_t n);
 
-/* Add src into dst.  Returns 0, or -EINVAL when their definitions differ. */
+/* Whether src can be added into dst: 0; -EINVAL when their binnings
+ * differ (ndim, weighted, bins, range or edges; names and labels may);
+ * -EOVERFLOW when a count of the sum would not fit in 64 bits. */
+int hist_merge_check(const struct hist *dst, const struct hist *src);
+/* Add src into dst.  Returns 0, or hist_merge_check()'s refusal, with dst
+ * unchanged.  A sum of weights that meets overflows of both signs (+inf
+ * and -inf) becomes 0, as hist.json writes it, never NaN. */
 int hist_merge(struct hist *dst, const struct hist *src);
+
+/* A 64-bit summary of what hist_merge_check() compares (ndim, weighted,
+ * each axis's binning): histograms whose cells line up have equal ids,
+ * others differ but by a hash collision.  Saved results carry it. */
+uint64_t hist_shape_id(const struct hist *h);
 
 /* Contents (not the definition) as bytes, for storing a partial result:
  * ncells, flags, counters and every bin, little-endian.  hist_save_size()
@@ -61,8 +74,11 @@ size_t hist_save_size(const struct hist *h);
 void hist_save(const struct hist *h, unsigned char *out);
 /* Replace h's contents with saved bytes (len available at in); returns
  * the bytes used, or -EINVAL when they are not a saved histogram of the
- * same shape, or hold a negative count, a NaN sum of weights or a negative
- * sum of squared weights (bytes from outside are checked, never trusted).
+ * same number of cells and weighting, or hold a negative count, a NaN sum
+ * of weights, a negative sum of squared weights, or counters that no fills
+ * give (unweighted counts that do not sum to the entries, more non-empty
+ * weighted cells than entries): bytes from outside are checked, never
+ * trusted.  The binning itself is not in the bytes (hist_shape_id()).
  * On failure h holds part of the bytes: load into a scratch copy. */
 long hist_load(struct hist *h, const unsigned char *in, size_t len);
 
@@ -84,12 +100,14 @@ double hist_variance(const struct hist *h, int ix, int iy);
 double hist_edge(const struct hist *h, int axis, int i);
 const char *hist_label(const struct hist *h, int axis); /* "" when none */
 const char *hist_title(const struct hist *h);            /* "" when none */
+const char *hist_value_label(const struct hist *h);      /* "" when none */
 uint64_t hist_skipped(const struct hist *h); /* fills with NaN coordinate or bad weight */
 uint64_t hist_entries(const struct hist *h); /* fills that went into a bin, flow included */
 
 /* Serialize histograms as one hist.json object (UHI serialization, schema
  * 1: ../shared/spec/uhi-histogram.schema.json), keyed by name, flow bins
- * included, with metadata {name, title, label per axis, skipped fills} and
+ * included, with metadata {name, title, value_label, skipped_fills,
+ * entries} (title and value_label only when set), a label per axis, and
  * writer_info {"anafs": {"version": version}}.  No NaN or Infinity ever
  * appears.  *out is new (NUL-terminated; free()); *len its length. */
 int hist_to_json(struct hist *const *h, size_t n, const char *version, char **out, size_t *len);

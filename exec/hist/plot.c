@@ -398,7 +398,9 @@ static void plot1(struct strbuf *b, const struct hist *h)
 	if (per > 1)
 		snprintf(flow + strlen(flow), sizeof(flow) - strlen(flow), "%sdrawn %d bins per step",
 			 flow[0] ? ", " : "", per);
-	axes(b, &f, &tx, &ty, hist_label(h, 0)[0] ? hist_label(h, 0) : hist_name(h), ylabel);
+	/* The query's ylabel= (the value label) says it better than we can. */
+	axes(b, &f, &tx, &ty, hist_label(h, 0)[0] ? hist_label(h, 0) : hist_name(h),
+	     hist_value_label(h)[0] ? hist_value_label(h) : ylabel);
 	heading(b, h, &f, flow);
 }
 
@@ -514,7 +516,8 @@ static void plot2(struct strbuf *b, const struct hist *h)
 			tz.s[i]);
 	strbuf_puts(b, "</g>\n");
 	text_at(b, PLOT_W - 10, (f.y0 + f.y1) / 2, 13, "middle", -90,
-		hist_weighted(h) ? "Sum of weights" : "Entries");
+		hist_value_label(h)[0] ? hist_value_label(h)
+		: hist_weighted(h) ? "Sum of weights" : "Entries");
 
 	double flow = 0;
 	for (int ix = 0; ix <= nx + 1; ix++)

@@ -115,7 +115,8 @@ struct ql_hist {
 	int ndim;
 	struct ql_node *expr[2];
 	struct ql_node *weight;   /* NULL: unweighted */
-	struct ql_axis axes[2];
+	struct ql_axis axes[2];   /* label=/xlabel= the first's, ylabel= the second's (2-D) */
+	char *value_label;        /* ylabel= of a 1-D histogram: its values' (y) axis; or NULL */
 	int nfilters;         /* filters written before it: they select its events */
 };
 

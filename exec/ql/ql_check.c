@@ -333,10 +333,11 @@ static bool check_call(struct checker *c, struct ql_node *n)
 	const struct ql_fninfo *f = ql_function(n->name, n->nargs);
 	if (!f) {
 		const char *names[64];
-		for (size_t i = 0; i < ql_nfunctions && i < 64; i++)
-			names[i] = ql_functions[i].name;
+		size_t k = 0;
+		for (size_t i = 0; i < ql_nfunctions && k < 64; i++)
+			names[k++] = ql_functions[i].name;
 		char hint[512];
-		ql_suggest(n->name, names, ql_nfunctions, hint, sizeof(hint));
+		ql_suggest(n->name, names, k, hint, sizeof(hint));
 		return fail(c, n, *hint ? hint : "see docs/query.md for the functions",
 			    "unknown function '%s'", n->name, NULL);
 	}

@@ -4,6 +4,7 @@
 #include "ql_int.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,15 @@ static int distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* Whether name is among the first n of kept (which may hold NULLs). */
+static bool kept(const char *const *keep, int n, const char *name)
+{
+	for (int k = 0; k < n; k++)
+		if (keep[k] && !strcmp(keep[k], name))
+			return true;
+	return false;
+}
+
 void ql_suggest(const char *name, const char *const *cands, size_t n, char *out, size_t cap)
 {
 	enum { KEEP = 3 };
@@ -81,6 +91,11 @@ void ql_suggest(const char *name, const char *const *cands, size_t n, char *out,
 	int bestd[KEEP] = {99, 99, 99};
 	int limit = (int)strlen(name) / 3 + 2;
 	for (size_t i = 0; i < n; i++) {
+		/* One name may be a candidate twice (min and max have two
+		 * arities; a tree may list a branch twice): an equal name is
+		 * at an equal distance, so the first one kept stands for both. */
+		if (kept(best, KEEP, cands[i]))
+			continue;
 		int d = distance(name, cands[i]);
 		/* A name that contains the other is close too: "pt" -> "Muon_pt". */
 		if (d > limit && strlen(name) >= 2 && strstr(cands[i], name))

@@ -386,66 +386,109 @@ struct hist_opts {
 	double *edges[2];
 	int nedges[2];
 	struct token bins_at, range_at;
+	const char *xlabel_by; /* "label" or "xlabel", once one gave the x axis label */
 };
+
+/* The options of a hist statement, in the order the hint lists them. */
+enum hist_key { K_BINS, K_RANGE, K_EDGES, K_XEDGES, K_YEDGES, K_WEIGHT, K_LABEL, K_XLABEL,
+		K_YLABEL, K_TITLE, K_COUNT };
+static const char *const hist_keys[K_COUNT] = {"bins", "range", "edges", "xedges", "yedges",
+					       "weight", "label", "xlabel", "ylabel", "title"};
+
+/* "did you mean weight? A histogram takes bins=, range=, ...": every
+ * option, from the table itself, so that the hint never falls behind it. */
+static void option_hint(const struct token *key, char *hint, size_t cap)
+{
+	char name[QL_MAX_NAME + 1];
+	snprintf(name, sizeof(name), "%.*s", key->len > QL_MAX_NAME ? QL_MAX_NAME : key->len, key->s);
+	ql_suggest(name, hist_keys, K_COUNT, hint, cap);
+	size_t n = strlen(hint);
+	n += (size_t)snprintf(hint + n, cap - n, "%s histogram takes ", n ? " A" : "a");
+	for (int i = 0; i < K_COUNT && n < cap; i++)
+		n += (size_t)snprintf(hint + n, cap - n, "%s%s=", i ? ", " : "", hist_keys[i]);
+}
+
+/* label="..." and the other strings of a histogram, at the current token. */
+static bool parse_hist_text(struct parser *p, struct ql_hist *h, struct hist_opts *o,
+			    const struct token *key, enum hist_key which)
+{
+	if (p->tok.t != T_STRING) {
+		ql_fail_tok(p, &p->tok, "put the text in double quotes", "expected a string");
+		return false;
+	}
+	char *s = ql_tok_str(p, &p->tok);
+	if (which == K_LABEL || which == K_XLABEL) {
+		/* Two spellings of one label: which one would win is a guess. */
+		if (o->xlabel_by && o->xlabel_by != hist_keys[which]) {
+			ql_fail_tok(p, key, "give one of them", "label= and xlabel= both name the x axis");
+			return false;
+		}
+		o->xlabel_by = hist_keys[which];
+		h->axes[0].label = s;
+	} else if (which == K_YLABEL) {
+		/* A 1-D histogram's y axis shows its values. */
+		if (h->ndim == 1)
+			h->value_label = s;
+		else
+			h->axes[1].label = s;
+	} else {
+		h->title = s;
+	}
+	ql_lex(p);
+	return true;
+}
+
+/* edges=/xedges=/yedges= numbers, into the query's arena. */
+static bool parse_edges(struct parser *p, struct hist_opts *o, int axis)
+{
+	double tmp[1024];
+	int n = parse_numbers(p, tmp, 1024);
+	if (n < 0)
+		return false;
+	o->edges[axis] = arena_alloc(p->q->arena, (size_t)n * sizeof(double));
+	if (!o->edges[axis])
+		return false;
+	memcpy(o->edges[axis], tmp, (size_t)n * sizeof(double));
+	o->nedges[axis] = n;
+	return true;
+}
 
 static bool parse_hist_option(struct parser *p, struct ql_hist *h, struct hist_opts *o)
 {
 	struct token key = p->tok;
-	static const char *const keys[] = {"bins", "range", "edges", "xedges", "yedges",
-					   "weight", "label", "ylabel", "title"};
 	int which = -1;
-	for (int i = 0; i < 9; i++)
-		if (ql_is_ident(&key, keys[i]))
+	for (int i = 0; i < K_COUNT; i++)
+		if (ql_is_ident(&key, hist_keys[i]))
 			which = i;
 	ql_lex(p);
-	if (which < 0 || p->tok.t != T_ASSIGN) {
+	if (which < 0) {
 		char hint[512];
-		char name[QL_MAX_NAME + 1];
-		snprintf(name, sizeof(name), "%.*s", key.len > QL_MAX_NAME ? QL_MAX_NAME : key.len, key.s);
-		ql_suggest(name, keys, 9, hint, sizeof(hint));
-		ql_fail_tok(p, &key, *hint ? hint : "options are bins=, range=, edges=, weight=, label=, title=",
-			 which < 0 ? "unknown histogram option" : "expected '=' after the option name");
+		option_hint(&key, hint, sizeof(hint));
+		ql_fail_tok(p, &key, hint, "unknown histogram option");
+		return false;
+	}
+	if (p->tok.t != T_ASSIGN) {
+		char hint[64];
+		snprintf(hint, sizeof(hint), "write %s=...", hist_keys[which]);
+		ql_fail_tok(p, &key, hint, "expected '=' after the option name");
 		return false;
 	}
 	ql_lex(p);
 	switch (which) {
-	case 0:
+	case K_BINS:
 		o->bins_at = p->tok;
 		return (o->nbins = parse_numbers(p, o->bins, 2)) > 0;
-	case 1:
+	case K_RANGE:
 		o->range_at = p->tok;
 		return (o->nrange = parse_numbers(p, o->range, 4)) > 0;
-	case 2:
-	case 3:
-	case 4: {
-		int axis = which == 4;
-		double tmp[1024];
-		int n = parse_numbers(p, tmp, 1024);
-		if (n < 0)
-			return false;
-		o->edges[axis] = arena_alloc(p->q->arena, (size_t)n * sizeof(double));
-		if (!o->edges[axis])
-			return false;
-		memcpy(o->edges[axis], tmp, (size_t)n * sizeof(double));
-		o->nedges[axis] = n;
-		return true;
-	}
-	case 5:
+	case K_EDGES:
+	case K_XEDGES:
+	case K_YEDGES:
+		return parse_edges(p, o, which == K_YEDGES);
+	case K_WEIGHT:
 		return (h->weight = parse_expr(p)) != NULL;
 	default:
-		if (p->tok.t != T_STRING) {
-			ql_fail_tok(p, &p->tok, "put the text in double quotes", "expected a string");
-			return false;
-		}
-		char *s = ql_tok_str(p, &p->tok);
-		if (which == 6)
-			h->axes[0].label = s;
-		else if (which == 7)
-			h->axes[1].label = s;
-		else
-			h->title = s;
-		ql_lex(p);
-		return true;
+		return parse_hist_text(p, h, o, &key, (enum hist_key)which);
 	}
 }
 
@@ -680,8 +723,12 @@ int ql_parse(const char *text, size_t len, const char *filename, struct ql_query
 			ql_lex(&p);
 			continue;
 		}
-		if (!parse_statement(&p))
+		if (!parse_statement(&p)) {
+			/* Every refusal is reported where it is found, but for
+			 * an allocation that failed. */
+			ql_fail_tok(&p, &p.tok, NULL, "out of memory");
 			break;
+		}
 		if (!p.failed && p.tok.t != T_NL && p.tok.t != T_EOF)
 			ql_fail_tok(&p, &p.tok, "one statement per line; end a line with \\ to continue it",
 				 "unexpected text after the statement");

@@ -11,8 +11,8 @@
 
 struct hist *result_hist_new(const struct ql_hist *h)
 {
-	struct hist_def d = {.name = h->name, .title = h->title, .ndim = h->ndim,
-			     .weighted = h->weight != NULL};
+	struct hist_def d = {.name = h->name, .title = h->title, .value_label = h->value_label,
+			     .ndim = h->ndim, .weighted = h->weight != NULL};
 	for (int a = 0; a < h->ndim; a++)
 		d.axes[a] = (struct hist_axis_def){.nbins = h->axes[a].nbins, .lo = h->axes[a].lo,
 						   .hi = h->axes[a].hi, .edges = h->axes[a].edges,
@@ -101,15 +101,31 @@ void result_free(struct result *r)
 	free(r);
 }
 
-int result_merge(struct result *dst, const struct result *src)
+/* Whether src can be added into dst, before anything is: a merge that
+ * failed half-way would leave dst counting some of src's events. */
+static int merge_check(const struct result *dst, const struct result *src)
 {
 	if (dst->nhists != src->nhists || dst->nfilters != src->nfilters)
 		return -EINVAL;
 	for (size_t i = 0; i < dst->nhists; i++) {
-		int rc = hist_merge(dst->hists[i], src->hists[i]);
+		int rc = hist_merge_check(dst->hists[i], src->hists[i]);
 		if (rc)
 			return rc;
 	}
+	int64_t sum;
+	for (size_t i = 0; i < dst->nfilters; i++)
+		if (__builtin_add_overflow(dst->passed[i], src->passed[i], &sum))
+			return -EOVERFLOW;
+	return __builtin_add_overflow(dst->events, src->events, &sum) ? -EOVERFLOW : 0;
+}
+
+int result_merge(struct result *dst, const struct result *src)
+{
+	int rc = merge_check(dst, src);
+	for (size_t i = 0; !rc && i < dst->nhists; i++)
+		rc = hist_merge(dst->hists[i], src->hists[i]);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < dst->nfilters; i++)
 		dst->passed[i] += src->passed[i];
 	dst->events += src->events;

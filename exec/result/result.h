@@ -4,12 +4,16 @@
  * these bytes, the mount renders them, and the worker protocol will carry
  * them: every decoder of a partial result is this one.
  *
- * The bytes (version 2, little-endian):
+ * The bytes (version 3, little-endian):
  *   u32 magic "ANRS", u16 version, u16 flags (0), u64 total length,
  *   u64 XXH64 of every byte after this field,
- *   u32 filters, u32 histograms, u64 events, u64 passed per filter,
- *   then each histogram's contents (hist_save()).
- * Version 1 (anafs 0.1: "EVS1", no length or checksum) is still read.
+ *   u32 filters, u32 histograms, u64 events,
+ *   u64 shape: the histograms' hist_shape_id()s folded by XXH64, so that
+ *       bytes of another binning with as many cells are refused,
+ *   u64 passed per filter, then each histogram's contents (hist_save()).
+ * Older bytes are still read: version 2 (the same without the shape) and
+ * version 1 (anafs 0.1: u64 "EVS1", u64 filters, u64 histograms, u64
+ * events, the passed counts and the contents; no length or checksum).
  *
  * Thread safety: none; a result belongs to one thread at a time, and a
  * result no one changes may be read from several. */
@@ -22,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RESULT_VERSION 2
+#define RESULT_VERSION 3
 
 struct result {
 	struct hist **hists;  /* in query order */
@@ -46,7 +50,10 @@ int result_new_like(const struct result *r, struct result **out);
 void result_free(struct result *r);
 
 /* Add src into dst (same shape).  Counts merge exactly; sums of weights
- * depend on the order of merging, so merge partial results in task order. */
+ * depend on the order of merging, so merge partial results in task order.
+ * Returns 0; -EINVAL when the shapes differ (histogram or filter counts,
+ * a histogram's binning or weighting), -EOVERFLOW when a count would pass
+ * INT64_MAX: then dst is unchanged. */
 int result_merge(struct result *dst, const struct result *src);
 
 /* The bytes one copy of q's result takes in memory (histogram cells; the

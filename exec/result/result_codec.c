@@ -1,9 +1,10 @@
 /* result_codec.c — a result as bytes and back (the layout is in result.h).
  *
  * Decoding trusts nothing: the length is checked against the header before
- * anything is read, the checksum before any count is used, the counts
- * against the shape the query gives, and each histogram's cells by
- * hist_load().  A decode that fails leaves the result as it was. */
+ * anything is read, the checksum before any count is used, the counts and
+ * the histograms' shape against the shape the query gives, and each
+ * histogram's cells by hist_load().  A decode that fails leaves the result
+ * as it was. */
 #include "result.h"
 
 #include "ana_err.h"
@@ -14,20 +15,36 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define MAGIC2 0x53524e41u        /* "ANRS" */
+#define MAGIC 0x53524e41u         /* "ANRS", versions 2 and 3 */
 #define MAGIC1 0x31535645u        /* "EVS1", version 1: a u64 */
-#define HEAD2 40                  /* bytes before the passed counts */
+#define HEAD1 32                  /* version 1: bytes before the passed counts */
+#define HEAD2 40                  /* version 2 */
+#define HEAD3 48                  /* version 3: version 2 and the shape */
 #define SUM_FROM 24               /* the checksum covers [SUM_FROM, len) */
+
+/* The histograms' shape id: a mismatch that keeps the number of cells
+ * (bins=4,3 read as bins=3,4, another range) passes hist_load(). */
+static uint64_t shape_of(const struct result *r)
+{
+	uint64_t id = r->nhists;
+	for (size_t h = 0; h < r->nhists; h++) {
+		unsigned char b[16];
+		le_put64(b, id);
+		le_put64(b + 8, hist_shape_id(r->hists[h]));
+		id = XXH64(b, sizeof(b), 0);
+	}
+	return id;
+}
 
 int result_encode(const struct result *r, void **out, size_t *len)
 {
-	size_t n = HEAD2 + 8 * r->nfilters;
+	size_t n = HEAD3 + 8 * r->nfilters;
 	for (size_t h = 0; h < r->nhists; h++)
 		n += hist_save_size(r->hists[h]);
 	unsigned char *b = malloc(n);
 	if (!b)
 		return -ENOMEM;
-	le_put32(b, MAGIC2);
+	le_put32(b, MAGIC);
 	b[4] = RESULT_VERSION & 0xff;
 	b[5] = RESULT_VERSION >> 8;
 	b[6] = b[7] = 0;
@@ -35,7 +52,8 @@ int result_encode(const struct result *r, void **out, size_t *len)
 	le_put32(b + 24, (uint32_t)r->nfilters);
 	le_put32(b + 28, (uint32_t)r->nhists);
 	le_put64(b + 32, (uint64_t)r->events);
-	unsigned char *q = b + HEAD2;
+	le_put64(b + 40, shape_of(r));
+	unsigned char *q = b + HEAD3;
 	for (size_t f = 0; f < r->nfilters; f++, q += 8)
 		le_put64(q, (uint64_t)r->passed[f]);
 	for (size_t h = 0; h < r->nhists; h++) {
@@ -63,26 +81,48 @@ static bool counts_ok(int64_t events, const int64_t *passed, size_t n)
 	return true;
 }
 
-/* Where the counts and the histograms start in data, by version; or 0. */
-static size_t parse_head(const unsigned char *b, size_t len, const struct result *r,
-			 size_t *passed_at)
+/* Where a decode reads: the events count, the passed counts, the cells. */
+struct layout {
+	size_t events_at, passed_at, hists_at;
+};
+
+/* Version 1: u64 magic, filters, histograms, events; no length, no sum. */
+static bool parse_v1(const unsigned char *b, size_t len, const struct result *r,
+		     struct layout *l)
 {
-	if (len >= 8 && le_get64(b) == MAGIC1) { /* version 1 */
-		size_t head = 32 + 8 * r->nfilters;
-		if (len < head || le_get64(b + 8) != r->nfilters || le_get64(b + 16) != r->nhists)
-			return 0;
-		*passed_at = 32;
-		return head;
-	}
-	if (len < HEAD2 || le_get32(b) != MAGIC2 || (b[4] | b[5] << 8) != RESULT_VERSION ||
-	    b[6] || b[7] || le_get64(b + 8) != len ||
-	    le_get64(b + 16) != XXH64(b + SUM_FROM, len - SUM_FROM, 0))
-		return 0;
+	if (len < HEAD1 || (len - HEAD1) / 8 < r->nfilters || le_get64(b + 8) != r->nfilters ||
+	    le_get64(b + 16) != r->nhists)
+		return false;
+	*l = (struct layout){.events_at = 24, .passed_at = HEAD1, .hists_at = HEAD1 + 8 * r->nfilters};
+	return true;
+}
+
+/* Versions 2 and 3, whose fields up to the events count agree. */
+static bool parse_v23(const unsigned char *b, size_t len, const struct result *r,
+		      struct layout *l)
+{
+	int version = b[4] | b[5] << 8;
+	size_t head = version == 2 ? HEAD2 : HEAD3;
+	if ((version != 2 && version != 3) || b[6] || b[7] || len < head ||
+	    le_get64(b + 8) != len || le_get64(b + 16) != XXH64(b + SUM_FROM, len - SUM_FROM, 0))
+		return false;
 	if (le_get32(b + 24) != r->nfilters || le_get32(b + 28) != r->nhists ||
-	    (len - HEAD2) / 8 < r->nfilters)
-		return 0;
-	*passed_at = HEAD2;
-	return HEAD2 + 8 * r->nfilters;
+	    (len - head) / 8 < r->nfilters)
+		return false;
+	/* Version 2 carries no shape: its bytes fit any query with as many
+	 * cells, and are taken on trust there as they always were. */
+	if (version == 3 && le_get64(b + 40) != shape_of(r))
+		return false;
+	*l = (struct layout){.events_at = 32, .passed_at = head, .hists_at = head + 8 * r->nfilters};
+	return true;
+}
+
+static bool parse_head(const unsigned char *b, size_t len, const struct result *r,
+		       struct layout *l)
+{
+	if (len >= 8 && le_get64(b) == MAGIC1)
+		return parse_v1(b, len, r, l);
+	return len >= 8 && le_get32(b) == MAGIC && parse_v23(b, len, r, l);
 }
 
 static void swap_contents(struct result *a, struct result *b)
@@ -95,18 +135,18 @@ static void swap_contents(struct result *a, struct result *b)
 int result_decode(struct result *r, const void *data, size_t len)
 {
 	const unsigned char *b = data;
-	size_t passed_at = 0;
-	size_t at = b ? parse_head(b, len, r, &passed_at) : 0;
-	if (!at)
+	struct layout l;
+	if (!b || !parse_head(b, len, r, &l))
 		return ANA_ECORRUPT;
 	struct result *n = NULL;
 	int rc = result_new_like(r, &n);
 	if (rc)
 		return rc;
-	n->events = (int64_t)le_get64(b + (passed_at == 32 ? 24 : 32));
+	n->events = (int64_t)le_get64(b + l.events_at);
 	for (size_t f = 0; f < n->nfilters; f++)
-		n->passed[f] = (int64_t)le_get64(b + passed_at + 8 * f);
+		n->passed[f] = (int64_t)le_get64(b + l.passed_at + 8 * f);
 	rc = counts_ok(n->events, n->passed, n->nfilters) ? 0 : ANA_ECORRUPT;
+	size_t at = l.hists_at;
 	for (size_t h = 0; !rc && h < n->nhists; h++) {
 		long used = hist_load(n->hists[h], b + at, len - at);
 		if (used < 0)
