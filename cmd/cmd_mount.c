@@ -90,6 +90,18 @@ static bool anafs_mounted(const char *path)
 	return found;
 }
 
+/* What the store's check at open found, told before the daemon leaves the
+ * terminal (the jobs affected say it again in their error). */
+static void say_damage(struct store *st)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	char summary[1024] = "";
+	if (store_damaged(st, &ids, &n, summary, sizeof(summary)) == 0 && *summary)
+		fprintf(stderr, "anafs mount: %s\n", summary);
+	free(ids);
+}
+
 static int mount_usage(void)
 {
 	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--foreground] "
@@ -170,6 +182,7 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "anafs mount: %s: %s\n", db, msg);
 		return 1;
 	}
+	say_damage(store);
 	store_close(store);
 	struct fs_opts o = {.mountpoint = mnt, .basedir = cwd, .allow_other = other,
 			    .foreground = fg, .uid = getuid(), .gid = getgid()};

@@ -241,6 +241,33 @@ static int check_memory(const struct coord *c, const struct ql_query *q, struct 
 
 /* ---- starting and stopping ---- */
 
+/* Jobs a damaged page of the store affects: failed, with an error that
+ * says so, whatever the store can still read of them. */
+static int take_damaged(struct coord *c)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	char summary[1024] = "";
+	int rc = store_damaged(c->o.st, &ids, &n, summary, sizeof(summary));
+	if (!rc && *summary)
+		fprintf(stderr, "anafs: %s\n", summary);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct override *o = calloc(1, sizeof(*o));
+		if (!o || !(o->error = strdup("the job's record in the state database is damaged; "
+					      "its results may be lost"))) {
+			free(o);
+			rc = -ENOMEM;
+			break;
+		}
+		o->id = ids[i];
+		o->status = JOB_FAILED;
+		o->next = c->overrides;
+		c->overrides = o;
+	}
+	free(ids);
+	return rc;
+}
+
 static int take_up(struct coord *c)
 {
 	int64_t *ids = NULL;
@@ -248,7 +275,8 @@ static int take_up(struct coord *c)
 	int rc = store_jobs(c->o.st, &ids, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct job_info info;
-		if (store_job_get(c->o.st, ids[i], &info) || job_status_terminal(info.status))
+		if (store_job_get(c->o.st, ids[i], &info) || job_status_terminal(info.status) ||
+		    find_override(c, ids[i]))
 			continue;
 		struct cjob *j = calloc(1, sizeof(*j));
 		if (!j) {
@@ -335,7 +363,9 @@ int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_
 	pthread_cond_init(&c->run_cv, NULL);
 	struct backend_env env = {.workers = c->o.workers, .host = c->host,
 				  .done = coord_task_done, .ctx = c};
-	int rc = o->resume ? take_up(c) : 0;
+	int rc = take_damaged(c);
+	if (!rc && o->resume)
+		rc = take_up(c);
 	if (rc)
 		snprintf(msg, cap, "reading the job store: %s", ana_strerror(rc));
 	if (!rc && (rc = c->bops->start(&env, &c->backend)))
