@@ -153,9 +153,10 @@ static int run_batches(struct runner *r, const struct plan_task *t,
 		int64_t b = a + PLAN_BATCH < t->last ? a + PLAN_BATCH : t->last;
 		for (size_t k = 0; k < r->ninputs; k++) {
 			struct rootio_err e;
+			e.msg[0] = '\0';
 			int rc = rootio_read(r->t, (size_t)r->map[k], a, b, &r->cols[k], &e);
 			if (rc) {
-				snprintf(msg, cap, "%s", e.msg);
+				snprintf(msg, cap, "%s", rc == -ENOMEM && !*e.msg ? "out of memory" : e.msg);
 				return rc;
 			}
 		}
@@ -163,7 +164,8 @@ static int run_batches(struct runner *r, const struct plan_task *t,
 		int rc = eval_run(r->st, b - a, r->colp, &why);
 		if (rc) {
 			snprintf(msg, cap, "%s: tree '%s', entries %lld to %lld: %s", pf->url, pf->tree,
-				 (long long)a, (long long)b, why ? why : "evaluation failed");
+				 (long long)a, (long long)b,
+				 why ? why : rc == -ENOMEM ? "out of memory" : "evaluation failed");
 			return rc;
 		}
 		if (progress && progress(ctx, b - a)) {
