@@ -188,8 +188,25 @@ def submit(mnt, name, text):
     return os.readlink("%s/jobs/%s" % (mnt, name))
 
 
+def dump_daemon(mnt):
+    """The stacks of the daemon serving mnt (ours), for a test that hangs."""
+    for m, state in MOUNTS:
+        if m != mnt or not shutil.which("gdb"):
+            continue
+        for pid in lock_holders(state):
+            r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, timeout=60)
+            print("--- stacks of the daemon %d of %s:\n%s" % (pid, mnt, r.stdout[-20000:]),
+                  flush=True)
+
+
 def cat_wait(mnt, job, secs=300):
-    r = sh("cat '%s/jobs/%s/wait'" % (mnt, job), timeout=secs)
+    try:
+        r = sh("cat '%s/jobs/%s/wait'" % (mnt, job), timeout=secs)
+    except subprocess.TimeoutExpired:
+        print("cat wait of job %s did not end in %d s" % (job, secs), flush=True)
+        dump_daemon(mnt)
+        raise
     return r.stdout.strip()
 
 

@@ -151,7 +151,7 @@ class Checker:
                 jobs.append(t.submit(mnt, "ref%d" % i, t.read(qpath)))
             same = 0
             for job, (qpath, out) in zip(jobs, self.outputs):
-                st = t.cat_wait(mnt, job)
+                st = t.cat_wait(mnt, job, 120)
                 got = t.read("%s/jobs/%s/hist.json" % (mnt, job), "rb")
                 if st == "done" and got == out:
                     same += 1
