@@ -26,6 +26,7 @@ packages=(
 	python3-numpy
 	python3-jsonschema # validates `anafs ls --json` and hist.json output
 	librsvg2-bin       # rsvg-convert: renders plot.svg in the plot tests
+	gdb                # a mount test that hangs prints the daemon's stacks
 )
 
 # Chosen dependencies of later issues (the mount, the job store, workers).
