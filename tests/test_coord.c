@@ -265,6 +265,36 @@ static void refused(struct env *e, const char *q, const char *what, const char *
 	CHECK(id > 0 && coord_job(e->c, id, &info) == 0 && info.status == JOB_INVALID);
 }
 
+/* Many workers finishing tiny tasks at once: several tasks are given back
+ * before the coordinator collects them, in any order, while others are
+ * still out (a task is then on its job's list and on the queue of those
+ * given back).  Cancels land among them. */
+static void test_crowd(void)
+{
+	struct env e;
+	start(&e, ":memory:", 8, false, 0);
+	const char *q = dimuon(48);
+	size_t wlen = 0;
+	void *want = straight(q, 0, &wlen);
+	for (int round = 0; round < 30; round++) {
+		int64_t a = submit(&e, q), b = submit(&e, q);
+		if (round % 3 == 0) {
+			struct timespec d = {0, (round % 7) * 300000L};
+			nanosleep(&d, NULL);
+			int rc = coord_control(e.c, b, "cancel", 6);
+			CHECK(rc == 0 || rc == -EBUSY);
+		}
+		CHECK_EQ_I(wait_end(&e, a), JOB_DONE);
+		same_bytes(__LINE__, &e, a, want, wlen);
+		enum job_status s = wait_end(&e, b);
+		CHECK(s == JOB_DONE || (round % 3 == 0 && s == JOB_CANCELLED));
+		if (s == JOB_DONE)
+			same_bytes(__LINE__, &e, b, want, wlen);
+	}
+	free(want);
+	stop(&e);
+}
+
 static void test_memory(void)
 {
 	struct env e;
@@ -420,6 +450,7 @@ int main(int argc, char **argv)
 		return 1;
 	test_results();
 	test_races();
+	test_crowd();
 	test_memory();
 	test_planning_errors();
 	test_resume();

@@ -37,7 +37,10 @@ struct btask {
 	struct result *result;    /* rc == 0: the partial result (the coordinator takes it) */
 	char msg[1024];           /* rc < 0: why, naming file and entries */
 	int worker;               /* which worker ran it (for the log) */
-	struct btask *next;       /* the coordinator's lists */
+	/* The coordinator's two lists; a task is on both between done and its
+	 * collection, so each has its own link. */
+	struct btask *next_inflight; /* its job's tasks with the backend */
+	struct btask *next_done;     /* the tasks given back, not collected yet */
 };
 
 struct backend_env {

@@ -95,7 +95,7 @@ void coord_retire(struct coord *c, struct cjob *j)
 
 void coord_stop_tasks(struct cjob *j)
 {
-	for (struct btask *t = j->inflight; t; t = t->next)
+	for (struct btask *t = j->inflight; t; t = t->next_inflight)
 		atomic_store(&t->stop, true);
 }
 
@@ -320,7 +320,7 @@ void coord_stop(struct coord *c)
 	if (c->backend)
 		c->bops->stop(c->backend); /* what was in flight comes back through done */
 	for (struct btask *t = c->done; t;) {
-		struct btask *next = t->next;
+		struct btask *next = t->next_done;
 		result_free(t->result);
 		plan_unref(t->plan);
 		free(t);
@@ -558,7 +558,7 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 	struct cjob *j = coord_find(c, id);
 	if (j && !job_status_terminal(j->status)) {
 		int64_t running = 0;
-		for (struct btask *t = j->inflight; t; t = t->next)
+		for (struct btask *t = j->inflight; t; t = t->next_inflight)
 			running += atomic_load(&t->events);
 		out->events_pending = running + j->events_waiting;
 		out->bytes = atomic_load(&j->bytes);
@@ -627,7 +627,7 @@ void coord_io(struct coord *c, uint64_t *bytes, uint64_t *events)
 	*bytes = atomic_load(&c->bytes_read);
 	*events = atomic_load(&c->events_read);
 	for (struct cjob *j = c->jobs; j; j = j->next_job)
-		for (struct btask *t = j->inflight; t; t = t->next) {
+		for (struct btask *t = j->inflight; t; t = t->next_inflight) {
 			*bytes += atomic_load(&t->bytes);
 			*events += (uint64_t)atomic_load(&t->events);
 		}

@@ -10,6 +10,7 @@
 
 #include "ana_err.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,9 @@ void coord_task_done(void *ctx, struct btask *t)
 {
 	struct coord *c = ctx;
 	pthread_mutex_lock(&c->lock);
-	t->next = NULL;
+	t->next_done = NULL;
 	*c->done_tail = t;
-	c->done_tail = &t->next;
+	c->done_tail = &t->next_done;
 	pthread_cond_broadcast(&c->run_cv);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -58,7 +59,7 @@ static bool dispatch_one(struct coord *c, struct cjob *j)
 		return false;
 	}
 	j->next++;
-	t->next = j->inflight;
+	t->next_inflight = j->inflight;
 	j->inflight = t;
 	if (j->running++ == 0)
 		j->active_since = mono();
@@ -84,11 +85,12 @@ static void dispatch(struct coord *c)
 
 static void unlink_task(struct cjob *j, struct btask *t)
 {
-	for (struct btask **p = &j->inflight; *p; p = &(*p)->next)
-		if (*p == t) {
-			*p = t->next;
-			break;
-		}
+	struct btask **p = &j->inflight;
+	while (*p && *p != t)
+		p = &(*p)->next_inflight;
+	assert(*p == t); /* every task given back is on its job's list */
+	if (*p)
+		*p = t->next_inflight;
 	if (--j->running == 0 && j->active_since > 0) {
 		j->active_secs += mono() - j->active_since;
 		j->active_since = 0;
@@ -242,7 +244,7 @@ void *coord_runner(void *arg)
 		if (!done)
 			wait_run(c);
 		for (struct btask *t = done, *next; t; t = next) {
-			next = t->next;
+			next = t->next_done;
 			collect(c, t);
 		}
 		if (done) {
