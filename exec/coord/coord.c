@@ -574,18 +574,27 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static struct timespec in_ms(int ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 int coord_wait(struct coord *c, int64_t id, int timeout_ms, enum job_status *status)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	if (timeout_ms >= 0) {
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-	}
+	struct timespec until = in_ms(timeout_ms >= 0 ? timeout_ms : 0);
 	for (;;) {
 		struct job_info info;
 		int rc = coord_job(c, id, &info);
@@ -597,17 +606,33 @@ int coord_wait(struct coord *c, int64_t id, int timeout_ms, enum job_status *sta
 		}
 		pthread_mutex_lock(&c->lock);
 		struct cjob *j = coord_find(c, id);
-		bool over = !j || job_status_terminal(j->status);
 		if (c->stopping) {
 			pthread_mutex_unlock(&c->lock);
 			return -EINTR;
 		}
-		int w = over ? 0 : timeout_ms >= 0
-				       ? pthread_cond_timedwait(&c->changed, &c->lock, &until)
-				       : pthread_cond_wait(&c->changed, &c->lock);
+		/* A job not held is over since coord_job() looked, or was never
+		 * taken up (the store could not say): look again within a second,
+		 * never in a busy loop. */
+		struct timespec when = in_ms(1000);
+		if (timeout_ms >= 0 && before(&until, &when))
+			when = until;
+		if (j && !job_status_terminal(j->status)) {
+			if (timeout_ms >= 0)
+				pthread_cond_timedwait(&c->changed, &c->lock, &until);
+			else
+				pthread_cond_wait(&c->changed, &c->lock);
+		} else if (!j) {
+			pthread_cond_timedwait(&c->changed, &c->lock, &when);
+		}
 		pthread_mutex_unlock(&c->lock);
-		if (w == ETIMEDOUT)
+		struct timespec now = in_ms(0);
+		if (timeout_ms >= 0 && !before(&now, &until)) {
+			if (!coord_job(c, id, &info) && job_status_terminal(info.status)) {
+				*status = info.status;
+				return 0;
+			}
 			return -ETIMEDOUT;
+		}
 	}
 }
 
