@@ -4,9 +4,8 @@
  * What the kernel may cache (docs/mount.md, "Caching"): the names and
  * attributes of things that never change (/, README, jobs/N and its
  * query, ctl, hist/) for a day; jobs/ and the jobs/NAME links for a day
- * too, invalidated by the notifier when a job is made; wait's size until
- * the notifier invalidates it as the job ends.  Everything else is never
- * cached: each stat asks the daemon. */
+ * too, invalidated by the notifier when a job is made.  Everything else
+ * is never cached: each stat asks the daemon. */
 #include "fs_int.h"
 
 #include <errno.h>
@@ -138,6 +137,7 @@ static int stat_job(struct fs_mount *m, const struct fs_ident *id, struct stat *
 		break;
 	case W_WAIT: /* what a read gives once the job is over */
 		st->st_mode = S_IFREG | 0444;
+		*ttl = FS_TTL_NONE; /* a reply racing the job's end must not stick */
 		if (job_status_terminal(info.status))
 			st->st_size = (off_t)strlen(job_status_name(info.status)) + 1;
 		break;

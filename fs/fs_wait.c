@@ -337,10 +337,8 @@ static void handle(struct fs_mount *m, int64_t job, unsigned events)
 		return;
 	enum job_status st;
 	bool over = false;
-	if (!fs_job_over(m, job, &st, &over) && over) {
+	if (!fs_job_over(m, job, &st, &over) && over)
 		answer(m, job, st);
-		inval(m, FS_INO_JOB(job, FS_JK_WAIT)); /* its size is the status line's now */
-	}
 	poll_wake(m, job, over);
 }
 
