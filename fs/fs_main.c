@@ -1,8 +1,8 @@
 /* fs_main.c — mounting, serving and stopping the mount.
  *
  * The design (docs/mount.md has the user's side):
- *   - libfuse's low-level API, in its multithreaded loop with at most
- *     FS_THREADS workers.  No request handler ever blocks: a read of
+ *   - libfuse's low-level API, in its multithreaded loop (at most ten
+ *     workers).  No request handler ever blocks: a read of
  *     jobs/N/wait on a job that is not over is parked on a list and
  *     answered later (fs_wait.c), so a thousand waiters hold no thread
  *     and every other request is served as if they were not there.
@@ -29,7 +29,8 @@
 #include <string.h>
 #include <time.h>
 
-#define FS_THREADS 16
+/* Workers kept idle: libfuse makes at most 10; none ever blocks. */
+#define FS_IDLE_THREADS 10
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -178,11 +179,13 @@ int fs_loop(struct fs_mount *m, struct store *st, struct coord *sc)
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-	int rc = cfg ? fs_notifier_start(m) : -ENOMEM;
+	/* With FUSE_USE_VERSION 35 this is the 3.2 struct (libfuse's default
+	 * of at most 10 workers): fuse_loop_cfg_create() makes the 3.12 one,
+	 * which the 3.2 loop would misread (a new thread per request). */
+	struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = FS_IDLE_THREADS};
+	int rc = fs_notifier_start(m);
 	if (!rc && !(rc = -pthread_create(&m->sigthread, NULL, sig_main, m))) {
-		fuse_loop_cfg_set_max_threads(cfg, FS_THREADS);
-		rc = fuse_session_loop_mt(m->se, cfg);
+		rc = fuse_session_loop_mt(m->se, &cfg);
 		atomic_store(&m->loop_done, true);
 		pthread_join(m->sigthread, NULL);
 	}
@@ -192,7 +195,6 @@ int fs_loop(struct fs_mount *m, struct store *st, struct coord *sc)
 	fs_wait_shutdown(m);
 	fuse_session_unmount(m->se);
 	m->mounted = false;
-	fuse_loop_cfg_destroy(cfg);
 	return rc < 0 ? rc : 0;
 }
 
