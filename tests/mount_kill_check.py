@@ -25,7 +25,9 @@ import sys
 import tempfile
 import time
 
-FAILED = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mount_util import FAILED, check  # noqa: E402
+
 STATE = {"daemon": None, "mnt": None, "tmp": None, "log": None}
 
 # Tasks of 50k entries: 4 quick ones per zlib copy, 2 slow ones per lzma copy, so
@@ -33,15 +35,6 @@ STATE = {"daemon": None, "mnt": None, "tmp": None, "log": None}
 BENCH = ("bench/nano_like_zlib_200k.root", "bench/nano_like_lzma_100k.root")
 MAX_KILLS = 12
 MAX_SECS = 120
-
-
-def check(cond, what, detail=""):
-    if cond:
-        print("ok   %s" % what, flush=True)
-    else:
-        FAILED.append(what)
-        print("FAIL %s%s" % (what, (": " + str(detail)[:2000]) if detail else ""), flush=True)
-    return cond
 
 
 def query_text(data, copies, bins):
