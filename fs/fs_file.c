@@ -151,10 +151,23 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* ---- reading ---- */
 
+/* A slice of a handle's snapshot, sent from a copy: once the kernel has
+ * the reply the reader may close, and the release free the snapshot,
+ * while this thread is still in writev() (AddressSanitizer then checks
+ * the freed buffer). */
 static void reply_slice(fuse_req_t req, const char *buf, size_t len, size_t size, off_t off)
 {
 	size_t n = off >= 0 && (size_t)off < len ? len - (size_t)off : 0;
-	fuse_reply_buf(req, n ? buf + off : NULL, n < size ? n : size);
+	n = n < size ? n : size;
+	char *copy = n ? malloc(n) : NULL;
+	if (n && !copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (n)
+		memcpy(copy, buf + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 /* A slice of a buffer that may change, copied under m->lock. */

@@ -19,6 +19,7 @@ import time
 FAILED = []
 PROCS = []      # every Popen started
 MOUNTS = []     # (mount point, state folder) of every mount made
+LOGS = []       # the daemons' logs, shown when a check failed
 TMPDIRS = []
 
 DIMUON = "root/nano_dimuon.root"
@@ -174,8 +175,22 @@ def kill_all():
     PROCS.clear()
 
 
+def show_logs():
+    """The tail of every daemon's log: what a failed check wants to know."""
+    for p in LOGS:
+        try:
+            tail = read(p)[-3000:]
+        except OSError:
+            continue
+        if tail.strip():
+            print("--- the daemon's log %s (its end):\n%s" % (p, tail), flush=True)
+
+
 def cleanup():
     kill_all()
+    if FAILED:
+        show_logs()
+    LOGS.clear()
     for mnt, state in MOUNTS:
         try:
             unmount(mnt)
@@ -236,6 +251,7 @@ class Mount:
         self.daemon = None
         os.makedirs(self.mnt, exist_ok=True)
         MOUNTS.append((self.mnt, self.state))
+        LOGS.append(self.log if foreground else os.path.join(self.state, "daemon.log"))
         args = [anafs, "mount", self.mnt, "--state", self.state] + list(opts)
         if foreground:
             self.daemon = popen(args + ["--foreground"], stdout=open(self.log, "w"),
