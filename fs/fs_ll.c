@@ -175,6 +175,53 @@ static int stat_qfile(struct fs_mount *m, const struct fs_ident *id, struct stat
 	return 0;
 }
 
+/* Attributes of what is not a job's: /, README, jobs/, workers, cache,
+ * the links and the scratch files.  *mt: the time to show. */
+static int stat_other(struct fs_mount *m, const struct fs_ident *id, struct stat *st, double *mt,
+		      double *ttl)
+{
+	switch (id->what) {
+	case W_ROOT:
+		set_dir(st, 0555);
+		return 0;
+	case W_README:
+		st->st_mode = S_IFREG | 0444;
+		return fresh_size(m, 0, FF_README, NULL, &st->st_size, mt);
+	case W_JOBS:
+		pthread_mutex_lock(&m->lock);
+		*mt = m->jobs_mtime > *mt ? m->jobs_mtime : *mt;
+		pthread_mutex_unlock(&m->lock);
+		set_dir(st, m->o.allow_other ? 01777 : 0755);
+		return 0;
+	case W_SNAP: /* workers, cache */
+		*ttl = FS_TTL_NONE;
+		st->st_mode = S_IFREG | 0444;
+		if (!id->bound)
+			return fresh_size(m, 0, id->f, NULL, &st->st_size, mt);
+		st->st_size = (off_t)id->len;
+		*mt = id->mtime;
+		return 0;
+	case W_LINK:
+		if (!id->named || !id->name_job)
+			return -ENOENT;
+		st->st_mode = S_IFLNK | 0777;
+		st->st_uid = id->uid;
+		st->st_size = snprintf(NULL, 0, "%lld", (long long)id->name_job);
+		*mt = id->mtime;
+		return 0;
+	case W_SCRATCH:
+		*ttl = FS_TTL_NONE;
+		st->st_mode = S_IFREG | id->mode;
+		st->st_uid = id->uid;
+		st->st_gid = id->gid;
+		st->st_size = (off_t)id->len;
+		*mt = id->mtime;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
 int fs_stat_ino(struct fs_mount *m, fuse_ino_t ino, const struct fs_handle *h, struct stat *st,
 		double *ttl)
 {
@@ -190,65 +237,13 @@ int fs_stat_ino(struct fs_mount *m, fuse_ino_t ino, const struct fs_handle *h, s
 	st->st_blksize = 4096;
 	*ttl = FS_TTL_STATIC;
 	double mt = m->ctx.started;
-	switch (id.what) {
-	case W_ROOT:
-		set_dir(st, 0555);
-		break;
-	case W_README: {
-		rc = fresh_size(m, 0, FF_README, NULL, &st->st_size, &mt);
-		st->st_mode = S_IFREG | 0444;
-		break;
-	}
-	case W_JOBS:
-		pthread_mutex_lock(&m->lock);
-		mt = m->jobs_mtime > mt ? m->jobs_mtime : mt;
-		pthread_mutex_unlock(&m->lock);
-		set_dir(st, m->o.allow_other ? 01777 : 0755);
-		break;
-	case W_SNAP:
-		if (!id.job) { /* workers, cache */
-			*ttl = FS_TTL_NONE;
-			st->st_mode = S_IFREG | 0444;
-			if (id.bound) {
-				st->st_size = (off_t)id.len;
-				mt = id.mtime;
-			} else {
-				rc = fresh_size(m, 0, id.f, NULL, &st->st_size, &mt);
-			}
-			break;
-		}
-		/* fall through */
-	case W_JOBDIR:
-	case W_QUERY:
-	case W_CTL:
-	case W_WAIT:
-	case W_HISTDIR:
-		rc = stat_job(m, &id, st, ttl);
+	bool of_job = id.job && (id.what == W_SNAP || (id.what >= W_JOBDIR && id.what <= W_HISTDIR));
+	if (of_job || id.what == W_QFILE) {
+		rc = of_job ? stat_job(m, &id, st, ttl) : stat_qfile(m, &id, st);
+		*ttl = of_job ? *ttl : FS_TTL_NONE;
 		mt = (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec * 1e-9;
-		break;
-	case W_QFILE:
-		*ttl = FS_TTL_NONE;
-		rc = stat_qfile(m, &id, st);
-		mt = (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec * 1e-9;
-		break;
-	case W_LINK:
-		if (!id.named || !id.name_job)
-			return -ENOENT;
-		st->st_mode = S_IFLNK | 0777;
-		st->st_uid = id.uid;
-		st->st_size = snprintf(NULL, 0, "%lld", (long long)id.name_job);
-		mt = id.mtime;
-		break;
-	case W_SCRATCH:
-		*ttl = FS_TTL_NONE;
-		st->st_mode = S_IFREG | id.mode;
-		st->st_uid = id.uid;
-		st->st_gid = id.gid;
-		st->st_size = (off_t)id.len;
-		mt = id.mtime;
-		break;
-	default:
-		return -ENOENT;
+	} else {
+		rc = stat_other(m, &id, st, &mt, ttl);
 	}
 	if (rc)
 		return rc;
