@@ -257,6 +257,14 @@ struct fs_name *fs_name_add(struct fs_mount *m, const char *name, uid_t uid, gid
 
 void fs_name_job(struct fs_mount *m, const char *name, int64_t job, uid_t uid, double when)
 {
+	/* A job of an older anafs may have a name today's rules refuse: it
+	 * gets no jobs/NAME (no lookup could reach it). */
+	char q[NAME_MAX + 1], stem[FS_MAX_NAME + 1];
+	enum fs_class cls;
+	const char *why;
+	snprintf(q, sizeof(q), "%.200s.query", name);
+	if (strlen(name) > FS_MAX_NAME || fs_name_class(q, &cls, stem, &why) || cls != FS_C_QUERY)
+		return;
 	struct fs_name *nm = fs_name_add(m, name, uid, m->o.gid);
 	if (!nm || job < nm->job)
 		return;
