@@ -18,6 +18,7 @@ import queue
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -681,6 +682,14 @@ def other_users(env):
             f.write("cancel\n")
     res = as_user(65534, write_ctl)
     check(res.get("errno") == errno.EACCES, "uid 65534 cannot write root's ctl (EACCES)", res)
+    # jobs/NAME.query belongs to its newest job's user: others cannot save it.
+    before = jobs_of(mnt)
+    st = os.stat(mnt + "/jobs/rootjob.query")
+    res = as_user(65534, lambda: open(mnt + "/jobs/rootjob.query", "w").close())
+    check(st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o644 and
+          res.get("errno") == errno.EACCES and jobs_of(mnt) == before,
+          "jobs/rootjob.query is root's, 0644: uid 65534 cannot save it (EACCES)",
+          (st.st_uid, oct(st.st_mode), res))
 
     # A root long job that the other user may not cancel while it runs.
     r = sh("cp '%s' '%s/jobs/rootlong.query'" % (q, mnt))
