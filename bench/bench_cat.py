@@ -15,6 +15,13 @@ user's is touched), then:
             between reads, 0 by default): per-read latency and its
             throughput.
 
+  waiters   --waiters processes block in `cat jobs/N/wait` on a paused
+            job while one reader loops open/read/close on its status for
+            --idle-seconds: the latency every other operation sees while
+            the mount holds that many blocked reads (median, p99).  A read
+            that gets no answer in 10 s is reported as a frozen mount, and
+            the daemon is killed (by its PID) to end the run.
+
 alone and readers alternate --rounds times; the table shows medians.  Every
 read is checked to be one whole JSON snapshot ('{' ... '}\\n').  The mount is
 unmounted however the benchmark ends; the whole run is bounded by --budget
@@ -22,12 +29,13 @@ seconds (a job still running then is cancelled).
 
 usage: bench/bench_cat.py [--anafs build/anafs] [--file F] [--copies N]
            [--workers N] [--readers N] [--rounds N] [--idle-seconds S]
-           [--pause S] [--budget S]
+           [--pause S] [--waiters N] [--budget S]
 """
 import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -132,8 +140,9 @@ class Readers:
     """n threads looping open/read/close on path until stop() or until
     `until` (a monotonic time)."""
 
-    def __init__(self, path, n, until=None, pause=0.0):
-        self.path, self.until, self.pause = path, until, pause
+    def __init__(self, path, n, until=None, pause=0.0,
+                 whole=lambda b: b.startswith(b"{") and b.endswith(b"}\n")):
+        self.path, self.until, self.pause, self.whole = path, until, pause, whole
         self.stop_ev = threading.Event()
         self.lat = [[] for _ in range(n)]
         self.bad = [0] * n
@@ -152,7 +161,7 @@ class Readers:
                 self.bad[i] += 1
                 continue
             lat.append(pc() - t0)
-            if not (b.startswith(b"{") and b.endswith(b"}\n")):
+            if not self.whole(b):
                 self.bad[i] += 1
             if self.pause:
                 self.stop_ev.wait(self.pause)
@@ -180,6 +189,52 @@ class Readers:
             "max_ms": 1e3 * lat[-1] if n else float("nan"),
             "bad": sum(self.bad),
         }
+
+
+def in_read(pid):
+    """Whether process pid is blocked in read(2) (x86_64: syscall 0)."""
+    try:
+        return open(f"/proc/{pid}/syscall").read().split()[0] == "0"
+    except (OSError, IndexError):
+        return False
+
+
+def waiters_phase(mnt, query, n, secs, pid):
+    """n `cat wait` processes on a paused job; the latency of `cat status`
+    meanwhile.  Returns the summary row, or None if the mount froze."""
+    job, _ = submit(mnt, "paused", query)
+    jdir = os.path.join(mnt, "jobs", str(job))
+    with open(os.path.join(jdir, "ctl"), "w") as f:
+        f.write("pause\n")
+    ps = [subprocess.Popen(["cat", os.path.join(jdir, "wait")], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not all(in_read(p.pid) for p in ps):
+            time.sleep(0.1)
+        blocked = sum(in_read(p.pid) for p in ps)
+        r = Readers(os.path.join(jdir, "status"), 1, until=time.monotonic() + secs,
+                    whole=lambda b: b == b"paused\n")
+        r.start()
+        r.threads[0].join(secs + 10)
+        if r.threads[0].is_alive():
+            print(f"waiters: {blocked} blocked readers: `cat status` got no answer in "
+                  f"10 s (the mount is frozen); killing the daemon {pid}", flush=True)
+            os.kill(pid, signal.SIGKILL)
+            return None
+        r.stop()
+        s = r.summary()
+        s["readers"] = 1
+        with open(os.path.join(jdir, "ctl"), "w") as f:
+            f.write("cancel\n")
+        return s, blocked
+    finally:
+        for p in ps:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
 
 
 def run_job(mnt, name, text, readers, deadline, pid, pause=0.0):
@@ -249,6 +304,8 @@ def main():
     ap.add_argument("--pause", type=float, default=0.0,
                     help="seconds each reader sleeps between reads while the job runs "
                          "(default 0: loop flat out)")
+    ap.add_argument("--waiters", type=int, default=500,
+                    help="readers blocked on wait for the waiters figure (default 500; 0: skip)")
     ap.add_argument("--budget", type=float, default=170.0,
                     help="seconds the whole run may take (default 170)")
     a = ap.parse_args()
@@ -284,6 +341,15 @@ def main():
             s["readers"] = n
             rows.append(("idle (job done)", s))
             print(fmt_row("idle (job done)", s), flush=True)
+        # Every other operation while many reads of wait are blocked.
+        if a.waiters:
+            w = waiters_phase(mnt, query, a.waiters, a.idle_seconds, pid)
+            if w:
+                s, blocked = w
+                rows.append((f"status, {blocked} waiters", s))
+                print(fmt_row(f"status, {blocked} waiters", s), flush=True)
+            else:
+                raise Budget("the mount froze with blocked waiters")
         # Alone and with readers, alternating so that drift in the
         # machine's load moves both sides alike.
         for i in range(a.rounds):
@@ -310,7 +376,7 @@ def main():
         med["readers"] = a.readers
         rows.append(("job running (median/round)", med))
     print()
-    print(f"{'hist.json reads':<28} {'readers':>7} {'reads':>8} {'reads/s':>9} "
+    print(f"{'reads of hist.json, status':<28} {'readers':>7} {'reads':>8} {'reads/s':>9} "
           f"{'median ms':>9} {'p99 ms':>8} {'max ms':>8} {'bad':>4}")
     for label, s in rows:
         print(fmt_row(label, s))

@@ -6,13 +6,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,20 +61,68 @@ static int run_fusermount(const char *dir, bool lazy)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-/* Wait until no daemon holds the lock of state dir (at most secs). */
-static bool wait_unlocked(const char *lockpath, int secs)
+/* The daemon's pid, from the lock file it wrote it into; 0 if none. */
+static pid_t daemon_pid(const char *lockpath)
 {
-	for (int i = 0; i < secs * 10; i++) {
+	char buf[32] = "";
+	int fd = open(lockpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	long pid = strtol(buf, NULL, 10);
+	return pid > 1 ? (pid_t)pid : 0;
+}
+
+/* Whether process pid is gone: no such process, or a zombie (the daemon
+ * is not our child: init reaps it). */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], stat[512] = "";
+	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	bool zombie = fgets(stat, sizeof(stat), f) && strrchr(stat, ')') &&
+		      strrchr(stat, ')')[1] == ' ' && strrchr(stat, ')')[2] == 'Z';
+	fclose(f);
+	return zombie;
+}
+
+/* Wait (at most secs) until no daemon holds the lock of the state folder
+ * and the daemon's process has exited. */
+static bool wait_daemon_gone(const char *lockpath, pid_t pid, int secs)
+{
+	for (int i = 0; i < secs * 50; i++) {
 		int fd = open(lockpath, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
+		bool free_now = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (free_now && pid_gone(pid))
 			return true;
-		bool free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
-		close(fd);
-		if (free_now)
-			return true;
-		usleep(100000);
+		usleep(20000);
 	}
 	return false;
+}
+
+/* /proc/self/mounts writes a space as \040, a tab \011, a newline \012
+ * and a backslash \134: decode a field in place. */
+static void unescape_mount_field(char *s)
+{
+	char *out = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = 0;
 }
 
 /* Whether path is a mount point of an anafs daemon already. */
@@ -82,10 +133,12 @@ static bool anafs_mounted(const char *path)
 		return false;
 	char line[8192], dev[4096], mnt[4096], type[256];
 	bool found = false;
-	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%4095s %4095s %255s", dev, mnt, type) == 3 &&
-		    !strcmp(mnt, path) && !strncmp(type, "fuse", 4) && strstr(dev, "anafs"))
-			found = true;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%4095s %4095s %255s", dev, mnt, type) != 3)
+			continue;
+		unescape_mount_field(mnt);
+		found = !strcmp(mnt, path) && !strncmp(type, "fuse", 4) && strstr(dev, "anafs");
+	}
 	fclose(f);
 	return found;
 }
@@ -107,6 +160,109 @@ static int mount_usage(void)
 	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--foreground] "
 			"[--allow-other] [--hist-memory SIZE]\n");
 	return 2;
+}
+
+/* Why the state folder cannot be written, as the user should read it. */
+static void state_error(const char *dir, int err)
+{
+	if (err == EROFS)
+		fprintf(stderr, "anafs mount: state directory %s is read-only\n", dir);
+	else if (err == EACCES || err == EPERM)
+		fprintf(stderr, "anafs mount: state directory %s is not writable: %s\n", dir,
+			strerror(err));
+	else
+		fprintf(stderr, "anafs mount: state directory %s: %s\n", dir, strerror(err));
+}
+
+/* Make the state folder private (0700, its files 0600) and take its lock:
+ * *lfd holds it for the daemon's life.  Returns 0 or prints why and 1. */
+static int take_state(const char *st_dir, const char *lock, const char *db, int *lfd)
+{
+	/* The database holds every query and dataset path: whatever the
+	 * folder's mode was, only its owner reads it. */
+	umask(077);
+	if (chmod(st_dir, 0700) && errno != EPERM) {
+		state_error(st_dir, errno);
+		return 1;
+	}
+	const char *sfx[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof(p), "%s%s", db, sfx[i]);
+		chmod(p, 0600); /* files of an older anafs: ENOENT is fine */
+	}
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		state_error(st_dir, errno);
+		return 1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			fprintf(stderr, "anafs mount: another anafs daemon uses %s\n", st_dir);
+		else
+			state_error(st_dir, e);
+		return 1;
+	}
+	fchmod(fd, 0600);
+	if (access(st_dir, W_OK)) { /* the lock may be old, the folder not writable now */
+		state_error(st_dir, errno);
+		close(fd);
+		return 1;
+	}
+	*lfd = fd;
+	return 0;
+}
+
+/* In the daemon: its pid into the lock file (anafs umount waits for it),
+ * its messages into STATE/daemon.log when it runs in the background. */
+static void daemon_files(int lfd, const char *st_dir, bool fg)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(lfd, 0) == 0 && pwrite(lfd, pid, (size_t)n, 0) != n)
+		fprintf(stderr, "anafs mount: cannot record the daemon's pid\n");
+	if (fg)
+		return;
+	char log[PATH_MAX + 16];
+	snprintf(log, sizeof(log), "%s/daemon.log", st_dir);
+	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
+/* The daemon: store, coordinator, the mount's loop; then stop in order
+ * (the mount goes first, so users see it go at once). */
+/* Serve the mount with a coordinator of options o (its store and events
+ * filled in here) until it is unmounted or signalled. */
+static int serve(struct fs_mount *m, const char *db, struct coord_opts o)
+{
+	struct store *store = NULL;
+	struct coord *sc = NULL;
+	char msg[512] = "";
+	int rc = store_open(db, &store, msg, sizeof(msg));
+	o.st = store;
+	o.on_event = fs_on_event;
+	o.event_ctx = m;
+	if (!rc)
+		rc = coord_start(&o, &sc, msg, sizeof(msg));
+	if (rc) {
+		fprintf(stderr, "anafs mount: %s\n", *msg ? msg : strerror(-rc));
+		fs_unmount(m);
+		store_close(store);
+		return 1;
+	}
+	rc = fs_loop(m, store, sc);
+	if (fs_stop_signal(m))
+		fprintf(stderr, "anafs: stopped by signal %d (%s)\n", fs_stop_signal(m),
+			strsignal(fs_stop_signal(m)));
+	coord_stop(sc);
+	fs_unmount(m);
+	store_close(store);
+	return rc ? 1 : 0;
 }
 
 int cmd_mount(int argc, char **argv)
@@ -140,8 +296,10 @@ int cmd_mount(int argc, char **argv)
 		return mount_usage();
 	char mnt[PATH_MAX], st_dir[PATH_MAX], cwd[PATH_MAX], db[PATH_MAX + 16], lock[PATH_MAX + 16];
 	struct stat sb;
-	/* A daemon killed hard leaves its mount behind: clear it first. */
-	if (stat(dir, &sb) && errno == ENOTCONN)
+	/* A daemon killed hard leaves its mount behind: clear it first.
+	 * statfs, not stat: the kernel may answer stat from its cache. */
+	struct statfs sf;
+	if (statfs(dir, &sf) && errno == ENOTCONN)
 		run_fusermount(dir, true);
 	if (!realpath(dir, mnt) || stat(mnt, &sb) || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "anafs mount: %s: not a directory\n", dir);
@@ -160,7 +318,7 @@ int cmd_mount(int argc, char **argv)
 	if (!rc && !realpath(st_dir, abs_state))
 		rc = -errno;
 	if (rc) {
-		fprintf(stderr, "anafs mount: state directory %s: %s\n", st_dir, strerror(-rc));
+		state_error(st_dir, -rc);
 		return 1;
 	}
 	/* The daemon runs in "/": every path it keeps must be absolute. */
@@ -169,12 +327,9 @@ int cmd_mount(int argc, char **argv)
 		snprintf(cwd, sizeof(cwd), "/");
 	snprintf(db, sizeof(db), "%s/anafs.db", st_dir);
 	snprintf(lock, sizeof(lock), "%s/daemon.lock", st_dir);
-	/* One daemon per state directory. */
-	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB)) {
-		fprintf(stderr, "anafs mount: another anafs daemon uses %s\n", st_dir);
+	int lfd = -1; /* one daemon per state folder; never closed: exit releases it */
+	if (take_state(st_dir, lock, db, &lfd))
 		return 1;
-	}
 	/* Check the store opens before going to the background. */
 	struct store *store = NULL;
 	char msg[512] = "";
@@ -192,25 +347,11 @@ int cmd_mount(int argc, char **argv)
 		return 1;
 	}
 	/* In the daemon now (or the foreground process): the lock stays held
-	 * by the inherited descriptor. */
-	struct coord *sc = NULL;
-	if ((rc = store_open(db, &store, msg, sizeof(msg))) ||
-	    (rc = coord_start(&(struct coord_opts){.st = store, .workers = workers,
-						    .check_access = other, .resume = true,
-						    .hist_memory = memory,
-						    .base_desc = "the folder anafs mount ran in"},
-			      &sc, msg, sizeof(msg)))) {
-		fprintf(stderr, "anafs mount: %s\n", *msg ? msg : strerror(-rc));
-		fs_unmount(m);
-		store_close(store);
-		return 1;
-	}
-	rc = fs_loop(m, store, sc);
-	coord_stop(sc);
-	fs_unmount(m);
-	store_close(store);
-	close(lfd);
-	return rc ? 1 : 0;
+	 * by the inherited descriptor until the process exits. */
+	daemon_files(lfd, st_dir, fg);
+	return serve(m, db, (struct coord_opts){.workers = workers, .check_access = other,
+						.resume = true, .hist_memory = memory,
+						.base_desc = "the folder anafs mount ran in"});
 }
 
 int cmd_umount(int argc, char **argv)
@@ -229,21 +370,66 @@ int cmd_umount(int argc, char **argv)
 		fprintf(stderr, "usage: anafs umount DIR [--state DIR]\n");
 		return 2;
 	}
-	if (run_fusermount(dir, false)) {
-		fprintf(stderr, "anafs umount: %s: fusermount3 -u failed\n", dir);
-		return 1;
-	}
 	char st_dir[PATH_MAX], lock[PATH_MAX + 16];
 	if (state)
 		snprintf(st_dir, sizeof(st_dir), "%s", state);
 	else
 		default_state(st_dir, sizeof(st_dir));
 	snprintf(lock, sizeof(lock), "%s/daemon.lock", st_dir);
-	if (!wait_unlocked(lock, 30)) {
-		fprintf(stderr, "anafs umount: the daemon of %s has not stopped yet\n", st_dir);
+	pid_t pid = daemon_pid(lock);
+	if (run_fusermount(dir, false)) {
+		fprintf(stderr, "anafs umount: %s: fusermount3 -u failed\n", dir);
+		return 1;
+	}
+	/* Return only once the daemon has exited: a script may mount again,
+	 * or read the state folder, on its next line. */
+	if (!wait_daemon_gone(lock, pid, 30)) {
+		fprintf(stderr, "anafs umount: the daemon of %s (pid %d) has not stopped yet\n",
+			st_dir, (int)pid);
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- anafs submit ---- */
+
+static void print_error(const char *mnt, const char *job)
+{
+	char path[PATH_MAX + 80], buf[4096];
+	snprintf(path, sizeof(path), "%s/jobs/%s/error", mnt, job);
+	FILE *e = fopen(path, "r");
+	size_t n;
+	if (!e)
+		return;
+	while ((n = fread(buf, 1, sizeof(buf), e)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(e);
+}
+
+/* Wait (at most 60 s) until job is planned or over, as its progress.json
+ * says: its dataset's errors arrive after the submission.  Returns the
+ * status then (JOB_QUEUED when it cannot tell). */
+static enum job_status wait_planned(const char *mnt, const char *job)
+{
+	char path[PATH_MAX + 80], buf[8192];
+	snprintf(path, sizeof(path), "%s/jobs/%s/progress.json", mnt, job);
+	for (int i = 0; i < 60 * 20; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		for (int s = JOB_DONE; s <= JOB_INVALID; s++) {
+			char want[64];
+			snprintf(want, sizeof(want), "\"status\": \"%s\"", job_status_name(s));
+			if (strstr(buf, want))
+				return (enum job_status)s;
+		}
+		if (strstr(buf, "\"planned\": true") || !f)
+			return JOB_QUEUED;
+		usleep(50000);
+	}
+	return JOB_QUEUED;
 }
 
 int cmd_submit(int argc, char **argv)
@@ -300,21 +486,21 @@ int cmd_submit(int argc, char **argv)
 			err = errno;
 	if (in != stdin)
 		fclose(in);
+	/* fsync submits (as close would) and leaves the descriptor open to
+	 * ask which job it made: exact even if others submit NAME meanwhile. */
+	char target[64] = "";
+	if (!err && fsync(fd))
+		err = errno;
+	ssize_t tl = fgetxattr(fd, "user.anafs.job", target, sizeof(target) - 1);
 	if (close(fd) && !err)
 		err = errno;
-	char target[64] = "";
-	ssize_t tl = readlink(link, target, sizeof(target) - 1);
-	if (tl > 0)
-		target[tl] = 0;
+	if (tl <= 0)
+		tl = readlink(link, target, sizeof(target) - 1);
+	target[tl > 0 ? tl : 0] = 0;
+	if (!err && tl > 0 && wait_planned(mnt, target) == JOB_INVALID)
+		err = EINVAL;
 	if (err == EINVAL && tl > 0) { /* the query's error, as the mount says it */
-		char epath[PATH_MAX + 80];
-		snprintf(epath, sizeof(epath), "%s/jobs/%s/error", mnt, target);
-		FILE *e = fopen(epath, "r");
-		if (e) {
-			while ((n = fread(buf, 1, sizeof(buf), e)) > 0)
-				fwrite(buf, 1, n, stderr);
-			fclose(e);
-		}
+		print_error(mnt, target);
 		fprintf(stderr, "anafs submit: job %s is invalid\n", target);
 		return 1;
 	}

@@ -1,8 +1,11 @@
-/* fs.h — the anafs mount: FUSE operations over the job store and the
- * scheduler.  Knows nothing of ROOT or sockets: it asks the store and the
- * scheduler for a snapshot and formats it.  See docs/mount.md.
+/* fs.h — the anafs mount: a FUSE filesystem (libfuse's low-level API) over
+ * the job store and the coordinator.  Knows nothing of ROOT or sockets: it
+ * asks the store and the coordinator for a snapshot and formats it.  The
+ * user's view is docs/mount.md; the design is at the top of fs_main.c.
  *
- * Thread safety: the FUSE loop runs multithreaded; everything here is. */
+ * Thread safety: fs_on_event() may be called from any thread, at any time
+ * between fs_mount() and fs_unmount(); the other calls belong to the
+ * thread that mounted. */
 #ifndef ANAFS_FS_H
 #define ANAFS_FS_H
 
@@ -10,11 +13,13 @@
 #include "store.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define FS_MAX_QUERY (1u << 20) /* bytes a written query may hold (EFBIG past it) */
-#define FS_MAX_DRAFTS 256       /* files being written at once */
+#define FS_MAX_DRAFTS 256       /* files being written at once: drafts and scratch files */
+#define FS_MAX_NAME 200         /* bytes of NAME in jobs/NAME.query */
 
 struct fs_opts {
 	const char *mountpoint;
@@ -28,38 +33,28 @@ struct fs_opts {
 struct fs_mount;
 
 /* Mount at o->mountpoint and, unless o->foreground, go to the background
- * (call it before starting any thread).  *out: fs_unmount(). */
+ * (call it before starting any thread).  It blocks SIGINT, SIGTERM and
+ * SIGHUP in the calling thread, so that every thread started after it
+ * leaves them to fs_loop().  *out: fs_unmount().  Returns 0 or a negative
+ * errno with msg (cap bytes) saying why. */
 int fs_mount(const struct fs_opts *o, struct fs_mount **out, char *msg, size_t cap);
 
-/* Serve the mount until it is unmounted (fusermount3 -u, SIGINT, SIGTERM);
- * store and scheduler borrowed.  Returns 0 or a negative errno. */
+/* The coordinator's on_event (struct coord_opts): ctx is the struct
+ * fs_mount.  Only queues the event for the mount's notifier thread, so it
+ * is safe under any lock of the caller's and returns at once. */
+void fs_on_event(void *ctx, int64_t job, unsigned events);
+
+/* Serve the mount until it is unmounted (fusermount3 -u) or the process
+ * gets SIGINT, SIGTERM or SIGHUP; store and coordinator borrowed.  Before
+ * it returns, every blocked read of a wait file is answered (the job's
+ * status when it is over, EINTR otherwise) and the mount is unmounted.
+ * Returns 0 or a negative errno. */
 int fs_loop(struct fs_mount *m, struct store *st, struct coord *sc);
+
+/* The signal that ended fs_loop(), or 0. */
+int fs_stop_signal(const struct fs_mount *m);
 
 /* Unmount if still mounted and free. */
 void fs_unmount(struct fs_mount *m);
-
-/* What each file of a job shows, rendered now (fs_render.c). */
-enum fs_file {
-	FF_QUERY, FF_STATUS, FF_ERROR, FF_PROGRESS, FF_PROGRESS_JSON, FF_HIST_JSON, FF_CUTFLOW,
-	FF_LOG, FF_CTL, FF_WAIT, FF_SVG, FF_CSV,
-	FF_README, FF_WORKERS, FF_CACHE, /* top level */
-	FF_NONE,
-};
-
-struct fs_ctx {
-	struct store *st;
-	struct coord *sc;
-	double started;
-};
-
-/* Render file f of job (hname: the histogram for FF_SVG/FF_CSV) into a
- * new buffer.  *mtime: when that content last changed.  Returns 0,
- * -ENOENT (no such job or histogram) or -ENOMEM. */
-int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, char **out,
-	      size_t *len, double *mtime);
-
-/* The histogram names of a job (for hist/), NULL-terminated; free each
- * and the array. */
-char **fs_hist_names(struct fs_ctx *c, int64_t job);
 
 #endif

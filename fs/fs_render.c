@@ -2,7 +2,7 @@
  * store and the scheduler.  Results (hist.json and what derives from it)
  * are cached per job and result version, so that many readers looping on
  * hist.json cost one rendering per merge. */
-#include "fs.h"
+#include "fs_int.h"
 
 #include "anafs_version.h"
 #include "plot.h"
@@ -43,7 +43,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cached *cached_result(struct fs_ctx *c, int64_t job, int *err)
 {
 	struct job_info info;
-	if ((*err = store_job_get(c->st, job, &info)))
+	if ((*err = coord_job(c->sc, job, &info)))
 		return NULL;
 	struct cached *slot = NULL, *oldest = &cache[0];
 	for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -123,7 +123,9 @@ char **fs_hist_names(struct fs_ctx *c, int64_t job)
 	int err = 0;
 	char **v = NULL;
 	struct job_info info;
-	if (store_job_get(c->st, job, &info) || info.status == JOB_INVALID)
+	if (coord_job(c->sc, job, &info))
+		return NULL;
+	if (info.status == JOB_INVALID)
 		return calloc(1, sizeof(*v)); /* an invalid job has no results */
 	pthread_mutex_lock(&cache_lock);
 	struct cached *e = cached_result(c, job, &err);
@@ -158,6 +160,21 @@ static void eta_text(char *out, size_t cap, double secs)
 	snprintf(out, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
 }
 
+/* s as a JSON string: quoted, with what JSON must escape escaped. */
+static void json_string(struct strbuf *b, const char *s)
+{
+	strbuf_printf(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			strbuf_printf(b, "\\u%04x", *p);
+		else
+			strbuf_printf(b, "%c", *p);
+	}
+	strbuf_printf(b, "\"");
+}
+
 static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *b, bool json)
 {
 	struct coord_live live;
@@ -175,6 +192,9 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 	double eta = live.rate > 0 ? (double)(j->events_total - done) / live.rate : -1;
 	if (job_status_terminal(j->status) || j->status == JOB_PAUSED)
 		eta = -1;
+	/* A job that is over was planned unless planning is what ended it. */
+	bool planned = live.active ? live.planned : j->tasks_total > 0 || j->status == JOB_DONE;
+	live.note[sizeof(live.note) - 1] = 0;
 	if (json) {
 		strbuf_printf(b, "{\"job\": %lld, \"status\": \"%s\", \"percent\": %.3f, \"events_done\": %lld, "
 			   "\"events_total\": %lld, \"tasks_done\": %d, \"tasks_total\": %d, "
@@ -191,7 +211,10 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			strbuf_printf(b, ", \"bytes_read\": %llu", (unsigned long long)live.bytes);
 		else
 			strbuf_printf(b, ", \"bytes_read\": null");
-		strbuf_printf(b, ", \"cache_hit_ratio\": null}\n");
+		strbuf_printf(b, ", \"cache_hit_ratio\": null, \"planned\": %s, \"note\": ",
+			      planned ? "true" : "false");
+		json_string(b, live.note);
+		strbuf_printf(b, "}\n");
 		return;
 	}
 	char d[32], t[32], r[32], e[32];
@@ -199,8 +222,9 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 	human(t, sizeof(t), (double)j->events_total);
 	human(r, sizeof(r), live.rate);
 	eta_text(e, sizeof(e), eta);
-	strbuf_printf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s\n", pct, d, t,
-		j->tasks_done, j->tasks_total, live.workers, r, e, job_status_name(j->status));
+	strbuf_printf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s%s%s\n", pct,
+		      d, t, j->tasks_done, j->tasks_total, live.workers, r, e, job_status_name(j->status),
+		      *live.note ? "  " : "", live.note);
 }
 
 static const char readme[] =
@@ -251,7 +275,7 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 		return finish(&b, out, len);
 	}
 	struct job_info j;
-	int rc = store_job_get(c->st, job, &j);
+	int rc = coord_job(c->sc, job, &j); /* the coordinator knows status better */
 	if (rc)
 		return rc;
 	*mtime = j.created;
@@ -271,7 +295,7 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 		return finish(&b, out, len);
 	case FF_ERROR: {
 		char *e = NULL;
-		if ((rc = store_job_text(c->st, job, NULL, NULL, NULL, &e)))
+		if ((rc = coord_job_error(c->sc, job, &e)))
 			return rc;
 		*mtime = j.status_changed;
 		strbuf_printf(&b, "%s%s", e, *e && e[strlen(e) - 1] != '\n' ? "\n" : "");

@@ -18,6 +18,7 @@ import queue
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,10 +27,10 @@ import time
 
 import jsonschema
 
-FAILED = []
-MOUNTS = []     # (mountpoint, state dir) of every mount made
-PROCS = []      # every Popen started
-TMPDIRS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mount_util import (FAILED, MOUNTS, PROCS, TMPDIRS, check, lock_holders,  # noqa: E402
+                        read, wait_for)
+from mount_util import cleanup as cleanup_all, section as section_budget  # noqa: E402
 
 PY = "/usr/bin/python3"
 BENCH = "bench/nano_like_lzma_100k.root"
@@ -42,26 +43,6 @@ PROGRESS_KEYS = {"job", "status", "percent", "events_done", "events_total", "tas
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S")
 
 
-def check(cond, what, detail=""):
-    if cond:
-        print("ok   %s" % what, flush=True)
-    else:
-        FAILED.append(what)
-        print("FAIL %s%s" % (what, (": " + str(detail)[:2000]) if detail else ""), flush=True)
-    return cond
-
-
-def section(fn, *args):
-    """Run one group of checks; an exception fails the group, not the test."""
-    print("--- %s" % fn.__name__, flush=True)
-    try:
-        fn(*args)
-    except Exception as e:  # noqa: BLE001 - report and go on
-        import traceback
-        traceback.print_exc()
-        check(False, "%s raised" % fn.__name__, repr(e))
-
-
 # ---- processes and mounts ----
 
 def sh(cmd, timeout=60, cwd=None, input=None):
@@ -70,70 +51,14 @@ def sh(cmd, timeout=60, cwd=None, input=None):
                           timeout=timeout, cwd=cwd, input=input)
 
 
-def lock_holders(state):
-    """PIDs of processes holding state/daemon.lock open (our own daemons)."""
-    lock = os.path.realpath(os.path.join(state, "daemon.lock"))
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            for fd in os.listdir("/proc/%s/fd" % p):
-                try:
-                    if os.readlink("/proc/%s/fd/%s" % (p, fd)) == lock:
-                        pids.append(int(p))
-                        break
-                except OSError:
-                    pass
-        except OSError:
-            pass
-    return pids
-
-
-def wait_daemon_gone(state, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if not lock_holders(state):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def fusermount_u(mnt):
-    r = subprocess.run(["fusermount3", "-u", mnt], capture_output=True, timeout=30)
-    if r.returncode != 0 and (os.path.ismount(mnt) or is_stale(mnt)):
-        subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True, timeout=30)
-
-
-def is_stale(mnt):
-    try:
-        os.stat(mnt)
-        return False
-    except OSError as e:
-        return e.errno == errno.ENOTCONN
-
-
 def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            try:
-                p.kill()
-                p.wait(timeout=10)
-            except Exception:  # noqa: BLE001
-                pass
-    for mnt, state in MOUNTS:
-        try:
-            if os.path.ismount(mnt) or is_stale(mnt):
-                fusermount_u(mnt)
-            if not wait_daemon_gone(state, 10):
-                for pid in lock_holders(state):  # a daemon of ours that did not stop
-                    os.kill(pid, signal.SIGKILL)
-        except Exception:  # noqa: BLE001
-            pass
-    MOUNTS.clear()
-    for d in TMPDIRS:
-        shutil.rmtree(d, ignore_errors=True)
-    TMPDIRS.clear()
+    """Every process and mount of the test (mount_util.cleanup), by PID."""
+    cleanup_all()
+
+
+def section(fn, *args):
+    """A group of checks; the long jobs on a loaded machine take minutes."""
+    section_budget(fn, *args, budget=450)
 
 
 class Env:
@@ -189,25 +114,8 @@ class Env:
         return self.refs[key]
 
 
-def read(p, mode="r"):
-    with open(p, mode) as f:
-        return f.read()
-
-
 def status(mnt, job):
     return read("%s/jobs/%s/status" % (mnt, job)).strip()
-
-
-def wait_for(pred, secs, step=0.05):
-    end = time.time() + secs
-    while time.time() < end:
-        try:
-            if pred():
-                return True
-        except OSError:
-            pass
-        time.sleep(step)
-    return False
 
 
 def jobs_of(mnt):
@@ -789,6 +697,14 @@ def other_users(env):
             f.write("cancel\n")
     res = as_user(65534, write_ctl)
     check(res.get("errno") == errno.EACCES, "uid 65534 cannot write root's ctl (EACCES)", res)
+    # jobs/NAME.query belongs to its newest job's user: others cannot save it.
+    before = jobs_of(mnt)
+    st = os.stat(mnt + "/jobs/rootjob.query")
+    res = as_user(65534, lambda: open(mnt + "/jobs/rootjob.query", "w").close())
+    check(st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o644 and
+          res.get("errno") == errno.EACCES and jobs_of(mnt) == before,
+          "jobs/rootjob.query is root's, 0644: uid 65534 cannot save it (EACCES)",
+          (st.st_uid, oct(st.st_mode), res))
 
     # A root long job that the other user may not cancel while it runs.
     r = sh("cp '%s' '%s/jobs/rootlong.query'" % (q, mnt))

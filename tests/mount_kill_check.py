@@ -25,7 +25,9 @@ import sys
 import tempfile
 import time
 
-FAILED = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mount_util import FAILED, check  # noqa: E402
+
 STATE = {"daemon": None, "mnt": None, "tmp": None, "log": None}
 
 # Tasks of 50k entries: 4 quick ones per zlib copy, 2 slow ones per lzma copy, so
@@ -33,15 +35,6 @@ STATE = {"daemon": None, "mnt": None, "tmp": None, "log": None}
 BENCH = ("bench/nano_like_zlib_200k.root", "bench/nano_like_lzma_100k.root")
 MAX_KILLS = 12
 MAX_SECS = 120
-
-
-def check(cond, what, detail=""):
-    if cond:
-        print("ok   %s" % what, flush=True)
-    else:
-        FAILED.append(what)
-        print("FAIL %s%s" % (what, (": " + str(detail)[:2000]) if detail else ""), flush=True)
-    return cond
 
 
 def query_text(data, copies, bins):
@@ -125,6 +118,26 @@ def submit(mnt, text, name):
     return os.readlink("%s/jobs/%s" % (mnt, name))
 
 
+def paused_or_finished(p):
+    """A paused job starts no task, but the tasks it ran when paused finish
+    and merge: if they were its last, it is done (docs/mount.md, ctl)."""
+    return p["status"] == "paused" or (p["status"] == "done" and
+                                        p["tasks_done"] == p["tasks_total"])
+
+
+def resume(mnt, job):
+    """Write resume to a paused job's ctl.  A job that finished meanwhile
+    refuses it with EINVAL, as documented: that is a success too."""
+    try:
+        with open("%s/jobs/%s/ctl" % (mnt, job), "w") as f:
+            f.write("resume\n")
+        return True
+    except OSError as e:
+        st = progress(mnt, job)
+        print("resume of job %s: %s; it is %s" % (job, e, st["status"]), flush=True)
+        return e.errno == errno.EINVAL and paused_or_finished(st) and st["status"] == "done"
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -201,8 +214,9 @@ def main():
                   read(os.path.join(tmp, "daemon.log"))[-2000:])
             return 1
         if paused_a:
-            check(read("%s/jobs/%s/status" % (mnt, jobs["A"])).strip() == "paused",
-                  "a paused job stays paused after kill %d" % kills)
+            pa = progress(mnt, jobs["A"])
+            check(paused_or_finished(pa), "a paused job stays paused after kill %d (or "
+                  "finished with the tasks it had running)" % kills, pa)
         if kills == 2:
             jobs["B"] = submit(mnt, texts["B"], "B")
             print("job B is %s" % jobs["B"], flush=True)
@@ -210,11 +224,17 @@ def main():
         if kills >= MAX_KILLS // 2 and not paused_a and pa["status"] == "running" \
                 and pa["tasks_done"] > 0 and kills_mid["A"] > 0 \
                 and progress(mnt, jobs["B"])["status"] == "queued":
-            # Let B run under the remaining kills: pause A (it must stay paused).
-            with open("%s/jobs/%s/ctl" % (mnt, jobs["A"]), "w") as f:
-                f.write("pause\n")
-            paused_a = True
-            print("paused job A", flush=True)
+            # Let B run under the remaining kills: pause A (it must stay paused,
+            # unless the tasks it had running were its last).
+            try:
+                with open("%s/jobs/%s/ctl" % (mnt, jobs["A"]), "w") as f:
+                    f.write("pause\n")
+                paused_a = True
+                print("paused job A", flush=True)
+            except OSError as e:  # A finished since progress.json said running
+                pa = progress(mnt, jobs["A"])
+                check(e.errno == errno.EINVAL and pa["status"] == "done",
+                      "pause of a job that just finished: EINVAL", (e, pa))
     check(mounts_ok, "anafs mount serves again after each of %d kill -9" % kills)
     check(kills >= 3, "the daemon was killed several times (%d)" % kills)
     for n, j in jobs.items():
@@ -223,8 +243,7 @@ def main():
     check(kills_mid["A"] >= 1, "job A was killed while running with tasks merged (%d times; "
           "job B %d times)" % (kills_mid["A"], kills_mid["B"]))
     if paused_a:
-        with open("%s/jobs/%s/ctl" % (mnt, jobs["A"]), "w") as f:
-            f.write("resume\n")
+        check(resume(mnt, jobs["A"]), "job A resumes, or had finished while paused")
     # Let every job finish.
     for n, j in jobs.items():
         r = subprocess.run(["cat", "%s/jobs/%s/wait" % (mnt, j)], capture_output=True,
