@@ -201,15 +201,18 @@ def memory_cap(env, mnt):
     check("GiB" in err and "hint:" in err, "jobs/huge/error gives the figure and a hint", err)
 
 
-def smash_page_with(db, marker):
-    """Overwrite the first page of sqlite file db holding marker; its number."""
+def smash_page_with(db, marker, others):
+    """Overwrite the first page of sqlite file db holding marker and none of
+    others (an overflow page of one job's row, not a page rows share); its
+    number."""
     with open(db, "r+b") as f:
         head = f.read(100)
         size = int.from_bytes(head[16:18], "big") or 65536
         f.seek(0)
         data = f.read()
         pages = [i for i in range(len(data) // size)
-                 if marker in data[i * size:(i + 1) * size]]
+                 if marker in data[i * size:(i + 1) * size]
+                 and not any(o in data[i * size:(i + 1) * size] for o in others)]
         if not pages:
             return None
         f.seek(pages[0] * size)
@@ -221,12 +224,13 @@ def damaged(env):
     mnt, state = env.mount("damaged")
     jobs = {}
     for name in ("keep1", "hurt", "keep2"):
-        pad = "# %s\n" % ("MARK-%s-" % name.upper() * 400)  # query text on pages of its own
+        pad = "# %s\n" % ("MARK-%s-" % name.upper() * 2000)  # query text on pages of its own
         jobs[name] = submit(mnt, name, pad + "dataset %s\n%s" % (env.path(DIMUON), HISTS))
         check(cat_wait(mnt, jobs[name], 60) == "done", "job %s done" % name)
     before = read("%s/jobs/%s/hist.json" % (mnt, jobs["keep2"]), "rb")
     check(env.umount(mnt, state).returncode == 0, "umount")
-    page = smash_page_with(os.path.join(state, "anafs.db"), b"MARK-HURT-" * 40)
+    page = smash_page_with(os.path.join(state, "anafs.db"), b"MARK-HURT-" * 40,
+                           [b"MARK-KEEP1-", b"MARK-KEEP2-"])
     check(page is not None, "a page holding only job hurt's query was found and overwritten")
     r = subprocess.run([env.anafs, "mount", mnt, "--state", state], capture_output=True,
                        text=True, timeout=60, cwd=env.tmp)
