@@ -15,17 +15,17 @@ fusermount3 is missing.  The full-disk case runs in a private mount
 namespace (unshare -m) with a 2 MB tmpfs; it is skipped, and says so, when
 that is not allowed.
 """
-import errno
-import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from anafs_testlib import (Env, as_user, cat_wait, check, main, progress, read,  # noqa: E402
-                           section, sh, status, submit, wait_for)
+import mount_util  # noqa: E402
+from mount_util import (Mount, as_user, cat_wait, check, progress, read,  # noqa: E402
+                        section, sh, tmpdir, wait_for)
 
 DIMUON = "root/nano_dimuon.root"
 LZ4 = "bench/nano_like_lz4_200k.root"
@@ -33,6 +33,52 @@ HISTS = ("hist met = MET_pt bins=20 range=0,200 weight=MET_pt * 0.5\n"
          "hist n = nMuon bins=6 range=0,6\n")
 JETS = ("define good = Jet_pt > 20\nhist ht = sum(Jet_pt[good]) bins=50 range=0,500"
         " weight=MET_pt\n")
+
+
+class Env:
+    """The test's private folder, its anafs and the shared data."""
+
+    def __init__(self, anafs, data):
+        self.anafs, self.data = anafs, data
+        self.tmp = tmpdir("anafs-core-")
+
+    def path(self, name):
+        return os.path.join(self.data, name)
+
+    def file(self, name, text):
+        p = os.path.join(self.tmp, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def mount(self, tag, *opts, state=None, preexec=None):
+        """A mount made as `anafs mount` makes it: (mount point, state)."""
+        m = Mount(self.anafs, self.tmp, tag, *opts, state=state, preexec=preexec)
+        return m.mnt, m.state
+
+    def umount(self, mnt, state):
+        return subprocess.run([self.anafs, "umount", mnt, "--state", state],
+                              capture_output=True, text=True, timeout=60)
+
+    def run(self, qpath, *extra, timeout=300, preexec=None):
+        return subprocess.run([self.anafs, "run", qpath] + list(extra), capture_output=True,
+                              timeout=timeout, preexec_fn=preexec)
+
+
+def few_files():
+    """As `ulimit -n 256` would."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+def status(mnt, job):
+    return read("%s/jobs/%s/status" % (mnt, job)).strip()
+
+
+def submit(mnt, name, text):
+    """Write jobs/NAME.query as cp would; the new job's number."""
+    with open("%s/jobs/%s.query" % (mnt, name), "w") as f:
+        f.write(text)
+    return os.readlink("%s/jobs/%s" % (mnt, name))
 
 
 def log_of(mnt, job):
@@ -48,11 +94,11 @@ def many_files(env):
     for i in range(nfiles):
         os.symlink(env.path(DIMUON), os.path.join(d, "f%04d.root" % i))
     q = env.file("many.query", "dataset many/*.root\n" + HISTS)
-    r = env.run(q, prefix="ulimit -n 256;", timeout=600)
+    r = env.run(q, timeout=600, preexec=few_files)
     check(r.returncode == 0, "anafs run over %d files under ulimit -n 256" % nfiles,
           r.stderr[-500:])
     ref = r.stdout
-    mnt, state = env.mount("many", prefix="ulimit -n 256;")
+    mnt, state = env.mount("many", preexec=few_files)
     t0 = time.time()
     job = submit(mnt, "many", read(q))
     closed = time.time() - t0
@@ -232,14 +278,9 @@ def damaged(env):
     page = smash_page_with(os.path.join(state, "anafs.db"), b"MARK-HURT-" * 40,
                            [b"MARK-KEEP1-", b"MARK-KEEP2-"])
     check(page is not None, "a page holding only job hurt's query was found and overwritten")
-    r = subprocess.run([env.anafs, "mount", mnt, "--state", state], capture_output=True,
-                       text=True, timeout=60, cwd=env.tmp)
-    check(r.returncode == 0, "anafs mount of a damaged database still mounts", r.stderr)
-    check("damaged" in r.stderr and jobs["hurt"] in r.stderr,
-          "the mount says the database is damaged and which job", r.stderr)
-    from anafs_testlib import MOUNTS
-    MOUNTS.append((mnt, state))
-    check(wait_for(lambda: os.path.ismount(mnt), 10), "the mount is there")
+    m = Mount(env.anafs, env.tmp, "damaged", state=state)
+    check("damaged" in m.stderr and jobs["hurt"] in m.stderr,
+          "the mount says the database is damaged and which job", m.stderr)
     r = sh("ls '%s/jobs'" % mnt)
     check(all(j in r.stdout.split() for j in jobs.values()), "every job is listed", r.stdout)
     check(status(mnt, jobs["hurt"]) == "failed", "the damaged job is failed")
@@ -274,8 +315,7 @@ def full_disk_child(anafs, data):
         check(cat_wait(mnt, small, 60) in ("done", "failed"), "the next job ends too")
         env.umount(mnt, state)
     finally:
-        from anafs_testlib import cleanup
-        cleanup()
+        mount_util.cleanup()
         subprocess.run(["umount", "-l", state], capture_output=True)
 
 
@@ -294,18 +334,19 @@ def full_disk(env):
 
 def run(anafs, data):
     env = Env(anafs, data)
-    section(many_files, env)
+    budget = 600  # the watchdog's: ThreadSanitizer makes every step slow
+    section(many_files, env, budget=budget)
     mnt, state = env.mount("main")
     for fn in (missing_branch, fifo, memory_cap):
-        section(fn, env, mnt)
+        section(fn, env, mnt, budget=budget)
     env.umount(mnt, state)
     for fn in (fifo_at_restart, truncated, changed_at_restart, shadow, damaged, full_disk):
-        section(fn, env)
+        section(fn, env, budget=budget)
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--full-disk":
-        import anafs_testlib
         full_disk_child(sys.argv[2], sys.argv[3])
-        sys.exit(1 if anafs_testlib.FAILED else 0)
-    sys.exit(main(run, 2, __doc__))
+        sys.exit(1 if mount_util.FAILED else 0)
+    run(*mount_util.setup(__doc__))
+    sys.exit(mount_util.finish())

@@ -28,8 +28,8 @@ import time
 import jsonschema
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mount_util import (FAILED, MOUNTS, PROCS, TMPDIRS, check, lock_holders,  # noqa: E402
-                        read, wait_for)
+from mount_util import (FAILED, MOUNTS, PROCS, TMPDIRS, as_user, cat_wait, check,  # noqa: E402
+                        lock_holders, read, sh, wait_for)
 from mount_util import cleanup as cleanup_all, section as section_budget  # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -44,12 +44,6 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S")
 
 
 # ---- processes and mounts ----
-
-def sh(cmd, timeout=60, cwd=None, input=None):
-    """A shell command line, as a user types it."""
-    return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, input=input)
-
 
 def cleanup():
     """Every process and mount of the test (mount_util.cleanup), by PID."""
@@ -128,11 +122,6 @@ def one_new_job(mnt, before, what):
     new = [j for j in jobs_of(mnt) if j not in before]
     detail = ["%d: %s" % (j, status(mnt, j)) for j in new]
     return check(len(new) == 1, "%s makes exactly one job" % what, detail)
-
-
-def cat_wait(mnt, job, secs=300):
-    r = sh("cat '%s/jobs/%s/wait'" % (mnt, job), timeout=secs)
-    return r.stdout.strip()
 
 
 # ---- queries ----
@@ -645,38 +634,6 @@ def wait_interrupt(env):
 
 
 # ---- another uid ----
-
-def as_user(uid, fn):
-    """Run fn in a forked child as uid; returns {'ok': value} or {'errno': n, 'err': str}."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(rfd)
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            res = {"ok": fn()}
-        except OSError as e:
-            res = {"errno": e.errno, "err": str(e)}
-        except BaseException as e:  # noqa: BLE001
-            res = {"errno": None, "err": repr(e)}
-        try:
-            os.write(wfd, json.dumps(res, default=str).encode())
-        finally:
-            os._exit(0)
-    os.close(wfd)
-    data = b""
-    end = time.time() + 120
-    while time.time() < end:
-        chunk = os.read(rfd, 65536)
-        if not chunk:
-            break
-        data += chunk
-    os.close(rfd)
-    os.waitpid(pid, 0)
-    return json.loads(data.decode() or "{}")
-
 
 def other_users(env):
     if os.getuid() != 0:

@@ -14,7 +14,6 @@ passed, 1 otherwise, 77 when /dev/fuse or fusermount3 is missing.
 """
 import atexit
 import errno
-import json
 import os
 import random
 import re
@@ -26,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mount_util import FAILED, check  # noqa: E402
+from mount_util import FAILED, check, progress  # noqa: E402
 
 STATE = {"daemon": None, "mnt": None, "tmp": None, "log": None}
 
@@ -106,10 +105,6 @@ def start_daemon(anafs, mnt, state):
 def read(p, mode="r"):
     with open(p, mode) as f:
         return f.read()
-
-
-def progress(mnt, job):
-    return json.loads(read("%s/jobs/%s/progress.json" % (mnt, job)))
 
 
 def submit(mnt, text, name):

@@ -7,6 +7,7 @@ removed.  Nothing here ever ends a process it did not start.
 """
 import atexit
 import errno
+import json
 import os
 import shutil
 import signal
@@ -91,6 +92,72 @@ def read(p, mode="r"):
 def write(p, text):
     with open(p, "w") as f:
         f.write(text)
+
+
+def sh(cmd, timeout=60, cwd=None, input=None):
+    """A shell command line, as a user types it."""
+    return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, input=input)
+
+
+def progress(mnt, job):
+    return json.loads(read("%s/jobs/%s/progress.json" % (mnt, job)))
+
+
+def dump_daemon(mnt):
+    """The stacks of our daemon serving mnt, for a wait that never ends."""
+    for m, state in MOUNTS:
+        if m != mnt or not shutil.which("gdb"):
+            continue
+        for pid in lock_holders(state):
+            r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, timeout=60)
+            print("--- stacks of the daemon %d of %s:\n%s" % (pid, mnt, r.stdout[-20000:]),
+                  flush=True)
+
+
+def cat_wait(mnt, job, secs=300):
+    """cat jobs/JOB/wait: the job's final status.  One that does not end
+    prints the daemon's stacks, then raises."""
+    try:
+        r = sh("cat '%s/jobs/%s/wait'" % (mnt, job), timeout=secs)
+    except subprocess.TimeoutExpired:
+        print("cat wait of job %s did not end in %d s" % (job, secs), flush=True)
+        dump_daemon(mnt)
+        raise
+    return r.stdout.strip()
+
+
+def as_user(uid, fn):
+    """Run fn in a forked child as uid; returns {'ok': value} or {'errno': n, 'err': str}."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            res = {"ok": fn()}
+        except OSError as e:
+            res = {"errno": e.errno, "err": str(e)}
+        except BaseException as e:  # noqa: BLE001
+            res = {"errno": None, "err": repr(e)}
+        try:
+            os.write(wfd, json.dumps(res, default=str).encode())
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    data = b""
+    end = time.time() + 120
+    while time.time() < end:
+        chunk = os.read(rfd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    return json.loads(data.decode() or "{}")
 
 
 def popen(args, **kw):
@@ -242,7 +309,7 @@ class Mount:
     `anafs mount` leaves it) or as our --foreground child (whose PID a
     test may signal)."""
 
-    def __init__(self, anafs, tmp, tag, *opts, foreground=False, state=None):
+    def __init__(self, anafs, tmp, tag, *opts, foreground=False, state=None, preexec=None):
         self.anafs, self.tmp = anafs, tmp
         self.mnt = os.path.join(tmp, "mnt-" + tag)
         self.state = state or os.path.join(tmp, "state-" + tag)
@@ -255,9 +322,11 @@ class Mount:
         args = [anafs, "mount", self.mnt, "--state", self.state] + list(opts)
         if foreground:
             self.daemon = popen(args + ["--foreground"], stdout=open(self.log, "w"),
-                                stderr=subprocess.STDOUT, cwd=tmp)
+                                stderr=subprocess.STDOUT, cwd=tmp, preexec_fn=preexec)
         else:
-            r = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=tmp)
+            r = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=tmp,
+                               preexec_fn=preexec)
+            self.stderr = r.stderr
             if r.returncode != 0:
                 raise RuntimeError("anafs mount: %s" % r.stderr)
         if not wait_for(lambda: os.path.ismount(self.mnt) and os.listdir(self.jobs) is not None,

@@ -142,17 +142,17 @@ class Checker:
     def through_mount(self, tmp):
         """Submit every query through a mount; hist.json must be anafs run's."""
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import anafs_testlib as t
-        env = t.Env(self.anafs, self.root_dir)
+        import mount_util as t
         try:
-            mnt, state = env.mount("ref", "--workers", "2")
+            m = t.Mount(os.path.abspath(self.anafs), t.tmpdir("anafs-runref-mnt-"), "ref",
+                        "--workers", "2")
             jobs = []
             for i, (qpath, _) in enumerate(self.outputs):
-                jobs.append(t.submit(mnt, "ref%d" % i, t.read(qpath)))
+                jobs.append(m.submit("ref%d" % i, t.read(qpath)))
             same = 0
             for job, (qpath, out) in zip(jobs, self.outputs):
-                st = t.cat_wait(mnt, job, 120)
-                got = t.read("%s/jobs/%s/hist.json" % (mnt, job), "rb")
+                st = t.cat_wait(m.mnt, job, 120)
+                got = t.read("%s/%s/hist.json" % (m.jobs, job), "rb")
                 if st == "done" and got == out:
                     same += 1
                 else:
@@ -160,7 +160,7 @@ class Checker:
                               "(%d vs %d bytes)" % (job, st, len(got), len(out)))
             print("%d of %d queries: the mount's hist.json is anafs run's, byte for byte"
                   % (same, len(self.outputs)))
-            env.umount(mnt, state)
+            m.umount()
         finally:
             t.cleanup()
 
