@@ -4,8 +4,9 @@
  * the node the descriptor was opened through is bound to it, so fstat()
  * reports that snapshot's size.  Two exceptions, both for readers that
  * follow a file: a read past the end of a log's snapshot takes a new one
- * (tail -f), and a read of status from offset 0 takes a new one when the
- * status changed (the sysfs way: poll, lseek to 0, read again).  wait has
+ * (tail -f), and a read of status from offset 0 after a first read takes
+ * a new one when the status changed (the sysfs way: poll, lseek to 0,
+ * read again).  wait has
  * no snapshot: its reads are answered by fs_wait.c. */
 #include "fs_int.h"
 
@@ -226,8 +227,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (h->f == FF_LOG || h->f == FF_STATUS) {
 			pthread_mutex_lock(&m->lock);
 			bool past = off >= 0 && (size_t)off >= h->len;
+			/* A status read again from the start (after a poll) is new; the
+			 * first read is the snapshot fstat has reported since open. */
+			bool again = h->f == FF_STATUS && !off && h->was_read;
+			h->was_read = true;
 			pthread_mutex_unlock(&m->lock);
-			if ((h->f == FF_LOG && past) || (h->f == FF_STATUS && !off))
+			if ((h->f == FF_LOG && past) || again)
 				refresh(m, h);
 			reply_locked(m, req, &h->buf, &h->len, size, off);
 			return;

@@ -149,6 +149,7 @@ struct fs_handle {
 	char *buf;               /* H_SNAP, H_STATIC, H_DIR: the snapshot */
 	size_t len;
 	enum job_status status;  /* FF_STATUS: the status of the snapshot */
+	bool was_read;           /* FF_STATUS: a read was answered (m->lock) */
 	struct fs_draft *d;      /* H_DRAFT */
 	struct fs_scratch *sc;   /* H_SCRATCH */
 	struct fs_dirent *ents;  /* H_DIR */

@@ -112,8 +112,9 @@ int store_job_create(struct store *st, const char *name, uint32_t uid, uint32_t 
 int store_job_get(struct store *st, int64_t id, struct job_info *out);
 
 /* The job's query text, base directory and error ("" when none); each new
- * (malloc), NULL allowed for what is not wanted.  -ENOENT for no such
- * job. */
+ * (malloc), NULL allowed for what is not wanted; *len is the query's
+ * length, also when query is NULL (nothing is copied then).  -ENOENT for
+ * no such job. */
 int store_job_text(struct store *st, int64_t id, char **query, size_t *len, char **basedir,
 		   char **error);
 

@@ -113,6 +113,8 @@ static int job_text_locked(struct store *st, int64_t id, char **query, size_t *l
 	rc = 0;
 	if (query && (rc = st_column_dup(s, 0, true, &q, &n)) != 0)
 		goto out;
+	if (!query && len) /* the length alone: no copy */
+		n = (size_t)sqlite3_column_bytes(s, 0);
 	if (basedir && (rc = st_column_dup(s, 1, false, &b, NULL)) != 0)
 		goto out;
 	if (error && (rc = st_column_dup(s, 2, false, &e, NULL)) != 0)
