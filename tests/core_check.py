@@ -140,9 +140,13 @@ def fifo(env, mnt):
 
 
 def pause_planned(mnt, job):
-    """Pause job once it is planned (its files recorded), long before its end."""
-    check(wait_for(lambda: progress(mnt, job)["tasks_total"] > 0, 60), "the job is planned")
-    sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+    """Pause job at once, then let it be planned (the planner plans paused
+    jobs too): its files are recorded and no task runs."""
+    r = sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
+    check(r.returncode == 0, "echo pause > ctl of the new job", r.stderr)
+    check(wait_for(lambda: progress(mnt, job)["tasks_total"] > 0, 60),
+          "the paused job is planned")
+    check(progress(mnt, job)["tasks_done"] == 0, "no task of it ran")
 
 
 def fifo_at_restart(env):

@@ -2,15 +2,18 @@
  * worker (local threads now; worker processes on this machine, Slurm or
  * HTCondor later), as the byte sources have their src_ops.
  *
- * The coordinator dispatches a task only when the backend says it has a
- * free slot, so tasks never queue inside a backend and pausing a job
- * takes effect at the next free slot.  A backend reports each task it
- * was given exactly once, through env->done, whatever its outcome; a task
- * whose stop flag is set may end early with -ECANCELED.
+ * Tasks reach a worker two ways: the coordinator dispatches one to a free
+ * slot, and a worker that just gave a task back may pull the next one at
+ * once (env->pull), which saves the round trip through the coordinator's
+ * thread between two tasks.  Either way the task is chosen when a worker
+ * is free to start it, so tasks never queue inside a backend and pausing
+ * a job takes effect at the next free slot.  A backend reports each task
+ * it was given exactly once, through env->done, whatever its outcome; a
+ * task whose stop flag is set may end early with -ECANCELED.
  *
  * Thread safety: the coordinator calls the ops from its own thread (and
- * describe from any thread); done may be called from any thread, with no
- * backend lock held. */
+ * describe from any thread); done and pull may be called from any
+ * thread, with no backend lock held. */
 #ifndef ANAFS_BACKEND_H
 #define ANAFS_BACKEND_H
 
@@ -47,6 +50,9 @@ struct backend_env {
 	int workers;              /* slots to offer */
 	const char *host;         /* this machine's name, for describe */
 	void (*done)(void *ctx, struct btask *t);
+	/* The next task for a worker that has just given one back, or NULL
+	 * (none runnable now: the coordinator dispatches later). */
+	struct btask *(*pull)(void *ctx);
 	void *ctx;
 };
 

@@ -1,8 +1,9 @@
 /* backend_local.c — the local backend: worker threads of this process.
  *
- * Each worker has one slot: the coordinator hands it a task, it runs it
- * with a runner kept for the task's plan (so a run of tasks of one job
- * reuses its open file and buffers) and reports it through env->done.  A
+ * Each worker has one slot: the coordinator hands it a task (or the worker
+ * pulls the next one as it gives the last back), it runs it with a runner
+ * kept for the task's plan (so a run of tasks of one job reuses its open
+ * file and buffers) and reports it through env->done.  A
  * worker idle for a second drops its runner, so a finished job's plan and
  * file do not stay held.
  *
@@ -25,6 +26,7 @@ struct lworker {
 	pthread_t tid;
 	bool started;
 	struct btask *task;      /* the slot: under b->mu */
+	bool choosing;           /* between giving a task back and pulling the next */
 	int64_t tasks_done;      /* under b->mu */
 	atomic_llong events;     /* since start */
 };
@@ -109,14 +111,22 @@ static void *work(void *arg)
 		struct btask *t = w->task;
 		if (!t)
 			break; /* stopping, nothing assigned */
-		pthread_mutex_unlock(&b->mu);
-		run_task(w, &kit, t);
-		pthread_mutex_lock(&b->mu);
-		w->task = NULL;
-		w->tasks_done += t->rc == 0;
-		pthread_mutex_unlock(&b->mu);
-		b->env.done(b->env.ctx, t);
-		pthread_mutex_lock(&b->mu);
+		while (t) {
+			pthread_mutex_unlock(&b->mu);
+			run_task(w, &kit, t);
+			pthread_mutex_lock(&b->mu);
+			w->tasks_done += t->rc == 0;
+			w->task = NULL;
+			w->choosing = true; /* the slot stays taken while the next is chosen */
+			pthread_mutex_unlock(&b->mu);
+			b->env.done(b->env.ctx, t);
+			struct btask *next = b->env.pull(b->env.ctx);
+			pthread_mutex_lock(&b->mu);
+			w->choosing = false;
+			w->task = t = next;
+			if (t && b->stopping) /* stop came while it was chosen */
+				atomic_store(&t->stop, true);
+		}
 	}
 	pthread_mutex_unlock(&b->mu);
 	runner_free(kit);
@@ -176,7 +186,7 @@ static int local_dispatch(struct backend *b, struct btask *t)
 	int rc = -EAGAIN;
 	pthread_mutex_lock(&b->mu);
 	for (int i = 0; i < b->n && rc; i++)
-		if (!b->w[i].task && !b->stopping) {
+		if (!b->w[i].task && !b->w[i].choosing && !b->stopping) {
 			b->w[i].task = t;
 			rc = 0;
 		}
@@ -190,7 +200,7 @@ static int local_poll(struct backend *b)
 	int free_slots = 0;
 	pthread_mutex_lock(&b->mu);
 	for (int i = 0; i < b->n; i++)
-		free_slots += !b->w[i].task && !b->stopping;
+		free_slots += !b->w[i].task && !b->w[i].choosing && !b->stopping;
 	pthread_mutex_unlock(&b->mu);
 	return free_slots;
 }

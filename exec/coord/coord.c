@@ -177,9 +177,7 @@ static uint64_t default_memory(void)
  * merged result and one per worker. */
 static size_t window_for(const struct coord *c, uint64_t bytes)
 {
-	size_t w = 2 * (size_t)c->o.workers;
-	if (w < 2)
-		w = 2;
+	size_t w = 4 * (size_t)c->o.workers; /* workers pull the next before a merge */
 	if (bytes) {
 		uint64_t copies = c->hist_memory / bytes, fixed = 1 + (uint64_t)c->o.workers;
 		uint64_t room = copies > fixed ? copies - fixed : 1;
@@ -362,7 +360,7 @@ int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_
 	pthread_cond_init(&c->plan_cv, NULL);
 	pthread_cond_init(&c->run_cv, NULL);
 	struct backend_env env = {.workers = c->o.workers, .host = c->host,
-				  .done = coord_task_done, .ctx = c};
+				  .done = coord_task_done, .pull = coord_task_pull, .ctx = c};
 	int rc = take_damaged(c);
 	if (!rc && o->resume)
 		rc = take_up(c);

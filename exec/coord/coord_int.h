@@ -133,5 +133,6 @@ void *coord_planner(void *arg);
 /* ---- coord_run.c: the coordinator thread, and done for backends ---- */
 void *coord_runner(void *arg);
 void coord_task_done(void *ctx, struct btask *t);
+struct btask *coord_task_pull(void *ctx);
 
 #endif

@@ -44,41 +44,70 @@ static void free_task(struct btask *t)
 
 /* ---- dispatch ---- */
 
-/* Under c->lock: hand j's next task to the backend.  false when the
- * backend has no slot after all. */
-static bool dispatch_one(struct coord *c, struct cjob *j)
+/* Under c->lock: whether j has a task to hand out now. */
+static bool has_task(const struct cjob *j)
+{
+	return (j->status == JOB_QUEUED || j->status == JOB_RUNNING) && j->planned &&
+	       j->next < j->ntasks && j->next < j->merged + j->window;
+}
+
+/* Under c->lock: j's next task, made and put in flight; NULL on ENOMEM. */
+static struct btask *take_task(struct coord *c, struct cjob *j)
 {
 	struct btask *t = calloc(1, sizeof(*t));
 	if (!t)
-		return false;
+		return NULL;
 	t->job = j->id;
-	t->idx = j->next;
+	t->idx = j->next++;
 	t->plan = plan_ref(j->plan);
-	if (c->bops->dispatch(c->backend, t)) {
-		free_task(t);
-		return false;
-	}
-	j->next++;
 	t->next_inflight = j->inflight;
 	j->inflight = t;
 	if (j->running++ == 0)
 		j->active_since = mono();
 	if (j->status == JOB_QUEUED && !coord_transition(c, j, JOB_RUNNING, NULL))
 		coord_log(c, j->id, "running");
-	return true;
+	return t;
 }
 
-/* Under c->lock: fill the backend's free slots. */
+/* Under c->lock: t was not taken after all (the backend had no slot). */
+static void untake_task(struct cjob *j, struct btask *t)
+{
+	j->inflight = t->next_inflight; /* t is the head: take_task just put it there */
+	j->next--;
+	if (--j->running == 0 && j->active_since > 0) {
+		j->active_secs += mono() - j->active_since;
+		j->active_since = 0;
+	}
+	free_task(t);
+}
+
+/* Under c->lock: fill the backend's free slots, oldest runnable job first. */
 static void dispatch(struct coord *c)
 {
 	int free_slots = c->bops->poll(c->backend);
-	for (struct cjob *j = c->jobs; j && free_slots > 0; j = j->next_job) {
-		if ((j->status != JOB_QUEUED && j->status != JOB_RUNNING) || !j->planned)
-			continue;
-		while (free_slots > 0 && j->next < j->ntasks && j->next < j->merged + j->window &&
-		       dispatch_one(c, j))
+	for (struct cjob *j = c->jobs; j && free_slots > 0; j = j->next_job)
+		while (free_slots > 0 && has_task(j)) {
+			struct btask *t = take_task(c, j);
+			if (!t)
+				return;
+			if (c->bops->dispatch(c->backend, t)) {
+				untake_task(j, t);
+				return;
+			}
 			free_slots--;
-	}
+		}
+}
+
+struct btask *coord_task_pull(void *ctx)
+{
+	struct coord *c = ctx;
+	struct btask *t = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (struct cjob *j = c->jobs; j && !t && !c->stopping; j = j->next_job)
+		if (has_task(j))
+			t = take_task(c, j);
+	coord_unlock(c);
+	return t;
 }
 
 /* ---- taking tasks back ---- */
