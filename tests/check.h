@@ -3,10 +3,28 @@
 #ifndef ANAFS_TEST_CHECK_H
 #define ANAFS_TEST_CHECK_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static int failures;
+static int nchecks; /* made by check() */
+
+/* A check that says what failed in a sentence of its own (printf-style). */
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3), unused));
+static void check(int ok, const char *fmt, ...)
+{
+	nchecks++;
+	if (ok)
+		return;
+	failures++;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "FAIL: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "check.h"
 #include "rootio.h"
 #include "src.h"
 
@@ -38,22 +39,7 @@
 #define MAX_KEYS 64
 #define MAX_SPANS 4096
 
-static int nchecks, nfailed;
 
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	nchecks++;
-	if (ok)
-		return;
-	nfailed++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* The largest single allocation since the last reset. */
 #ifdef HAVE_ASAN
@@ -653,6 +639,6 @@ int main(int argc, char **argv)
 		test_sizes(&im);
 		free(im.data);
 	}
-	printf("test_rootio_bad: %d checks, %d failed\n", nchecks, nfailed);
-	return nfailed ? 1 : 0;
+	printf("test_rootio_bad: %d checks, %d failed\n", nchecks, failures);
+	return failures ? 1 : 0;
 }

@@ -9,6 +9,7 @@
  * are removed at the end.  Every case that could hang runs under alarm().
  * Exit status: 0 when every check passed, 1 when one failed, 2 on bad
  * usage or missing files. */
+#include "check.h"
 #include "ana_err.h"
 #include "rootio.h"
 #include "src.h"
@@ -34,24 +35,9 @@
 
 #define MB (1u << 20)
 
-static int nchecks, nfailed;
 static const char *data_dir;
 static char tmp_dir[256];
 
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	nchecks++;
-	if (ok)
-		return;
-	nfailed++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* The byte at offset i of every test file: it depends on the offset, so
  * that a read from the wrong place shows. */
@@ -650,6 +636,6 @@ int main(int argc, char **argv)
 	tmp_path(path, sizeof(path), "guarded");
 	unlink(path);
 	rmdir(tmp_dir);
-	printf("test_src: %d checks, %d failed\n", nchecks, nfailed);
-	return nfailed ? 1 : 0;
+	printf("test_src: %d checks, %d failed\n", nchecks, failures);
+	return failures ? 1 : 0;
 }
