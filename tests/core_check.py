@@ -143,8 +143,13 @@ def pause_planned(mnt, job):
     """Pause job at once, then let it be planned (the planner plans paused
     jobs too): its files are recorded, and at most the few tasks that
     started before the pause have run."""
-    r = sh("echo pause > '%s/jobs/%s/ctl'" % (mnt, job))
-    check(r.returncode == 0, "echo pause > ctl of the new job", r.stderr)
+    try:
+        with open("%s/jobs/%s/ctl" % (mnt, job), "w") as f:
+            f.write("pause\n")
+        paused = ""
+    except OSError as e:
+        paused = str(e)
+    check(not paused, "pause written to ctl of the new job", paused)
     check(wait_for(lambda: progress(mnt, job)["tasks_total"] > 0, 60),
           "the paused job is planned")
     p = progress(mnt, job)
@@ -156,7 +161,7 @@ def fifo_at_restart(env):
     mnt, state = env.mount("fiforestart")
     x = os.path.join(env.tmp, "x.root")
     shutil.copy(env.path(LZ4), x)
-    job = submit(mnt, "x", "dataset %s\n%s" % (" ".join([x] * 40), JETS))
+    job = submit(mnt, "x", "dataset %s\n%s" % (" ".join([x] * 400), JETS))
     pause_planned(mnt, job)
     check(status(mnt, job) == "paused", "the job is paused")
     check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
@@ -202,7 +207,7 @@ def changed_at_restart(env):
     c = os.path.join(env.tmp, "c.root")
     shutil.copy(env.path(LZ4), c)
     mnt, state = env.mount("changed")
-    job = submit(mnt, "c", "dataset %s\n%s" % (" ".join([c] * 40), JETS))
+    job = submit(mnt, "c", "dataset %s\n%s" % (" ".join([c] * 400), JETS))
     pause_planned(mnt, job)
     check(env.umount(mnt, state).returncode == 0, "umount with a paused job")
     with open(c, "ab") as f:

@@ -397,6 +397,12 @@ static void test_planning_errors(void)
 	stop(&e);
 }
 
+static bool planned(struct env *e, int64_t id)
+{
+	struct job_info info;
+	return coord_job(e->c, id, &info) == 0 && info.planned;
+}
+
 /* A job stopped unfinished resumes at its last merged task with the bytes
  * of a straight run; one whose file changed meanwhile fails, saying so. */
 static void test_resume(void)
@@ -414,6 +420,13 @@ static void test_resume(void)
 	int64_t a = submit(&e, q), b = submit(&e, q);
 	CHECK_EQ_I(coord_control(e.c, a, "pause", 5), 0);
 	CHECK_EQ_I(coord_control(e.c, b, "pause", 5), 0);
+	/* The planner plans paused jobs too; stop once both are recorded (a job
+	 * stopped before its plan is recorded is planned afresh later). */
+	for (int i = 0; i < 6000 && !(planned(&e, a) && planned(&e, b)); i++) {
+		struct timespec d = {0, 10000000};
+		nanosleep(&d, NULL);
+	}
+	CHECK(planned(&e, a) && planned(&e, b));
 	stop(&e);
 	start(&e, db, 2, false, 10);
 	struct job_info info;
