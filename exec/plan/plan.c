@@ -184,6 +184,7 @@ static struct plan *plan_alloc(void)
 		return NULL;
 	}
 	atomic_init(&p->refs, 1);
+	pthread_mutex_init(&p->open_mu, NULL);
 	return p;
 }
 
@@ -367,6 +368,8 @@ void plan_unref(struct plan *p)
 {
 	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
+	plan_open_free(p);
+	pthread_mutex_destroy(&p->open_mu);
 	eval_prog_free(p->prog);
 	ql_free(p->q);
 	free(p->files);

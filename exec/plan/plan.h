@@ -10,8 +10,9 @@
  * boundaries.  Files are opened one at a time while planning and closed
  * again: a task opens its file when it runs (worker/runner.h).
  *
- * Thread safety: a plan is immutable once made; threads share it by
- * reference (plan_ref(), plan_unref()). */
+ * Thread safety: a plan is immutable once made, but for its table of files
+ * open for the runners (plan_file_open(), under a lock of its own);
+ * threads share it by reference (plan_ref(), plan_unref()). */
 #ifndef ANAFS_PLAN_H
 #define ANAFS_PLAN_H
 
@@ -98,6 +99,16 @@ const struct ql_column *plan_input(const struct plan *p, size_t i);
  * the file's only tree. */
 struct rootio_file;
 const char *plan_pick_tree(const struct ql_query *q, struct rootio_file *f);
+
+/* File i opened for reading, shared by every runner of the plan (one
+ * mapping, one descriptor, whatever the number of workers on it): the
+ * first open checks it is still a regular file of the size and
+ * modification time planned.  *out is borrowed until plan_file_release();
+ * the file is closed once its last user lets it go.  Returns 0,
+ * ANA_ECHANGED or another negative code, with msg naming the file. */
+struct rootio_file;
+int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg, size_t cap);
+void plan_file_release(struct plan *p, size_t i);
 
 /* Whether branch b of a file has the shape and type column c was checked
  * with (the same test planning makes of every file). */

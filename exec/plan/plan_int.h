@@ -7,6 +7,7 @@
 #include "arena.h"
 #include "rootio.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 struct plan {
@@ -21,7 +22,18 @@ struct plan {
 	struct plan_task *tasks;
 	size_t ntasks, capt;
 	int64_t events;
+	/* Files open for the runners, shared (plan_open.c), under open_mu. */
+	pthread_mutex_t open_mu;
+	struct plan_open *open;    /* per file, made at the first open; NULL before */
 };
+
+struct plan_open {
+	struct rootio_file *f;
+	int users;
+};
+
+/* Close what is still open (at the plan's end). */
+void plan_open_free(struct plan *p);
 
 /* Fail planning with msg at the query's dataset line: -EINVAL. */
 int plan_fail(struct ql_error *err, const struct ql_query *q, const char *hint, const char *fmt,

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct runner {
 	struct plan *p;
 	struct eval_state *st;
 	int file;                  /* whose tree is open, or -1 */
+	int file_open;             /* the file f is (shared through the plan) */
 	struct rootio_file *f;
 	struct rootio_tree *t;
 	int *map;                  /* program input -> column of this tree */
@@ -65,7 +65,8 @@ static void close_file(struct runner *r)
 {
 	r->bytes_closed = runner_bytes_read(r);
 	rootio_tree_close(r->t);
-	rootio_close(r->f);
+	if (r->f)
+		plan_file_release(r->p, (size_t)r->file_open);
 	r->t = NULL;
 	r->f = NULL;
 	r->file = -1;
@@ -86,20 +87,13 @@ void runner_free(struct runner *r)
 	free(r);
 }
 
-/* Whether the open file is the one planned: -ECHANGED with msg if not. */
+/* Whether the open tree is the one planned (the file's size and time were
+ * checked when it was opened): ANA_ECHANGED with msg if not. */
 static int check_identity(struct runner *r, const struct plan_file *pf, char *msg, size_t cap)
 {
-	struct stat st;
 	bool recorded = pf->size || pf->fingerprint;
 	if (!recorded || strstr(pf->url, "://"))
 		return 0;
-	if (stat(pf->url, &st) == 0 &&
-	    ((uint64_t)st.st_size != pf->size ||
-	     (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != pf->mtime_ns)) {
-		snprintf(msg, cap, "%s changed since the job was planned (%s)", pf->url,
-			 (uint64_t)st.st_size != pf->size ? "its size differs" : "it was modified");
-		return ANA_ECHANGED;
-	}
 	if (rootio_tree_entries(r->t) != pf->entries || rootio_tree_fingerprint(r->t) != pf->fingerprint) {
 		snprintf(msg, cap, "%s changed since the job was planned (its tree '%s' differs)",
 			 pf->url, pf->tree);
@@ -114,12 +108,12 @@ static int open_file(struct runner *r, int i, char *msg, size_t cap)
 	const struct plan_file *pf = plan_file(r->p, (size_t)i);
 	close_file(r);
 	struct rootio_err e;
-	int rc = rootio_open(pf->url, &r->f, &e);
-	if (!rc) {
-		const char *tree = *pf->tree ? pf->tree : plan_pick_tree(plan_query(r->p), r->f);
-		rc = rootio_tree_open(r->f, tree, &r->t, &e);
-	}
-	if (rc) {
+	int rc = plan_file_open(r->p, (size_t)i, &r->f, msg, cap);
+	if (rc)
+		return rc;
+	r->file_open = i;
+	const char *tree = *pf->tree ? pf->tree : plan_pick_tree(plan_query(r->p), r->f);
+	if ((rc = rootio_tree_open(r->f, tree, &r->t, &e))) {
 		snprintf(msg, cap, "%s", e.msg);
 		close_file(r);
 		return rc;

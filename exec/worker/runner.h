@@ -2,10 +2,12 @@
  * worker does, on a thread of the daemon or (later) in a worker process.
  *
  * A runner opens the file of the task it runs when it needs it (closing
- * the one before), so a worker holds one input file open at a time
- * whatever the size of the dataset, and checks on opening that the file is
- * the one the job planned (size, modification time, the tree's
- * fingerprint, its entries and the branches the query reads).
+ * the one before), through the plan, which shares one open file between
+ * the runners on it: a worker holds one input file at a time whatever the
+ * size of the dataset, and the file is checked to be the one the job
+ * planned (size and modification time at its opening; the tree's
+ * fingerprint, its entries and the branches the query reads at each
+ * runner's).
  *
  * Thread safety: a runner belongs to one thread; several runners may run
  * tasks of one plan at once. */

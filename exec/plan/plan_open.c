@@ -1,0 +1,58 @@
+/* plan_open.c — a plan's files open for its runners, shared: workers on
+ * tasks of one file read it through one descriptor and one mapping, so its
+ * pages are faulted in once and its header read once, and the files open
+ * at any moment are at most those some worker reads. */
+#include "plan_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg, size_t cap)
+{
+	if (i >= p->nfiles)
+		return -EINVAL;
+	int rc = 0;
+	pthread_mutex_lock(&p->open_mu);
+	if (!p->open && !(p->open = calloc(p->nfiles, sizeof(*p->open))))
+		rc = -ENOMEM;
+	struct plan_open *po = rc ? NULL : &p->open[i];
+	if (po && !po->f) {
+		/* Opened under the lock: a second worker on the same file waits for
+		 * the first instead of opening it again. */
+		struct plan_opts o = {0};
+		struct rootio_err e;
+		rc = plan_file_unchanged(&p->files[i], &o, msg, cap);
+		if (!rc && (rc = rootio_open(p->files[i].url, &po->f, &e)))
+			snprintf(msg, cap, "%s", e.msg);
+	}
+	if (!rc) {
+		po->users++;
+		*out = po->f;
+	} else if (rc == -ENOMEM) {
+		snprintf(msg, cap, "out of memory");
+	}
+	pthread_mutex_unlock(&p->open_mu);
+	return rc;
+}
+
+void plan_file_release(struct plan *p, size_t i)
+{
+	struct rootio_file *f = NULL;
+	pthread_mutex_lock(&p->open_mu);
+	if (p->open && i < p->nfiles && p->open[i].users > 0 && --p->open[i].users == 0) {
+		f = p->open[i].f;
+		p->open[i].f = NULL;
+	}
+	pthread_mutex_unlock(&p->open_mu);
+	rootio_close(f); /* outside the lock: unmapping takes a while */
+}
+
+void plan_open_free(struct plan *p)
+{
+	for (size_t i = 0; p->open && i < p->nfiles; i++)
+		rootio_close(p->open[i].f);
+	free(p->open);
+	p->open = NULL;
+}
