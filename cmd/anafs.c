@@ -19,6 +19,7 @@ static void usage(FILE *out)
 		"  umount DIR [--state DIR]  unmount and stop the daemon\n"
 		"  submit FILE [--mount DIR] [--name NAME]\n"
 		"                            submit a query to a mount, print the job number\n"
+		"  worker --connect URL      a worker process (started by the daemon or a pilot)\n"
 		"  help                      this text\n"
 		"  --version                 print the version\n"
 		"\n"
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 		return cmd_umount(argc - 1, argv + 1);
 	if (!strcmp(cmd, "submit"))
 		return cmd_submit(argc - 1, argv + 1);
+	if (!strcmp(cmd, "worker"))
+		return cmd_worker(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

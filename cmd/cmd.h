@@ -8,6 +8,7 @@ int cmd_run(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 #include <stdint.h>
 

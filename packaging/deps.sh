@@ -36,6 +36,11 @@ packages+=(
 	fuse3          # fusermount3 for mount tests
 	libsqlite3-dev # exec/: the job store
 	libnng-dev     # exec/: coordinator <-> worker messages
+	libssl-dev     # exec/wire: HMAC-SHA256 and random bytes (libcrypto)
+	slurmctld      # tests/slurm_check.py: a one-node Slurm on loopback
+	slurmd
+	slurm-client   # sbatch, squeue, scancel
+	munge          # Slurm's authentication
 )
 
 is_installed() {

@@ -18,6 +18,10 @@ const char *ana_strerror(int code)
 		return "the job database is damaged";
 	case ANA_ENOTREG:
 		return "not a regular file";
+	case ANA_ELOST:
+		return "its worker was lost";
+	case ANA_EGIVENBACK:
+		return "its worker handed it back";
 	default:
 		return strerror(code < 0 ? -code : code);
 	}

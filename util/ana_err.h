@@ -14,6 +14,8 @@ enum ana_err {
 	ANA_EDAMAGED = -4101,     /* the job store's database is damaged */
 	ANA_ENOTREG = -4102,      /* an input is not a regular file: a FIFO, device,
 				   * socket or directory */
+	ANA_ELOST = -4103,        /* a task's worker went silent past its lease or away */
+	ANA_EGIVENBACK = -4104,   /* a worker handed a task back unrun (it is ending) */
 };
 
 /* The text of code (negative errno or ANA_E*), static storage. */

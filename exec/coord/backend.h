@@ -13,7 +13,12 @@
  *
  * Thread safety: the coordinator calls the ops from its own thread (and
  * describe from any thread); done and pull may be called from any
- * thread, with no backend lock held. */
+ * thread, with no backend lock held.
+ *
+ * A task given back with rc ANA_ELOST (its worker went silent or away) or
+ * ANA_EGIVENBACK (its worker handed it back unrun) is run again at once,
+ * not counted as a failure; any other error is retried with backoff up to
+ * the job's limit. */
 #ifndef ANAFS_BACKEND_H
 #define ANAFS_BACKEND_H
 
@@ -40,6 +45,8 @@ struct btask {
 	struct result *result;    /* rc == 0: the partial result (the coordinator takes it) */
 	char msg[1024];           /* rc < 0: why, naming file and entries */
 	int worker;               /* which worker ran it (for the log) */
+	uint32_t attempt;         /* 1 for the first try, +1 for each retry */
+	uint64_t digest;          /* plan_task_digest(plan, idx) */
 	/* The coordinator's two lists; a task is on both between done and its
 	 * collection, so each has its own link. */
 	struct btask *next_inflight; /* its job's tasks with the backend */
@@ -53,7 +60,24 @@ struct backend_env {
 	/* The next task for a worker that has just given one back, or NULL
 	 * (none runnable now: the coordinator dispatches later). */
 	struct btask *(*pull)(void *ctx);
+	/* Tasks runnable now and not handed out (for scaling); may be called
+	 * from any thread. */
+	int (*pending)(void *ctx);
+	/* A result the backend holds for no task it was given: a worker's,
+	 * kept across a lost connection or from a coordinator run before this
+	 * one.  The coordinator takes it (0; blob is copied) when the task of
+	 * that job, index and digest is not merged nor already back; else
+	 * -ESTALE (unknown job or digest), -EALREADY (merged or back already)
+	 * or -EBADMSG (the blob does not decode for that job).  Any thread,
+	 * no backend lock held. */
+	int (*adopt)(void *ctx, int64_t job, size_t idx, uint64_t digest, const void *blob,
+		     size_t len, int64_t events, uint64_t bytes);
 	void *ctx;
+	/* For backends with worker processes: */
+	const char *statedir;     /* the state folder (secret, socket, config) */
+	const void *conf;         /* the backend's configuration (dist.h), or NULL */
+	/* A line for the daemon's log (stderr); may be NULL. */
+	void (*log)(void *ctx, const char *line);
 };
 
 struct backend;
@@ -70,8 +94,14 @@ struct backend_ops {
 	/* Housekeeping (leases, scaling; nothing for threads), then the
 	 * number of slots free now. */
 	int (*poll)(struct backend *b);
-	/* One line per worker: id, host, backend, state, tasks, events/s. */
+	/* One line per worker: id, host, backend, state, job and task,
+	 * events done, events/s, last heard (a header line first). */
 	void (*describe)(struct backend *b, struct strbuf *out);
+	/* A command from the user ("scale N"): 0, or -EINVAL / -ENOTSUP with
+	 * msg (cap bytes).  May be NULL (nothing to control). */
+	int (*control)(struct backend *b, const char *cmd, size_t len, char *msg, size_t cap);
+	/* Workers connected and ready now; may be NULL (then env->workers). */
+	int (*live)(struct backend *b);
 };
 
 /* Worker threads of this process. */

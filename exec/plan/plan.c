@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
+#include <xxhash.h>
 
 int plan_fail(struct ql_error *err, const struct ql_query *q, const char *hint, const char *fmt,
 	      ...)
@@ -236,6 +238,17 @@ static int64_t default_task_events(int64_t total)
 	return t < 20000 ? 20000 : t > 1000000 ? 1000000 : t;
 }
 
+/* Keep the query's text and base folder (workers in other processes plan
+ * their task from them). */
+static int keep_text(struct plan *p, const char *text, size_t len, const struct plan_opts *o)
+{
+	const char *base = o->basedir ? o->basedir : ".";
+	p->text = arena_strndup(p->arena, text, len);
+	p->text_len = len;
+	p->basedir = arena_strndup(p->arena, base, strlen(base));
+	return p->text && p->basedir ? 0 : -ENOMEM;
+}
+
 int plan_new(const char *text, size_t len, const struct plan_opts *o, struct plan **out,
 	     struct ql_error *err)
 {
@@ -246,7 +259,9 @@ int plan_new(const char *text, size_t len, const struct plan_opts *o, struct pla
 	struct rootio_tree *t = NULL;
 	struct cuts *cuts = NULL;
 	char why[1200];
-	int rc = ql_parse(text, len, o->filename, &p->q, err);
+	int rc = keep_text(p, text, len, o);
+	if (!rc)
+		rc = ql_parse(text, len, o->filename, &p->q, err);
 	if (!rc)
 		rc = plan_expand(p, o, err);
 	if (!rc)
@@ -327,8 +342,10 @@ int plan_resume(const char *text, size_t len, const struct plan_opts *o,
 	struct ql_error err;
 	struct rootio_file *f = NULL;
 	struct rootio_tree *t = NULL;
-	int rc = ql_parse(text, len, o->filename, &p->q, &err);
+	int rc = keep_text(p, text, len, o);
 	if (rc)
+		snprintf(why, cap, "out of memory");
+	else if ((rc = ql_parse(text, len, o->filename, &p->q, &err)))
 		snprintf(why, cap, "%s", err.msg);
 	if (!rc && (rc = take_record(p, files, nfiles, tasks, ntasks)))
 		snprintf(why, cap, "%s", rc == -ENOMEM ? "out of memory" : "the recorded tasks are bad");
@@ -385,3 +402,37 @@ const struct plan_task *plan_task(const struct plan *p, size_t i) { return &p->t
 size_t plan_nfiles(const struct plan *p) { return p->nfiles; }
 const struct plan_file *plan_file(const struct plan *p, size_t i) { return &p->files[i]; }
 int64_t plan_events(const struct plan *p) { return p->events; }
+
+const char *plan_text(const struct plan *p, size_t *len)
+{
+	*len = p->text_len;
+	return p->text;
+}
+
+const char *plan_basedir(const struct plan *p) { return p->basedir; }
+
+static void digest_u64(XXH64_state_t *h, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	XXH64_update(h, b, sizeof(b));
+}
+
+uint64_t plan_task_digest(const struct plan *p, size_t i)
+{
+	const struct plan_task *t = &p->tasks[i];
+	const struct plan_file *f = &p->files[t->file];
+	XXH64_state_t h;
+	XXH64_reset(&h, 0x616e616673ull); /* "anafs" */
+	digest_u64(&h, p->text_len);
+	XXH64_update(&h, p->text, p->text_len);
+	digest_u64(&h, strlen(f->url));
+	XXH64_update(&h, f->url, strlen(f->url));
+	digest_u64(&h, f->size);
+	digest_u64(&h, (uint64_t)f->mtime_ns);
+	digest_u64(&h, f->fingerprint);
+	digest_u64(&h, (uint64_t)t->first);
+	digest_u64(&h, (uint64_t)t->last);
+	return XXH64_digest(&h);
+}

@@ -91,6 +91,16 @@ const struct plan_task *plan_task(const struct plan *p, size_t i);
 size_t plan_nfiles(const struct plan *p);
 const struct plan_file *plan_file(const struct plan *p, size_t i);
 int64_t plan_events(const struct plan *p); /* in every task together */
+/* The query's text (*len bytes) and the base folder it was planned with:
+ * what a worker in another process plans its task from (borrowed). */
+const char *plan_text(const struct plan *p, size_t *len);
+const char *plan_basedir(const struct plan *p);
+/* What task i is: a hash of the query's text, its file's URL and identity
+ * (size, modification time, fingerprint) and its entries.  The same task
+ * has the same digest in every plan of it (a worker's plan of that one
+ * file, a resumed job's), so a result is matched to the very task it was
+ * computed for. */
+uint64_t plan_task_digest(const struct plan *p, size_t i);
 /* What program input i must be in every file: the schema column the
  * query was checked with (borrowed). */
 const struct ql_column *plan_input(const struct plan *p, size_t i);

@@ -22,6 +22,9 @@ struct plan {
 	struct plan_task *tasks;
 	size_t ntasks, capt;
 	int64_t events;
+	const char *text;          /* the query (arena), text_len bytes */
+	size_t text_len;
+	const char *basedir;       /* where relative paths start (arena) */
 	/* Files open for the runners, shared (plan_open.c), under open_mu. */
 	pthread_mutex_t open_mu;
 	struct plan_open *open;    /* per file, made at the first open; NULL before */
