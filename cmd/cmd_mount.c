@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "fs.h"
 #include "coord.h"
+#include "dist.h"
 #include "store.h"
 
 #include <errno.h>
@@ -157,8 +158,8 @@ static void say_damage(struct store *st)
 
 static int mount_usage(void)
 {
-	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--foreground] "
-			"[--allow-other] [--hist-memory SIZE]\n");
+	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--backend NAME] "
+			"[--set KEY=VALUE]... [--foreground] [--allow-other] [--hist-memory SIZE]\n");
 	return 2;
 }
 
@@ -265,21 +266,79 @@ static int serve(struct fs_mount *m, const char *db, struct coord_opts o)
 	return rc ? 1 : 0;
 }
 
+/* The workers' configuration: STATE/workers.conf, then the options
+ * (--workers N, --backend NAME, --set KEY=VALUE, in their order).  It
+ * lives as long as the daemon.  0, or prints why and returns 1. */
+static struct dist_conf conf;
+
+static int load_conf(const char *st_dir, char **sets, int nsets)
+{
+	char path[PATH_MAX + 16], msg[768];
+	snprintf(path, sizeof(path), "%s/workers.conf", st_dir);
+	dist_conf_defaults(&conf);
+	if (dist_conf_load(path, &conf, msg, sizeof(msg))) {
+		fprintf(stderr, "anafs mount: %s\n", msg);
+		return 1;
+	}
+	for (int i = 0; i < nsets; i++) {
+		char key[128];
+		const char *eq = strchr(sets[i], '=');
+		if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof(key)) {
+			fprintf(stderr, "anafs mount: '%s': expected KEY=VALUE\n", sets[i]);
+			return 1;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - sets[i]), sets[i]);
+		if (dist_conf_set(&conf, key, eq + 1, msg, sizeof(msg))) {
+			fprintf(stderr, "anafs mount: %s\n", msg);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The coordinator's options for the configured backend: the slots it
+ * offers at most (the window of tasks in flight follows them). */
+static struct coord_opts backend_opts(const char *st_dir)
+{
+	struct coord_opts o = {.statedir = st_dir, .retries = conf.retries,
+			       .retry_backoff = conf.retry_backoff};
+	int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int n = conf.workers > 0 ? conf.workers : cores;
+	int slots = conf.slots > 0 ? conf.slots : 1;
+	if (!strcmp(conf.backend, "threads")) {
+		o.workers = n;
+		return o;
+	}
+	o.backend = &backend_workers;
+	o.backend_conf = &conf;
+	o.workers = strcmp(conf.backend, "local") ? conf.max_workers * slots : n * slots;
+	if (o.workers < 1)
+		o.workers = 1;
+	return o;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	const char *dir = NULL, *state = NULL;
-	int workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	bool fg = false, other = false;
 	uint64_t memory = 0;
+	char *sets[64], workers_set[64], backend_set[64];
+	int nsets = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--state") && i + 1 < argc)
 			state = argv[++i];
-		else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
+		else if (!strcmp(argv[i], "--workers") && i + 1 < argc && nsets < 64) {
 			char *end;
 			long n = strtol(argv[++i], &end, 10);
 			if (*end || n < 1 || n > 1024)
 				return mount_usage();
-			workers = (int)n;
+			snprintf(workers_set, sizeof(workers_set), "workers=%ld", n);
+			sets[nsets++] = workers_set;
+		} else if (!strcmp(argv[i], "--backend") && i + 1 < argc && nsets < 64) {
+			snprintf(backend_set, sizeof(backend_set), "backend=%.50s", argv[++i]);
+			sets[nsets++] = backend_set;
+		} else if (!strcmp(argv[i], "--set") && i + 1 < argc && nsets < 64) {
+			sets[nsets++] = argv[++i];
 		} else if (!strcmp(argv[i], "--hist-memory") && i + 1 < argc) {
 			if (cmd_parse_size(argv[++i], &memory))
 				return mount_usage();
@@ -328,7 +387,7 @@ int cmd_mount(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/anafs.db", st_dir);
 	snprintf(lock, sizeof(lock), "%s/daemon.lock", st_dir);
 	int lfd = -1; /* one daemon per state folder; never closed: exit releases it */
-	if (take_state(st_dir, lock, db, &lfd))
+	if (take_state(st_dir, lock, db, &lfd) || load_conf(st_dir, sets, nsets))
 		return 1;
 	/* Check the store opens before going to the background. */
 	struct store *store = NULL;
@@ -349,9 +408,14 @@ int cmd_mount(int argc, char **argv)
 	/* In the daemon now (or the foreground process): the lock stays held
 	 * by the inherited descriptor until the process exits. */
 	daemon_files(lfd, st_dir, fg);
-	return serve(m, db, (struct coord_opts){.workers = workers, .check_access = other,
-						.resume = true, .hist_memory = memory,
-						.base_desc = "the folder anafs mount ran in"});
+	static char state_path[PATH_MAX];
+	snprintf(state_path, sizeof(state_path), "%s", st_dir);
+	struct coord_opts co = backend_opts(state_path);
+	co.check_access = other;
+	co.resume = true;
+	co.hist_memory = memory;
+	co.base_desc = "the folder anafs mount ran in";
+	return serve(m, db, co);
 }
 
 int cmd_umount(int argc, char **argv)

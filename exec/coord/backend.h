@@ -83,7 +83,7 @@ struct backend_env {
 struct backend;
 
 struct backend_ops {
-	const char *name;         /* "local" */
+	const char *name;         /* "threads", "workers" */
 	/* Start the backend: *out is new.  0 or a negative errno. */
 	int (*start)(const struct backend_env *env, struct backend **out);
 	/* Stop: every task in flight gets its stop flag, is reported through

@@ -208,24 +208,26 @@ static int local_poll(struct backend *b)
 static void local_describe(struct backend *b, struct strbuf *out)
 {
 	double up = now() - b->t0;
+	strbuf_printf(out, "%-4s %-16s %-8s %-8s %-6s %-6s %8s %12s %12s %s\n", "id", "host",
+		      "backend", "state", "job", "task", "tasks", "events", "events/s", "heard");
 	pthread_mutex_lock(&b->mu);
 	for (int i = 0; i < b->n; i++) {
 		struct lworker *w = &b->w[i];
-		char state[64];
-		if (w->task)
-			snprintf(state, sizeof(state), "busy job %lld task %zu", (long long)w->task->job,
-				 w->task->idx);
-		else
-			snprintf(state, sizeof(state), "idle");
-		strbuf_printf(out, "%-4d %-16.16s %-8s %-24s %8lld %12.4g\n", w->id, b->env.host, "local",
-			      state, (long long)w->tasks_done,
-			      up > 0 ? (double)atomic_load(&w->events) / up : 0.0);
+		char job[24] = "-", task[24] = "-";
+		if (w->task) {
+			snprintf(job, sizeof(job), "%lld", (long long)w->task->job);
+			snprintf(task, sizeof(task), "%zu", w->task->idx);
+		}
+		long long ev = atomic_load(&w->events);
+		strbuf_printf(out, "%-4d %-16.16s %-8s %-8s %-6s %-6s %8lld %12lld %12.4g %s\n", w->id,
+			      b->env.host, "threads", w->task ? "busy" : "idle", job, task,
+			      (long long)w->tasks_done, ev, up > 0 ? (double)ev / up : 0.0, "now");
 	}
 	pthread_mutex_unlock(&b->mu);
 }
 
 const struct backend_ops backend_local = {
-	.name = "local",
+	.name = "threads",
 	.start = local_start,
 	.stop = local_stop,
 	.dispatch = local_dispatch,

@@ -61,8 +61,19 @@ static void free_job(struct cjob *j)
 		return;
 	for (size_t i = 0; j->slots && i < j->window; i++)
 		result_free(j->slots[i]);
+	for (size_t i = 0; j->slot_skip && i < j->window; i++)
+		free(j->slot_skip[i]);
+	while (j->retry) {
+		struct retry *r = j->retry;
+		j->retry = r->next;
+		free(r);
+	}
 	free(j->slots);
 	free(j->slot_events);
+	free(j->slot_skip);
+	free(j->attempts);
+	free(j->tries);
+	free(j->losses);
 	result_free(j->total);
 	plan_unref(j->plan);
 	free(j->error);
@@ -342,6 +353,18 @@ void coord_stop(struct coord *c)
 	free(c);
 }
 
+/* A backend's line for the daemon's log: stderr, timestamped. */
+static void daemon_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	time_t now = time(NULL);
+	struct tm tm;
+	char when[32];
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "anafs: %s %s\n", when, line);
+}
+
 int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_t cap)
 {
 	struct coord *c = calloc(1, sizeof(*c));
@@ -352,7 +375,9 @@ int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_
 	c->o = *o;
 	c->o.workers = o->workers < 1 ? 1 : o->workers;
 	c->hist_memory = o->hist_memory ? o->hist_memory : default_memory();
-	c->bops = &backend_local;
+	c->bops = o->backend ? o->backend : &backend_local;
+	c->o.retries = o->retries < 0 ? 0 : o->retries > 100 ? 100 : o->retries;
+	c->o.retry_backoff = o->retry_backoff < 0 ? 0 : o->retry_backoff;
 	c->done_tail = &c->done;
 	gethostname(c->host, sizeof(c->host) - 1);
 	pthread_mutex_init(&c->lock, NULL);
@@ -360,7 +385,9 @@ int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_
 	pthread_cond_init(&c->plan_cv, NULL);
 	pthread_cond_init(&c->run_cv, NULL);
 	struct backend_env env = {.workers = c->o.workers, .host = c->host,
-				  .done = coord_task_done, .pull = coord_task_pull, .ctx = c};
+				  .done = coord_task_done, .pull = coord_task_pull,
+				  .pending = coord_task_pending, .adopt = coord_task_adopt, .ctx = c,
+				  .statedir = o->statedir, .conf = o->backend_conf, .log = daemon_log};
 	int rc = take_damaged(c);
 	if (!rc && o->resume)
 		rc = take_up(c);
@@ -563,6 +590,8 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 		out->active = true;
 		out->planned = j->planned;
 		out->workers = j->running;
+		for (struct retry *r = j->retry; r; r = r->next)
+			out->retrying++;
 		/* The rate over the time tasks ran: it holds still while paused. */
 		double secs = j->active_secs + (j->active_since > 0 ? mono() - j->active_since : 0);
 		if (secs > 0.05)
@@ -570,6 +599,7 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 		snprintf(out->note, sizeof(out->note), "%s", j->note);
 	}
 	pthread_mutex_unlock(&c->lock);
+	out->workers_live = coord_workers_live(c);
 }
 
 static struct timespec in_ms(int ms)
@@ -637,11 +667,23 @@ int coord_wait(struct coord *c, int64_t id, int timeout_ms, enum job_status *sta
 char *coord_workers_text(struct coord *c)
 {
 	struct strbuf b = STRBUF_INIT;
-	strbuf_printf(&b, "%-4s %-16s %-8s %-24s %8s %12s\n", "id", "host", "backend", "state",
-		      "tasks", "events/s");
 	c->bops->describe(c->backend, &b);
 	char *out = NULL;
 	return strbuf_finish(&b, &out, NULL) ? NULL : out;
+}
+
+int coord_workers_live(struct coord *c)
+{
+	return c->bops->live ? c->bops->live(c->backend) : c->o.workers;
+}
+
+int coord_workers_control(struct coord *c, const char *cmd, size_t len, char *msg, size_t cap)
+{
+	if (!c->bops->control) {
+		snprintf(msg, cap, "the %s backend takes no commands", c->bops->name);
+		return -ENOTSUP;
+	}
+	return c->bops->control(c->backend, cmd, len, msg, cap);
 }
 
 void coord_io(struct coord *c, uint64_t *bytes, uint64_t *events)
@@ -668,16 +710,29 @@ int coord_attach(struct coord *c, struct cjob *j, struct plan *p, size_t merged,
 	int rc = result_new(q, &total);
 	if (!rc && len)
 		rc = result_decode(total, saved, len);
+	size_t n = plan_ntasks(p);
 	struct result **slots = calloc(window, sizeof(*slots));
 	int64_t *slot_events = calloc(window, sizeof(*slot_events));
-	if (!rc && (!slots || !slot_events))
+	char **slot_skip = calloc(window, sizeof(*slot_skip));
+	uint32_t *attempts = calloc(n + 1, sizeof(*attempts));
+	uint8_t *tries = calloc(n + 1, 1), *losses = calloc(n + 1, 1);
+	if (!rc && (!slots || !slot_events || !slot_skip || !attempts || !tries || !losses))
 		rc = -ENOMEM;
 	if (rc) {
 		result_free(total);
 		free(slots);
 		free(slot_events);
+		free(slot_skip);
+		free(attempts);
+		free(tries);
+		free(losses);
 		return rc;
 	}
+	j->slot_skip = slot_skip;
+	j->attempts = attempts;
+	j->tries = tries;
+	j->losses = losses;
+	j->skip_errors = q->on_error_skip;
 	j->plan = plan_ref(p);
 	j->total = total;
 	j->slots = slots;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct backend_ops;
 struct coord;
 
 /* What changed in a job, for on_event (a bit set). */
@@ -44,6 +45,13 @@ struct coord_opts {
 				    ("the folder anafs mount ran in"); borrowed */
 	bool resume;             /* resume the store's unfinished jobs at start */
 	int64_t task_events;     /* events per task, about; 0: a default (plan.h) */
+	/* The backend that runs tasks: NULL for threads of this process
+	 * (backend_local).  conf and statedir are handed to it. */
+	const struct backend_ops *backend;
+	const void *backend_conf;
+	const char *statedir;
+	int retries;             /* tries of a failing task after its first (0: none) */
+	double retry_backoff;    /* seconds before the first retry, doubled for each next */
 	/* Called when job changes (events: enum coord_event bits), from a
 	 * coordinator thread or the caller of coord_submit()/coord_control(),
 	 * never with a coordinator lock held.  It must not call back into the
@@ -102,6 +110,8 @@ struct coord_live {
 	int64_t events_pending; /* processed in tasks not yet merged */
 	double rate;            /* events per second since this daemon started on it */
 	int workers;            /* workers on it now */
+	int workers_live;       /* workers connected now, on any job */
+	int retrying;           /* tasks waiting to be tried again */
 	uint64_t bytes;         /* compressed bytes read for it by this daemon */
 	bool active;            /* the coordinator holds it (queued, running, paused) */
 	bool planned;           /* its dataset is expanded and its tasks are known */
@@ -114,8 +124,16 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out);
  * -ENOENT for no such job. */
 int coord_wait(struct coord *c, int64_t id, int timeout_ms, enum job_status *status);
 
-/* One line per worker: id, host, backend, state, tasks, rate.  New. */
+/* A header line, then one line per worker: id, host, backend, state, job
+ * and task, tasks done, events, rate, last heard.  New. */
 char *coord_workers_text(struct coord *c);
+
+/* Workers connected and ready now. */
+int coord_workers_live(struct coord *c);
+
+/* A command for the backend ("scale N"): 0, or -EINVAL / -ENOTSUP with
+ * msg (cap bytes). */
+int coord_workers_control(struct coord *c, const char *cmd, size_t len, char *msg, size_t cap);
 
 /* Bytes read and events done since start, for the cache file. */
 void coord_io(struct coord *c, uint64_t *bytes, uint64_t *events);

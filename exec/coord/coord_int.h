@@ -48,6 +48,13 @@ struct cjob {
 	size_t window;               /* tasks dispatched and not merged, at most */
 	struct result **slots;       /* finished, not merged: slot (i - merged) % window */
 	int64_t *slot_events;
+	char **slot_skip;            /* a slot left out (on_error skip): why; else NULL */
+	uint32_t *attempts;          /* per task: tries handed out */
+	uint8_t *tries;              /* per task: tries that failed with an error */
+	uint8_t *losses;             /* per task: workers lost (or handing it back) while on it */
+	struct retry *retry;         /* tasks to run again, soonest first */
+	bool skip_errors;            /* its query says on_error skip */
+	int skipped;                 /* tasks left out by this daemon */
 	int running;                 /* tasks with the backend */
 	struct btask *inflight;      /* those tasks */
 	int64_t events_waiting;      /* in finished tasks not yet merged */
@@ -57,6 +64,17 @@ struct cjob {
 	atomic_ullong bytes;
 	struct cjob *next_job;
 };
+
+/* A task to hand out again, not before at (monotonic seconds). */
+struct retry {
+	size_t idx;
+	double at;
+	struct retry *next;
+};
+
+/* Workers lost while running one task before it fails its job: a task
+ * that kills every worker it is given must not go round for ever. */
+#define COORD_MAX_LOSSES 5
 
 /* What a job that left the table still needs to show: a state the store
  * could not record, or a damaged record. */
@@ -91,6 +109,8 @@ struct coord {
 	pthread_t planner, runner;
 	bool planner_started, runner_started;
 	atomic_ullong bytes_read, events_read; /* by tasks given back */
+	atomic_int pending;          /* tasks runnable and not handed out, at the last dispatch */
+	bool adopted;                /* a result was adopted: merge (under lock) */
 };
 
 /* ---- coord.c: the table, the state machine, events ---- */
@@ -134,5 +154,8 @@ void *coord_planner(void *arg);
 void *coord_runner(void *arg);
 void coord_task_done(void *ctx, struct btask *t);
 struct btask *coord_task_pull(void *ctx);
+int coord_task_pending(void *ctx);
+int coord_task_adopt(void *ctx, int64_t job, size_t idx, uint64_t digest, const void *blob,
+		     size_t len, int64_t events, uint64_t bytes);
 
 #endif

@@ -44,22 +44,77 @@ static void free_task(struct btask *t)
 
 /* ---- dispatch ---- */
 
-/* Under c->lock: whether j has a task to hand out now. */
-static bool has_task(const struct cjob *j)
+/* Under c->lock: whether task idx of j is still wanted: not merged, not
+ * back (merged tasks are below merged; the window's slots hold the ones
+ * back and not merged yet). */
+static bool wanted(const struct cjob *j, size_t idx)
 {
-	return (j->status == JOB_QUEUED || j->status == JOB_RUNNING) && j->planned &&
-	       j->next < j->ntasks && j->next < j->merged + j->window;
+	if (idx < j->merged || idx >= j->ntasks || idx >= j->merged + j->window)
+		return false;
+	size_t s = idx % j->window;
+	return !j->slots[s] && !j->slot_skip[s];
 }
 
-/* Under c->lock: j's next task, made and put in flight; NULL on ENOMEM. */
-static struct btask *take_task(struct coord *c, struct cjob *j)
+/* Under c->lock: run task idx of j again at (monotonic seconds). */
+static int requeue(struct cjob *j, size_t idx, double at)
+{
+	struct retry *r = calloc(1, sizeof(*r)), **p = &j->retry;
+	if (!r)
+		return -ENOMEM;
+	r->idx = idx;
+	r->at = at;
+	while (*p && (*p)->at <= at)
+		p = &(*p)->next;
+	r->next = *p;
+	*p = r;
+	return 0;
+}
+
+/* Under c->lock: drop the retries at the head that are not wanted any
+ * more (their result came after all), and step next over tasks back
+ * already (adopted results). */
+static void tidy(struct cjob *j)
+{
+	while (j->retry && !wanted(j, j->retry->idx)) {
+		struct retry *r = j->retry;
+		j->retry = r->next;
+		free(r);
+	}
+	while (j->next < j->ntasks && j->next < j->merged + j->window && !wanted(j, j->next))
+		j->next++;
+}
+
+/* Under c->lock: whether j has a task to hand out now. */
+static bool has_task(struct cjob *j, double now)
+{
+	if (!((j->status == JOB_QUEUED || j->status == JOB_RUNNING) && j->planned))
+		return false;
+	tidy(j);
+	if (j->retry && j->retry->at <= now)
+		return true;
+	return j->next < j->ntasks && j->next < j->merged + j->window;
+}
+
+/* Under c->lock: j's next task (a retry that is due first), made and put
+ * in flight; NULL on ENOMEM.  *retried: it was a retry. */
+static struct btask *take_task(struct coord *c, struct cjob *j, double now, bool *retried)
 {
 	struct btask *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->job = j->id;
-	t->idx = j->next++;
+	*retried = j->retry && j->retry->at <= now;
+	if (*retried) {
+		struct retry *r = j->retry;
+		j->retry = r->next;
+		t->idx = r->idx;
+		free(r);
+	} else {
+		t->idx = j->next++;
+	}
 	t->plan = plan_ref(j->plan);
+	t->attempt = ++j->attempts[t->idx];
+	t->digest = plan_task_digest(j->plan, t->idx);
 	t->next_inflight = j->inflight;
 	j->inflight = t;
 	if (j->running++ == 0)
@@ -70,10 +125,12 @@ static struct btask *take_task(struct coord *c, struct cjob *j)
 }
 
 /* Under c->lock: t was not taken after all (the backend had no slot). */
-static void untake_task(struct cjob *j, struct btask *t)
+static void untake_task(struct cjob *j, struct btask *t, bool retried)
 {
 	j->inflight = t->next_inflight; /* t is the head: take_task just put it there */
-	j->next--;
+	j->attempts[t->idx]--;
+	if (!retried || requeue(j, t->idx, 0))
+		j->next = t->idx < j->next ? t->idx : j->next;
 	if (--j->running == 0 && j->active_since > 0) {
 		j->active_secs += mono() - j->active_since;
 		j->active_since = 0;
@@ -81,33 +138,63 @@ static void untake_task(struct cjob *j, struct btask *t)
 	free_task(t);
 }
 
+/* Under c->lock: tasks of runnable jobs not handed out (for scaling). */
+static int count_pending(const struct coord *c)
+{
+	int64_t n = 0;
+	for (const struct cjob *j = c->jobs; j; j = j->next_job) {
+		if (!(j->status == JOB_QUEUED || j->status == JOB_RUNNING))
+			continue;
+		if (!j->planned) {
+			n++;
+			continue;
+		}
+		n += (int64_t)(j->ntasks - j->next);
+		for (const struct retry *r = j->retry; r; r = r->next)
+			n++;
+	}
+	return n > 1000000000 ? 1000000000 : (int)n;
+}
+
 /* Under c->lock: fill the backend's free slots, oldest runnable job first. */
 static void dispatch(struct coord *c)
 {
 	int free_slots = c->bops->poll(c->backend);
+	double now = mono();
 	for (struct cjob *j = c->jobs; j && free_slots > 0; j = j->next_job)
-		while (free_slots > 0 && has_task(j)) {
-			struct btask *t = take_task(c, j);
+		while (free_slots > 0 && has_task(j, now)) {
+			bool retried;
+			struct btask *t = take_task(c, j, now, &retried);
 			if (!t)
-				return;
+				goto out;
 			if (c->bops->dispatch(c->backend, t)) {
-				untake_task(j, t);
-				return;
+				untake_task(j, t, retried);
+				goto out;
 			}
 			free_slots--;
 		}
+out:
+	atomic_store(&c->pending, count_pending(c));
 }
 
 struct btask *coord_task_pull(void *ctx)
 {
 	struct coord *c = ctx;
 	struct btask *t = NULL;
+	bool retried;
+	double now = mono();
 	pthread_mutex_lock(&c->lock);
 	for (struct cjob *j = c->jobs; j && !t && !c->stopping; j = j->next_job)
-		if (has_task(j))
-			t = take_task(c, j);
+		if (has_task(j, now))
+			t = take_task(c, j, now, &retried);
 	coord_unlock(c);
 	return t;
+}
+
+int coord_task_pending(void *ctx)
+{
+	struct coord *c = ctx;
+	return atomic_load(&c->pending);
 }
 
 /* ---- taking tasks back ---- */
@@ -126,18 +213,69 @@ static void unlink_task(struct cjob *j, struct btask *t)
 	}
 }
 
-/* Under c->lock: fail j with a task's error. */
-static void fail_task(struct coord *c, struct cjob *j, const struct btask *t)
+/* "task 5 (FILE, entries 0 to 100)" into out. */
+static void task_where(const struct cjob *j, size_t idx, char *out, size_t cap)
 {
-	const struct plan_task *pt = plan_task(j->plan, t->idx);
-	char err[1600];
-	snprintf(err, sizeof(err), "task %zu (%s, entries %lld to %lld): %s", t->idx,
-		 plan_file(j->plan, (size_t)pt->file)->url, (long long)pt->first, (long long)pt->last,
-		 *t->msg ? t->msg : ana_strerror(t->rc));
+	const struct plan_task *pt = plan_task(j->plan, idx);
+	snprintf(out, cap, "task %zu (%s, entries %lld to %lld)", idx,
+		 plan_file(j->plan, (size_t)pt->file)->url, (long long)pt->first, (long long)pt->last);
+}
+
+/* Under c->lock: fail j with a task's error. */
+static void fail_task(struct coord *c, struct cjob *j, const struct btask *t, const char *after)
+{
+	char where[1200], err[2400];
+	task_where(j, t->idx, where, sizeof(where));
+	snprintf(err, sizeof(err), "%s: %s%s", where, *t->msg ? t->msg : ana_strerror(t->rc),
+		 after ? after : "");
 	if (!coord_transition(c, j, JOB_FAILED, err)) {
 		coord_log(c, j->id, "failed: %s", err);
 		coord_stop_tasks(j);
 	}
+}
+
+/* Under c->lock: task t of j came back with an error.  A lost worker or a
+ * task handed back runs again at once; a changed file fails the job (no
+ * try can help); any other error is tried again after a backoff that
+ * doubles, up to the retries allowed; then the task is left out (on_error
+ * skip) or fails its job. */
+static void task_error(struct coord *c, struct cjob *j, struct btask *t)
+{
+	size_t i = t->idx;
+	const char *why = *t->msg ? t->msg : ana_strerror(t->rc);
+	char where[1200], after[160];
+	task_where(j, i, where, sizeof(where));
+	bool lost = t->rc == ANA_ELOST || t->rc == ANA_EGIVENBACK || t->rc == -ECANCELED;
+	if (lost && (t->rc == ANA_EGIVENBACK || ++j->losses[i] < COORD_MAX_LOSSES)) {
+		if (t->rc != ANA_EGIVENBACK)
+			coord_log(c, j->id, "%s: %s; running it again", where, why);
+		if (!requeue(j, i, 0))
+			return;
+	}
+	if (t->rc == ANA_ECHANGED) {
+		fail_task(c, j, t, NULL);
+		return;
+	}
+	if (!lost && j->tries[i] < c->o.retries) {
+		int k = j->tries[i]++;
+		double wait = c->o.retry_backoff * (double)(1u << (k < 16 ? k : 16));
+		coord_log(c, j->id, "%s failed on worker %d: %s; try %d of %d in %.3g s", where,
+			  t->worker, why, k + 2, c->o.retries + 1, wait);
+		if (!requeue(j, i, mono() + wait))
+			return;
+	}
+	if (lost)
+		snprintf(after, sizeof(after), " (its worker was lost %d times)", j->losses[i]);
+	else
+		snprintf(after, sizeof(after), " (after %d tries)", j->tries[i] + 1);
+	size_t s = i % j->window;
+	if (j->skip_errors && (j->slot_skip[s] = malloc(strlen(why) + strlen(after) + 1))) {
+		strcpy(j->slot_skip[s], why);
+		strcat(j->slot_skip[s], after);
+		coord_log(c, j->id, "left out %s: %s%s (on_error skip)", where, why, after);
+		return;
+	}
+	fail_task(c, j, t, after);
 }
 
 /* Under c->lock: file finished task t with its job. */
@@ -153,18 +291,57 @@ static void collect(struct coord *c, struct btask *t)
 	atomic_fetch_add(&j->bytes, atomic_load(&t->bytes));
 	unlink_task(j, t);
 	bool active = !job_status_terminal(j->status);
-	if (active && t->rc == 0) {
+	if (!active || (t->rc == -ECANCELED && c->stopping) || !wanted(j, t->idx)) {
+		/* over, stopping, or back already (a result adopted meanwhile) */
+	} else if (t->rc == 0) {
 		size_t s = t->idx % j->window;
 		const struct plan_task *pt = plan_task(j->plan, t->idx);
 		j->slots[s] = t->result;
 		j->slot_events[s] = pt->last - pt->first;
 		j->events_waiting += pt->last - pt->first;
 		t->result = NULL;
-	} else if (active && !(t->rc == -ECANCELED && c->stopping)) {
-		fail_task(c, j, t);
+	} else {
+		task_error(c, j, t);
 	}
 	free_task(t);
 	coord_retire(c, j);
+}
+
+int coord_task_adopt(void *ctx, int64_t job, size_t idx, uint64_t digest, const void *blob,
+		     size_t len, int64_t events, uint64_t bytes)
+{
+	struct coord *c = ctx;
+	(void)events; /* the plan says how many the task holds */
+	pthread_mutex_lock(&c->lock);
+	struct cjob *j = coord_find(c, job);
+	struct result *r = NULL;
+	int rc = 0;
+	if (!j || !j->planned || job_status_terminal(j->status) || idx >= j->ntasks ||
+	    plan_task_digest(j->plan, idx) != digest)
+		rc = -ESTALE;
+	else if (!wanted(j, idx))
+		rc = -EALREADY;
+	else if ((rc = result_new(plan_query(j->plan), &r)) == 0 &&
+		 result_decode(r, blob, len) != 0)
+		rc = -EBADMSG;
+	if (!rc) {
+		size_t s = idx % j->window;
+		const struct plan_task *pt = plan_task(j->plan, idx);
+		j->slots[s] = r;
+		r = NULL;
+		j->slot_events[s] = pt->last - pt->first;
+		j->events_waiting += pt->last - pt->first;
+		atomic_fetch_add(&j->bytes, bytes);
+		char where[1200];
+		task_where(j, idx, where, sizeof(where));
+		coord_log(c, j->id, "%s: took the result a worker kept across a lost connection",
+			  where);
+		c->adopted = true;
+		pthread_cond_broadcast(&c->run_cv);
+	}
+	result_free(r);
+	coord_unlock(c);
+	return rc;
 }
 
 /* ---- merging ---- */
@@ -193,23 +370,29 @@ static void merge_job(struct coord *c, struct cjob *j)
 	while (!c->stopping && !job_status_terminal(j->status) && j->merged < j->ntasks) {
 		size_t s = j->merged % j->window, idx = j->merged;
 		struct result *part = j->slots[s];
-		if (!part)
+		char *skip = j->slot_skip[s];
+		if (!part && !skip)
 			break;
-		int64_t ev = j->slot_events[s];
+		int64_t ev = part ? j->slot_events[s] : 0;
 		j->slots[s] = NULL;
+		j->slot_skip[s] = NULL;
 		j->merging = true;
 		pthread_mutex_unlock(&c->lock);
 		void *blob = NULL;
 		size_t len = 0;
 		bool last = idx + 1 == j->ntasks;
-		int rc = result_merge(j->total, part);
+		int rc = part ? result_merge(j->total, part) : 0;
 		result_free(part);
 		if (!rc)
 			rc = result_encode(j->total, &blob, &len);
-		if (!rc)
+		if (!rc && part)
 			rc = store_task_commit(c->o.st, j->id, (int)idx, blob, len, ev, last);
+		else if (!rc)
+			rc = store_task_skip(c->o.st, j->id, (int)idx, blob, len, skip, last);
 		free(blob);
+		free(skip);
 		pthread_mutex_lock(&c->lock);
+		j->skipped += !part && rc >= 0;
 		j->merging = false;
 		j->events_waiting -= ev;
 		if (rc == -EBUSY) /* over meanwhile: a cancel won */
@@ -224,8 +407,13 @@ static void merge_job(struct coord *c, struct cjob *j)
 		if (last) {
 			j->status = JOB_DONE; /* recorded by the commit */
 			coord_emit(c, j->id, COORD_EV_STATUS);
-			coord_log(c, j->id, "done: %zu tasks, %lld events", j->ntasks,
-				  (long long)plan_events(j->plan));
+			if (j->skipped)
+				coord_log(c, j->id, "done: %zu tasks, %lld events, %d tasks left out "
+						    "(progress.json lists them)",
+					  j->ntasks, (long long)plan_events(j->plan), j->skipped);
+			else
+				coord_log(c, j->id, "done: %zu tasks, %lld events", j->ntasks,
+					  (long long)plan_events(j->plan));
 		}
 	}
 	coord_retire(c, j);
@@ -236,7 +424,8 @@ static void merge_all(struct coord *c)
 {
 	for (struct cjob *j = c->jobs, *next; j; j = next) {
 		next = j->next_job; /* j may be retired */
-		if (j->planned && j->merged < j->ntasks && j->slots[j->merged % j->window]) {
+		size_t s = j->merged % j->window;
+		if (j->planned && j->merged < j->ntasks && (j->slots[s] || j->slot_skip[s])) {
 			int64_t id = j->id;
 			merge_job(c, j);
 			/* The table may have changed while unlocked: start again after j. */
@@ -276,7 +465,8 @@ void *coord_runner(void *arg)
 			next = t->next_done;
 			collect(c, t);
 		}
-		if (done) {
+		if (done || c->adopted) {
+			c->adopted = false;
 			dispatch(c); /* the workers first: merging can wait */
 			merge_all(c);
 		}

@@ -3,6 +3,7 @@
  *
  *   dataset  data/run1.root root://host//store/x.root
  *   tree     Events
+ *   on_error skip
  *   define   good = Muon_pt > 5 && abs(Muon_eta) < 2.4
  *   filter   twomu: sum(good) == 2
  *   hist     mass = inv_mass(Muon_pt[good], Muon_eta[good], Muon_phi[good], \
@@ -137,6 +138,8 @@ struct ql_query {
 	int ndatasets;
 	int dataset_line;
 	char *tree;           /* NULL: not given */
+	bool on_error_skip;   /* on_error skip: a task failing past its retries is left out */
+	int on_error_line;    /* 0: no on_error line */
 	struct ql_stmt *stmts;
 	int nstmts;
 	int nfilters, nhists;

@@ -588,23 +588,50 @@ static bool parse_hist(struct parser *p, struct ql_stmt *s, const struct token *
 	(void)kw;
 }
 
+/* on_error skip | fail: what a task that keeps failing does to its job. */
+static bool parse_on_error(struct parser *p, const struct token *kw)
+{
+	char **words;
+	int n = ql_lex_words(p, &words, 2);
+	if (n < 0)
+		return false;
+	if (p->q->on_error_line) {
+		ql_fail_tok(p, kw, "keep one on_error line", "on_error is given twice");
+		return false;
+	}
+	if (n != 1 || (strcmp(words[0], "skip") && strcmp(words[0], "fail"))) {
+		ql_fail_tok(p, kw,
+			    "on_error fail (the default: the job fails) or on_error skip (the job "
+			    "completes without the ranges that keep failing)",
+			    "on_error takes skip or fail");
+		return false;
+	}
+	p->q->on_error_skip = !strcmp(words[0], "skip");
+	p->q->on_error_line = kw->line;
+	ql_lex(p);
+	return true;
+}
+
 static bool parse_statement(struct parser *p)
 {
 	struct ql_query *q = p->q;
 	struct token kw = p->tok;
-	static const char *const kws[] = {"dataset", "tree", "define", "filter", "hist"};
+	static const char *const kws[] = {"dataset", "tree", "define", "filter", "hist", "on_error"};
 	int which = -1;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (ql_is_ident(&kw, kws[i]))
 			which = i;
 	if (which < 0) {
 		char hint[512], name[QL_MAX_NAME + 1];
 		snprintf(name, sizeof(name), "%.*s", kw.len > QL_MAX_NAME ? QL_MAX_NAME : kw.len, kw.s);
-		ql_suggest(name, kws, 5, hint, sizeof(hint));
-		ql_fail_tok(p, &kw, *hint ? hint : "statements are dataset, tree, define, filter, hist",
-			 kw.t == T_IDENT ? "unknown statement" : "expected a statement");
+		ql_suggest(name, kws, 6, hint, sizeof(hint));
+		ql_fail_tok(p, &kw,
+			    *hint ? hint : "statements are dataset, tree, define, filter, hist, on_error",
+			    kw.t == T_IDENT ? "unknown statement" : "expected a statement");
 		return false;
 	}
+	if (which == 5)
+		return parse_on_error(p, &kw);
 	if (which <= 1) { /* dataset, tree: words, not tokens */
 		char **words;
 		int n = ql_lex_words(p, &words, which ? 2 : 4096);

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 enum job_status {
 	JOB_QUEUED = 0,
@@ -174,6 +174,25 @@ int store_job_tasks(struct store *st, int64_t id, struct store_task **t, size_t 
  * full: the job keeps its previous result, whole. */
 int store_task_commit(struct store *st, int64_t id, int idx, const void *result, size_t len,
 		      int64_t events, bool job_done);
+
+/* Task idx of job id is left out (its query says on_error skip and it
+ * kept failing): as store_task_commit() with no events, the result
+ * (len bytes: the job's merged result, unchanged) written again, and why
+ * recorded (cut to 4 KB) for store_job_skipped().  The same returns. */
+int store_task_skip(struct store *st, int64_t id, int idx, const void *result, size_t len,
+		    const char *why, bool job_done);
+
+/* A task left out: its index, file, entries and why. */
+struct store_skip {
+	int idx;
+	char *url;
+	int64_t first, last;
+	char *why;
+};
+/* The tasks job id left out, by index: *out new (store_skips_free()).
+ * -ENOENT for no such job. */
+int store_job_skipped(struct store *st, int64_t id, struct store_skip **out, size_t *n);
+void store_skips_free(struct store_skip *v, size_t n);
 
 /* The job's merged result (NULL, 0 before the first merge). *data is new.
  * -ENOENT for no such job. */

@@ -58,6 +58,8 @@ enum stmt_id {
 	S_JOB_MERGE,
 	S_RESULT_PUT,
 	S_JOB_RESULT,
+	S_SKIP_INSERT,
+	S_SKIPPED,
 	S_LOG_INSERT,
 	S_LOG,
 	/* The damage scan (store_check.c). */

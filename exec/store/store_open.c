@@ -97,6 +97,12 @@ static const char *const migrations[] = {
 	" data BLOB NOT NULL);"
 	"INSERT INTO results(job, data) SELECT id, result FROM jobs WHERE result IS NOT NULL;"
 	"ALTER TABLE jobs DROP COLUMN result;",
+	/* 3 -> 4: the tasks a job left out (on_error skip), with why. */
+	"CREATE TABLE skipped("
+	" job INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" PRIMARY KEY(job, idx)) WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");

@@ -57,6 +57,11 @@ const char *const st_sql[S_NSTMT] = {
 	/* data NULL: no merge yet. */
 	[S_JOB_RESULT] = "SELECT r.data, j.result_version FROM jobs j"
 			 " LEFT JOIN results r ON r.job = j.id WHERE j.id = ?1",
+	[S_SKIP_INSERT] = "INSERT INTO skipped(job, idx, reason) VALUES(?1, ?2, ?3)",
+	[S_SKIPPED] = "SELECT s.idx, f.url, t.\"first\", t.\"last\", s.reason FROM skipped s"
+		      " JOIN tasks t ON t.job = s.job AND t.idx = s.idx"
+		      " JOIN files f ON f.job = t.job AND f.idx = t.file"
+		      " WHERE s.job = ?1 ORDER BY s.idx",
 	[S_LOG_INSERT] = "INSERT INTO logs(job, t, text) VALUES(?1, ?2, ?3)",
 	[S_LOG] = "SELECT t, text FROM logs WHERE job = ?1 ORDER BY seq",
 	/* Ten problems are plenty to say what is wrong. */

@@ -290,13 +290,26 @@ static int end_job(struct store *st, int64_t id)
 	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
 }
 
+/* Record why task idx of job id was left out. */
+static int note_skip(struct store *st, int64_t id, int idx, const char *why)
+{
+	sqlite3_stmt *s;
+	int b = SQLITE_OK, rc = prep_task(st, S_SKIP_INSERT, id, idx, &s);
+	if (rc != 0)
+		return rc;
+	st_bind_text(s, 3, why, st_cut_len(why, STORE_MAX_LOGLINE - 1), &b);
+	return (rc = st_bound(st, s, b)) ? rc : st_exec(st, s);
+}
+
+/* why: NULL for a merge, else the task is left out for that reason. */
 static int task_commit_locked(struct store *st, int64_t id, int idx, const void *result,
-			      size_t len, int64_t events, bool job_done)
+			      size_t len, int64_t events, bool job_done, const char *why)
 {
 	int rc = st_begin(st);
 	if (rc != 0)
 		return rc;
 	if ((rc = job_active(st, id)) != 0 || (rc = mark_done(st, id, idx)) != 0 ||
+	    (why && (rc = note_skip(st, id, idx, why)) != 0) ||
 	    (rc = merge(st, id, result, len, events)) != 0 ||
 	    (job_done && (rc = end_job(st, id)) != 0))
 		return st_abort(st, rc);
@@ -311,7 +324,72 @@ int store_task_commit(struct store *st, int64_t id, int idx, const void *result,
 	if (len > INT_MAX)
 		return -EFBIG;
 	pthread_mutex_lock(&st->mu);
-	int rc = task_commit_locked(st, id, idx, result, len, events, job_done);
+	int rc = task_commit_locked(st, id, idx, result, len, events, job_done, NULL);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int store_task_skip(struct store *st, int64_t id, int idx, const void *result, size_t len,
+		    const char *why, bool job_done)
+{
+	if ((!result && len) || idx < 0 || !why)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EFBIG;
+	pthread_mutex_lock(&st->mu);
+	int rc = task_commit_locked(st, id, idx, result, len, 0, job_done, why);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+void store_skips_free(struct store_skip *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].url);
+		free(v[i].why);
+	}
+	free(v);
+}
+
+static int job_skipped_locked(struct store *st, int64_t id, struct store_skip **out, size_t *n)
+{
+	struct store_skip *v = NULL;
+	size_t cnt = 0, capv = 0, len;
+	sqlite3_stmt *s = NULL;
+	int rc = job_rows(st, S_SKIPPED, id, &s);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((rc = grow((void **)&v, &capv, cnt, sizeof(*v))) != 0)
+			goto out;
+		struct store_skip *k = &v[cnt++];
+		memset(k, 0, sizeof(*k));
+		k->idx = sqlite3_column_int(s, 0);
+		k->first = sqlite3_column_int64(s, 2);
+		k->last = sqlite3_column_int64(s, 3);
+		if ((rc = st_column_dup(s, 1, false, &k->url, &len)) != 0 ||
+		    (rc = st_column_dup(s, 4, false, &k->why, &len)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = st_errno(st->db, rc);
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	rc = 0;
+out:
+	st_unprep(s);
+	store_skips_free(v, cnt);
+	return rc;
+}
+
+int store_job_skipped(struct store *st, int64_t id, struct store_skip **out, size_t *n)
+{
+	pthread_mutex_lock(&st->mu);
+	int rc = job_skipped_locked(st, id, out, n);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
