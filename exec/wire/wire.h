@@ -8,9 +8,15 @@
  * Frame (all integers little-endian):
  *   "ANFW" | version u16 | type u16 | seq u64 | payload length u32 |
  *   payload | mac[32]
- * The payload's layout is per type (wire.c).  Every field is bounded
+ * The payload's layout is per type (wire_codec.c).  Every field is bounded
  * (the WIRE_MAX_* below) and checked at decoding; a frame whose length,
  * version, type, field or trailing bytes are wrong is refused whole.
+ * Besides the sizes, both sides refuse: a hello whose name is empty, or
+ * whose name, host, backend or pilot holds a control character, pid < 1,
+ * slots outside 1..WIRE_MAX_SLOTS; a welcome of lease_ms or progress_ms
+ * 0; a key of job < 0; a task whose url is empty or whose entries are not
+ * 0 <= first <= last <= entries; a negative events count; a result of rc
+ * > 0, or of rc < 0 with a blob; a NUL byte inside any string or text.
  *
  * Authentication.  Both sides hold a 32-byte secret (the state folder's
  * `secret`, mode 0600).  The worker opens with HELLO (its nonce); the
@@ -172,7 +178,8 @@ struct wire_session {
 };
 
 /* Encode m into *out (new, malloc; *len bytes).  With s ready the frame is
- * signed with the next seq (m->seq is set); the four opening types are
+ * signed with the next seq (m is const: m->seq is ignored, the frame's
+ * seq is s->send_seq afterwards); the four opening types are
  * encoded unsigned whatever s (s may be NULL for them).  Result blobs are
  * lz4-compressed.  Returns 0, -EINVAL for a field out of its bounds (or a
  * signed type without a ready session), -EFBIG past WIRE_MAX_MSG,
