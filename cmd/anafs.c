@@ -14,12 +14,15 @@ static void usage(FILE *out)
 		"  ls [--json] FILE [TREE]   list the trees and branches of a ROOT file\n"
 		"  run QUERY [-j N] [--cutflow] [-o FILE]\n"
 		"                            run a query on local threads, print hist.json\n"
-		"  mount DIR [--state DIR] [--workers N] [--foreground] [--allow-other]\n"
+		"  mount DIR [--state DIR] [--workers N] [--backend NAME] [--set KEY=VALUE]\n"
+		"            [--foreground] [--allow-other]\n"
 		"                            mount anafs on DIR: jobs as files\n"
 		"  umount DIR [--state DIR]  unmount and stop the daemon\n"
 		"  submit FILE [--mount DIR] [--name NAME]\n"
 		"                            submit a query to a mount, print the job number\n"
 		"  worker --connect URL      a worker process (started by the daemon or a pilot)\n"
+		"  workers [--mount DIR] [--scale N]\n"
+		"                            list a mount's workers, or set how many to run\n"
 		"  help                      this text\n"
 		"  --version                 print the version\n"
 		"\n"
@@ -45,6 +48,8 @@ int main(int argc, char **argv)
 		return cmd_submit(argc - 1, argv + 1);
 	if (!strcmp(cmd, "worker"))
 		return cmd_worker(argc - 1, argv + 1);
+	if (!strcmp(cmd, "workers"))
+		return cmd_workers(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -9,6 +9,7 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_workers(int argc, char **argv);
 
 #include <stdint.h>
 

@@ -300,6 +300,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		rc = coord_control(m->ctx.sc, h->job, buf, size);
 		if (rc == -EBUSY)
 			rc = -EINVAL; /* the job is over: nothing to control */
+	} else if (h->kind == H_WCTL) {
+		char msg[512] = "";
+		rc = coord_workers_control(m->ctx.sc, buf, size, msg, sizeof(msg));
+		if (rc && *msg)
+			fprintf(stderr, "anafs: workers: %s\n", msg);
 	} else if (h->kind == H_DRAFT || h->kind == H_SCRATCH) {
 		pthread_mutex_lock(&m->lock);
 		if (h->kind == H_DRAFT) {
@@ -341,8 +346,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static int set_size(struct fs_mount *m, const struct fs_ident *id, struct fs_handle *h,
 		    fuse_ino_t ino, off_t size)
 {
-	if (id->what == W_CTL)
-		return 0; /* echo cancel > ctl may truncate first */
+	if (id->what == W_CTL || (id->what == W_SNAP && !id->job && id->f == FF_WORKERS))
+		return 0; /* echo cancel > ctl, echo scale 8 > workers may truncate first */
 	if (size < 0 || (size_t)size > FS_MAX_QUERY)
 		return -EFBIG;
 	int rc = -EACCES;

@@ -120,6 +120,14 @@ static int open_handle(struct fs_mount *m, fuse_req_t req, fuse_ino_t ino,
 		h->job = id.job;
 		return 0;
 	case W_SNAP:
+		if (writing && !id.job && id.f == FF_WORKERS) {
+			/* echo scale 8 > workers: the mount's owner (or root) only */
+			const struct fuse_ctx *ctx = fuse_req_ctx(req);
+			if (ctx->uid != m->o.uid && ctx->uid != 0)
+				return -EACCES;
+			h->kind = H_WCTL;
+			return 0;
+		}
 		return writing ? -EACCES : open_snap(m, ino, &id, h);
 	case W_QFILE:
 		if (writing)
@@ -282,7 +290,7 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	} else {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
-		if (h->kind == H_DRAFT || h->kind == H_SCRATCH || h->kind == H_CTL)
+		if (h->kind == H_DRAFT || h->kind == H_SCRATCH || h->kind == H_CTL || h->kind == H_WCTL)
 			rev |= POLLOUT | POLLWRNORM;
 	}
 	fuse_reply_poll(req, rev);

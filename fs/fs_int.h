@@ -132,7 +132,8 @@ struct fs_draft {
 	double mtime;
 };
 
-enum fs_hkind { H_SNAP, H_STATIC, H_WAIT, H_CTL, H_DRAFT, H_SCRATCH, H_DIR };
+/* H_WCTL: the top-level workers file opened for writing ("scale N"). */
+enum fs_hkind { H_SNAP, H_STATIC, H_WAIT, H_CTL, H_WCTL, H_DRAFT, H_SCRATCH, H_DIR };
 
 /* An entry of a directory listing, taken at opendir() and rewinddir(). */
 struct fs_dirent {

@@ -191,9 +191,9 @@ static int stat_other(struct fs_mount *m, const struct fs_ident *id, struct stat
 		pthread_mutex_unlock(&m->lock);
 		set_dir(st, m->o.allow_other ? 01777 : 0755);
 		return 0;
-	case W_SNAP: /* workers, cache */
+	case W_SNAP: /* workers (its owner writes "scale N"), cache */
 		*ttl = FS_TTL_NONE;
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | (id->f == FF_WORKERS ? 0644 : 0444);
 		if (!id->bound)
 			return fresh_size(m, 0, id->f, NULL, &st->st_size, mt);
 		st->st_size = (off_t)id->len;

@@ -195,6 +195,10 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 	/* A job that is over was planned unless planning is what ended it. */
 	bool planned = live.active ? live.planned : j->tasks_total > 0 || j->status == JOB_DONE;
 	live.note[sizeof(live.note) - 1] = 0;
+	struct store_skip *skips = NULL; /* on_error skip: the tasks left out */
+	size_t nskips = 0;
+	if (store_job_skipped(c->st, j->id, &skips, &nskips))
+		nskips = 0;
 	if (json) {
 		strbuf_printf(b, "{\"job\": %lld, \"status\": \"%s\", \"percent\": %.3f, \"events_done\": %lld, "
 			   "\"events_total\": %lld, \"tasks_done\": %d, \"tasks_total\": %d, "
@@ -214,17 +218,35 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 		strbuf_printf(b, ", \"cache_hit_ratio\": null, \"planned\": %s, \"note\": ",
 			      planned ? "true" : "false");
 		json_string(b, live.note);
-		strbuf_printf(b, "}\n");
+		/* Workers connected now (on any job) and tasks waiting to be tried again. */
+		strbuf_printf(b, ", \"workers_live\": %d, \"retrying\": %d, \"skipped\": [",
+			      live.workers_live, live.retrying);
+		for (size_t i = 0; i < nskips; i++) {
+			strbuf_printf(b, "%s{\"task\": %d, \"file\": ", i ? ", " : "", skips[i].idx);
+			json_string(b, skips[i].url);
+			strbuf_printf(b, ", \"first\": %lld, \"last\": %lld, \"reason\": ",
+				      (long long)skips[i].first, (long long)skips[i].last);
+			json_string(b, skips[i].why);
+			strbuf_printf(b, "}");
+		}
+		strbuf_printf(b, "]}\n");
+		store_skips_free(skips, nskips);
 		return;
 	}
+	store_skips_free(skips, nskips);
 	char d[32], t[32], r[32], e[32];
 	human(d, sizeof(d), (double)done);
 	human(t, sizeof(t), (double)j->events_total);
 	human(r, sizeof(r), live.rate);
 	eta_text(e, sizeof(e), eta);
-	strbuf_printf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s%s%s\n", pct,
-		      d, t, j->tasks_done, j->tasks_total, live.workers, r, e, job_status_name(j->status),
-		      *live.note ? "  " : "", live.note);
+	char extra[96] = "";
+	if (nskips)
+		snprintf(extra, sizeof(extra), "  %zu tasks left out (progress.json lists them)", nskips);
+	else if (live.retrying)
+		snprintf(extra, sizeof(extra), "  %d tasks to retry", live.retrying);
+	strbuf_printf(b, "%6.1f%%  %s/%s events  %d/%d tasks  %d workers  %s ev/s  ETA %s  %s%s%s%s\n",
+		      pct, d, t, j->tasks_done, j->tasks_total, live.workers, r, e,
+		      job_status_name(j->status), *live.note ? "  " : "", live.note, extra);
 }
 
 static const char readme[] =
@@ -237,7 +259,7 @@ static const char readme[] =
 	"Control:  echo cancel > jobs/N/ctl       (or pause, resume)\n"
 	"Errors:   jobs/N/status says invalid or failed; jobs/N/error says why\n"
 	"Log:      tail -f jobs/N/log\n"
-	"Workers:  cat workers;  the data cache: cat cache\n"
+	"Workers:  cat workers  (echo scale 8 > workers);  the data cache: cat cache\n"
 	"Jobs belong to the daemon: closing the notebook or the terminal changes nothing.\n"
 	"The query language: docs/query.md; the mount: docs/mount.md.\n";
 

@@ -58,6 +58,7 @@ static void test_full_query(void)
 		"hist     phi = Muon_phi edges=-pi,-1,0,1,pi\n"
 		"hist     v2 = MET_pt, nJet xedges=0,10,100 yedges=0,1,2,5\n"
 		"hist     MET_pt bins=10 range=0,1e3\n"
+		"on_error skip\n"
 		"\n";
 	struct ql_query *q = OK(text);
 	if (!q)
@@ -71,6 +72,8 @@ static void test_full_query(void)
 	}
 	CHECK_EQ_I(q->dataset_line, 2);
 	CHECK_STR(q->tree, "Events");
+	CHECK(q->on_error_skip);
+	CHECK_EQ_I(q->on_error_line, 17);
 	CHECK_STR(q->filename, "t.query");
 	CHECK_EQ_I(q->nstmts, 10);
 	CHECK_EQ_I(q->nfilters, 2);
@@ -167,6 +170,7 @@ static void test_shorthand_and_counts(void)
 	CHECK_EQ_D(h->axes[0].hi, 1000);
 	CHECK_STR(h->axes[0].label, "MET");
 	CHECK(q->tree == NULL);
+	CHECK(!q->on_error_skip && !q->on_error_line);
 	h = &q->stmts[2].u.hist;
 	CHECK(h->expr[0]->define != NULL);
 	CHECK_EQ_D(h->axes[0].lo, -M_PI);

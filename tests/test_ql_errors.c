@@ -292,6 +292,11 @@ static void test_errors_syntax(void)
 	BAD(D "define a 1", -EINVAL, 2, 10, "expected '='", NULL);
 	BAD(D "tree", -EINVAL, 2, 1, "tree takes one name", NULL);
 	BAD(D "tree a b", -EINVAL, 2, 1, "tree takes one name", NULL);
+	BAD(D "on_error", -EINVAL, 2, 1, "on_error takes skip or fail", NULL);
+	BAD(D "on_error ignore", -EINVAL, 2, 1, "on_error takes skip or fail", NULL);
+	BAD(D "on_error skip fail", -EINVAL, 2, 1, "on_error takes skip or fail", NULL);
+	BAD(D "on_error skip\non_error fail", -EINVAL, 3, 1, "on_error is given twice", NULL);
+	BAD(D "on_eror skip", -EINVAL, 2, 1, "unknown statement", "did you mean on_error?");
 	BAD("dataset\n", -EINVAL, 1, 1, "dataset needs at least one path", "dataset data/*.root");
 	BAD("dataset \"a b\n", -EINVAL, 1, 9, "unterminated quoted path", NULL);
 	/* An error on a continued line is reported on the line where it is. */
