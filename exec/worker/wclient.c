@@ -277,6 +277,14 @@ static void send_progress(struct wc *w)
 }
 
 /* ---- what the coordinator says ---- */
+static int count_results(const struct wc *w)
+{
+	int n = 0;
+	for (const struct wtask *t = w->results; t; t = t->link)
+		n++;
+	return n;
+}
+
 
 static void on_challenge(struct wc *w, const struct wire_challenge *c)
 {
@@ -308,9 +316,7 @@ static void on_welcome(struct wc *w, const struct wire_welcome *wl)
 		w->period = 0.5;
 	if (w->period < 0.02)
 		w->period = 0.02;
-	int n = 0;
-	for (struct wtask *t = w->results; t; t = t->link)
-		n++;
+	int n = count_results(w);
 	if (w->gen == 1)
 		wlog(w, "connected to %s as worker %u (%d slot%s)", w->o->url, wl->worker_id,
 		     w->o->slots, w->o->slots == 1 ? "" : "s");
@@ -513,13 +519,9 @@ static void finish(struct wc *w, const char *why)
 			pthread_mutex_unlock(&w->mu);
 		}
 	}
-	int n = 0;
-	for (struct wtask *t = w->results; t; t = t->link)
-		n++;
-	if (n)
-		wlog(w, "%d result(s) not acknowledged are dropped", n);
 	w->done = true;
 }
+
 
 /* ---- the loop ---- */
 
@@ -531,7 +533,8 @@ static void wait_turn(struct wc *w, struct pipe_event *ev, int *nev, nng_msg **m
 	if (w->st == ST_READY && w->next_progress < until)
 		until = w->next_progress;
 	pthread_mutex_lock(&w->mu);
-	while (!w->recv_done && !w->nev && !w->kick && !got_signal && wclient_now() < until) {
+	while (!w->recv_done && !w->nev && !w->kick && !(got_signal && !w->ending) &&
+	       wclient_now() < until) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		double left = until - wclient_now();
@@ -589,15 +592,24 @@ static void turn(struct wc *w)
 		w->next_sweep = now + 1;
 	}
 	if (w->ending) {
-		if (w->st != ST_READY || !w->results || now >= w->end_until)
+		if (w->st != ST_READY || !w->results || now >= w->end_until) {
+			if (w->results)
+				wlog(w, "%d result(s) not acknowledged are dropped",
+				     count_results(w));
 			finish(w, w->end_why);
+		}
 		return;
 	}
 	if (w->bye && !w->nheld && w->st == ST_READY) {
 		if (!w->bye_until)
 			w->bye_until = now + BYE_ACK_SECS;
 		if (!w->results || now >= w->bye_until) {
-			wlog(w, "every task delivered; exiting as the coordinator asked");
+			if (w->results)
+				wlog(w, "exiting as the coordinator asked; %d result(s) it did not "
+					"acknowledge in %g s are dropped", count_results(w),
+				     BYE_ACK_SECS);
+			else
+				wlog(w, "every result delivered; exiting as the coordinator asked");
 			finish(w, "told to end");
 			return;
 		}

@@ -116,14 +116,26 @@ void wtask_free(struct wtask *t)
 
 /* ---- the plan table ---- */
 
-/* Whether plan p is of t's job, file and query. */
+/* Whether c's plan is of t's job, query and file (with the identity the
+ * task gives it). */
 static bool same_source(const struct cached *c, const struct wtask *t)
 {
 	size_t len;
 	const char *text = plan_text(c->p, &len);
 	const char *base = plan_basedir(c->p);
+	const struct plan_file *f = plan_file(c->p, 0);
 	return c->job == t->key.job && len == t->text_len && !memcmp(text, t->text, len) &&
-	       !strcmp(plan_file(c->p, 0)->url, t->url) && base && !strcmp(base, t->basedir);
+	       !strcmp(f->url, t->url) && base && !strcmp(base, t->basedir) &&
+	       f->size == t->size && f->mtime_ns == t->mtime_ns &&
+	       f->fingerprint == t->fingerprint && (!t->tree[0] || !strcmp(f->tree, t->tree));
+}
+
+/* Whether c's plan is t itself: the same source and entries. */
+static bool same_task(const struct cached *c, const struct wtask *t)
+{
+	const struct plan_task *pt = plan_task(c->p, 0);
+	return pt->first == t->first && pt->last == t->last &&
+	       plan_task_digest(c->p, 0) == t->key.digest;
 }
 
 /* A cached plan for t (a new reference), or NULL. */
@@ -133,8 +145,7 @@ static struct plan *cache_get(struct wslots *s, const struct wtask *t)
 	pthread_mutex_lock(&s->cache_mu);
 	for (int i = 0; i < CACHE_PLANS && !p; i++) {
 		struct cached *c = &s->cache[i];
-		if (c->p && same_source(c, t) &&
-		    (s->o->fake_secs >= 0 || plan_task_digest(c->p, 0) == t->key.digest)) {
+		if (c->p && same_source(c, t) && (s->o->fake_secs >= 0 || same_task(c, t))) {
 			p = plan_ref(c->p);
 			c->used = wclient_now();
 		}
