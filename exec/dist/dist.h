@@ -28,7 +28,11 @@
  * key, its default and meaning is in docs/workers.md; dist_conf_set()
  * refuses what it does not know. */
 struct dist_conf {
-	char backend[16];        /* backend: "local" (default), "slurm", "htcondor", "threads" */
+	/* backend: "local" (default), "slurm", "htcondor", "threads", or
+	 * "manual": no launcher, workers started by hand (`anafs worker
+	 * --connect`) dial in (ipc, and tcp when listen is set).  (Added by
+	 * the server with its first version.) */
+	char backend[16];
 	int workers;             /* workers: local processes (0: the cores) */
 	int slots;               /* slots: tasks one worker runs at once (1) */
 	int min_workers;         /* min_workers: batch floor (0) */

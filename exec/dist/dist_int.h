@@ -1,0 +1,191 @@
+/* dist_int.h — the worker-process backend's own structures, shared by
+ * dist_server.c (start, stop, the thread, sending), dist_session.c (the
+ * conversation with one worker) and dist_sched.c (dispatch, scaling,
+ * describe).  Private to exec/dist/.
+ *
+ * Locks: b->mu guards the worker records, their slots and outboxes; it is
+ * below coord->lock (backend.h) and never held while env->done, pull,
+ * pending or adopt is called, nor while a launcher runs.  b->evmu guards
+ * the queue of pipe events filled by nng's callback; it is a leaf. */
+#ifndef ANAFS_DIST_INT_H
+#define ANAFS_DIST_INT_H
+
+#include "dist.h"
+#include "launch.h"
+#include "wire.h"
+
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DIST_MAX_PEERS 4096      /* connections at once, authenticated or not */
+#define DIST_EVQ 4096            /* pipe events waiting for the thread */
+#define DIST_AUTH_SECS 5.0       /* from connection to AUTH */
+#define DIST_BURST 3             /* messages to one pipe per DIST_BURST_SECS */
+#define DIST_BURST_SECS 0.005
+#define DIST_MAX_OUTBOX 4096     /* messages waiting for one worker */
+#define DIST_LOG_PEER 3          /* refusal lines per connection, then a count */
+#define DIST_LOG_WINDOW 10.0     /* refusal lines at most DIST_LOG_BURST per window */
+#define DIST_LOG_BURST 20
+
+enum wk_state {
+	WK_HELLO,                /* connected, HELLO not yet come */
+	WK_AUTH,                 /* CHALLENGE sent, waiting for AUTH */
+	WK_READY,                /* authenticated: signed frames only */
+	WK_LEAVING,              /* BYE sent or received */
+};
+
+struct wslot {
+	struct btask *t;         /* NULL: free */
+	int64_t events;          /* reported so far for this try */
+	uint64_t bytes;
+	double sent;             /* when the TASK was queued */
+	bool seen;               /* the worker showed it has it (PROGRESS) */
+	bool cancel_sent;
+};
+
+struct omsg {
+	nng_msg *m;
+	struct omsg *next;
+};
+
+struct wk {
+	struct wk *next;
+	nng_pipe pipe;
+	uint32_t id;             /* 0 until authenticated */
+	enum wk_state state;
+	bool closed;             /* we closed the pipe: drop what still comes */
+	char addr[160];          /* the peer, for the log */
+	struct wire_hello hello; /* its fields made printable */
+	uint8_t cnonce[WIRE_NONCE];
+	uint8_t expect[WIRE_MAC];  /* the proof its AUTH must carry */
+	struct wire_session sess;
+	double t_open, t_heard, t_idle, t_closed;
+	bool owned;              /* the launcher started it */
+	bool manual;             /* started by hand: never told BYE for being foreign */
+	bool reserved;           /* its slots are counted in b->reserved */
+	int slots;
+	struct wslot *slot;
+	int nbusy;               /* slots taken */
+	uint32_t busy_reported;  /* the last PROGRESS's busy */
+	int64_t last_job;        /* the job of its last task (prefer it again) */
+	int64_t tasks_done, events_done;
+	int64_t ev_mark;
+	double t_mark, rate;
+	int refusals;            /* lines logged for this connection */
+	int64_t dropped;         /* frames dropped unlogged */
+	struct omsg *out, *out_tail;
+	int nout;
+	int burst;               /* messages sent since t_burst */
+	double t_burst;
+	double t_blocked;        /* since when its sends fail (0: they do not) */
+};
+
+struct pipe_ev {
+	uint32_t pipe;
+	bool add;
+};
+
+struct backend {
+	struct backend_env env;
+	const struct dist_conf *conf;
+	char host[256];
+	pthread_mutex_t mu;
+	nng_socket sock;
+	bool sock_open;
+	char url_ipc[4200], url_tcp[512], sock_path[4200];
+	uint8_t secret[WIRE_SECRET];
+	char secret_path[4200];
+	char anafs[4096];
+	uint64_t instance;
+	const struct launch_ops *lops;
+	struct launcher *launcher;
+	struct launch_env lenv;
+	char *launch_text;       /* the launcher's describe, refreshed each tick */
+	pthread_t tid;
+	bool started;
+	atomic_bool stopping;
+	pthread_mutex_t evmu;
+	struct pipe_ev evq[DIST_EVQ];
+	size_t ev_head, ev_n;
+	bool ev_overflow;
+	struct wk *workers;      /* under mu */
+	int npeers;
+	uint32_t next_id;
+	int want_local;          /* `scale N` for local processes; -1: conf */
+	int max_override;        /* `scale N` for pilots; -1: conf */
+	/* Tasks to give back through done, their rc set: those of lost
+	 * workers and those no TASK could carry.  Room is reserved ahead (a
+	 * worker's slots when it is let in, one per dispatch), so that moving
+	 * a task here never fails. */
+	struct btask **ret;
+	size_t nret, capret, reserved;
+	double t0, t_tick;
+	double log_window;       /* refusal lines: this window's start and count */
+	int log_count;
+	int64_t log_suppressed;
+};
+
+/* ---- dist_server.c ---- */
+double dist_now(void);
+/* A line for the daemon's log (printf-style). */
+void dist_log(struct backend *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Encode m for w (signed once w is ready) and queue it; sent at the next
+ * flush.  0, or the encoder's error (nothing queued). Under mu. */
+int dist_queue(struct backend *b, struct wk *w, const struct wire_msg *m);
+/* Send what w's outbox holds, within its burst.  Under mu. */
+void dist_flush(struct backend *b, struct wk *w);
+/* Make room for n more tasks in b->ret: 0 or -ENOMEM.  Under mu. */
+int dist_reserve(struct backend *b, size_t n);
+/* Give back through done what b->ret holds.  Called without mu. */
+void dist_drain(struct backend *b);
+/* Close w's pipe and mark it closed (its messages dropped from here).
+ * Under mu. */
+void dist_close(struct backend *b, struct wk *w);
+/* Log a refused peer (rate-limited per connection and overall) and close
+ * its pipe.  Under mu. */
+void dist_refuse(struct backend *b, struct wk *w, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same line, rate-limited alike, without closing anything. */
+void dist_note(struct backend *b, struct wk *w, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- dist_session.c ---- */
+/* A new connection: its record.  Under mu. */
+struct wk *dist_peer_add(struct backend *b, nng_pipe p);
+struct wk *dist_peer_find(struct backend *b, uint32_t pipe);
+/* The authenticated worker of that id, or NULL.  Under mu. */
+struct wk *dist_worker_find(struct backend *b, uint32_t id);
+/* Handle one frame from nng (taken).  Called without mu: it takes it, and
+ * calls done, pull and adopt without it. */
+void dist_on_msg(struct backend *b, nng_msg *m);
+/* w lost: every task on it moved to b->ret with ANA_ELOST and msg
+ * "worker N (HOST pid P) WHY", its pipe closed; the record stays, closed,
+ * until nng reports the pipe gone.  Under mu. */
+void dist_peer_lose(struct backend *b, struct wk *w, const char *why);
+/* Free w's record (unlinked by the caller).  Under mu. */
+void dist_peer_free(struct backend *b, struct wk *w);
+/* Whether tasks may be given to w. */
+bool dist_usable(const struct backend *b, const struct wk *w);
+/* Hand t to w (a free slot checked): 0, or the encoder's error. Under mu. */
+int dist_assign(struct backend *b, struct wk *w, struct btask *t);
+
+/* ---- dist_sched.c ---- */
+/* Once a second from the thread: rates, scaling, BYE to the idle above
+ * what is wanted, the launcher's tick.  Called without mu. */
+void dist_tick(struct backend *b);
+/* Every pass of the thread: stop flags (CANCEL), handshake deadlines,
+ * leases, tasks a worker never took, closed peers, outboxes.  Called
+ * without mu; gives lost tasks back itself. */
+void dist_housekeep(struct backend *b);
+
+/* The ops of backend.h (backend_workers). */
+int dist_dispatch(struct backend *b, struct btask *t);
+int dist_poll(struct backend *b);
+void dist_describe(struct backend *b, struct strbuf *out);
+int dist_control(struct backend *b, const char *cmd, size_t len, char *msg, size_t cap);
+int dist_live(struct backend *b);
+
+#endif

@@ -1,0 +1,299 @@
+/* dist_sched.c — which worker runs what, how many workers there should
+ * be, and what the `workers` file shows (dist.h).
+ *
+ * Dispatch picks a usable worker with a free slot, the one that ran the
+ * same job last if it can (its plan and open file are warm), else the one
+ * with the most free slots.  Scaling: local processes are as many as
+ * configured (`scale N` overrides); pilots follow the tasks waiting and
+ * running, between min_workers and max_workers, and an idle pilot above
+ * that is told BYE only after idle_timeout.  A worker the launcher does
+ * not own (an earlier daemon's) gets no task and is told BYE once idle,
+ * after it has delivered what it kept. */
+#include "dist_int.h"
+
+#include "ana_err.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool is_batch(const struct backend *b)
+{
+	return b->lops && strcmp(b->lops->name, "local");
+}
+
+/* ---- the ops ---- */
+
+int dist_dispatch(struct backend *b, struct btask *t)
+{
+	int rc = -EAGAIN;
+	pthread_mutex_lock(&b->mu);
+	struct wk *best = NULL;
+	int best_free = 0;
+	bool best_warm = false;
+	for (struct wk *w = b->workers; w && !atomic_load(&b->stopping); w = w->next) {
+		int free_slots = w->slots - w->nbusy;
+		if (!dist_usable(b, w) || free_slots <= 0)
+			continue;
+		bool warm = w->last_job == t->job;
+		if (!best || (warm && !best_warm) || (warm == best_warm && free_slots > best_free)) {
+			best = w;
+			best_free = free_slots;
+			best_warm = warm;
+		}
+	}
+	if (best && !dist_reserve(b, 1)) {
+		rc = dist_assign(b, best, t);
+		if (!rc) {
+			dist_flush(b, best);
+		} else if (rc != -ENOMEM && rc != -ENOBUFS && rc != -EAGAIN) {
+			/* No TASK can carry it (a field past the wire's bounds):
+			 * taken, and given back failed by the thread. */
+			t->rc = rc;
+			t->worker = 0;
+			snprintf(t->msg, sizeof(t->msg),
+				 "task %zu cannot be sent to a worker process: %s", t->idx,
+				 ana_strerror(rc));
+			b->ret[b->nret++] = t;
+			rc = 0;
+		} else {
+			rc = -EAGAIN;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	return rc;
+}
+
+int dist_poll(struct backend *b)
+{
+	int n = 0;
+	pthread_mutex_lock(&b->mu);
+	for (struct wk *w = b->workers; w; w = w->next)
+		if (dist_usable(b, w) && w->slots > w->nbusy)
+			n += w->slots - w->nbusy;
+	pthread_mutex_unlock(&b->mu);
+	return atomic_load(&b->stopping) ? 0 : n;
+}
+
+int dist_live(struct backend *b)
+{
+	int n = 0;
+	pthread_mutex_lock(&b->mu);
+	for (struct wk *w = b->workers; w; w = w->next)
+		n += w->state == WK_READY && !w->closed;
+	pthread_mutex_unlock(&b->mu);
+	return n;
+}
+
+int dist_control(struct backend *b, const char *cmd, size_t len, char *msg, size_t cap)
+{
+	char buf[64];
+	while (len && (cmd[len - 1] == '\n' || cmd[len - 1] == ' ' || cmd[len - 1] == '\t'))
+		len--;
+	long n = -1;
+	char *end = NULL;
+	if (len < sizeof(buf)) {
+		memcpy(buf, cmd, len);
+		buf[len] = 0;
+		if (!strncmp(buf, "scale ", 6) && buf[6] >= '0' && buf[6] <= '9')
+			n = strtol(buf + 6, &end, 10);
+	}
+	if (n < 0 || *end || n > 100000) {
+		snprintf(msg, cap, "unknown command; the workers take: scale N (0 to 100000)");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&b->mu);
+	if (is_batch(b))
+		b->max_override = (int)n;
+	else
+		b->want_local = (int)n;
+	pthread_mutex_unlock(&b->mu);
+	dist_log(b, "scaled to %ld workers", n);
+	return 0;
+}
+
+static void fmt_ago(double secs, char *out, size_t cap)
+{
+	if (secs < 60)
+		snprintf(out, cap, "%.1f s ago", secs < 0 ? 0 : secs);
+	else if (secs < 3600)
+		snprintf(out, cap, "%.0f min ago", secs / 60);
+	else
+		snprintf(out, cap, "%.1f h ago", secs / 3600);
+}
+
+void dist_describe(struct backend *b, struct strbuf *out)
+{
+	double now = dist_now();
+	strbuf_printf(out, "%-5s %-16s %-8s %-8s %-10s %-18s %7s %12s %10s  %s\n", "id", "host",
+		      "pid", "backend", "state", "task", "tasks", "events", "events/s",
+		      "last heard");
+	pthread_mutex_lock(&b->mu);
+	int connecting = 0;
+	for (struct wk *w = b->workers; w; w = w->next) {
+		if (w->closed)
+			continue;
+		if (w->state < WK_READY) {
+			connecting++;
+			continue;
+		}
+		char task[48] = "-", ago[32];
+		for (int i = 0; i < w->slots; i++)
+			if (w->slot[i].t) {
+				snprintf(task, sizeof(task), "job %lld task %zu%s",
+					 (long long)w->slot[i].t->job, w->slot[i].t->idx,
+					 w->nbusy > 1 ? " +" : "");
+				break;
+			}
+		const char *state = w->state == WK_LEAVING ? "leaving" : w->nbusy ? "busy" : "idle";
+		fmt_ago(now - w->t_heard, ago, sizeof(ago));
+		strbuf_printf(out, "%-5u %-16.16s %-8d %-8.8s %-10s %-18s %7lld %12lld %10.4g  %s\n",
+			      w->id, w->hello.host, (int)w->hello.pid, w->hello.backend, state, task,
+			      (long long)w->tasks_done, (long long)w->events_done, w->rate, ago);
+	}
+	if (connecting)
+		strbuf_printf(out, "%d connection%s not yet authenticated\n", connecting,
+			      connecting == 1 ? "" : "s");
+	if (b->launch_text)
+		strbuf_puts(out, b->launch_text);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* ---- the thread's rounds ---- */
+
+static void say_bye(struct backend *b, struct wk *w, const char *why)
+{
+	struct wire_msg m = {.type = WIRE_BYE};
+	snprintf(m.u.bye.why, sizeof(m.u.bye.why), "%s", why);
+	if (!dist_queue(b, w, &m)) {
+		w->state = WK_LEAVING;
+		dist_flush(b, w);
+	}
+}
+
+/* The workers wanted now; under mu, pending read before. */
+static int wanted(struct backend *b, int pending)
+{
+	const struct dist_conf *c = b->conf;
+	if (!is_batch(b)) {
+		if (b->want_local >= 0)
+			return b->want_local;
+		if (c->workers > 0)
+			return c->workers;
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
+	}
+	int maxw = b->max_override >= 0 ? b->max_override : c->max_workers;
+	int minw = c->min_workers < maxw ? c->min_workers : maxw;
+	int64_t demand = pending > 0 ? pending : 0;
+	for (struct wk *w = b->workers; w; w = w->next)
+		if (!w->closed)
+			demand += w->nbusy;
+	int slots = c->slots > 0 ? c->slots : 1;
+	int64_t want = (demand + slots - 1) / slots;
+	return want < minw ? minw : want > maxw ? maxw : (int)want;
+}
+
+void dist_tick(struct backend *b)
+{
+	int pending = b->env.pending ? b->env.pending(b->env.ctx) : 0;
+	double now = dist_now();
+	pthread_mutex_lock(&b->mu);
+	int want = wanted(b, pending);
+	int ready = 0;
+	for (struct wk *w = b->workers; w; w = w->next) {
+		double dt = now - w->t_mark;
+		if (w->state >= WK_READY && dt >= 1.0) {
+			double inst = (double)(w->events_done - w->ev_mark) / dt;
+			w->rate = w->rate > 0 ? 0.5 * w->rate + 0.5 * inst : inst;
+			w->ev_mark = w->events_done;
+			w->t_mark = now;
+		}
+		ready += w->state == WK_READY && !w->closed && w->owned;
+	}
+	double grace = is_batch(b) ? b->conf->idle_timeout : 0;
+	for (struct wk *w = b->workers; w; w = w->next) {
+		if (w->state != WK_READY || w->closed || w->nbusy)
+			continue;
+		if (w->owned && ready > want && now - w->t_idle >= grace) {
+			say_bye(b, w, "not needed now");
+			ready--;
+		} else if (!w->owned && !w->manual && now - w->t_idle >= 1.0) {
+			say_bye(b, w, "a worker of an earlier daemon");
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (!b->launcher)
+		return;
+	b->lops->tick(b->launcher, want);
+	struct strbuf sb = STRBUF_INIT;
+	b->lops->describe(b->launcher, &sb);
+	char *text = NULL;
+	if (strbuf_finish(&sb, &text, NULL))
+		text = NULL;
+	pthread_mutex_lock(&b->mu);
+	free(b->launch_text);
+	b->launch_text = text;
+	pthread_mutex_unlock(&b->mu);
+}
+
+void dist_housekeep(struct backend *b)
+{
+	double now = dist_now();
+	double lease = b->conf->lease;
+	pthread_mutex_lock(&b->mu);
+	for (struct wk **pw = &b->workers; *pw;) {
+		struct wk *w = *pw;
+		if (w->closed) {
+			if (now - w->t_closed > 2.0) { /* nng is done with it */
+				*pw = w->next;
+				dist_peer_free(b, w);
+			} else {
+				pw = &w->next;
+			}
+			continue;
+		}
+		pw = &w->next;
+		if (w->state < WK_READY) {
+			if (now - w->t_open > DIST_AUTH_SECS)
+				dist_refuse(b, w, "no AUTH within %.0f s", DIST_AUTH_SECS);
+			continue;
+		}
+		char why[160];
+		if (now - w->t_heard > lease) {
+			snprintf(why, sizeof(why), "went silent for %.1f s", now - w->t_heard);
+			dist_peer_lose(b, w, why);
+			continue;
+		}
+		if (w->t_blocked && now - w->t_blocked > lease) {
+			snprintf(why, sizeof(why), "took no frame for %.1f s", now - w->t_blocked);
+			dist_peer_lose(b, w, why);
+			continue;
+		}
+		bool lost = false;
+		for (int i = 0; i < w->slots && !lost; i++) {
+			struct wslot *s = &w->slot[i];
+			if (!s->t)
+				continue;
+			if (!s->seen && now - s->sent > lease) {
+				/* Heard from, yet never showing the task: its TASK
+				 * was lost on the way.  A new session mends it. */
+				snprintf(why, sizeof(why), "never showed job %lld task %zu in %.0f s",
+					 (long long)s->t->job, s->t->idx, now - s->sent);
+				dist_peer_lose(b, w, why);
+				lost = true;
+			} else if (atomic_load(&s->t->stop) && !s->cancel_sent) {
+				struct wire_msg m = {.type = WIRE_CANCEL};
+				m.u.key = (struct wire_key){s->t->job, (uint32_t)s->t->idx,
+							    s->t->attempt, s->t->digest};
+				s->cancel_sent = !dist_queue(b, w, &m);
+			}
+		}
+		if (!lost)
+			dist_flush(b, w);
+	}
+	pthread_mutex_unlock(&b->mu);
+}
