@@ -1,5 +1,6 @@
 /* wclient.c — the worker process (wclient.h): the thread that speaks to
- * the coordinator; the slot threads that run tasks are wclient_slots.c.
+ * the coordinator, its socket and its loop; the messages it exchanges are
+ * wclient_conv.c, the slot threads that run tasks wclient_slots.c.
  *
  * One socket thread owns the nng socket (pair1, dialing: nng redials a
  * lost connection by itself), the session's signing state and every list
@@ -29,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 64         /* connection events queued between two turns */
 #define HANDSHAKE_SECS 10.0   /* a handshake not done by then starts over */
 #define SEND_TIMEOUT_MS 10000 /* a message the connection does not take by then */
 #define BYE_ACK_SECS 3.0      /* told BYE: how long to wait for the last ACKs */
@@ -45,54 +45,7 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-enum wstate { ST_DOWN, ST_HELLO, ST_AUTH, ST_READY };
-
-struct pipe_event {
-	bool add;
-	nng_pipe p;
-};
-
-struct wc {
-	const struct wclient_opts *o;
-	char name[WIRE_MAX_NAME];
-	nng_socket sock;
-	nng_aio *raio, *saio;
-	struct wslots *slots;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* Under mu: what the callbacks queue. */
-	nng_msg *inbox;
-	bool recv_done;          /* the receive completed (inbox, or recv_rv) */
-	int recv_rv;
-	struct pipe_event ev[MAX_EVENTS];
-	int nev;
-	uint32_t cb_pipe;        /* the connection the callbacks know as current */
-	bool kick;               /* a task is done */
-	/* The socket thread's. */
-	enum wstate st;
-	nng_pipe pipe;
-	struct wire_hello hello;
-	uint8_t coord_nonce[WIRE_NONCE];
-	struct wire_session s;
-	uint64_t gen;            /* sessions made ready so far */
-	uint32_t worker_id;
-	double period;           /* seconds between two PROGRESS */
-	double t0, hs_since, last_ready, next_progress, next_sweep, refused_logged;
-	int refused;             /* handshakes the coordinator cut since the last log */
-	struct wtask *held;      /* handed to the slots and not back (through link) */
-	int nheld;               /* those not given back */
-	struct wtask *results, **results_tail; /* done, awaiting their ACK */
-	bool bye;                /* the coordinator said BYE */
-	double bye_until;
-	bool ending;             /* a signal or the time limit */
-	double end_until;
-	const char *end_why;
-	bool done;
-	int exit_code;
-};
-
-static void wlog(const struct wc *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void wlog(const struct wc *w, const char *fmt, ...)
+void wc_log(const struct wc *w, const char *fmt, ...)
 {
 	if (w->o->quiet)
 		return;
@@ -117,7 +70,7 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 		w->cb_pipe = 0;
 		cancel = true;
 	}
-	if (w->nev < MAX_EVENTS)
+	if (w->nev < WC_MAX_EVENTS)
 		w->ev[w->nev++] = (struct pipe_event){ev == NNG_PIPE_EV_ADD_POST, p};
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
@@ -150,12 +103,12 @@ static void on_task_done(void *ctx)
 
 /* Drop the current connection (nng dials again): a session whose
  * numbering broke, a handshake that went wrong. */
-static void lose(struct wc *w)
+void wc_lose(struct wc *w)
 {
 	if (nng_pipe_id(w->pipe) > 0)
 		nng_pipe_close(w->pipe);
 	if (w->st == ST_READY)
-		wlog(w, "lost the coordinator at %s; dialing again (exiting after %g s without one)",
+		wc_log(w, "lost the coordinator at %s; dialing again (exiting after %g s without one)",
 		     w->o->url, w->o->linger);
 	w->st = ST_DOWN;
 	w->pipe = (nng_pipe)NNG_PIPE_INITIALIZER;
@@ -165,7 +118,7 @@ static void lose(struct wc *w)
 /* Encode and send m on the current connection.  Returns 0; the encoder's
  * error (nothing sent); or -EIO when the connection did not take it (the
  * session is then dropped). */
-static int send_msg(struct wc *w, const struct wire_msg *m)
+int wc_send(struct wc *w, const struct wire_msg *m)
 {
 	void *buf = NULL;
 	size_t len = 0;
@@ -175,7 +128,7 @@ static int send_msg(struct wc *w, const struct wire_msg *m)
 	nng_msg *msg;
 	if (nng_msg_alloc(&msg, len)) {
 		free(buf);
-		lose(w); /* its number is spent: the session cannot go on */
+		wc_lose(w); /* its number is spent: the session cannot go on */
 		return -EIO;
 	}
 	memcpy(nng_msg_body(msg), buf, len);
@@ -186,240 +139,10 @@ static int send_msg(struct wc *w, const struct wire_msg *m)
 	nng_aio_wait(w->saio);
 	if (nng_aio_result(w->saio)) {
 		nng_msg_free(nng_aio_get_msg(w->saio));
-		lose(w);
+		wc_lose(w);
 		return -EIO;
 	}
 	return 0;
-}
-
-static void send_key(struct wc *w, unsigned type, const struct wire_key *k)
-{
-	struct wire_msg m = {.type = (uint16_t)type};
-	m.u.key = *k;
-	send_msg(w, &m);
-}
-
-static void send_hello(struct wc *w)
-{
-	struct wire_hello *h = &w->hello;
-	memset(h, 0, sizeof(*h));
-	if (wire_random(h->nonce, sizeof(h->nonce))) {
-		wlog(w, "no random bytes for the handshake; dialing again");
-		lose(w);
-		return;
-	}
-	snprintf(h->name, sizeof(h->name), "%s", w->name);
-	if (gethostname(h->host, sizeof(h->host) - 1))
-		snprintf(h->host, sizeof(h->host), "?");
-	h->host[sizeof(h->host) - 1] = 0;
-	h->pid = (int32_t)getpid();
-	snprintf(h->backend, sizeof(h->backend), "%s", w->o->backend ? w->o->backend : "manual");
-	snprintf(h->pilot, sizeof(h->pilot), "%s", w->o->pilot ? w->o->pilot : "");
-	h->slots = (uint16_t)w->o->slots;
-	struct wire_msg m = {.type = WIRE_HELLO};
-	m.u.hello = *h;
-	int rc = send_msg(w, &m);
-	if (rc && rc != -EIO) {
-		wlog(w, "cannot say hello: %s", ana_strerror(rc));
-		lose(w);
-	}
-}
-
-/* The RESULT of t, in the session now ready.  A result too large for a
- * message goes as an error instead. */
-static void send_result(struct wc *w, struct wtask *t)
-{
-	for (int tries = 0; tries < 2 && w->st == ST_READY; tries++) {
-		struct wire_msg m = {.type = WIRE_RESULT};
-		struct wire_result *r = &m.u.result;
-		r->key = t->key;
-		r->rc = t->rc;
-		snprintf(r->why, sizeof(r->why), "%s", t->rc ? t->why : "");
-		r->events = t->done_events;
-		r->bytes = t->done_bytes;
-		r->blob = t->rc ? NULL : t->blob;
-		r->blob_len = t->rc ? 0 : t->blob_len;
-		int rc = send_msg(w, &m);
-		if (!rc)
-			t->sent_gen = w->gen;
-		if (rc == 0 || rc == -EIO || t->rc)
-			return;
-		/* The encoder refused it: say why in its place. */
-		if (rc == -EFBIG)
-			snprintf(t->why, sizeof(t->why), "%s: entries [%lld, %lld): the result is %zu "
-				 "bytes, more than a message carries", t->url, (long long)t->first,
-				 (long long)t->last, t->blob_len);
-		else
-			snprintf(t->why, sizeof(t->why), "%s: entries [%lld, %lld): the result could "
-				 "not be encoded: %s", t->url, (long long)t->first, (long long)t->last,
-				 ana_strerror(rc));
-		t->rc = rc == -EFBIG ? ANA_ETOOBIG : -EPROTO;
-		free(t->blob);
-		t->blob = NULL;
-		t->blob_len = 0;
-	}
-}
-
-static void send_progress(struct wc *w)
-{
-	struct wire_msg m = {.type = WIRE_PROGRESS};
-	struct wire_progress *p = &m.u.progress;
-	for (struct wtask *t = w->held; t; t = t->link) {
-		if (t->given_back)
-			continue;
-		p->busy++;
-		if (p->n < WIRE_MAX_PROGRESS)
-			p->t[p->n++] = (struct wire_progress_task){
-				t->key, atomic_load(&t->events), atomic_load(&t->bytes)};
-	}
-	send_msg(w, &m);
-	w->next_progress = wclient_now() + w->period;
-}
-
-/* ---- what the coordinator says ---- */
-static int count_results(const struct wc *w)
-{
-	int n = 0;
-	for (const struct wtask *t = w->results; t; t = t->link)
-		n++;
-	return n;
-}
-
-
-static void on_challenge(struct wc *w, const struct wire_challenge *c)
-{
-	memcpy(w->coord_nonce, c->nonce, WIRE_NONCE);
-	struct wire_msg m = {.type = WIRE_AUTH};
-	wire_proof_worker(w->o->secret, &w->hello, c->nonce, m.u.auth.proof);
-	if (!send_msg(w, &m))
-		w->st = ST_AUTH;
-}
-
-static void on_welcome(struct wc *w, const struct wire_welcome *wl)
-{
-	uint8_t want[WIRE_MAC];
-	wire_proof_coord(w->o->secret, w->hello.nonce, w->coord_nonce, want);
-	if (!wire_proof_equal(want, wl->proof)) {
-		wlog(w, "the coordinator at %s failed to prove it holds the secret: exiting, "
-			"nothing given to it", w->o->url);
-		lose(w);
-		w->exit_code = 2;
-		w->done = true;
-		return;
-	}
-	wire_session_init(&w->s, w->o->secret, w->coord_nonce, w->hello.nonce, false);
-	w->st = ST_READY;
-	w->gen++;
-	w->worker_id = wl->worker_id;
-	w->period = wl->progress_ms ? wl->progress_ms / 1000.0 : 0.5;
-	if (w->period > 0.5) /* at least twice a second, whatever it asks */
-		w->period = 0.5;
-	if (w->period < 0.02)
-		w->period = 0.02;
-	int n = count_results(w);
-	if (w->gen == 1)
-		wlog(w, "connected to %s as worker %u (%d slot%s)", w->o->url, wl->worker_id,
-		     w->o->slots, w->o->slots == 1 ? "" : "s");
-	else
-		wlog(w, "reconnected to %s as worker %u; %d task(s) running, %d result(s) to deliver",
-		     w->o->url, wl->worker_id, w->nheld, n);
-	w->refused = 0;
-	w->last_ready = wclient_now();
-	w->bye_until = 0;
-	/* First what is owed from before, then the heartbeat. */
-	for (struct wtask *t = w->results; t && w->st == ST_READY; t = t->link)
-		send_result(w, t);
-	if (w->st == ST_READY)
-		send_progress(w);
-}
-
-static struct wtask **find_key(struct wtask **list, const struct wire_key *k)
-{
-	for (; *list; list = &(*list)->link)
-		if (wkey_equal(&(*list)->key, k) && !(*list)->given_back)
-			return list;
-	return NULL;
-}
-
-static void on_task(struct wc *w, const struct wire_task *m)
-{
-	struct wtask **have = find_key(&w->results, &m->key);
-	if (have) { /* already done: it missed our RESULT */
-		send_result(w, *have);
-		return;
-	}
-	if (find_key(&w->held, &m->key))
-		return; /* a duplicate of a task running */
-	struct wtask *t = NULL;
-	if (w->ending || w->bye || w->nheld >= w->o->slots || !(t = wtask_from_msg(m))) {
-		send_key(w, WIRE_GIVEBACK, &m->key);
-		return;
-	}
-	t->link = w->held;
-	w->held = t;
-	w->nheld++;
-	wslots_push(w->slots, t);
-}
-
-static void on_ack(struct wc *w, const struct wire_key *k)
-{
-	struct wtask **at = find_key(&w->results, k);
-	if (!at)
-		return;
-	struct wtask *t = *at;
-	*at = t->link;
-	if (w->results_tail == &t->link)
-		w->results_tail = at;
-	wtask_free(t);
-}
-
-static void on_cancel(struct wc *w, const struct wire_key *k)
-{
-	struct wtask **at = find_key(&w->held, k);
-	if (at)
-		atomic_store(&(*at)->stop, WSTOP_CANCEL);
-}
-
-static void on_msg(struct wc *w, nng_msg *msg)
-{
-	if (w->st == ST_DOWN || nng_pipe_id(nng_msg_get_pipe(msg)) != nng_pipe_id(w->pipe)) {
-		nng_msg_free(msg); /* from a connection that is gone */
-		return;
-	}
-	struct wire_msg m;
-	char why[256] = "";
-	int rc = wire_decode(w->st == ST_READY ? &w->s : NULL, nng_msg_body(msg), nng_msg_len(msg),
-			     &m, why, sizeof(why));
-	if (rc) {
-		wlog(w, "refused a message from the coordinator (%s); starting the session again",
-		     why[0] ? why : ana_strerror(rc));
-		nng_msg_free(msg);
-		lose(w);
-		return;
-	}
-	enum wstate st = w->st;
-	if (st == ST_HELLO && m.type == WIRE_CHALLENGE)
-		on_challenge(w, &m.u.challenge);
-	else if (st == ST_AUTH && m.type == WIRE_WELCOME)
-		on_welcome(w, &m.u.welcome);
-	else if (st == ST_READY && m.type == WIRE_TASK)
-		on_task(w, &m.u.task);
-	else if (st == ST_READY && m.type == WIRE_ACK)
-		on_ack(w, &m.u.key);
-	else if (st == ST_READY && m.type == WIRE_CANCEL)
-		on_cancel(w, &m.u.key);
-	else if (st == ST_READY && m.type == WIRE_BYE) {
-		if (!w->bye)
-			wlog(w, "the coordinator asks this worker to end: finishing %d running "
-				"task(s), then exiting", w->nheld);
-		w->bye = true;
-	} else {
-		wlog(w, "unexpected %s from the coordinator; starting the session again",
-		     wire_type_name(m.type));
-		lose(w);
-	}
-	wire_msg_free(&m);
-	nng_msg_free(msg);
 }
 
 static void on_pipe_event(struct wc *w, const struct pipe_event *e)
@@ -427,11 +150,11 @@ static void on_pipe_event(struct wc *w, const struct pipe_event *e)
 	double now = wclient_now();
 	if (e->add) {
 		if (w->st != ST_DOWN)
-			lose(w); /* the old one went without a word */
+			wc_lose(w); /* the old one went without a word */
 		w->pipe = e->p;
 		w->st = ST_HELLO;
 		w->hs_since = now;
-		send_hello(w);
+		wc_send_hello(w);
 		return;
 	}
 	if (w->st == ST_DOWN || nng_pipe_id(e->p) != nng_pipe_id(w->pipe))
@@ -440,14 +163,14 @@ static void on_pipe_event(struct wc *w, const struct pipe_event *e)
 		/* Cut before WELCOME: most often a coordinator that refused our
 		 * proof.  Logged at most every REFUSED_LOG_SECS. */
 		if (!w->refused++ || now - w->refused_logged > REFUSED_LOG_SECS) {
-			wlog(w, "the coordinator at %s closed the connection before welcoming this "
+			wc_log(w, "the coordinator at %s closed the connection before welcoming this "
 				"worker (%d time(s); a different secret?); trying again", w->o->url,
 			     w->refused);
 			w->refused_logged = now;
 		}
 	}
 	w->pipe = (nng_pipe)NNG_PIPE_INITIALIZER; /* gone: nothing to close */
-	lose(w);
+	wc_lose(w);
 }
 
 /* ---- the tasks ---- */
@@ -471,7 +194,7 @@ static void collect_done(struct wc *w)
 		*w->results_tail = t;
 		w->results_tail = &t->link;
 		if (w->st == ST_READY)
-			send_result(w, t);
+			wc_send_result(w, t);
 	}
 }
 
@@ -487,9 +210,9 @@ static void begin_end(struct wc *w, const char *why)
 		w->nheld--;
 		n++;
 		if (w->st == ST_READY)
-			send_key(w, WIRE_GIVEBACK, &t->key);
+			wc_send_key(w, WIRE_GIVEBACK, &t->key);
 	}
-	wlog(w, "%s: %d running task(s) handed back; exiting", why, n);
+	wc_log(w, "%s: %d running task(s) handed back; exiting", why, n);
 	w->ending = true;
 	w->end_why = why;
 	w->end_until = wclient_now() + END_ACK_SECS;
@@ -503,7 +226,7 @@ static void finish(struct wc *w, const char *why)
 		struct wire_msg m = {.type = WIRE_BYE};
 		snprintf(m.u.bye.why, sizeof(m.u.bye.why), "%s", why);
 		uint32_t id = (uint32_t)nng_pipe_id(w->pipe);
-		if (!send_msg(w, &m)) {
+		if (!wc_send(w, &m)) {
 			double end = wclient_now() + END_CLOSE_SECS;
 			pthread_mutex_lock(&w->mu);
 			while (w->cb_pipe == id && wclient_now() < end) {
@@ -557,7 +280,7 @@ static void wait_turn(struct wc *w, struct pipe_event *ev, int *nev, nng_msg **m
 
 static void turn(struct wc *w)
 {
-	struct pipe_event ev[MAX_EVENTS];
+	struct pipe_event ev[WC_MAX_EVENTS];
 	int nev, rv;
 	nng_msg *msg;
 	bool rearm;
@@ -565,7 +288,7 @@ static void turn(struct wc *w)
 	for (int i = 0; i < nev && !w->done; i++)
 		on_pipe_event(w, &ev[i]);
 	if (msg && !w->done)
-		on_msg(w, msg);
+		wc_on_msg(w, msg);
 	else if (msg)
 		nng_msg_free(msg);
 	if (rearm && rv != NNG_ECLOSED)
@@ -581,11 +304,11 @@ static void turn(struct wc *w)
 	if (w->st == ST_READY) {
 		w->last_ready = now;
 		if (now >= w->next_progress)
-			send_progress(w);
+			wc_send_progress(w);
 	} else if ((w->st == ST_HELLO || w->st == ST_AUTH) && now - w->hs_since > HANDSHAKE_SECS) {
-		wlog(w, "the coordinator at %s did not finish the handshake in %g s; trying again",
+		wc_log(w, "the coordinator at %s did not finish the handshake in %g s; trying again",
 		     w->o->url, HANDSHAKE_SECS);
-		lose(w);
+		wc_lose(w);
 	}
 	if (now >= w->next_sweep) {
 		wslots_sweep(w->slots);
@@ -594,8 +317,8 @@ static void turn(struct wc *w)
 	if (w->ending) {
 		if (w->st != ST_READY || !w->results || now >= w->end_until) {
 			if (w->results)
-				wlog(w, "%d result(s) not acknowledged are dropped",
-				     count_results(w));
+				wc_log(w, "%d result(s) not acknowledged are dropped",
+				     wc_count_results(w));
 			finish(w, w->end_why);
 		}
 		return;
@@ -605,20 +328,20 @@ static void turn(struct wc *w)
 			w->bye_until = now + BYE_ACK_SECS;
 		if (!w->results || now >= w->bye_until) {
 			if (w->results)
-				wlog(w, "exiting as the coordinator asked; %d result(s) it did not "
-					"acknowledge in %g s are dropped", count_results(w),
+				wc_log(w, "exiting as the coordinator asked; %d result(s) it did not "
+					"acknowledge in %g s are dropped", wc_count_results(w),
 				     BYE_ACK_SECS);
 			else
-				wlog(w, "every result delivered; exiting as the coordinator asked");
+				wc_log(w, "every result delivered; exiting as the coordinator asked");
 			finish(w, "told to end");
 			return;
 		}
 	}
 	if (w->st != ST_READY && now - w->last_ready > w->o->linger) {
 		if (w->gen)
-			wlog(w, "no coordinator at %s for %g s: exiting", w->o->url, w->o->linger);
+			wc_log(w, "no coordinator at %s for %g s: exiting", w->o->url, w->o->linger);
 		else
-			wlog(w, "could not reach a coordinator at %s in %g s: exiting", w->o->url,
+			wc_log(w, "could not reach a coordinator at %s in %g s: exiting", w->o->url,
 			     w->o->linger);
 		w->done = true;
 	}
@@ -691,7 +414,7 @@ int wclient_run(const struct wclient_opts *o)
 		w->exit_code = 1;
 		w->done = true;
 	} else {
-		wlog(w, "dialing %s", o->url);
+		wc_log(w, "dialing %s", o->url);
 	}
 	while (!w->done)
 		turn(w);

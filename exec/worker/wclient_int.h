@@ -1,6 +1,7 @@
-/* wclient_int.h — private to the worker process: the tasks it holds and
- * the slot threads that run them (wclient_slots.c), shared with the
- * thread that speaks to the coordinator (wclient.c).
+/* wclient_int.h — private to the worker process: the tasks it holds, the
+ * slot threads that run them (wclient_slots.c), and the state of the
+ * thread that speaks to the coordinator (wclient.c: the socket and the
+ * loop; wclient_conv.c: the messages of the conversation).
  *
  * A task belongs to the socket thread but between wslots_push() and its
  * return by wslots_take_done(), when a slot thread also reads it and
@@ -11,6 +12,8 @@
 
 #include "wclient.h"
 
+#include <nng/nng.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -85,5 +88,78 @@ bool wslots_stop(struct wslots *s, double wait_s);
 
 /* CLOCK_MONOTONIC in seconds. */
 double wclient_now(void);
+
+/* ---- the socket thread (wclient.c, wclient_conv.c) ---- */
+
+#define WC_MAX_EVENTS 64      /* connection events queued between two turns */
+
+enum wstate { ST_DOWN, ST_HELLO, ST_AUTH, ST_READY };
+
+struct pipe_event {
+	bool add;
+	nng_pipe p;
+};
+
+struct wc {
+	const struct wclient_opts *o;
+	char name[WIRE_MAX_NAME];
+	nng_socket sock;
+	nng_aio *raio, *saio;
+	struct wslots *slots;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* Under mu: what the callbacks queue. */
+	nng_msg *inbox;
+	bool recv_done;          /* the receive completed (inbox, or recv_rv) */
+	int recv_rv;
+	struct pipe_event ev[WC_MAX_EVENTS];
+	int nev;
+	uint32_t cb_pipe;        /* the connection the callbacks know as current */
+	bool kick;               /* a task is done */
+	/* The socket thread's. */
+	enum wstate st;
+	nng_pipe pipe;
+	struct wire_hello hello;
+	uint8_t coord_nonce[WIRE_NONCE];
+	struct wire_session s;
+	uint64_t gen;            /* sessions made ready so far */
+	uint32_t worker_id;
+	double period;           /* seconds between two PROGRESS */
+	double t0, hs_since, last_ready, next_progress, next_sweep, refused_logged;
+	int refused;             /* handshakes the coordinator cut since the last log */
+	struct wtask *held;      /* handed to the slots and not back (through link) */
+	int nheld;               /* those not given back */
+	struct wtask *results, **results_tail; /* done, awaiting their ACK */
+	bool bye;                /* the coordinator said BYE */
+	double bye_until;
+	bool ending;             /* a signal or the time limit */
+	double end_until;
+	const char *end_why;
+	bool done;
+	int exit_code;
+};
+
+
+/* A log line on stderr, "anafs worker NAME: ...", unless quiet. */
+void wc_log(const struct wc *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drop the current connection (nng dials again) and the session. */
+void wc_lose(struct wc *w);
+/* Encode m (signed once the session is ready) and send it on the current
+ * connection.  0; the encoder's error (nothing sent); or -EIO when the
+ * connection did not take it (the session is then dropped). */
+int wc_send(struct wc *w, const struct wire_msg *m);
+
+/* ACK-like messages of one key (GIVEBACK). */
+void wc_send_key(struct wc *w, unsigned type, const struct wire_key *k);
+/* HELLO, with a new nonce: the handshake of a new connection. */
+void wc_send_hello(struct wc *w);
+/* t's RESULT (an error in its place when the encoder refuses it). */
+void wc_send_result(struct wc *w, struct wtask *t);
+/* The heartbeat: the tasks held, with their counts so far. */
+void wc_send_progress(struct wc *w);
+/* A message from the coordinator (msg is freed). */
+void wc_on_msg(struct wc *w, nng_msg *msg);
+/* Results awaiting their ACK. */
+int wc_count_results(const struct wc *w);
 
 #endif
