@@ -37,6 +37,8 @@
 #define END_CLOSE_SECS 0.2    /* after our BYE: how long to let it reach the peer */
 #define END_JOIN_SECS 0.25    /* how long to wait for the slot threads */
 #define REFUSED_LOG_SECS 30.0 /* refused handshakes are logged at most this often */
+#define REDIAL_MIN_SECS 0.5   /* the pause after a failed handshake, doubled after each */
+#define REDIAL_MAX_SECS 10.0
 
 static volatile sig_atomic_t got_signal;
 
@@ -101,8 +103,36 @@ static void on_task_done(void *ctx)
 
 /* ---- the session ---- */
 
+/* Dial (again). */
+static void dial(struct wc *w)
+{
+	int rv = nng_dial(w->sock, w->o->url, &w->dialer, NNG_FLAG_NONBLOCK);
+	if (rv) {
+		wc_log(w, "cannot dial %s: %s", w->o->url, nng_strerror(rv));
+		w->redial_at = wclient_now() + REDIAL_MAX_SECS;
+		return;
+	}
+	w->dialing = true;
+}
+
+/* A handshake that failed: nng would dial again at once, and a
+ * coordinator that refuses us would be flooded (and its log with it).
+ * Stop dialing and start again after a pause that doubles with each
+ * failure since the last WELCOME. */
+static void redial_later(struct wc *w)
+{
+	w->refused++;
+	if (w->dialing)
+		nng_dialer_close(w->dialer);
+	w->dialing = false;
+	double pause = REDIAL_MIN_SECS;
+	for (int i = 1; i < w->refused && pause < REDIAL_MAX_SECS; i++)
+		pause *= 2;
+	w->redial_at = wclient_now() + (pause < REDIAL_MAX_SECS ? pause : REDIAL_MAX_SECS);
+}
+
 /* Drop the current connection (nng dials again): a session whose
- * numbering broke, a handshake that went wrong. */
+ * numbering broke, a handshake that went wrong (then after a pause). */
 void wc_lose(struct wc *w)
 {
 	if (nng_pipe_id(w->pipe) > 0)
@@ -110,6 +140,8 @@ void wc_lose(struct wc *w)
 	if (w->st == ST_READY)
 		wc_log(w, "lost the coordinator at %s; dialing again (exiting after %g s without one)",
 		     w->o->url, w->o->linger);
+	else if (w->st != ST_DOWN && !w->done)
+		redial_later(w);
 	w->st = ST_DOWN;
 	w->pipe = (nng_pipe)NNG_PIPE_INITIALIZER;
 	w->s.ready = false;
@@ -162,10 +194,10 @@ static void on_pipe_event(struct wc *w, const struct pipe_event *e)
 	if (w->st != ST_READY) {
 		/* Cut before WELCOME: most often a coordinator that refused our
 		 * proof.  Logged at most every REFUSED_LOG_SECS. */
-		if (!w->refused++ || now - w->refused_logged > REFUSED_LOG_SECS) {
+		if (!w->refused || now - w->refused_logged > REFUSED_LOG_SECS) {
 			wc_log(w, "the coordinator at %s closed the connection before welcoming this "
 				"worker (%d time(s); a different secret?); trying again", w->o->url,
-			     w->refused);
+			     w->refused + 1);
 			w->refused_logged = now;
 		}
 	}
@@ -255,6 +287,8 @@ static void wait_turn(struct wc *w, struct pipe_event *ev, int *nev, nng_msg **m
 	double until = wclient_now() + 0.1;
 	if (w->st == ST_READY && w->next_progress < until)
 		until = w->next_progress;
+	if (!w->dialing && w->redial_at < until)
+		until = w->redial_at;
 	pthread_mutex_lock(&w->mu);
 	while (!w->recv_done && !w->nev && !w->kick && !(got_signal && !w->ending) &&
 	       wclient_now() < until) {
@@ -310,6 +344,8 @@ static void turn(struct wc *w)
 		     w->o->url, HANDSHAKE_SECS);
 		wc_lose(w);
 	}
+	if (!w->dialing && now >= w->redial_at && !w->ending && !w->bye)
+		dial(w);
 	if (now >= w->next_sweep) {
 		wslots_sweep(w->slots);
 		w->next_sweep = now + 1;
@@ -338,7 +374,11 @@ static void turn(struct wc *w)
 		}
 	}
 	if (w->st != ST_READY && now - w->last_ready > w->o->linger) {
-		if (w->gen)
+		if (w->refused)
+			wc_log(w, "the coordinator at %s did not welcome this worker for %g s (%d "
+				"refused handshake(s): is the secret the coordinator's?): exiting",
+			     w->o->url, w->o->linger, w->refused);
+		else if (w->gen)
 			wc_log(w, "no coordinator at %s for %g s: exiting", w->o->url, w->o->linger);
 		else
 			wc_log(w, "could not reach a coordinator at %s in %g s: exiting", w->o->url,
@@ -350,7 +390,6 @@ static void turn(struct wc *w)
 static int open_socket(struct wc *w)
 {
 	int rv;
-	nng_dialer d;
 	if ((rv = nng_pair1_open(&w->sock)))
 		return rv;
 	if ((rv = nng_socket_set_size(w->sock, NNG_OPT_RECVMAXSZ, WIRE_MAX_MSG)) ||
@@ -363,8 +402,9 @@ static int open_socket(struct wc *w)
 		return rv;
 	nng_aio_set_timeout(w->raio, NNG_DURATION_INFINITE);
 	/* Non-blocking: a coordinator not there yet is dialed again and again. */
-	if ((rv = nng_dial(w->sock, w->o->url, &d, NNG_FLAG_NONBLOCK)))
+	if ((rv = nng_dial(w->sock, w->o->url, &w->dialer, NNG_FLAG_NONBLOCK)))
 		return rv;
+	w->dialing = true;
 	nng_recv_aio(w->sock, w->raio);
 	return 0;
 }

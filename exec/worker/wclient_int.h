@@ -106,6 +106,9 @@ struct wc {
 	nng_socket sock;
 	nng_aio *raio, *saio;
 	struct wslots *slots;
+	nng_dialer dialer;
+	bool dialing;            /* false: paused after a failed handshake */
+	double redial_at;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* Under mu: what the callbacks queue. */
@@ -126,7 +129,7 @@ struct wc {
 	uint32_t worker_id;
 	double period;           /* seconds between two PROGRESS */
 	double t0, hs_since, last_ready, next_progress, next_sweep, refused_logged;
-	int refused;             /* handshakes the coordinator cut since the last log */
+	int refused;             /* handshakes the coordinator cut since the last WELCOME */
 	struct wtask *held;      /* handed to the slots and not back (through link) */
 	int nheld;               /* those not given back */
 	struct wtask *results, **results_tail; /* done, awaiting their ACK */
