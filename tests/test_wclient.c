@@ -527,6 +527,25 @@ static void impostor_and_linger(void)
 	check(reap(pid, 10) == 2, "a coordinator that fails its proof: exit 2");
 	check(log_says("wd", "failed to prove"), "the log says the coordinator failed its proof");
 	nng_close(c.s);
+	/* A handshake cut short: the worker says so, comes back, is welcomed. */
+	snprintf(url, sizeof(url), "ipc://%s/e.sock", dir);
+	coord_open(&c, url);
+	pid = spawn(url, "wh", NULL);
+	struct got g;
+	if (expect(&c, WIRE_HELLO, 15, &g)) {
+		done(&g);
+		nng_pipe_close(c.p);
+		if (handshake(&c, false)) {
+			struct wire_msg bye = {.type = WIRE_BYE};
+			coord_send(&c, &bye);
+			check(expect(&c, WIRE_BYE, 10, &g), "welcomed after a cut handshake");
+			done(&g);
+		}
+	}
+	check(reap(pid, 10) == 0, "after a cut handshake and BYE: exit 0");
+	check(log_says("wh", "closed the connection before welcoming"),
+	      "the log says the coordinator cut the handshake");
+	nng_close(c.s);
 	snprintf(url, sizeof(url), "ipc://%s/nobody.sock", dir);
 	pid = spawn(url, "we", "--linger", "0.5", NULL);
 	check(reap(pid, 15) == 0, "no coordinator: exit 0 after the linger");
