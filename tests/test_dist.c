@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -580,7 +581,8 @@ static void test_tasks(struct backend *b, const char *url, const uint8_t secret[
 	strbuf_free(&sb);
 	fw_result(&w, &k, 0, blob, blen, 40);
 	int want = 1;
-	check(wait_until(dones_are, &want, 5), "the result is given back");
+	bool ok = wait_until(dones_are, &want, 5);
+	check(ok, "the result is given back");
 	check(t[0]->rc == 0 && t[0]->result && t[0]->worker == (int)w.id &&
 		      atomic_load(&t[0]->events) == 40,
 	      "as rc 0 with its result, worker and events (rc %d)", t[0]->rc);
@@ -592,7 +594,8 @@ static void test_tasks(struct backend *b, const char *url, const uint8_t secret[
 	k = key_of(t[1]);
 	fw_result(&w, &k, 0, "\x01\x02garbage", 9, 1);
 	want = 2;
-	check(wait_until(dones_are, &want, 5) && t[1]->rc == ANA_ECORRUPT && !t[1]->result,
+	ok = wait_until(dones_are, &want, 5); /* before the arguments read t */
+	check(ok && t[1]->rc == ANA_ECORRUPT && !t[1]->result,
 	      "a result that does not decode fails the try as corrupt (%d: %s)", t[1]->rc,
 	      t[1]->msg);
 	expect_type(&w, WIRE_ACK, t[1], "and is acknowledged");
@@ -603,7 +606,8 @@ static void test_tasks(struct backend *b, const char *url, const uint8_t secret[
 	k = key_of(t[2]);
 	fw_result(&w, &k, -EIO, NULL, 0, 0);
 	want = 3;
-	check(wait_until(dones_are, &want, 5) && t[2]->rc == -EIO &&
+	ok = wait_until(dones_are, &want, 5); /* before the arguments read t */
+	check(ok && t[2]->rc == -EIO &&
 		      strstr(t[2]->msg, "on purpose"),
 	      "an error comes back with its reason (%d: %s)", t[2]->rc, t[2]->msg);
 	expect_type(&w, WIRE_ACK, t[2], "and is acknowledged");
@@ -614,7 +618,8 @@ static void test_tasks(struct backend *b, const char *url, const uint8_t secret[
 	struct wire_msg g = {.type = WIRE_GIVEBACK, .u.key = key_of(t[3])};
 	fw_send(&w, &g);
 	want = 4;
-	check(wait_until(dones_are, &want, 5) && t[3]->rc == ANA_EGIVENBACK,
+	ok = wait_until(dones_are, &want, 5); /* before the arguments read t */
+	check(ok && t[3]->rc == ANA_EGIVENBACK,
 	      "GIVEBACK gives it back as ANA_EGIVENBACK (%d)", t[3]->rc);
 
 	/* Stopped by the coordinator. */
@@ -626,7 +631,8 @@ static void test_tasks(struct backend *b, const char *url, const uint8_t secret[
 	expect_type(&w, WIRE_CANCEL, t[4], "its stop flag sends CANCEL");
 	fw_result(&w, &k, -ECANCELED, NULL, 0, 1);
 	want = 5;
-	check(wait_until(dones_are, &want, 5) && t[4]->rc == -ECANCELED, "and -ECANCELED comes back");
+	ok = wait_until(dones_are, &want, 5); /* before the arguments read t */
+	check(ok && t[4]->rc == -ECANCELED, "and -ECANCELED comes back");
 	expect_type(&w, WIRE_ACK, t[4], "acknowledged");
 
 	char msg[256] = "";
@@ -661,7 +667,17 @@ static void test_lease(const char *url, struct plan *p, const void *blob, size_t
 	dist_conf_defaults(&conf);
 	strcpy(conf.backend, "manual");
 	conf.lease = 1.0;
+	strcpy(conf.listen, "tcp://127.0.0.1:0");
 	struct backend *b = start(&conf);
+	/* The tcp URL it listens on, with the port it was given. */
+	char tcp[128] = "";
+	pthread_mutex_lock(&mu);
+	const char *at = strstr(logbuf, "listening on tcp://127.0.0.1:");
+	if (at)
+		sscanf(at + strlen("listening on "), "%127s", tcp);
+	pthread_mutex_unlock(&mu);
+	check(*tcp && strcmp(tcp, "tcp://127.0.0.1:0"), "it listens on tcp with a real port: %s",
+	      tcp);
 	uint8_t secret[WIRE_SECRET];
 	char path[128], msg[256];
 	snprintf(path, sizeof(path), "%s/secret", dir);
@@ -677,15 +693,18 @@ static void test_lease(const char *url, struct plan *p, const void *blob, size_t
 	struct wire_key k = key_of(t);
 	fw_progress(&w, &k, 3, 1);
 	int want = 1;
-	check(wait_until(dones_are, &want, 5) && t->rc == ANA_ELOST && strstr(t->msg, "went silent"),
+	bool ok = wait_until(dones_are, &want, 5); /* before the arguments read t */
+	check(ok && t->rc == ANA_ELOST && strstr(t->msg, "went silent"),
 	      "silent past its lease, its task is lost (%d: %s)", t->rc, t->msg);
 	usleep(1500 * 1000);
 	check(dones() == 1, "exactly once (%d)", dones());
 	check(backend_workers.live(b) == 0, "the silent worker is gone");
 	fw_close(&w);
 
-	/* It comes back with its result: not in flight any more, adopted. */
-	check(fw_join(&w, url, secret, 1), "the worker joins again");
+	/* It comes back with its result (over tcp): not in flight any more,
+	 * adopted. */
+	check(*tcp && fw_join(&w, tcp, secret, 1), "the worker joins again over tcp");
+	check(wait_until(is_logged, "from tcp 127.0.0.1:", 5), "its tcp address is logged");
 	fw_result(&w, &k, 0, blob, blen, 40);
 	struct wire_msg m;
 	int rc = fw_recv(&w, 5, &m);
@@ -744,6 +763,10 @@ int main(int argc, char **argv)
 	uint8_t secret[WIRE_SECRET];
 	check(wire_secret_load(path, false, secret, msg, sizeof(msg)) == 0,
 	      "the backend made its secret: %s", msg);
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/workers.sock", dir);
+	check(!stat(path, &st) && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600,
+	      "its socket is %s, mode 0600 (%o)", path, (unsigned)st.st_mode & 0777);
 	test_auth(b, url, secret);
 	test_tasks(b, url, secret, p, blob, blen); /* stops b */
 	test_lease(url, p, blob, blen);

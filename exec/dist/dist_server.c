@@ -99,9 +99,13 @@ void dist_flush(struct backend *b, struct wk *w)
 		int rc = nng_sendmsg(b->sock, o->m, NNG_FLAG_NONBLOCK);
 		if (rc) {
 			/* The socket's queue is full (every worker shares it):
-			 * try again at the next pass. */
-			if (!w->t_blocked)
+			 * try again at the next pass; past a lease the worker
+			 * is lost (dist_housekeep). */
+			if (!w->t_blocked) {
 				w->t_blocked = now;
+				dist_note(b, w, "cannot send to it now (%s); retrying",
+					  nng_strerror(rc));
+			}
 			return;
 		}
 		w->t_blocked = 0;
