@@ -331,18 +331,23 @@ static int remove_pilots(struct launcher *l, struct pilot **ps, int n)
 	return rc;
 }
 
+/* A pilot is gone.  condor_q does not say how a job that left the queue
+ * ended (that is in the history), and a worker released with BYE may
+ * have lived only seconds, so only a pilot that ended without ever being
+ * seen running counts as failing (a worker that cannot start there): it
+ * is logged with where its output is and holds back new ones. */
 static void ended(struct launcher *l, struct pilot *p, const char *how)
 {
-	double now = launch_now(), life = p->ran ? now - p->ran : now - p->submitted;
+	double now = launch_now();
 	p->ended = true;
 	if (p->cancelling)
 		return;
-	if (p->status != 4 && life < CONDOR_SHORT_LIFE) {
-		launch_log(&l->env, "htcondor: pilot %s ended %s after %.0f s (%s); its output: "
-			   "%s/condor-%s.out and .err", p->id, p->ran ? "running" : "before it ran",
-			   life, how, l->dir, p->id);
+	if (!p->ran && now - p->submitted < CONDOR_SHORT_LIFE) {
+		launch_log(&l->env, "htcondor: pilot %s ended before it was seen running, after "
+			   "%.0f s (%s); its output: %s/condor-%s.out and .err", p->id,
+			   now - p->submitted, how, l->dir, p->id);
 		fail_later(l);
-	} else if (p->status == 4) {
+	} else if (p->ran) {
 		l->backoff = 0;
 	}
 }
@@ -500,8 +505,8 @@ static void stop(struct launcher *l)
 		return;
 	struct pilot **all = calloc((size_t)l->n + 1, sizeof(*all));
 	int n = 0;
-	for (int i = 0; all && i < l->n; i++)
-		if (!l->p[i].ended)
+	for (int i = 0; all && i < l->n; i++) /* not twice: condor_rm fails on those */
+		if (!l->p[i].ended && !l->p[i].cancelling)
 			all[n++] = &l->p[i];
 	if (n)
 		remove_pilots(l, all, n);

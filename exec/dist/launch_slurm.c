@@ -472,8 +472,8 @@ static void stop(struct launcher *l)
 		return;
 	struct pilot **all = calloc((size_t)l->n + 1, sizeof(*all));
 	int n = 0;
-	for (int i = 0; all && i < l->n; i++)
-		if (phase(&l->p[i]) != PH_ENDED)
+	for (int i = 0; all && i < l->n; i++) /* not twice: scancel complains */
+		if (phase(&l->p[i]) != PH_ENDED && !l->p[i].cancelling)
 			all[n++] = &l->p[i];
 	if (n)
 		cancel(l, all, n);
