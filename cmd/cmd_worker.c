@@ -116,6 +116,7 @@ int cmd_worker(int argc, char **argv)
 			if (errno || end == argv[i] || *end || n < 1 || n > WIRE_MAX_SLOTS) {
 				fprintf(stderr, "anafs worker: --slots: '%s' is not a number from 1 "
 						"to %d\n", argv[i], WIRE_MAX_SLOTS);
+				usage();
 				return 2;
 			}
 			o.slots = (int)n;
@@ -125,6 +126,7 @@ int cmd_worker(int argc, char **argv)
 			if (parse_secs(argv[++i], &v)) {
 				fprintf(stderr, "anafs worker: %s: '%s' is not a number of seconds\n",
 					a, argv[i]);
+				usage();
 				return 2;
 			}
 			if (!strcmp(a, "--linger"))
@@ -154,6 +156,7 @@ int cmd_worker(int argc, char **argv)
 	}
 	if (strlen(o.url) >= WIRE_MAX_PATH) {
 		fprintf(stderr, "anafs worker: --connect: the URL is too long\n");
+		usage();
 		return 2;
 	}
 	const char *names[][2] = {{"--name", o.name}, {"--backend", o.backend},
@@ -162,6 +165,7 @@ int cmd_worker(int argc, char **argv)
 		if (names[k][1] && !good_name(names[k][1]) && (k != 2 || names[k][1][0])) {
 			fprintf(stderr, "anafs worker: %s: '%s' is not 1 to %d printable characters "
 					"without blanks\n", names[k][0], names[k][1], WIRE_MAX_NAME - 1);
+			usage();
 			return 2;
 		}
 	if (load_secret(secret_file, state, o.secret))

@@ -109,6 +109,7 @@ int wc_count_results(const struct wc *w)
 static void on_challenge(struct wc *w, const struct wire_challenge *c)
 {
 	memcpy(w->coord_nonce, c->nonce, WIRE_NONCE);
+	w->instance_next = c->instance;
 	struct wire_msg m = {.type = WIRE_AUTH};
 	wire_proof_worker(w->o->secret, &w->hello, c->nonce, m.u.auth.proof);
 	if (!wc_send(w, &m))
@@ -141,8 +142,10 @@ static void on_welcome(struct wc *w, const struct wire_welcome *wl)
 		wc_log(w, "connected to %s as worker %u (%d slot%s)", w->o->url, wl->worker_id,
 		     w->o->slots, w->o->slots == 1 ? "" : "s");
 	else
-		wc_log(w, "reconnected to %s as worker %u; %d task(s) running, %d result(s) to deliver",
-		     w->o->url, wl->worker_id, w->nheld, n);
+		wc_log(w, "reconnected to %s%s as worker %u; %d task(s) running, %d result(s) to "
+			"deliver", w->o->url, w->instance_next != w->instance ?
+			" (a restarted coordinator)" : "", wl->worker_id, w->nheld, n);
+	w->instance = w->instance_next;
 	w->refused = 0;
 	w->last_ready = wclient_now();
 	w->bye_until = 0;

@@ -124,6 +124,7 @@ struct wc {
 	nng_pipe pipe;
 	struct wire_hello hello;
 	uint8_t coord_nonce[WIRE_NONCE];
+	uint64_t instance, instance_next; /* the coordinator's run: welcomed, challenging */
 	struct wire_session s;
 	uint64_t gen;            /* sessions made ready so far */
 	uint32_t worker_id;
