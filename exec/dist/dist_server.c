@@ -288,6 +288,7 @@ static void *serve(void *arg)
 {
 	struct backend *b = arg;
 	int timeo = -1;
+	double t_house = 0;
 	while (!atomic_load(&b->stopping)) {
 		take_events(b);
 		nng_msg *m = NULL;
@@ -296,9 +297,14 @@ static void *serve(void *arg)
 			dist_on_msg(b, m);
 		else if (rc == NNG_ECLOSED)
 			break;
-		dist_housekeep(b);
-		dist_drain(b);
+		/* Housekeeping at most every 2 ms while frames pour in: it
+		 * walks every worker. */
 		double now = dist_now();
+		if (rc || now - t_house >= 0.002) {
+			t_house = now;
+			dist_housekeep(b);
+		}
+		dist_drain(b);
 		if (now - b->t_tick >= 1.0) {
 			b->t_tick = now;
 			dist_tick(b);
