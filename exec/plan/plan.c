@@ -421,7 +421,11 @@ static void digest_u64(XXH64_state_t *h, uint64_t v)
 
 uint64_t plan_task_digest(const struct plan *p, size_t i)
 {
-	const struct plan_task *t = &p->tasks[i];
+	return plan_digest_of(p, &p->tasks[i]);
+}
+
+uint64_t plan_digest_of(const struct plan *p, const struct plan_task *t)
+{
 	const struct plan_file *f = &p->files[t->file];
 	XXH64_state_t h;
 	XXH64_reset(&h, 0x616e616673ull); /* "anafs" */

@@ -101,6 +101,9 @@ const char *plan_basedir(const struct plan *p);
  * file, a resumed job's), so a result is matched to the very task it was
  * computed for. */
 uint64_t plan_task_digest(const struct plan *p, size_t i);
+/* The digest of entries t of one of p's files (t->file must be one), as
+ * plan_task_digest() gives it for a task of those entries. */
+uint64_t plan_digest_of(const struct plan *p, const struct plan_task *t);
 /* What program input i must be in every file: the schema column the
  * query was checked with (borrowed). */
 const struct ql_column *plan_input(const struct plan *p, size_t i);

@@ -175,7 +175,19 @@ int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t ev
 {
 	if (i >= plan_ntasks(r->p))
 		return -EINVAL;
-	const struct plan_task *t = plan_task(r->p, i);
+	return runner_run_entries(r, plan_task(r->p, i), progress, ctx, out, msg, cap);
+}
+
+int runner_run_entries(struct runner *r, const struct plan_task *t,
+		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
+		       char *msg, size_t cap)
+{
+	if (t->file < 0 || (size_t)t->file >= plan_nfiles(r->p) || t->first < 0 ||
+	    t->first > t->last || t->last > plan_file(r->p, (size_t)t->file)->entries) {
+		snprintf(msg, cap, "entries %lld to %lld are not in the plan's file",
+			 (long long)t->first, (long long)t->last);
+		return -EINVAL;
+	}
 	int rc = 0;
 	if (r->file != t->file && (rc = open_file(r, t->file, msg, cap)))
 		return rc;

@@ -38,6 +38,14 @@ struct plan *runner_plan(const struct runner *r);
 int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t events),
 	       void *ctx, struct result **out, char *msg, size_t cap);
 
+/* The same for entries [t->first, t->last) of file t->file of the plan,
+ * which need not be one of its tasks: a worker process plans a file once
+ * and runs every task it is given on it.  -EINVAL (msg says why) for a
+ * file or entries the plan does not have. */
+int runner_run_entries(struct runner *r, const struct plan_task *t,
+		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
+		       char *msg, size_t cap);
+
 /* Compressed bytes the runner has read from files so far. */
 uint64_t runner_bytes_read(const struct runner *r);
 
