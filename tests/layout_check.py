@@ -12,7 +12,8 @@ import sys
 
 # Bottom up, as docs/internals.md lists them.
 ORDER = ["util", "cache", "rootio", "exec/ql", "exec/hist", "exec/result", "exec/eval",
-         "exec/plan", "exec/worker", "exec/store", "exec/coord", "fs", "cmd"]
+         "exec/plan", "exec/wire", "exec/worker", "exec/store", "exec/coord", "exec/dist",
+         "fs", "cmd"]
 MAX_LINES = 900
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -5,10 +5,10 @@
  * Plans are kept for the next tasks in a small table keyed by job, file
  * and query (a few entries, dropped when idle): a task whose digest is
  * the cached plan's reuses it, with its open file; each thread keeps its
- * runner while its tasks are of the same plan.  A plan holds its task's
- * entries (plan_resume() records them), so a task of other entries of the
- * same file needs a plan of its own; in fake mode the query's shape is all
- * that is needed and any plan of the job and file serves.
+ * runner while its tasks are of the same plan.  Any task of the same job,
+ * query and file (with the same identity) is run on the cached plan, with
+ * runner_run_entries(); its digest is checked against plan_digest_of() of
+ * its entries.
  *
  * Locks: s->mu guards the queues and the threads' state; s->cache_mu the
  * plan table.  Neither is held while a task is planned or run, and
@@ -130,14 +130,6 @@ static bool same_source(const struct cached *c, const struct wtask *t)
 	       f->fingerprint == t->fingerprint && (!t->tree[0] || !strcmp(f->tree, t->tree));
 }
 
-/* Whether c's plan is t itself: the same source and entries. */
-static bool same_task(const struct cached *c, const struct wtask *t)
-{
-	const struct plan_task *pt = plan_task(c->p, 0);
-	return pt->first == t->first && pt->last == t->last &&
-	       plan_task_digest(c->p, 0) == t->key.digest;
-}
-
 /* A cached plan for t (a new reference), or NULL. */
 static struct plan *cache_get(struct wslots *s, const struct wtask *t)
 {
@@ -145,7 +137,7 @@ static struct plan *cache_get(struct wslots *s, const struct wtask *t)
 	pthread_mutex_lock(&s->cache_mu);
 	for (int i = 0; i < CACHE_PLANS && !p; i++) {
 		struct cached *c = &s->cache[i];
-		if (c->p && same_source(c, t) && (s->o->fake_secs >= 0 || same_task(c, t))) {
+		if (c->p && same_source(c, t)) {
 			p = plan_ref(c->p);
 			c->used = wclient_now();
 		}
@@ -208,16 +200,14 @@ static int plan_for(struct wslots *s, struct wtask *t, struct plan **out)
 		if ((rc = plan_resume(t->text, t->text_len, &po, &f, 1, &pt, 1, &p, t->why,
 				      sizeof(t->why))))
 			return rc;
-		if (plan_task_digest(p, 0) != t->key.digest) {
-			snprintf(t->why, sizeof(t->why),
-				 "the task's digest does not match what it describes");
-			rc = -EPROTO;
-		} else {
-			cache_put(s, t, p);
-		}
+		cache_put(s, t, p);
 	}
 	int64_t entries = plan_file(p, 0)->entries;
-	if (!rc && (t->first < 0 || t->last < t->first || t->last > entries)) {
+	struct plan_task pt = {0, t->first, t->last};
+	if (plan_digest_of(p, &pt) != t->key.digest) {
+		snprintf(t->why, sizeof(t->why), "the task's digest does not match what it describes");
+		rc = -EPROTO;
+	} else if (t->first < 0 || t->last < t->first || t->last > entries) {
 		snprintf(t->why, sizeof(t->why), "%s: entries [%lld, %lld) are not within its %lld",
 			 t->url, (long long)t->first, (long long)t->last, (long long)entries);
 		rc = -EINVAL;
@@ -286,7 +276,9 @@ static void run_task(struct wslots *s, struct runner **kit, struct wtask *t)
 			snprintf(t->why, sizeof(t->why), "out of memory");
 		if (!rc) {
 			struct progress_ctx pc = {t, *kit, runner_bytes_read(*kit)};
-			rc = runner_run(*kit, 0, on_progress, &pc, &res, t->why, sizeof(t->why));
+			struct plan_task pt = {0, t->first, t->last};
+			rc = runner_run_entries(*kit, &pt, on_progress, &pc, &res, t->why,
+						sizeof(t->why));
 			atomic_store(&t->bytes, runner_bytes_read(*kit) - pc.b0);
 		}
 	}
