@@ -349,6 +349,8 @@ static int part_dispatch(const struct opts *o)
 struct cost_round {
 	double tasks_rate;  /* events / (planned -> done) */
 	double job_rate;    /* events / (submission -> done) */
+	double cpu_per_m;   /* CPU seconds per million events: this process while
+			       its jobs ran, and the worker processes' whole lives */
 	int jobs;
 	bool ok;
 };
@@ -378,6 +380,7 @@ static struct cost_round cost_round(const struct opts *o, const char *state, con
 	}
 	int64_t events = 0;
 	double t_tasks = 0, t_jobs = 0, t0 = bd_now();
+	double c0 = cpu_secs(RUSAGE_SELF), k0 = cpu_secs(RUSAGE_CHILDREN);
 	cr.ok = true;
 	do {
 		int64_t id;
@@ -398,7 +401,10 @@ static struct cost_round cost_round(const struct opts *o, const char *state, con
 		t_jobs += te - ts;
 		cr.jobs++;
 	} while (bd_now() - t0 < o->seconds && bd_now() - t0 < o->timeout);
-	bd_stop(&r);
+	double cpu = cpu_secs(RUSAGE_SELF) - c0;
+	bd_stop(&r); /* reaps the worker processes: their CPU counts from here */
+	cpu += cpu_secs(RUSAGE_CHILDREN) - k0;
+	cr.cpu_per_m = events ? cpu / ((double)events / 1e6) : 0;
 	cr.tasks_rate = t_tasks > 0 ? (double)events / t_tasks : 0;
 	cr.job_rate = t_jobs > 0 ? (double)events / t_jobs : 0;
 	return cr;
@@ -426,16 +432,19 @@ static int part_cost(const struct opts *o)
 	       o->copies, bench_file, o->seconds);
 	printf("A: thread backend, 2 workers; B: worker processes (conf backend local,"
 	       " workers 2); %d pairs A B\n", o->pairs);
-	double ta[16], tb[16], ja[16], jb[16], ratio[16];
+	double ta[16], tb[16], ja[16], jb[16], ratio[16], cratio[16];
 	int np = 0, bad = 0;
 	for (int k = 0; k < o->pairs && k < 16; k++) {
 		struct cost_round a = cost_round(o, state, q, false, k);
 		struct cost_round b = cost_round(o, state, q, true, k);
-		printf("  pair %d  A threads: %6.3g M events/s (tasks), %6.3g M (whole job), %d jobs\n"
-		       "          B workers: %6.3g M events/s (tasks), %6.3g M (whole job), %d jobs"
-		       "   B/A %.3f\n",
-		       k + 1, a.tasks_rate / 1e6, a.job_rate / 1e6, a.jobs, b.tasks_rate / 1e6,
-		       b.job_rate / 1e6, b.jobs, a.tasks_rate > 0 ? b.tasks_rate / a.tasks_rate : 0);
+		printf("  pair %d  A threads: %6.3g M events/s (tasks), %6.3g M (whole job), %d jobs,"
+		       " %.3f CPU s per M events\n"
+		       "          B workers: %6.3g M events/s (tasks), %6.3g M (whole job), %d jobs,"
+		       " %.3f CPU s per M events   B/A %.3f, cpu A/B %.3f\n",
+		       k + 1, a.tasks_rate / 1e6, a.job_rate / 1e6, a.jobs, a.cpu_per_m,
+		       b.tasks_rate / 1e6, b.job_rate / 1e6, b.jobs, b.cpu_per_m,
+		       a.tasks_rate > 0 ? b.tasks_rate / a.tasks_rate : 0,
+		       b.cpu_per_m > 0 ? a.cpu_per_m / b.cpu_per_m : 0);
 		if (!a.ok || !b.ok) {
 			bad++;
 			continue;
@@ -445,6 +454,7 @@ static int part_cost(const struct opts *o)
 		ja[np] = a.job_rate;
 		jb[np] = b.job_rate;
 		ratio[np] = b.tasks_rate / a.tasks_rate;
+		cratio[np] = b.cpu_per_m > 0 ? a.cpu_per_m / b.cpu_per_m : 0;
 		np++;
 	}
 	if (np) {
@@ -456,6 +466,8 @@ static int part_cost(const struct opts *o)
 		printf("events/s, whole job (submission to done):      %8.3g M threads, %.3g M workers\n",
 		       mja / 1e6, mjb / 1e6);
 		printf("ratio workers / threads (median of pairs):     %8.3f   (goal >= 0.95)\n", mr);
+		printf("cpu ratio, threads' CPU / workers' per event:  %8.3f   (median of pairs)\n",
+		       median(cratio, np));
 	}
 	free(q);
 	if (!o->keep)

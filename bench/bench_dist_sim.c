@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sim {
@@ -37,6 +39,7 @@ struct sim {
 	atomic_bool stop;
 	atomic_int ready, failed, byes;
 	atomic_llong tasks, bad_frames, heartbeats;
+	atomic_llong cpu_ns;  /* the worker threads' own CPU, summed as they end */
 	pthread_mutex_t mu;
 	char first_err[300];
 };
@@ -129,6 +132,21 @@ static int handshake(struct simw *w, nng_socket sock, struct wire_session *sess,
 	return 0;
 }
 
+static long long thread_cpu_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static double process_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static void *sim_worker(void *arg)
 {
 	struct simw *w = arg;
@@ -138,6 +156,7 @@ static void *sim_worker(void *arg)
 	int hb_ms = 500;
 	if (nng_pair1_open(&sock)) {
 		atomic_fetch_add(&s->failed, 1);
+		atomic_fetch_add(&s->cpu_ns, thread_cpu_ns());
 		return NULL;
 	}
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 4u << 20);
@@ -153,6 +172,7 @@ static void *sim_worker(void *arg)
 			sim_err(s, "dialing %.200s: %s", s->url, nng_strerror(rv));
 		atomic_fetch_add(&s->failed, 1);
 		nng_close(sock);
+		atomic_fetch_add(&s->cpu_ns, thread_cpu_ns());
 		return NULL;
 	}
 	atomic_fetch_add(&s->ready, 1);
@@ -198,6 +218,7 @@ static void *sim_worker(void *arg)
 			break;
 	}
 	nng_close(sock);
+	atomic_fetch_add(&s->cpu_ns, thread_cpu_ns());
 	return NULL;
 }
 
@@ -277,6 +298,7 @@ int bd_sim(const struct bd_sim_opts *o)
 	dist_ipc_url(state, s->url, sizeof(s->url));
 	pthread_mutex_init(&s->mu, NULL);
 	int rc = 1;
+	double cpu0 = 0;
 	if (wire_secret_load(path, false, s->secret, msg, sizeof(msg))) {
 		fprintf(stderr, "bench_dist: the secret: %s\n", msg);
 		goto out;
@@ -284,6 +306,7 @@ int bd_sim(const struct bd_sim_opts *o)
 	if (empty_blob(data, hists, &blob, &s->blob_len))
 		goto out;
 	s->blob = blob;
+	cpu0 = process_cpu();
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 << 10);
@@ -346,6 +369,10 @@ int bd_sim(const struct bd_sim_opts *o)
 out:
 	bd_stop(&r);
 	stop_workers(s, ws, o->workers);
+	double wcpu = (double)atomic_load(&s->cpu_ns) * 1e-9, pcpu = process_cpu() - cpu0;
+	printf("CPU from the workers' start to their end: %.1f s in the %d worker threads,"
+	       " %.1f s in the rest (coordinator, store, nng's threads of both ends)\n", wcpu,
+	       o->workers, pcpu - wcpu);
 	printf("store after closing: anafs.db %.1f MB + anafs.db-wal %.1f MB\n",
 	       file_size(db) / 1e6, file_size(wal) / 1e6);
 	printf("peak RSS of the bench process (coordinator, store, %d worker threads): %.0f MB\n",
