@@ -5,8 +5,9 @@
  *
  * Locks: b->mu guards the worker records, their slots and outboxes; it is
  * below coord->lock (backend.h) and never held while env->done, pull,
- * pending or adopt is called, nor while a launcher runs.  b->evmu guards
- * the queue of pipe events filled by nng's callback; it is a leaf. */
+ * pending or adopt is called, nor while a launcher runs.  b->ev->mu
+ * guards the queue of pipe events filled by nng's callback; it is a
+ * leaf. */
 #ifndef ANAFS_DIST_INT_H
 #define ANAFS_DIST_INT_H
 
@@ -88,6 +89,16 @@ struct pipe_ev {
 	bool add;
 };
 
+/* The pipe events nng's callback queues for the thread.  Allocated apart
+ * from the backend: when nng_close() does not return (nng 1.5.2 can hang
+ * there), the backend is freed and this is left to the callbacks. */
+struct evbox {
+	pthread_mutex_t mu;      /* a leaf */
+	struct pipe_ev q[DIST_EVQ];
+	size_t head, n;
+	bool overflow;
+};
+
 struct backend {
 	struct backend_env env;
 	const struct dist_conf *conf;
@@ -95,6 +106,8 @@ struct backend {
 	pthread_mutex_t mu;
 	nng_socket sock;
 	bool sock_open;
+	nng_listener lipc, ltcp;
+	bool lipc_on, ltcp_on;
 	char url_ipc[4200], url_tcp[512], sock_path[4200];
 	uint8_t secret[WIRE_SECRET];
 	char secret_path[4200];
@@ -107,10 +120,7 @@ struct backend {
 	pthread_t tid;
 	bool started;
 	atomic_bool stopping;
-	pthread_mutex_t evmu;
-	struct pipe_ev evq[DIST_EVQ];
-	size_t ev_head, ev_n;
-	bool ev_overflow;
+	struct evbox *ev;        /* nng's callback's own: see dist_server.c */
 	struct wk *workers;      /* under mu */
 	int npeers;
 	uint32_t next_id;

@@ -223,16 +223,16 @@ void dist_drain(struct backend *b)
 
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	struct backend *b = arg;
-	pthread_mutex_lock(&b->evmu);
-	if (b->ev_n < DIST_EVQ) {
-		struct pipe_ev *e = &b->evq[(b->ev_head + b->ev_n++) % DIST_EVQ];
-		e->pipe = (uint32_t)nng_pipe_id(p);
-		e->add = ev == NNG_PIPE_EV_ADD_POST;
+	struct evbox *e = arg;
+	pthread_mutex_lock(&e->mu);
+	if (e->n < DIST_EVQ) {
+		struct pipe_ev *x = &e->q[(e->head + e->n++) % DIST_EVQ];
+		x->pipe = (uint32_t)nng_pipe_id(p);
+		x->add = ev == NNG_PIPE_EV_ADD_POST;
 	} else {
-		b->ev_overflow = true; /* the records mend it: see take_events */
+		e->overflow = true; /* the records mend it: see take_events */
 	}
-	pthread_mutex_unlock(&b->evmu);
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* Handle the queued pipe events.  A lost ADD is harmless (the first frame
@@ -244,15 +244,16 @@ static void take_events(struct backend *b)
 	for (;;) {
 		size_t n = 0;
 		bool overflow;
-		pthread_mutex_lock(&b->evmu);
-		while (n < 256 && b->ev_n) {
-			evs[n++] = b->evq[b->ev_head];
-			b->ev_head = (b->ev_head + 1) % DIST_EVQ;
-			b->ev_n--;
+		struct evbox *e = b->ev;
+		pthread_mutex_lock(&e->mu);
+		while (n < 256 && e->n) {
+			evs[n++] = e->q[e->head];
+			e->head = (e->head + 1) % DIST_EVQ;
+			e->n--;
 		}
-		overflow = b->ev_overflow;
-		b->ev_overflow = false;
-		pthread_mutex_unlock(&b->evmu);
+		overflow = e->overflow;
+		e->overflow = false;
+		pthread_mutex_unlock(&e->mu);
 		if (overflow)
 			dist_log(b, "more than %d connection events at once: some were dropped",
 				 DIST_EVQ);
@@ -388,8 +389,11 @@ static int listen_ipc(struct backend *b)
 	strcpy(b->sock_path, path); /* ours now: removed at stop */
 	nng_listener l;
 	int rv = nng_listener_create(&l, b->sock, b->url_ipc);
-	if (!rv)
+	if (!rv) {
+		b->lipc = l;
+		b->lipc_on = true;
 		rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600);
+	}
 	if (!rv)
 		rv = nng_listener_start(l, 0);
 	if (rv)
@@ -407,8 +411,11 @@ static int listen_tcp(struct backend *b)
 	nng_listener l;
 	int port = 0;
 	int rv = nng_listen(b->sock, url, &l, 0);
-	if (!rv)
+	if (!rv) {
+		b->ltcp = l;
+		b->ltcp_on = true;
 		rv = nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
+	}
 	if (rv) {
 		dist_log(b, "listening on %s: %s", url, nng_strerror(rv));
 		return nng_err(rv);
@@ -440,9 +447,9 @@ static int open_socket(struct backend *b)
 	if (!rv)
 		rv = nng_socket_set_ms(b->sock, NNG_OPT_RECVTIMEO, 50);
 	if (!rv)
-		rv = nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, b);
+		rv = nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, b->ev);
 	if (!rv)
-		rv = nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, pipe_cb, b);
+		rv = nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, pipe_cb, b->ev);
 	return nng_err(rv);
 }
 
@@ -475,6 +482,92 @@ static int start_launcher(struct backend *b)
 	return rc;
 }
 
+/* Closing the socket, in a thread of its own: nng 1.5.2's nng_close()
+ * can wait forever for a pipe a hostile peer left half-closed (fixed in
+ * later nng).  The daemon does not wait past CLOSE_SECS for it. */
+#define CLOSE_SECS 3
+
+struct closer {
+	nng_socket sock;
+	nng_listener l[2];
+	int nl;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done, abandoned;
+	struct evbox *ev;
+};
+
+static void *closer_run(void *arg)
+{
+	struct closer *c = arg;
+	for (int i = 0; i < c->nl; i++) /* the listeners first: fewer hangs */
+		nng_listener_close(c->l[i]);
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	bool mine = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (mine) { /* the backend went on without us: the rest is ours */
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->ev->mu);
+		free(c->ev);
+		free(c);
+	}
+	return NULL;
+}
+
+/* true when the socket is closed (no callback comes any more). */
+static bool close_socket(struct backend *b)
+{
+	if (!b->sock_open)
+		return true;
+	struct closer *c = calloc(1, sizeof(*c));
+	pthread_t tid;
+	pthread_attr_t attr;
+	if (c) {
+		c->sock = b->sock;
+		if (b->lipc_on)
+			c->l[c->nl++] = b->lipc;
+		if (b->ltcp_on)
+			c->l[c->nl++] = b->ltcp;
+		c->ev = b->ev;
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	}
+	if (!c || pthread_create(&tid, &attr, closer_run, c)) {
+		if (c) {
+			pthread_attr_destroy(&attr);
+			free(c);
+		}
+		nng_close(b->sock); /* no thread to spare: wait for it here */
+		return true;
+	}
+	pthread_attr_destroy(&attr);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSE_SECS;
+	pthread_mutex_lock(&c->mu);
+	while (!c->done)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &until))
+			break;
+	bool done = c->done;
+	c->abandoned = !done;
+	pthread_mutex_unlock(&c->mu);
+	if (!done) {
+		dist_log(b, "closing the workers' socket did not end in %d s (an nng 1.5 bug); "
+			    "going on without it", CLOSE_SECS);
+		return false;
+	}
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	return true;
+}
+
 static void server_stop(struct backend *b);
 
 static int server_start(const struct backend_env *env, struct backend **out)
@@ -490,7 +583,11 @@ static int server_start(const struct backend_env *env, struct backend **out)
 	b->t0 = b->t_tick = dist_now();
 	atomic_init(&b->stopping, false);
 	pthread_mutex_init(&b->mu, NULL);
-	pthread_mutex_init(&b->evmu, NULL);
+	if (!(b->ev = calloc(1, sizeof(*b->ev)))) {
+		free(b);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&b->ev->mu, NULL);
 	if (gethostname(b->host, sizeof(b->host) - 1))
 		strcpy(b->host, "localhost");
 	snprintf(b->secret_path, sizeof(b->secret_path), "%s/secret", env->statedir);
@@ -565,11 +662,11 @@ static void server_stop(struct backend *b)
 		}
 	pthread_mutex_unlock(&b->mu);
 	dist_drain(b);
-	if (b->sock_open)
-		nng_close(b->sock); /* its callbacks come no more after this */
+	bool closed = close_socket(b);
 	while (b->workers) {
 		struct wk *w = b->workers;
 		b->workers = w->next;
+		w->closed = true; /* the socket is gone, or left to nng */
 		dist_peer_free(b, w);
 	}
 	if (b->sock_path[0])
@@ -577,7 +674,10 @@ static void server_stop(struct backend *b)
 	free(b->ret);
 	free(b->launch_text);
 	pthread_mutex_destroy(&b->mu);
-	pthread_mutex_destroy(&b->evmu);
+	if (closed) {
+		pthread_mutex_destroy(&b->ev->mu);
+		free(b->ev);
+	}
 	free(b);
 }
 
