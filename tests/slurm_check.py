@@ -16,6 +16,10 @@ Usage: slurm_check.py ANAFS SHARED_DATA TEST_LAUNCH
 3. A pilot signalled as Slurm does at its time limit (`scancel
    --signal=TERM --full`): its worker hands its task back, the pilot ends,
    and the job still ends with anafs run's bytes.
+4. A pilot of a one-minute slurm.time: its worker leaves at its own
+   --time-limit (50 s), before Slurm's, handing back what it runs; the
+   floor (min_workers 1) brings another; a job across that moment ends
+   with anafs run's bytes.
 
 Exit status: 0 when every check passed, 1 otherwise, 77 when the Slurm or
 munge binaries, /dev/fuse or fusermount3 are missing.
@@ -35,20 +39,23 @@ import slurm_util  # noqa: E402
 SLURM = {}
 
 
-def squeue():
-    """{id: state} of the anafs pilots Slurm knows, ended ones included."""
+def squeue(state=None):
+    """{id: state} of the anafs pilots Slurm knows, ended ones included;
+    with state, only those of that daemon (their script, %o, lay in its
+    state folder)."""
     r = subprocess.run(["squeue", "--noheader", "--me", "--name=anafs-pilot", "--states=all",
-                        "-o", "%i %T"], capture_output=True, text=True, timeout=30)
+                        "-o", "%i %T %o"], capture_output=True, text=True, timeout=30)
     out = {}
     for line in r.stdout.splitlines():
-        f = line.split()
-        if len(f) == 2:
+        f = line.split(None, 2)
+        if len(f) >= 2 and (state is None or (len(f) == 3 and f[2].startswith(state + "/"))):
             out[f[0]] = f[1]
     return out
 
 
-def active():
-    return {i: s for i, s in squeue().items() if s in ("PENDING", "RUNNING", "CONFIGURING")}
+def active(state=None):
+    return {i: s for i, s in squeue(state).items()
+            if s in ("PENDING", "RUNNING", "CONFIGURING")}
 
 
 def section_launcher(test_launch):
@@ -87,6 +94,12 @@ slurm.mem = 200M
 """
 
 
+def listed(workers_text):
+    """Whether the workers file shows a Slurm worker and a running pilot."""
+    return (re.search(r"^\d+ +\S+ +\d+ +slurm ", workers_text, re.M) and
+            re.search(r"^slurm \d+ RUNNING$", workers_text, re.M))
+
+
 def section_mount(anafs, data, tmp):
     text = mu.long_query(data, 8)
     ref = reference(anafs, tmp, text, "slurm")
@@ -104,7 +117,7 @@ def section_mount(anafs, data, tmp):
         p = mu.progress(m.mnt, job)
         if first_partial is None and p.get("tasks_done", 0) > 0:
             first_partial = time.time() - t0
-        if not re.search(r"^slurm \d+ RUNNING$", workers_text, re.M):
+        if not listed(workers_text):
             workers_text = mu.read(os.path.join(m.mnt, "workers"))
         if p["status"] not in ("queued", "running"):
             break
@@ -117,9 +130,11 @@ def section_mount(anafs, data, tmp):
     mu.check(1 <= len(seen) and most <= 2,
              "pilots were submitted while tasks waited, at most max_workers running "
              "(%d submitted, %d at most running)" % (len(seen), most))
-    mu.check(re.search(r"^\d+ +\S+ +\d+ +slurm ", workers_text, re.M) and
-             re.search(r"^slurm \d+ RUNNING$", workers_text, re.M),
-             "the workers file lists the Slurm workers and their pilots", workers_text)
+    # Idle pilots stay connected idle_timeout (3 s) after the job: time to look.
+    mu.check(listed(workers_text) or mu.wait_for(
+        lambda: listed(mu.read(os.path.join(m.mnt, "workers"))), 10, 0.1),
+        "the workers file lists the Slurm workers and their pilots",
+        mu.read(os.path.join(m.mnt, "workers")))
     if first_partial is not None:
         print("figure: submission to the first partial histogram on Slurm: %.2f s"
               % first_partial, flush=True)
@@ -183,6 +198,60 @@ def section_time_limit(anafs, data, tmp, m):
                                            or ["(no hand-back line)"])[0], flush=True)
 
 
+LIMIT_CONF = """# one pilot kept, of a minute: its worker leaves at 50 s
+backend = slurm
+listen = tcp://127.0.0.1:0
+min_workers = 1
+max_workers = 1
+idle_timeout = 600
+linger = 10
+slurm.time = 1
+slurm.mem = 200M
+"""
+
+
+def section_own_limit(anafs, data, tmp):
+    """A pilot of slurm.time = 1 minute: its worker's --time-limit (50 s)
+    comes first; it hands its task back and exits before Slurm's limit, the
+    floor brings a new pilot, and a job across that moment is unharmed."""
+    text = mu.long_query(data, 400)
+    ref = reference(anafs, tmp, text, "slurm-limit")
+    m = mount(anafs, tmp, "slurm-limit", LIMIT_CONF)
+    mu.check(mu.wait_for(lambda: "RUNNING" in active(m.state).values(), 60, 0.2),
+             "min_workers = 1: a pilot runs before any job", squeue(m.state))
+    first = [i for i, s in active(m.state).items() if s == "RUNNING"][:1]
+    t0 = time.time()
+    time.sleep(45)  # the job starts some seconds before the worker's limit
+    job = m.submit("slurm-limit", text)
+    t1 = time.time()
+    status = mu.cat_wait(m.mnt, job, 300)
+    print("    the job ran from %.0f s to %.0f s of the pilot's life" % (t1 - t0, time.time() - t0),
+          flush=True)
+    mu.check(status == "done", "the job across the pilot's time limit is done", status)
+    mu.check(mu.read("%s/%s/hist.json" % (m.jobs, job), "rb") == ref,
+             "its hist.json is byte for byte anafs run's")
+    if not first:
+        return
+    mu.check(mu.wait_for(lambda: first[0] not in active(m.state), 90, 0.5),
+             "the one-minute pilot ended", squeue(m.state))
+    left = time.time() - t0
+    end = squeue(m.state).get(first[0], "(gone)")
+    mu.check(end == "COMPLETED", "it ended by itself (COMPLETED), before Slurm's limit "
+             "(TIMEOUT)", end)
+    out = os.path.join(m.state, "pilots", "slurm-%s.out" % first[0])
+    said = mu.read(out) if os.path.exists(out) else ""
+    mu.check("time limit reached" in said, "its worker says its time limit was reached",
+             said + "\n" + m.daemon_log()[-2000:])
+    print("    the pilot was seen ended %.0f s after it ran: %s" % (
+        left, (re.findall(r"\d+ running task\S* handed back", said) or ["?"])[0]), flush=True)
+    for line in m.daemon_log().splitlines():
+        if "leaving" in line or "again elsewhere" in line:
+            print("    daemon: %s" % line, flush=True)
+    mu.check(mu.wait_for(lambda: any(i != first[0] and s == "RUNNING"
+                                     for i, s in active(m.state).items()), 60, 0.5),
+             "the floor brings a new pilot", squeue(m.state))
+
+
 def stop_slurm():
     s = SLURM.get("s")
     if s:
@@ -227,6 +296,7 @@ def main():
     mu.section(mount_part, anafs, data, tmp, budget=240)
     if holder.get("m"):
         mu.section(section_time_limit, anafs, data, tmp, holder["m"], budget=240)
+    mu.section(section_own_limit, anafs, data, tmp, budget=300)
     rc = mu.finish()
     if rc:
         print(s.logs()[-4000:])

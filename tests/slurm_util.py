@@ -147,7 +147,7 @@ class Slurm:
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core_Memory",
             "KillWait=5",
-            "MinJobAge=5",
+            "MinJobAge=300",  # ended jobs stay listed (squeue --states=all) 5 min
             "InactiveLimit=0",
             "SlurmdTimeout=60",
             "NodeName=%s NodeAddr=127.0.0.1 CPUs=%d RealMemory=%d State=UNKNOWN"
