@@ -306,7 +306,7 @@ static void *serve(void *arg)
 			dist_housekeep(b);
 		}
 		dist_drain(b);
-		if (now - b->t_tick >= 1.0) {
+		if (now - b->t_tick >= 0.25) { /* a dead local worker is restarted within a quarter second */
 			b->t_tick = now;
 			dist_tick(b);
 			dist_drain(b);
@@ -580,7 +580,8 @@ static int server_start(const struct backend_env *env, struct backend **out)
 	b->env = *env;
 	b->conf = env->conf;
 	b->want_local = b->max_override = -1;
-	b->t0 = b->t_tick = dist_now();
+	b->t0 = dist_now();
+	b->t_tick = b->t0 - 1.0; /* the first tick (starting the workers) at once */
 	atomic_init(&b->stopping, false);
 	pthread_mutex_init(&b->mu, NULL);
 	if (!(b->ev = calloc(1, sizeof(*b->ev)))) {
