@@ -94,21 +94,25 @@ slurm.mem = 200M
 """
 
 
-def listed(workers_text):
-    """Whether the workers file shows a Slurm worker and a running pilot."""
-    return (re.search(r"^\d+ +\S+ +\d+ +slurm ", workers_text, re.M) and
-            re.search(r"^slurm \d+ RUNNING$", workers_text, re.M))
+def listed(seen, workers_text):
+    """Note in seen what the workers file shows: a Slurm worker's row, a
+    running pilot's line.  True once both were seen."""
+    if re.search(r"^\d+ +\S+ +\d+ +slurm ", workers_text, re.M):
+        seen["row"] = True
+    if re.search(r"^slurm \d+ RUNNING$", workers_text, re.M):
+        seen["pilot"] = True
+    return len(seen) == 2
 
 
 def section_mount(anafs, data, tmp):
-    text = mu.long_query(data, 8)
+    text = mu.long_query(data, 40)
     ref = reference(anafs, tmp, text, "slurm")
     m = mount(anafs, tmp, "slurm", CONF)
     time.sleep(3)
     mu.check(not active(), "no pilot is submitted while nothing waits (min_workers 0)", active())
     t0 = time.time()
     job = m.submit("slurm", text)
-    seen, most, first_partial, workers_text = set(), 0, None, ""
+    seen, most, first_partial, workers_text, shown = set(), 0, None, "", {}
     end = time.time() + 300
     while time.time() < end:
         a = active()
@@ -117,7 +121,7 @@ def section_mount(anafs, data, tmp):
         p = mu.progress(m.mnt, job)
         if first_partial is None and p.get("tasks_done", 0) > 0:
             first_partial = time.time() - t0
-        if not listed(workers_text):
+        if not listed(shown, workers_text):
             workers_text = mu.read(os.path.join(m.mnt, "workers"))
         if p["status"] not in ("queued", "running"):
             break
@@ -131,8 +135,8 @@ def section_mount(anafs, data, tmp):
              "pilots were submitted while tasks waited, at most max_workers running "
              "(%d submitted, %d at most running)" % (len(seen), most))
     # Idle pilots stay connected idle_timeout (3 s) after the job: time to look.
-    mu.check(listed(workers_text) or mu.wait_for(
-        lambda: listed(mu.read(os.path.join(m.mnt, "workers"))), 10, 0.1),
+    mu.check(listed(shown, workers_text) or mu.wait_for(
+        lambda: listed(shown, mu.read(os.path.join(m.mnt, "workers"))), 10, 0.1),
         "the workers file lists the Slurm workers and their pilots",
         mu.read(os.path.join(m.mnt, "workers")))
     if first_partial is not None:
@@ -253,11 +257,11 @@ def section_own_limit(anafs, data, tmp):
 
 
 def stop_slurm():
-    s = SLURM.get("s")
+    s, dirs = SLURM.get("s"), SLURM.get("dirs", [])
+    SLURM.clear()
     if s:
         s.stop()
-        SLURM.clear()
-    for d in SLURM.get("dirs", []):
+    for d in dirs:
         subprocess.run(["rm", "-rf", d])
 
 

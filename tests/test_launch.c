@@ -470,8 +470,20 @@ static void test_condor(const char *tools)
 	want_q = 0, want_r = 2;
 	check(tick_until(cur, l, 2, counts_are, 30), "htcondor: and replaced");
 
+	/* A pilot removed by someone else (condor_rm by the user, a policy):
+	 * noticed at the next poll, and replaced. */
+	dbl_put("states.json", "{\"2.*\": [1], \"1.1\": [5], \"3.0\": [3]}");
+	for (int i = 0; i < 80 && cur->owns(l, "3.0"); i++) {
+		cur->tick(l, 2);
+		nap(0.25);
+	}
+	check(!cur->owns(l, "3.0"), "htcondor: a pilot removed by someone else is forgotten");
+	check(wait_record("3.0", "term", 20), "its worker got SIGTERM");
+	want_q = 0, want_r = 2;
+	check(tick_until(cur, l, 2, counts_are, 30), "htcondor: and replaced");
+
 	cur->stop(l);
-	check(wait_record("3.0", "term", 20), "stop: condor_rm ended the running pilots");
+	check(wait_record("4.0", "term", 20), "stop: condor_rm ended the running pilots");
 	snprintf(p, sizeof(p), "%s/pilots/secret", state);
 	check(access(p, F_OK) != 0, "stop removes STATE/pilots/secret");
 	broken(cur, &c, "condor_submit", "condor_q condor_rm");

@@ -103,7 +103,7 @@ static bool drain(int fd, char *buf, size_t *len, size_t cap)
 static int collect(pid_t pid, int outfd, int errfd, double timeout, struct launch_run *r)
 {
 	size_t errlen = 0;
-	bool outopen = true, erropen = true, exited = false;
+	bool outopen = true, erropen = true, exited = false, lost = false;
 	int st = 0;
 	double end = launch_now() + timeout;
 	for (;;) {
@@ -127,6 +127,7 @@ static int collect(pid_t pid, int outfd, int errfd, double timeout, struct launc
 		}
 		pid_t w = waitpid(pid, &st, WNOHANG);
 		if (w == pid || (w < 0 && errno != EINTR)) {
+			lost = w != pid; /* reaped by someone else: no status */
 			exited = true;
 			continue; /* one last look at what the pipes hold */
 		}
@@ -138,6 +139,8 @@ static int collect(pid_t pid, int outfd, int errfd, double timeout, struct launc
 			break;
 		}
 	}
+	if (lost)
+		return -ECHILD;
 	if (WIFEXITED(st))
 		r->status = WEXITSTATUS(st);
 	else if (WIFSIGNALED(st))

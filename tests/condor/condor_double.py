@@ -17,9 +17,9 @@ main()) keep their state in the folder named by $ANAFS_CONDOR_DOUBLE:
                executable with its arguments, in a scratch folder holding
                its transfer_input_files, stdout and stderr to its output
                and error; condor_q reports it running (2) while it lives
-               and drops it from the queue once it exits; condor_rm and a
-               hold (5, from states.json) end it with SIGTERM, as
-               HTCondor does.
+               and drops it from the queue once it exits; condor_rm, a
+               hold (5) or a removal (3) from states.json end it with
+               SIGTERM, as HTCondor does.
 
 Every process it starts is recorded in jobs.json (pid and start time), so
 a test can end the leftovers by PID: leftovers().
@@ -183,9 +183,10 @@ def condor_q(d, argv, db, log):
             continue
         s = played(states, jid, job)
         if s is not None:
-            if s == STATUS_HELD and job["status"] != STATUS_HELD:
-                job["hold"] = "Test double: the job was put on hold"
-                end_process(job)
+            if s in (STATUS_HELD, STATUS_REMOVED) and job["status"] != s:
+                if s == STATUS_HELD:
+                    job["hold"] = "Test double: the job was put on hold"
+                end_process(job)  # HTCondor evicts a held or removed job
             job["status"] = s
         elif job["status"] == STATUS_RUNNING and job.get("pid") and not alive(job):
             job["status"] = 0  # it exited: it leaves the queue
