@@ -6,8 +6,9 @@
  * changed file answered with their errors; a task beyond the slots given
  * back, CANCEL answered -ECANCELED, SIGTERM and the time limit handing
  * tasks back and saying BYE; BYE from the coordinator; a coordinator that
- * cannot prove itself (exit 2, nothing given to it); no coordinator at
- * all (exit 0 after the linger).
+ * cannot prove itself (exit 2, nothing given to it); a handshake cut
+ * after HELLO and again after AUTH, the worker welcomed all the same; no
+ * coordinator at all (exit 0 after the linger).
  *
  * Usage: test_wclient ANAFS SHARED_DATA_ROOT */
 #include "check.h"
@@ -52,7 +53,27 @@ struct coord {
 	struct wire_session ses;
 	struct wire_hello hello;
 	uint8_t nonce[WIRE_NONCE];
+	uint32_t cut[16];        /* connections this coordinator closed */
+	int ncut;
 };
+
+/* Close the worker's connection; what it sent there is dropped from now on
+ * (frames already queued here would otherwise be taken, before the session
+ * is ready, as the new connection's). */
+static void coord_cut(struct coord *c)
+{
+	if (c->ncut < (int)(sizeof(c->cut) / sizeof(c->cut[0])))
+		c->cut[c->ncut++] = (uint32_t)nng_pipe_id(c->p);
+	nng_pipe_close(c->p);
+}
+
+static bool was_cut(const struct coord *c, nng_pipe p)
+{
+	for (int i = 0; i < c->ncut; i++)
+		if (c->cut[i] == (uint32_t)nng_pipe_id(p))
+			return true;
+	return false;
+}
 
 /* A received message: m decoded from frame (both freed by done()). */
 struct got {
@@ -111,7 +132,8 @@ static bool coord_recv(struct coord *c, double secs, bool skip_progress, int *pr
 		nng_msg *msg;
 		if (nng_recvmsg(c->s, &msg, 0))
 			continue;
-		if (nng_pipe_id(nng_msg_get_pipe(msg)) != nng_pipe_id(c->p) && c->ses.ready) {
+		if ((nng_pipe_id(nng_msg_get_pipe(msg)) != nng_pipe_id(c->p) && c->ses.ready) ||
+		    was_cut(c, nng_msg_get_pipe(msg))) {
 			nng_msg_free(msg); /* an older connection's */
 			continue;
 		}
@@ -359,7 +381,7 @@ static void real_tasks(void)
 	result_free(back);
 	done(&g);
 	/* Lost before its ACK: the result comes again first thing. */
-	nng_pipe_close(c.p);
+	coord_cut(&c);
 	if (!handshake(&c, false))
 		goto out;
 	check(coord_recv(&c, 5, false, NULL, &g) && g.m.type == WIRE_RESULT &&
@@ -379,7 +401,7 @@ static void real_tasks(void)
 		k = g.m.u.result.key;
 		done(&g);
 	}
-	nng_pipe_close(c.p);
+	coord_cut(&c);
 	if (!handshake(&c, false))
 		goto out;
 	check(coord_recv(&c, 5, false, NULL, &g) && g.m.type == WIRE_RESULT &&
@@ -534,7 +556,17 @@ static void impostor_and_linger(void)
 	struct got g;
 	if (expect(&c, WIRE_HELLO, 15, &g)) {
 		done(&g);
-		nng_pipe_close(c.p);
+		coord_cut(&c);
+		/* Again, cut once the worker has answered CHALLENGE. */
+		if (expect(&c, WIRE_HELLO, 15, &g)) {
+			struct wire_msg ch = {.type = WIRE_CHALLENGE};
+			wire_random(ch.u.challenge.nonce, WIRE_NONCE);
+			done(&g);
+			coord_send(&c, &ch);
+			if (expect(&c, WIRE_AUTH, 10, &g))
+				done(&g);
+			coord_cut(&c);
+		}
 		if (handshake(&c, false)) {
 			struct wire_msg bye = {.type = WIRE_BYE};
 			coord_send(&c, &bye);

@@ -61,21 +61,41 @@ void wc_log(const struct wc *w, const char *fmt, ...)
 
 /* ---- callbacks: queue and wake ---- */
 
+/* A connection that goes before WELCOME has its dialer closed here, in
+ * the callback: nng runs REM_POST before it arms the dialer's own redial
+ * (0 to RECONNMINT later), so a closed dialer never dials again.  Left
+ * to the socket thread, the close raced that redial and could abort a
+ * connection the coordinator was still negotiating; under nng 1.5.2 an
+ * ipc listener whose peer goes mid-negotiation stops accepting for good
+ * (nng issue #1518), and the worker's next HELLOs went to a coordinator
+ * that never read them.  The socket thread dials again after its pause
+ * (redial_later). */
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct wc *w = arg;
 	bool cancel = false;
+	uint32_t id = (uint32_t)nng_pipe_id(p);
+	struct pipe_event e = {ev == NNG_PIPE_EV_ADD_POST, p, 0};
+	nng_dialer d = NNG_DIALER_INITIALIZER;
+	if (!e.add) /* the pipe is still known to nng until this returns */
+		d = nng_pipe_dialer(p);
 	pthread_mutex_lock(&w->mu);
-	if (ev == NNG_PIPE_EV_ADD_POST) {
-		w->cb_pipe = (uint32_t)nng_pipe_id(p);
-	} else if ((uint32_t)nng_pipe_id(p) == w->cb_pipe) {
-		w->cb_pipe = 0;
-		cancel = true;
+	if (e.add) {
+		w->cb_pipe = id;
+	} else {
+		if (id == w->cb_pipe) {
+			w->cb_pipe = 0;
+			cancel = true;
+		}
+		if (id != w->cb_welcomed && nng_dialer_id(d) > 0)
+			e.dialer_closed = (uint32_t)nng_dialer_id(d);
 	}
 	if (w->nev < WC_MAX_EVENTS)
-		w->ev[w->nev++] = (struct pipe_event){ev == NNG_PIPE_EV_ADD_POST, p};
+		w->ev[w->nev++] = e;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	if (e.dialer_closed)
+		nng_dialer_close(d);
 	if (cancel) /* a message waiting for this connection must not go to the next */
 		nng_aio_cancel(w->saio);
 }
@@ -122,7 +142,7 @@ static void dial(struct wc *w)
 static void redial_later(struct wc *w)
 {
 	w->refused++;
-	if (w->dialing)
+	if (w->dialing) /* before its connection: closing that would arm nng's redial */
 		nng_dialer_close(w->dialer);
 	w->dialing = false;
 	double pause = REDIAL_MIN_SECS;
@@ -135,13 +155,13 @@ static void redial_later(struct wc *w)
  * numbering broke, a handshake that went wrong (then after a pause). */
 void wc_lose(struct wc *w)
 {
-	if (nng_pipe_id(w->pipe) > 0)
-		nng_pipe_close(w->pipe);
 	if (w->st == ST_READY)
 		wc_log(w, "lost the coordinator at %s; dialing again (exiting after %g s without one)",
 		     w->o->url, w->o->linger);
 	else if (w->st != ST_DOWN && !w->done)
-		redial_later(w);
+		redial_later(w); /* first: it closes the connection with the dialer */
+	if (nng_pipe_id(w->pipe) > 0)
+		nng_pipe_close(w->pipe);
 	w->st = ST_DOWN;
 	w->pipe = (nng_pipe)NNG_PIPE_INITIALIZER;
 	w->s.ready = false;
@@ -167,10 +187,20 @@ int wc_send(struct wc *w, const struct wire_msg *m)
 	free(buf);
 	nng_aio_set_msg(w->saio, msg);
 	nng_aio_set_timeout(w->saio, SEND_TIMEOUT_MS);
-	nng_send_aio(w->sock, w->saio);
-	nng_aio_wait(w->saio);
-	if (nng_aio_result(w->saio)) {
+	/* Started under mu, and only while the callbacks still know the
+	 * connection: its removal then either comes first (nothing sent) or
+	 * finds the send in flight and cancels it.  Started after a removal
+	 * that came first, it would wait SEND_TIMEOUT_MS for a connection. */
+	pthread_mutex_lock(&w->mu);
+	bool live = w->cb_pipe && w->cb_pipe == (uint32_t)nng_pipe_id(w->pipe);
+	if (live)
+		nng_send_aio(w->sock, w->saio);
+	pthread_mutex_unlock(&w->mu);
+	if (live)
+		nng_aio_wait(w->saio);
+	if (!live || nng_aio_result(w->saio)) {
 		nng_msg_free(nng_aio_get_msg(w->saio));
+		nng_aio_set_msg(w->saio, NULL);
 		wc_lose(w);
 		return -EIO;
 	}
@@ -180,6 +210,13 @@ int wc_send(struct wc *w, const struct wire_msg *m)
 static void on_pipe_event(struct wc *w, const struct pipe_event *e)
 {
 	double now = wclient_now();
+	if (e->dialer_closed && w->dialing && e->dialer_closed == (uint32_t)nng_dialer_id(w->dialer)) {
+		/* on_pipe closed the dialer: a new one after the pause (a
+		 * session welcomed as it went: at once). */
+		w->dialing = false;
+		if (w->st == ST_READY || w->st == ST_DOWN)
+			w->redial_at = now;
+	}
 	if (e->add) {
 		if (w->st != ST_DOWN)
 			wc_lose(w); /* the old one went without a word */

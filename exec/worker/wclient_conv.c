@@ -129,6 +129,9 @@ static void on_welcome(struct wc *w, const struct wire_welcome *wl)
 		return;
 	}
 	wire_session_init(&w->s, w->o->secret, w->coord_nonce, w->hello.nonce, false);
+	pthread_mutex_lock(&w->mu); /* its loss now leaves the redial to nng (wclient.c, on_pipe) */
+	w->cb_welcomed = (uint32_t)nng_pipe_id(w->pipe);
+	pthread_mutex_unlock(&w->mu);
 	w->st = ST_READY;
 	w->gen++;
 	w->worker_id = wl->worker_id;

@@ -98,6 +98,7 @@ enum wstate { ST_DOWN, ST_HELLO, ST_AUTH, ST_READY };
 struct pipe_event {
 	bool add;
 	nng_pipe p;
+	uint32_t dialer_closed;  /* a removal before WELCOME: the dialer on_pipe closed (0: none) */
 };
 
 struct wc {
@@ -118,6 +119,7 @@ struct wc {
 	struct pipe_event ev[WC_MAX_EVENTS];
 	int nev;
 	uint32_t cb_pipe;        /* the connection the callbacks know as current */
+	uint32_t cb_welcomed;    /* the connection whose handshake ended in WELCOME */
 	bool kick;               /* a task is done */
 	/* The socket thread's. */
 	enum wstate st;
