@@ -19,7 +19,9 @@ soak in bench/ runs more (--rounds, --minutes).  Then a hostile section:
 while a job runs, tools/wire_peer floods the coordinator's socket with
 garbage, forged and replayed frames, a wrong secret and idle connections
 (bounded in count and time): the job's bytes are unchanged and the daemon's
-log names the refused peers.
+log names the refused peers; then 200 peers that leave mid-connection (which
+can leave nng 1.5.2's listener deaf) and every worker killed: the next job is
+run by workers that connect anew.
 
 Worker processes are found as the descendants the daemon started: the
 processes whose command line is `anafs worker` with this test's state
@@ -33,6 +35,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -246,6 +249,24 @@ def hostile(anafs, peer, mnt, state, text, ref):
     check(status == "done", "the job attacked ends done", status)
     if status == "done":
         same_as_ref(mnt, job, ref, "the job attacked")
+    # Peers that connect and leave before nng's connection header: with
+    # nng 1.5.2 they can stop the listener taking connections; the
+    # daemon's watchdog must notice and listen again.  Then every worker
+    # is killed: the job after must be run by workers that connect anew.
+    sock = os.path.join(state, "workers.sock")
+    for _ in range(200):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(sock)
+        except OSError:
+            pass
+        s.close()
+    time.sleep(0.2)
+    for v in our_workers():
+        try:
+            os.kill(v, signal.SIGKILL)
+        except OSError:
+            pass
     # Still serving: a new job runs as well.
     job2 = submit(mnt, text, "after")
     check(wait_done(mnt, job2) == "done", "a job after the attack ends done")
@@ -257,6 +278,8 @@ def hostile(anafs, peer, mnt, state, text, ref):
         len(refused), "\n  ".join(refused[:6])), flush=True)
     check(len(refused) >= 3, "the daemon's log names the refused peers", log[-3000:])
     check(len(log) < 2000000, "a flood does not flood the log (%d bytes)" % len(log))
+    print("the listener was %s" % ("found deaf and listened on again" if "listening again" in log
+                                   else "never found deaf"), flush=True)
 
 
 def main():

@@ -133,6 +133,14 @@ struct backend {
 	struct btask **ret;
 	size_t nret, capret, reserved;
 	double t0, t_tick;
+	/* The listeners' watchdog (dist_probe.c): the backend's thread only,
+	 * but probe_port, set by nng's callback. */
+	int probe_fd;            /* -1: none */
+	size_t probe_sent, probe_got;
+	bool probe_open, probe_seen;
+	int probe_which, probe_next; /* 0 ipc, 1 tcp */
+	double probe_t, probe_last;
+	atomic_int probe_port;
 	double log_window;       /* refusal lines: this window's start and count */
 	int log_count;
 	int64_t log_suppressed;
@@ -161,6 +169,20 @@ void dist_refuse(struct backend *b, struct wk *w, const char *fmt, ...)
 /* The same line, rate-limited alike, without closing anything. */
 void dist_note(struct backend *b, struct wk *w, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Listen on ipc://STATE/workers.sock, on the tcp address (again: the
+ * URL pilots were given).  0 or a negative errno (logged). */
+int dist_listen_ipc(struct backend *b);
+int dist_listen_tcp(struct backend *b);
+
+/* ---- dist_probe.c: the listeners' watchdog ---- */
+/* Every pass of the thread: probe a listener now and then, listen again
+ * when one has stopped taking connections.  Called without mu. */
+void dist_probe_tick(struct backend *b);
+/* Whether new connection p is the probe's (it then gets no record).
+ * Under mu. */
+bool dist_probe_claims(struct backend *b, nng_pipe p);
+void dist_probe_stop(struct backend *b);
 
 /* ---- dist_session.c ---- */
 /* A new connection: its record.  Under mu. */

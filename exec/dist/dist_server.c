@@ -306,6 +306,7 @@ static void *serve(void *arg)
 			dist_housekeep(b);
 		}
 		dist_drain(b);
+		dist_probe_tick(b);
 		if (now - b->t_tick >= 0.25) { /* a dead local worker is restarted within a quarter second */
 			b->t_tick = now;
 			dist_tick(b);
@@ -378,7 +379,7 @@ static int nng_err(int rv)
 	}
 }
 
-static int listen_ipc(struct backend *b)
+int dist_listen_ipc(struct backend *b)
 {
 	dist_ipc_url(b->env.statedir, b->url_ipc, sizeof(b->url_ipc));
 	char path[sizeof(b->sock_path)];
@@ -401,10 +402,12 @@ static int listen_ipc(struct backend *b)
 	return nng_err(rv);
 }
 
-static int listen_tcp(struct backend *b)
+int dist_listen_tcp(struct backend *b)
 {
-	char url[300];
-	if (b->conf->listen[0])
+	char url[sizeof(b->url_tcp)];
+	if (b->url_tcp[0]) /* listening again: the URL pilots were given */
+		snprintf(url, sizeof(url), "%s", b->url_tcp);
+	else if (b->conf->listen[0])
 		snprintf(url, sizeof(url), "%s", b->conf->listen);
 	else
 		snprintf(url, sizeof(url), "tcp://%s:0", b->host);
@@ -424,7 +427,7 @@ static int listen_tcp(struct backend *b)
 	char *colon = strrchr(url + 6, ':');
 	if (colon)
 		*colon = 0;
-	snprintf(b->url_tcp, sizeof(b->url_tcp), "%s:%d", url, port);
+	snprintf(b->url_tcp, sizeof(b->url_tcp), "%.*s:%d", (int)sizeof(b->url_tcp) - 8, url, port);
 	dist_log(b, "listening on %s for pilots", b->url_tcp);
 	return 0;
 }
@@ -582,6 +585,8 @@ static int server_start(const struct backend_env *env, struct backend **out)
 	b->want_local = b->max_override = -1;
 	b->t0 = dist_now();
 	b->t_tick = b->t0 - 1.0; /* the first tick (starting the workers) at once */
+	b->probe_fd = -1;
+	b->probe_last = b->t0;
 	atomic_init(&b->stopping, false);
 	pthread_mutex_init(&b->mu, NULL);
 	if (!(b->ev = calloc(1, sizeof(*b->ev)))) {
@@ -601,10 +606,10 @@ static int server_start(const struct backend_env *env, struct backend **out)
 	if (!rc)
 		rc = open_socket(b);
 	if (!rc)
-		rc = listen_ipc(b);
+		rc = dist_listen_ipc(b);
 	bool batch = !strcmp(b->conf->backend, "slurm") || !strcmp(b->conf->backend, "htcondor");
 	if (!rc && (batch || b->conf->listen[0]))
-		rc = listen_tcp(b);
+		rc = dist_listen_tcp(b);
 	if (!rc)
 		rc = start_launcher(b);
 	if (!rc && (rc = -pthread_create(&b->tid, NULL, serve, b)) == 0)
@@ -624,6 +629,7 @@ static void server_stop(struct backend *b)
 	atomic_store(&b->stopping, true);
 	if (b->started)
 		pthread_join(b->tid, NULL);
+	dist_probe_stop(b); /* the thread is gone: its probe socket is ours */
 	/* BYE to every worker, then a moment for nng to write them out. */
 	pthread_mutex_lock(&b->mu);
 	bool any = false;

@@ -80,6 +80,8 @@ struct wk *dist_worker_find(struct backend *b, uint32_t id)
 struct wk *dist_peer_add(struct backend *b, nng_pipe p)
 {
 	struct wk *w = NULL;
+	if (dist_probe_claims(b, p))
+		return NULL; /* the watchdog's own connection */
 	if (b->npeers < DIST_MAX_PEERS)
 		w = calloc(1, sizeof(*w));
 	if (!w) {
