@@ -11,7 +11,12 @@ int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_workers(int argc, char **argv);
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* The default state folder: $XDG_STATE_HOME/anafs, else
+ * ~/.local/state/anafs (cap bytes). */
+void cmd_default_state(char *out, size_t cap);
 
 /* A size such as 4096, 512M, 4G or 1.5T (powers of 1024) into *out:
  * 0, or -1 when s is not one. */

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 /* $XDG_STATE_HOME/anafs, else ~/.local/state/anafs. */
-static void default_state(char *out, size_t cap)
+void cmd_default_state(char *out, size_t cap)
 {
 	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	if (x && *x)
@@ -371,7 +371,7 @@ int cmd_mount(int argc, char **argv)
 	if (state)
 		snprintf(st_dir, sizeof(st_dir), "%s", state);
 	else
-		default_state(st_dir, sizeof(st_dir));
+		cmd_default_state(st_dir, sizeof(st_dir));
 	int rc = mkdirs(st_dir);
 	char abs_state[PATH_MAX];
 	if (!rc && !realpath(st_dir, abs_state))
@@ -438,7 +438,7 @@ int cmd_umount(int argc, char **argv)
 	if (state)
 		snprintf(st_dir, sizeof(st_dir), "%s", state);
 	else
-		default_state(st_dir, sizeof(st_dir));
+		cmd_default_state(st_dir, sizeof(st_dir));
 	snprintf(lock, sizeof(lock), "%s/daemon.lock", st_dir);
 	pid_t pid = daemon_pid(lock);
 	if (run_fusermount(dir, false)) {

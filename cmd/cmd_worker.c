@@ -23,16 +23,6 @@ static void usage(void)
 			"[--time-limit SECS] [--quiet] [--fake SECS]\n");
 }
 
-/* As cmd_mount.c: $XDG_STATE_HOME/anafs, else ~/.local/state/anafs. */
-static void default_state(char *out, size_t cap)
-{
-	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	if (x && *x)
-		snprintf(out, cap, "%s/anafs", x);
-	else
-		snprintf(out, cap, "%s/.local/state/anafs", home && *home ? home : ".");
-}
-
 /* Seconds, >= 0 and finite: 0, or -1. */
 static int parse_secs(const char *s, double *out)
 {
@@ -77,7 +67,7 @@ static int load_secret(const char *file, const char *state, uint8_t secret[WIRE_
 		if (state)
 			snprintf(dir, sizeof(dir), "%s", state);
 		else
-			default_state(dir, sizeof(dir));
+			cmd_default_state(dir, sizeof(dir));
 		snprintf(path, sizeof(path), "%s/secret", dir);
 		file = path;
 	}

@@ -393,23 +393,10 @@ static int poll_queue(struct launcher *l)
 /* scancel the pilots ids[0..n-1]: 0 or -errno (logged). */
 static int cancel(struct launcher *l, struct pilot **ps, int n)
 {
-	int rc = 0;
-	for (int at = 0; at < n;) {
-		char *argv[2 + 64];
-		int k = 0;
-		argv[k++] = l->scancel;
-		for (; at < n && k < 1 + 64; at++)
-			argv[k++] = ps[at]->id;
-		argv[k] = NULL;
-		struct launch_run r;
-		int one = launch_tool_run(argv, LAUNCH_TOOL_TIMEOUT, &r);
-		if (one) {
-			launch_log_failure(&l->env, "slurm: scancel", one, &r);
-			rc = one;
-		}
-		launch_run_free(&r);
-	}
-	return rc;
+	const char *ids[n > 0 ? n : 1];
+	for (int i = 0; i < n; i++)
+		ids[i] = ps[i]->id;
+	return launch_tool_each(&l->env, l->scancel, "slurm: scancel", ids, n);
 }
 
 static void counts(struct launcher *l, int *queued, int *running)

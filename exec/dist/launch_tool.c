@@ -306,3 +306,25 @@ bool launch_safe_word(const char *s, const char *allowed)
 			return false;
 	return true;
 }
+
+int launch_tool_each(const struct launch_env *env, const char *tool, const char *what,
+		     const char *const *ids, int n)
+{
+	int rc = 0;
+	for (int at = 0; at < n;) {
+		char *argv[2 + 64];
+		int k = 0;
+		argv[k++] = (char *)tool;
+		for (; at < n && k < 1 + 64; at++)
+			argv[k++] = (char *)ids[at];
+		argv[k] = NULL;
+		struct launch_run r;
+		int one = launch_tool_run(argv, LAUNCH_TOOL_TIMEOUT, &r);
+		if (one) {
+			launch_log_failure(env, what, one, &r);
+			rc = one;
+		}
+		launch_run_free(&r);
+	}
+	return rc;
+}

@@ -45,6 +45,11 @@ int launch_tool_run(char *const argv[], double timeout, struct launch_run *r);
 
 void launch_run_free(struct launch_run *r);
 
+/* Run tool with ids[0..n-1] as its arguments, 64 at a time (scancel,
+ * condor_rm); a failure is logged as what.  0 or the last failure. */
+int launch_tool_each(const struct launch_env *env, const char *tool, const char *what,
+		     const char *const *ids, int n);
+
 /* Log through env->log: "NAME: " then the formatted text, control
  * characters replaced and the whole cut to about 1 KiB. */
 void launch_log(const struct launch_env *env, const char *fmt, ...)
