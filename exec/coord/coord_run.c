@@ -424,7 +424,7 @@ static void merge_all(struct coord *c)
 {
 	for (struct cjob *j = c->jobs, *next; j; j = next) {
 		next = j->next_job; /* j may be retired */
-		size_t s = j->merged % j->window;
+		size_t s = j->planned ? j->merged % j->window : 0; /* no window before planning */
 		if (j->planned && j->merged < j->ntasks && (j->slots[s] || j->slot_skip[s])) {
 			int64_t id = j->id;
 			merge_job(c, j);
