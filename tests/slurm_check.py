@@ -99,7 +99,9 @@ def listed(seen, workers_text):
     running pilot's line.  True once both were seen."""
     if re.search(r"^\d+ +\S+ +\d+ +slurm ", workers_text, re.M):
         seen["row"] = True
-    if re.search(r"^slurm \d+ RUNNING$", workers_text, re.M):
+    # The launcher polls squeue every 2 s: a short pilot may be listed
+    # PENDING (or COMPLETING) and never RUNNING there; any state will do.
+    if re.search(r"^slurm \d+ [A-Z_]+", workers_text, re.M):
         seen["pilot"] = True
     return len(seen) == 2
 
@@ -123,6 +125,7 @@ def section_mount(anafs, data, tmp):
             first_partial = time.time() - t0
         if not listed(shown, workers_text):
             workers_text = mu.read(os.path.join(m.mnt, "workers"))
+            listed(shown, workers_text)
         if p["status"] not in ("queued", "running"):
             break
         time.sleep(0.2)
