@@ -296,7 +296,7 @@ static void test_launch(void)
 	double t0 = now();
 	launch_local.stop(l);
 	check(gone(again[0]) && gone(again[1]), "stop ends them all");
-	check(now() - t0 >= 1.5, "after a grace for SIGTERM (%.1f s)", now() - t0);
+	check(now() - t0 >= 0.25, "after a grace for SIGTERM (%.1f s)", now() - t0);
 
 	/* Processes that die at once: at most want + restart_burst starts a minute. */
 	script("die.sh", "exit 3");

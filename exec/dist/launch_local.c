@@ -28,7 +28,11 @@
 #include <unistd.h>
 
 #define LOCAL_MAX 4096          /* processes at most */
-#define LOCAL_GRACE_MS 2000     /* from SIGTERM to SIGKILL at stop */
+/* From SIGTERM to SIGKILL at stop.  Short: the daemon is stopping, so
+ * nothing a worker hands back or delivers now can be taken (the tasks
+ * run again at the next start), and a daemon given SIGTERM must be gone
+ * within a second (docs/mount.md). */
+#define LOCAL_GRACE_MS 300
 
 struct lproc {
 	pid_t pid;              /* 0: the slot is free */
@@ -253,8 +257,8 @@ static void local_stop(struct launcher *l)
 	for (int i = 0; i < l->n; i++)
 		if (l->p[i].pid)
 			kill(l->p[i].pid, SIGTERM);
-	/* A worker hands its tasks back and exits on SIGTERM; give it a
-	 * moment, then end what is left. */
+	/* A worker exits on SIGTERM; give it a moment, then end what is
+	 * left. */
 	for (int ms = 0; ms < LOCAL_GRACE_MS && running(l); ms += 20) {
 		usleep(20 * 1000);
 		reap(l);
