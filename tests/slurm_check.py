@@ -221,7 +221,9 @@ def section_own_limit(anafs, data, tmp):
     """A pilot of slurm.time = 1 minute: its worker's --time-limit (50 s)
     comes first; it hands its task back and exits before Slurm's limit, the
     floor brings a new pilot, and a job across that moment is unharmed."""
-    text = mu.long_query(data, 400)
+    # Long enough to cross the worker's limit; under ThreadSanitizer
+    # (ANAFS_TSAN, make tsan) each file costs tens of times more.
+    text = mu.long_query(data, 60 if os.environ.get("ANAFS_TSAN") else 400)
     ref = reference(anafs, tmp, text, "slurm-limit")
     m = mount(anafs, tmp, "slurm-limit", LIMIT_CONF)
     mu.check(mu.wait_for(lambda: "RUNNING" in active(m.state).values(), 60, 0.2),
