@@ -161,9 +161,13 @@ def sigterm(anafs, data, tmp):
     except subprocess.TimeoutExpired:
         pass
     secs = time.time() - t
-    check(m.daemon.returncode == 0 and secs < 1.0,
-          "SIGTERM with 205 readers blocked: the daemon exits 0 within 1 s (%.3f s, rc %s)"
-          % (secs, m.daemon.returncode), m.daemon_log()[-1000:])
+    # The promise is a second (0.34 s measured in a normal build); a
+    # ThreadSanitizer build (make tsan), slower at everything, took 1.5 s
+    # with worker processes to stop, so there the bound is looser.
+    bound = 3.0 if os.environ.get("ANAFS_TSAN") else 1.0
+    check(m.daemon.returncode == 0 and secs < bound,
+          "SIGTERM with 205 readers blocked: the daemon exits 0 within %g s (%.3f s, rc %s)"
+          % (bound, secs, m.daemon.returncode), m.daemon_log()[-1000:])
     check(not os.path.ismount(m.mnt), "the mount is gone after SIGTERM")
     outs = [p.communicate(timeout=10)[0].split() for p in raws]
     check(all(o[:2] == ["-1", str(errno.EINTR)] for o in outs),
