@@ -43,18 +43,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mount_util import FAILED, check, progress  # noqa: E402
-from mount_kill_check import query_text  # noqa: E402
+from mount_kill_check import is_stale, query_text  # noqa: E402
 
 STATE = {"daemon": None, "mnt": None, "tmp": None, "log": None, "state": None}
 KINDS = ("worker", "workers", "daemon")
-
-
-def is_stale(mnt):
-    try:
-        os.stat(mnt)
-        return False
-    except OSError as e:
-        return e.errno == 107  # ENOTCONN
 
 
 def our_workers():
