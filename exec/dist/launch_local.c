@@ -12,6 +12,7 @@
  * Restarts are bounded: in any minute at most as many starts as are
  * wanted plus restart_burst; past that it waits, and says so once. */
 #include "launch.h"
+#include "launch_tool.h"
 
 #include "wire.h"
 
@@ -53,27 +54,8 @@ struct launcher {
 	int devnull;
 };
 
-static double mono(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void say(struct launcher *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct launcher *l, const char *fmt, ...)
-{
-	char line[512];
-	int n = snprintf(line, sizeof(line), "workers: local: ");
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
-	if (l->env.log)
-		l->env.log(l->env.ctx, line);
-	else
-		fprintf(stderr, "anafs: %s\n", line);
-}
+/* A line for the daemon's log, through the launchers' one writer. */
+#define say(l, ...) launch_log(&(l)->env, "workers: local: " __VA_ARGS__)
 
 static int local_start(const struct launch_env *env, struct launcher **out, char *msg, size_t cap)
 {
@@ -138,7 +120,7 @@ static int spawn(struct launcher *l, struct lproc *p)
 	p->pid = pid;
 	p->started = time(NULL);
 	if (l->cap_starts) {
-		l->starts[(l->head + l->nstarts) % l->cap_starts] = mono();
+		l->starts[(l->head + l->nstarts) % l->cap_starts] = launch_now();
 		if (l->nstarts < l->cap_starts)
 			l->nstarts++;
 		else
@@ -150,7 +132,7 @@ static int spawn(struct launcher *l, struct lproc *p)
 /* Starts in the last minute. */
 static int recent_starts(struct launcher *l)
 {
-	double now = mono();
+	double now = launch_now();
 	while (l->nstarts && now - l->starts[l->head] > 60.0) {
 		l->head = (l->head + 1) % l->cap_starts;
 		l->nstarts--;
