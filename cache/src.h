@@ -39,6 +39,7 @@
 #ifndef ANAFS_SRC_H
 #define ANAFS_SRC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,6 +55,19 @@ struct src_iov {
 	void *buf;
 };
 
+/* A range of a source, for prefetching. */
+struct src_range {
+	uint64_t off;
+	uint64_t len;
+};
+
+/* What a source is, without reading it: for planning and for the cache. */
+struct src_info {
+	uint64_t size;
+	int64_t mtime_ns; /* modification time; 0 when the transport has none */
+	bool regular;     /* a plain file (not a folder, device, FIFO...) */
+};
+
 /* What a transport implements.  Each call returns >= 0 or a negative code. */
 struct src_ops {
 	const char *scheme; /* "file", "root", ... */
@@ -65,6 +79,9 @@ struct src_ops {
 	/* May be NULL: views never go bad.  0, or the code src_check() gives. */
 	int (*check)(struct src *s);
 	void (*close)(struct src *s);
+	/* May be NULL: a no-op.  Start fetching ranges in the background and
+	 * return at once (the disk cache in front of a remote source). */
+	void (*prefetch)(struct src *s, const struct src_range *r, size_t n);
 };
 
 /* Open url: a plain path or file://path now.  On success *out is new:
@@ -74,6 +91,26 @@ struct src_ops {
  * or directory), refused without blocking and without reading it. */
 int src_open(const char *url, struct src **out) SRC_WARN_UNUSED;
 
+/* src_open() with a message (cap bytes) on failure naming the URL and the
+ * reason, the server's own words for a remote one.  root:// and xroot://
+ * URLs are read through the XRootD client (src_xrd.c), behind the
+ * process's disk cache (src_cache_default()) unless it is off. */
+int src_open_msg(const char *url, struct src **out, char *msg, size_t cap) SRC_WARN_UNUSED;
+
+/* What url is (size, modification time, a plain file or not) without
+ * opening it.  0, or a negative code with msg as src_open_msg(). */
+int src_stat(const char *url, struct src_info *info, char *msg, size_t cap) SRC_WARN_UNUSED;
+
+/* Expand pattern, a URL whose last component may hold the wildcards * ?
+ * and [...] (fnmatch(3)), by listing its folder: each() is called for
+ * every plain file that matches, in byte order of the names, with its URL
+ * and what src_stat() would say; a non-zero return stops the listing and
+ * is returned.  0 (also when nothing matched: then each() was never
+ * called), or a negative code with msg (-ENOENT: no such folder). */
+int src_glob(const char *pattern,
+	     int (*each)(void *ctx, const char *url, const struct src_info *info), void *ctx,
+	     char *msg, size_t cap) SRC_WARN_UNUSED;
+
 /* Close s and free it.  NULL is allowed. */
 void src_close(struct src *s);
 
@@ -82,6 +119,22 @@ uint64_t src_size(const struct src *s);
 
 /* The URL s was opened with (borrowed, valid until src_close()). */
 const char *src_url(const struct src *s);
+
+/* The modification time of the source at open, in ns since the epoch (0
+ * when unknown).  With its size and URL, the identity the disk cache keys
+ * its blocks by. */
+int64_t src_mtime_ns(const struct src *s);
+void src_set_mtime_ns(struct src *s, int64_t mtime_ns); /* for transports, at open */
+
+/* Ask for ranges (n) to be fetched ahead of the reads that will need
+ * them; returns at once.  A hint: a no-op for local files. */
+void src_prefetch(struct src *s, const struct src_range *r, size_t n);
+
+/* The last failure of s in words (cap bytes): its URL and the reason, the
+ * server's for a remote source; "" when nothing failed.  Transports set
+ * it with src_set_error() when a call fails. */
+void src_error(struct src *s, char *buf, size_t cap);
+void src_set_error(struct src *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Read len bytes at off into buf (borrowed).  Returns the bytes read,
  * short only at the end of the source (its size at open), ANA_ECHANGED

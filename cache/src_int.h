@@ -25,4 +25,29 @@ void src_guard_remove(int slot);
 /* Whether an access to slot's mapping faulted since it was registered. */
 bool src_guard_faulted(int slot);
 
+/* ---- transports and the disk cache, as src.c dispatches to them ---- */
+
+struct src;
+struct src_info;
+
+/* Whether url is read through the XRootD client: root:// or xroot://. */
+bool src_is_xrd(const char *url);
+
+/* src_xrd.c: a root:// source (no cache in front), what a URL is, and the
+ * plain files of a remote folder (each() per entry, in the server's order,
+ * with its name, not its URL).  Negative codes with msg naming the URL and
+ * the server's reason. */
+int src_xrd_open(const char *url, struct src **out, char *msg, size_t cap);
+int src_xrd_stat(const char *url, struct src_info *info, char *msg, size_t cap);
+int src_xrd_list(const char *dir_url,
+		 int (*each)(void *ctx, const char *name, const struct src_info *info), void *ctx,
+		 char *msg, size_t cap);
+
+/* dcache.c: the process's disk cache (NULL when it is off or could not be
+ * opened: then remote sources are read directly), and inner put behind it
+ * (inner is taken over, also on failure). */
+struct dcache;
+struct dcache *src_cache_default(void);
+int dcache_wrap(struct dcache *c, struct src *inner, struct src **out, char *msg, size_t cap);
+
 #endif
