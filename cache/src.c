@@ -218,6 +218,13 @@ void src_prefetch(struct src *s, const struct src_range *r, size_t n)
 		s->ops->prefetch(s, r, n);
 }
 
+void src_stats(struct src *s, struct src_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (s->ops->stats)
+		s->ops->stats(s, st);
+}
+
 void src_error(struct src *s, char *buf, size_t cap)
 {
 	pthread_mutex_lock(&s->err_mu);

@@ -68,6 +68,19 @@ struct src_info {
 	bool regular;     /* a plain file (not a folder, device, FIFO...) */
 };
 
+/* What the disk cache did for a source (all zero for a source without
+ * one): counted since it was opened. */
+struct src_stats {
+	uint64_t hits, misses;        /* blocks read from the cache / fetched for a read */
+	uint64_t bytes_hit;           /* bytes read from cached blocks */
+	uint64_t bytes_fetched;       /* bytes fetched from the remote for reads */
+	uint64_t bytes_prefetched;    /* bytes fetched ahead of the reads (src_prefetch()) */
+	uint64_t bytes_wasted;        /* prefetched bytes no read used (counted at close) */
+	uint64_t evictions;           /* blocks this source's fills evicted */
+	uint64_t corrupt;             /* blocks found corrupt or cut short, dropped, fetched again */
+	uint64_t waited;              /* reads that waited for another filler of their block */
+};
+
 /* What a transport implements.  Each call returns >= 0 or a negative code. */
 struct src_ops {
 	const char *scheme; /* "file", "root", ... */
@@ -82,6 +95,8 @@ struct src_ops {
 	/* May be NULL: a no-op.  Start fetching ranges in the background and
 	 * return at once (the disk cache in front of a remote source). */
 	void (*prefetch)(struct src *s, const struct src_range *r, size_t n);
+	/* May be NULL: all zero. */
+	void (*stats)(struct src *s, struct src_stats *st);
 };
 
 /* Open url: a plain path or file://path now.  On success *out is new:
@@ -129,6 +144,9 @@ void src_set_mtime_ns(struct src *s, int64_t mtime_ns); /* for transports, at op
 /* Ask for ranges (n) to be fetched ahead of the reads that will need
  * them; returns at once.  A hint: a no-op for local files. */
 void src_prefetch(struct src *s, const struct src_range *r, size_t n);
+
+/* What the disk cache did for s so far (all zero without one). */
+void src_stats(struct src *s, struct src_stats *st);
 
 /* The last failure of s in words (cap bytes): its URL and the reason, the
  * server's for a remote source; "" when nothing failed.  Transports set
