@@ -54,6 +54,11 @@ bool src_is_xrd(const char *url)
 	return strncmp(url, "root://", 7) == 0 || strncmp(url, "xroot://", 8) == 0;
 }
 
+bool src_url_remote(const char *url)
+{
+	return src_is_xrd(url);
+}
+
 int src_open_msg(const char *url, struct src **out, char *msg, size_t cap)
 {
 	int rc;

@@ -112,6 +112,10 @@ int src_open(const char *url, struct src **out) SRC_WARN_UNUSED;
  * process's disk cache (src_cache_default()) unless it is off. */
 int src_open_msg(const char *url, struct src **out, char *msg, size_t cap) SRC_WARN_UNUSED;
 
+/* Whether url names a remote file (root://, xroot://): read through the
+ * XRootD client and the disk cache. */
+bool src_url_remote(const char *url);
+
 /* What url is (size, modification time, a plain file or not) without
  * opening it.  0, or a negative code with msg as src_open_msg(). */
 int src_stat(const char *url, struct src_info *info, char *msg, size_t cap) SRC_WARN_UNUSED;

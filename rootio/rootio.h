@@ -84,6 +84,8 @@ int rootio_open_src(struct src *s, struct rootio_file **out, struct rootio_err *
 void rootio_close(struct rootio_file *f);
 
 const char *rootio_file_url(const struct rootio_file *f);
+/* The source f reads (borrowed): its identity, prefetch and cache figures. */
+struct src *rootio_file_src(const struct rootio_file *f);
 int rootio_file_version(const struct rootio_file *f);  /* e.g. 62004 */
 int rootio_file_compress(const struct rootio_file *f); /* fCompress */
 

@@ -297,12 +297,14 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 			t->cap_scratch = sl->nbytes;
 		}
 		ssize_t r = src_pread(t->file->src, t->scratch, sl->nbytes, sl->seek);
+		char why[sizeof(err->msg)];
 		if (r < 0 || (size_t)r != sl->nbytes)
 			return rootio_fail(err, r < 0 ? (int)r : ROOTIO_ECORRUPT,
-					   "%s: branch '%s' basket %d: %u bytes at %llu %s", url,
+					   "%s: branch '%s' basket %d: %u bytes at %llu: %s", url,
 					   br->path, i, sl->nbytes, (unsigned long long)sl->seek,
-					   r < 0 ? rootio_strerror((int)r)
-						 : "lie past the end of the file");
+					   r < 0 ? rootio_read_reason(t->file->src, (int)r, why,
+								      sizeof(why))
+						 : "they lie past the end of the file");
 	}
 	char inner[sizeof(err->msg)] = "";
 	struct rootio_err e2;

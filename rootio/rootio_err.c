@@ -17,11 +17,21 @@ int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+const char *rootio_read_reason(struct src *s, int code, char *buf, size_t cap)
+{
+	src_error(s, buf, cap);
+	return *buf ? buf : rootio_strerror(code);
+}
+
 int rootio_check_src(struct src *s, int rc, struct rootio_err *err)
 {
 	int bad = src_check(s);
 	if (!bad)
 		return rc;
+	char why[sizeof(err->msg)];
+	src_error(s, why, sizeof(why));
+	if (*why) /* the transport said what happened (a remote file replaced) */
+		return rootio_fail(err, bad, "%s", why);
 	if (bad == ANA_ECHANGED)
 		return rootio_fail(err, bad,
 				   "%s: the file changed while it was read (it is shorter than when "

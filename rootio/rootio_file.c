@@ -63,9 +63,11 @@ static int read_at(struct rootio_file *f, uint64_t off, size_t len, uint8_t **ou
 	ssize_t r = src_pread(f->src, buf, len, off);
 	if (r < 0 || (size_t)r != len) {
 		free(buf);
+		char why[sizeof(err->msg)];
 		return rootio_fail(err, r < 0 ? (int)r : -EIO, "%s: read of %zu bytes at %llu: %s",
 				   src_url(f->src), len, (unsigned long long)off,
-				   rootio_strerror(r < 0 ? (int)r : -EIO));
+				   rootio_read_reason(f->src, r < 0 ? (int)r : -EIO, why,
+						      sizeof(why)));
 	}
 	*out = buf;
 	return 0;
@@ -319,9 +321,10 @@ int rootio_open_src(struct src *s, struct rootio_file **out, struct rootio_err *
 int rootio_open(const char *url, struct rootio_file **out, struct rootio_err *err)
 {
 	struct src *s;
-	int rc = src_open(url, &s);
+	char msg[sizeof(err->msg)];
+	int rc = src_open_msg(url, &s, msg, sizeof(msg));
 	if (rc)
-		return rootio_fail(err, rc, "%s: %s", url, rootio_strerror(rc));
+		return rootio_fail(err, rc, "%s", msg);
 	return rootio_open_src(s, out, err);
 }
 
@@ -339,6 +342,11 @@ void rootio_close(struct rootio_file *f)
 const char *rootio_file_url(const struct rootio_file *f)
 {
 	return src_url(f->src);
+}
+
+struct src *rootio_file_src(const struct rootio_file *f)
+{
+	return f->src;
 }
 
 int rootio_file_version(const struct rootio_file *f)

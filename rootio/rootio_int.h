@@ -34,6 +34,9 @@ int rootio_fail(struct rootio_err *err, int code, const char *fmt, ...)
  * the error, whatever rc said, is one that names the file.  Called once a
  * call is done with the bytes it read, views included. */
 int rootio_check_src(struct src *s, int rc, struct rootio_err *err);
+/* Why a read of s failed with code: what the transport said (the URL and
+ * the server's reason), else the code's text.  buf holds cap bytes. */
+const char *rootio_read_reason(struct src *s, int code, char *buf, size_t cap);
 
 /* A TKey header. */
 struct rkey {
