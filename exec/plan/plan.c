@@ -4,6 +4,8 @@
  * recorded plan taken up again. */
 #include "plan_int.h"
 
+#include "src.h"
+
 #include "ana_err.h"
 
 #include <errno.h>
@@ -192,8 +194,8 @@ static struct plan *plan_alloc(void)
 
 /* Open file i and its tree: 0 with *f, *t, the tree's name, entries and
  * fingerprint recorded; else why. */
-static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct rootio_tree **t,
-		     char *why, size_t cap)
+static int open_file_locked(struct plan *p, size_t i, struct rootio_file **f,
+			    struct rootio_tree **t, char *why, size_t cap, pthread_mutex_t *mu)
 {
 	struct plan_file *pf = &p->files[i];
 	struct rootio_err e;
@@ -202,8 +204,13 @@ static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct ro
 	int rc = rootio_open(pf->url, f, &e);
 	if (!rc) {
 		const char *name = pf->tree && *pf->tree ? pf->tree : plan_pick_tree(p->q, *f);
-		if (!pf->tree || !*pf->tree)
+		if (!pf->tree || !*pf->tree) {
+			if (mu)
+				pthread_mutex_lock(mu);
 			pf->tree = arena_strndup(p->arena, name, strlen(name));
+			if (mu)
+				pthread_mutex_unlock(mu);
+		}
 		rc = pf->tree ? rootio_tree_open(*f, name, t, &e) : -ENOMEM;
 	}
 	if (rc) {
@@ -212,6 +219,12 @@ static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct ro
 		*f = NULL;
 	}
 	return rc;
+}
+
+static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct rootio_tree **t,
+		     char *why, size_t cap)
+{
+	return open_file_locked(p, i, f, t, why, cap, NULL);
 }
 
 /* The first file's schema, the check of the query against it, the
@@ -249,6 +262,108 @@ static int keep_text(struct plan *p, const char *text, size_t len, const struct 
 	return p->text && p->basedir ? 0 : -ENOMEM;
 }
 
+/* ---- every file checked, remote ones several at once ---- */
+
+#define PLAN_REMOTE_THREADS 8
+
+struct checking {
+	struct plan *p;
+	const struct plan_opts *o;
+	struct cuts *cuts;
+	pthread_mutex_t mu;     /* next, done, stop, the arena, the first failure */
+	size_t next, done;
+	bool stop;
+	size_t bad;             /* the lowest file that failed (nfiles: none) */
+	int bad_rc;
+	char bad_why[1200];
+};
+
+/* File i (file 0 comes open as f, t): entries, fingerprint, the inputs
+ * checked, where its tasks may end; closed again. */
+static int check_one(struct checking *k, size_t i, struct rootio_file *f, struct rootio_tree *t,
+		     char *why, size_t cap)
+{
+	struct plan *p = k->p;
+	int rc = 0;
+	if (!f) {
+		rc = open_file_locked(p, i, &f, &t, why, cap, &k->mu);
+	}
+	if (!rc) {
+		struct plan_file *pf = &p->files[i];
+		pf->entries = rootio_tree_entries(t);
+		pf->fingerprint = rootio_tree_fingerprint(t);
+		if ((rc = check_inputs(p, pf, t, why, cap)) == 0) {
+			pthread_mutex_lock(&k->mu);
+			rc = take_cuts(p, t, &k->cuts[i]);
+			pthread_mutex_unlock(&k->mu);
+		}
+	}
+	rootio_tree_close(t);
+	rootio_close(f);
+	return rc;
+}
+
+static void *check_loop(void *arg)
+{
+	struct checking *k = arg;
+	char why[1200];
+	for (;;) {
+		pthread_mutex_lock(&k->mu);
+		size_t i = k->next++;
+		bool stop = k->stop || i >= k->p->nfiles;
+		pthread_mutex_unlock(&k->mu);
+		if (stop)
+			return NULL;
+		int rc = check_one(k, i, NULL, NULL, why, sizeof(why));
+		pthread_mutex_lock(&k->mu);
+		if (rc && i < k->bad) {
+			k->bad = i;
+			k->bad_rc = rc;
+			snprintf(k->bad_why, sizeof(k->bad_why), "%s", why);
+		}
+		k->done++;
+		if (rc || (k->o->progress && k->o->progress(k->o->ctx, k->done, k->p->nfiles)))
+			k->stop = true;
+		if (!rc && k->stop && k->bad == k->p->nfiles)
+			k->bad_rc = -ECANCELED;
+		pthread_mutex_unlock(&k->mu);
+	}
+}
+
+/* Check every file of p, file 0 open as f0, t0 (closed here).  Local files
+ * one after the other; remote ones on several threads, since each costs
+ * round trips to its server rather than work here.  The first failing
+ * file in dataset order is the one reported, whatever the threads did. */
+static int check_files(struct plan *p, const struct plan_opts *o, struct rootio_file *f0,
+		       struct rootio_tree *t0, struct cuts *cuts, struct ql_error *err)
+{
+	struct checking k = {.p = p, .o = o, .cuts = cuts, .next = 1, .done = 1,
+			     .bad = p->nfiles};
+	pthread_mutex_init(&k.mu, NULL);
+	int rc = check_one(&k, 0, f0, t0, k.bad_why, sizeof(k.bad_why));
+	if (rc) {
+		k.bad = 0;
+		k.bad_rc = rc;
+	} else if (o->progress && o->progress(o->ctx, 1, p->nfiles)) {
+		k.bad_rc = -ECANCELED;
+		k.stop = true;
+	}
+	size_t nthreads = 0;
+	pthread_t tid[PLAN_REMOTE_THREADS];
+	if (!rc && !k.stop && p->nfiles > 2 && src_url_remote(p->files[1].url))
+		while (nthreads < PLAN_REMOTE_THREADS && nthreads + 1 < p->nfiles &&
+		       pthread_create(&tid[nthreads], NULL, check_loop, &k) == 0)
+			nthreads++;
+	if (!rc && !k.stop)
+		check_loop(&k); /* this thread too (all of it when no thread started) */
+	for (size_t i = 0; i < nthreads; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&k.mu);
+	if (k.bad < p->nfiles)
+		return k.bad_rc == -ENOMEM ? -ENOMEM : plan_fail(err, p->q, NULL, "%s", k.bad_why);
+	return k.bad_rc;
+}
+
 int plan_new(const char *text, size_t len, const struct plan_opts *o, struct plan **out,
 	     struct ql_error *err)
 {
@@ -258,7 +373,6 @@ int plan_new(const char *text, size_t len, const struct plan_opts *o, struct pla
 	struct rootio_file *f = NULL;
 	struct rootio_tree *t = NULL;
 	struct cuts *cuts = NULL;
-	char why[1200];
 	int rc = keep_text(p, text, len, o);
 	if (!rc)
 		rc = ql_parse(text, len, o->filename, &p->q, err);
@@ -268,27 +382,14 @@ int plan_new(const char *text, size_t len, const struct plan_opts *o, struct pla
 		rc = compile_on_first(p, &f, &t, err);
 	if (!rc && !(cuts = calloc(p->nfiles + 1, sizeof(*cuts))))
 		rc = -ENOMEM;
-	int64_t total = 0;
-	for (size_t i = 0; !rc && i < p->nfiles; i++) {
-		if (i > 0 && (rc = open_file(p, i, &f, &t, why, sizeof(why)))) {
-			rc = rc == -ENOMEM ? rc : plan_fail(err, p->q, NULL, "%s", why);
-			break;
-		}
-		struct plan_file *pf = &p->files[i];
-		pf->entries = rootio_tree_entries(t);
-		pf->fingerprint = rootio_tree_fingerprint(t);
-		total += pf->entries;
-		if ((rc = check_inputs(p, pf, t, why, sizeof(why))))
-			rc = plan_fail(err, p->q, NULL, "%s", why);
-		else
-			rc = take_cuts(p, t, &cuts[i]);
-		rootio_tree_close(t);
-		rootio_close(f);
+	if (!rc) {
+		rc = check_files(p, o, f, t, cuts, err);
+		f = NULL; /* check_files() closed them */
 		t = NULL;
-		f = NULL;
-		if (!rc && o->progress && o->progress(o->ctx, i + 1, p->nfiles))
-			rc = -ECANCELED;
 	}
+	int64_t total = 0;
+	for (size_t i = 0; !rc && i < p->nfiles; i++)
+		total += p->files[i].entries;
 	int64_t target = o->task_events > 0 ? o->task_events : default_task_events(total);
 	for (size_t i = 0; !rc && i < p->nfiles; i++)
 		rc = cut_file(p, (int)i, &cuts[i], target);

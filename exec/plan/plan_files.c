@@ -12,6 +12,7 @@
 #include "plan_int.h"
 
 #include "ana_err.h"
+#include "src.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -304,6 +305,51 @@ static int expand_glob(struct plan *p, const struct plan_opts *o, const struct w
 	return rc;
 }
 
+/* ---- remote files ---- */
+
+struct remote_ctx {
+	struct plan *p;
+	int added;
+};
+
+static int add_remote(void *ctx, const char *url, const struct src_info *info)
+{
+	struct remote_ctx *r = ctx;
+	r->added++;
+	return add_file(r->p, url, &(struct plan_file){.size = info->size,
+							 .mtime_ns = info->mtime_ns});
+}
+
+/* One dataset word that is a root:// URL, with wildcards in its file name
+ * or not: every file it names added with its identity (size, time). */
+static int take_remote(struct plan *p, const char *d, struct ql_error *err)
+{
+	char msg[1024];
+	struct remote_ctx r = {.p = p};
+	int rc;
+	if (has_wildcard(d, strlen(d))) {
+		rc = src_glob(d, add_remote, &r, msg, sizeof(msg));
+		if (!rc && !r.added)
+			return plan_fail(err, p->q, "check the folder on the server (xrdfs HOST ls DIR)",
+					 "dataset pattern '%s' matches no file", d);
+	} else {
+		struct src_info info;
+		rc = src_stat(d, &info, msg, sizeof(msg));
+		if (!rc && !info.regular) {
+			snprintf(msg, sizeof(msg), "%s: not a plain file on the server", d);
+			rc = -EINVAL;
+		}
+		if (!rc)
+			rc = add_remote(&r, d, &info);
+	}
+	if (rc == -E2BIG)
+		return plan_fail(err, p->q, "split the dataset into several jobs", "more than %d files",
+				 PLAN_MAX_FILES);
+	if (rc && rc != -ENOMEM)
+		return plan_fail(err, p->q, NULL, "%s", msg);
+	return rc;
+}
+
 int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
 {
 	const struct ql_query *q = p->q;
@@ -313,6 +359,11 @@ int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
 		const char *d = q->datasets[i];
 		char path[PATH_MAX];
 		int rc;
+		if (src_url_remote(d)) {
+			if ((rc = take_remote(p, d, err)))
+				return rc;
+			continue;
+		}
 		if (is_url(d)) {
 			if ((rc = add_file(p, d, &(struct plan_file){0})))
 				return rc == -E2BIG ? plan_fail(err, q, NULL, "more than %d files",
@@ -329,28 +380,42 @@ int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
 	return 0;
 }
 
-int plan_file_unchanged(const struct plan_file *f, const struct plan_opts *o, char *why,
-			size_t cap)
+int plan_same_identity(const struct plan_file *f, const struct plan_file *now, char *why,
+			 size_t cap)
 {
-	if (is_url(f->url))
-		return 0;
-	struct who w;
-	who_init(&w, o);
-	struct plan_file now = {0};
-	int rc = check_path(&w, f->url, NULL, 0, &now, why, cap);
-	if (rc)
-		return rc;
-	if (!f->size && !f->fingerprint)
-		return 0; /* not recorded (a job of an older anafs) */
-	if (now.size != f->size) {
+	if (now->size != f->size) {
 		snprintf(why, cap, "%s changed since the job was planned: %llu bytes then, %llu now",
-			 f->url, (unsigned long long)f->size, (unsigned long long)now.size);
+			 f->url, (unsigned long long)f->size, (unsigned long long)now->size);
 		return ANA_ECHANGED;
 	}
-	if (now.mtime_ns != f->mtime_ns) {
+	if (now->mtime_ns != f->mtime_ns) {
 		snprintf(why, cap, "%s changed since the job was planned: it was modified again",
 			 f->url);
 		return ANA_ECHANGED;
 	}
 	return 0;
+}
+
+int plan_file_unchanged(const struct plan_file *f, const struct plan_opts *o, char *why,
+			size_t cap)
+{
+	struct plan_file now = {0};
+	int rc;
+	if (src_url_remote(f->url)) {
+		struct src_info info;
+		if ((rc = src_stat(f->url, &info, why, cap)))
+			return rc;
+		now.size = info.size;
+		now.mtime_ns = info.mtime_ns;
+	} else if (is_url(f->url)) {
+		return 0;
+	} else {
+		struct who w;
+		who_init(&w, o);
+		if ((rc = check_path(&w, f->url, NULL, 0, &now, why, cap)))
+			return rc;
+	}
+	if (!f->size && !f->fingerprint)
+		return 0; /* not recorded (a job of an older anafs) */
+	return plan_same_identity(f, &now, why, cap);
 }

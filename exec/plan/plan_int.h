@@ -56,6 +56,11 @@ int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
 int plan_file_unchanged(const struct plan_file *f, const struct plan_opts *o, char *why,
 			size_t cap);
 
+/* Whether file f's recorded size and modification time are now's:
+ * 0, or ANA_ECHANGED with why naming the file. */
+int plan_same_identity(const struct plan_file *f, const struct plan_file *now, char *why,
+		       size_t cap);
+
 /* The path shown in messages for a dataset word: joined to basedir and
  * cleaned of "." and ".." (lexically), into out. */
 void plan_display_path(const char *basedir, const char *word, char *out, size_t cap);

@@ -4,6 +4,8 @@
  * at any moment are at most those some worker reads. */
 #include "plan_int.h"
 
+#include "src.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +25,21 @@ int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg
 		 * the first instead of opening it again. */
 		struct plan_opts o = {0};
 		struct rootio_err e;
-		rc = plan_file_unchanged(&p->files[i], &o, msg, cap);
-		if (!rc && (rc = rootio_open(p->files[i].url, &po->f, &e)))
+		const struct plan_file *pf = &p->files[i];
+		/* A remote file's identity comes with its opening (no second
+		 * round trip to the server): checked once it is open. */
+		bool remote = src_url_remote(pf->url);
+		rc = remote ? 0 : plan_file_unchanged(pf, &o, msg, cap);
+		if (!rc && (rc = rootio_open(pf->url, &po->f, &e)))
 			snprintf(msg, cap, "%s", e.msg);
+		if (!rc && remote && (pf->size || pf->fingerprint)) {
+			const struct src *s = rootio_file_src(po->f);
+			struct plan_file now = {.size = src_size(s), .mtime_ns = src_mtime_ns(s)};
+			if ((rc = plan_same_identity(pf, &now, msg, cap))) {
+				rootio_close(po->f);
+				po->f = NULL;
+			}
+		}
 	}
 	if (!rc) {
 		po->users++;
