@@ -4,6 +4,7 @@
 
 #include "ana_err.h"
 #include "rootio.h"
+#include "src.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -92,7 +93,7 @@ void runner_free(struct runner *r)
 static int check_identity(struct runner *r, const struct plan_file *pf, char *msg, size_t cap)
 {
 	bool recorded = pf->size || pf->fingerprint;
-	if (!recorded || strstr(pf->url, "://"))
+	if (!recorded)
 		return 0;
 	if (rootio_tree_entries(r->t) != pf->entries || rootio_tree_fingerprint(r->t) != pf->fingerprint) {
 		snprintf(msg, cap, "%s changed since the job was planned (its tree '%s' differs)",
@@ -136,6 +137,67 @@ static int open_file(struct runner *r, int i, char *msg, size_t cap)
 	}
 	r->file = i;
 	return 0;
+}
+
+/* ---- prefetch from the plan ---- */
+
+#define PREFETCH_MAX_RANGES 4096
+
+/* Add to v (*n so far) the on-disk baskets of column c that hold entries
+ * of [a, b). */
+static void basket_ranges(const struct rootio_tree *t, int c, int64_t a, int64_t b,
+			  struct src_range *v, size_t *n)
+{
+	const int64_t *starts;
+	const struct rootio_basket_loc *locs;
+	size_t nb, nl;
+	if (c < 0 || rootio_tree_baskets(t, (size_t)c, &starts, &nb) ||
+	    rootio_tree_basket_locs(t, (size_t)c, &locs, &nl))
+		return;
+	for (size_t k = 0; k < nb && k < nl && *n < PREFETCH_MAX_RANGES; k++)
+		if (starts[k + 1] > a && starts[k] < b && locs[k].seek && locs[k].nbytes)
+			v[(*n)++] = (struct src_range){locs[k].seek, locs[k].nbytes};
+}
+
+static int by_offset(const void *x, const void *y)
+{
+	const struct src_range *a = x, *b = y;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Ask the file's source for the baskets every column the program reads
+ * needs in entries [a, b), in file order: the query names its branches up
+ * front, so what a task will read is known before it reads a byte.  For a
+ * remote file the disk cache fetches them in the background, coalesced,
+ * while the task computes; for a local one this is a no-op. */
+static void prefetch_entries(struct runner *r, int64_t a, int64_t b)
+{
+	struct src *s = rootio_file_src(r->f);
+	if (!src_url_remote(src_url(s)) || a >= b)
+		return;
+	struct src_range *v = malloc(PREFETCH_MAX_RANGES * sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return;
+	for (size_t k = 0; k < r->ninputs; k++) {
+		basket_ranges(r->t, r->map[k], a, b, v, &n);
+		const struct rootio_branch *br = rootio_tree_column(r->t, (size_t)r->map[k]);
+		if (br && br->counter >= 0)
+			basket_ranges(r->t, br->counter, a, b, v, &n);
+	}
+	qsort(v, n, sizeof(*v), by_offset);
+	src_prefetch(s, v, n);
+	free(v);
+}
+
+/* The task's entries and as many after them in the same file (most
+ * likely the next task, on this worker or another of the node): the node
+ * cache is then warm one task ahead of every worker. */
+static void prefetch_task(struct runner *r, const struct plan_task *t)
+{
+	int64_t entries = plan_file(r->p, (size_t)t->file)->entries;
+	int64_t next = t->last + (t->last - t->first);
+	prefetch_entries(r, t->first, next < entries ? next : entries);
 }
 
 /* The task's batches into the runner's state. */
@@ -191,6 +253,7 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 	int rc = 0;
 	if (r->file != t->file && (rc = open_file(r, t->file, msg, cap)))
 		return rc;
+	prefetch_task(r, t);
 	rc = run_batches(r, t, progress, ctx, msg, cap);
 	struct result *part = NULL;
 	int rc2 = eval_state_take(r->st, &part);
