@@ -99,6 +99,8 @@ struct evbox {
 	bool overflow;
 };
 
+#define DIST_PLACE_SLOTS 4096
+
 struct backend {
 	struct backend_env env;
 	const struct dist_conf *conf;
@@ -144,6 +146,12 @@ struct backend {
 	double log_window;       /* refusal lines: this window's start and count */
 	int log_count;
 	int64_t log_suppressed;
+	/* Where each file's data was last read: a hash of its URL to a hash of
+	 * the node that ran a task of it (that node's disk cache holds it),
+	 * for placement (dist_sched.c); under mu. */
+	struct dist_place {
+		uint64_t file, node;
+	} place[DIST_PLACE_SLOTS];
 };
 
 /* ---- dist_server.c ---- */

@@ -1,9 +1,10 @@
 /* dist_sched.c — which worker runs what, how many workers there should
  * be, and what the `workers` file shows (dist.h).
  *
- * Dispatch picks a usable worker with a free slot, the one that ran the
- * same job last if it can (its plan and open file are warm), else the one
- * with the most free slots.  Scaling: local processes are as many as
+ * Dispatch picks a usable worker with a free slot: one on the node that
+ * last read the task's file if it can (that node's disk cache holds the
+ * data), else the one that ran the same job last (its plan and open file
+ * are warm), else the one with the most free slots.  Scaling: local processes are as many as
  * configured (`scale N` overrides); pilots follow the tasks waiting and
  * running, between min_workers and max_workers, and an idle pilot above
  * that is told BYE only after idle_timeout.  A worker the launcher does
@@ -27,27 +28,60 @@ static bool is_batch(const struct backend *b)
 
 /* ---- the ops ---- */
 
+/* FNV-1a of s: names of files and nodes, for placement. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h | 1; /* 0 marks a free slot */
+}
+
+static uint64_t task_file_hash(const struct btask *t)
+{
+	const struct plan_task *pt = plan_task(t->plan, t->idx);
+	return pt ? name_hash(plan_file(t->plan, (size_t)pt->file)->url) : 0;
+}
+
+/* The node whose cache last read file fh (0: none known). */
+static uint64_t place_get(const struct backend *b, uint64_t fh)
+{
+	const struct dist_place *e = &b->place[fh % DIST_PLACE_SLOTS];
+	return fh && e->file == fh ? e->node : 0;
+}
+
+static void place_set(struct backend *b, uint64_t fh, uint64_t node)
+{
+	if (fh)
+		b->place[fh % DIST_PLACE_SLOTS] = (struct dist_place){fh, node};
+}
+
 int dist_dispatch(struct backend *b, struct btask *t)
 {
 	int rc = -EAGAIN;
 	pthread_mutex_lock(&b->mu);
 	struct wk *best = NULL;
 	int best_free = 0;
-	bool best_warm = false;
+	/* Rank: a worker on the node whose disk cache holds the task's file
+	 * (it ran a task of it last), then one whose last task was of the same
+	 * job (its plan and open file are warm), then the most free slots. */
+	int best_rank = -1;
+	uint64_t fh = task_file_hash(t), node = place_get(b, fh);
 	for (struct wk *w = b->workers; w && !atomic_load(&b->stopping); w = w->next) {
 		int free_slots = w->slots - w->nbusy;
 		if (!dist_usable(b, w) || free_slots <= 0)
 			continue;
-		bool warm = w->last_job == t->job;
-		if (!best || (warm && !best_warm) || (warm == best_warm && free_slots > best_free)) {
+		int rank = (node && name_hash(w->hello.host) == node) * 2 + (w->last_job == t->job);
+		if (rank > best_rank || (rank == best_rank && free_slots > best_free)) {
 			best = w;
 			best_free = free_slots;
-			best_warm = warm;
+			best_rank = rank;
 		}
 	}
 	if (best && !dist_reserve(b, 1)) {
 		rc = dist_assign(b, best, t);
 		if (!rc) {
+			place_set(b, fh, name_hash(best->hello.host));
 			dist_flush(b, best);
 		} else if (rc != -ENOMEM && rc != -ENOBUFS && rc != -EAGAIN) {
 			/* No TASK can carry it (a field past the wire's bounds):
