@@ -21,6 +21,8 @@ static void usage(FILE *out)
 		"  submit FILE [--mount DIR] [--name NAME]\n"
 		"                            submit a query to a mount, print the job number\n"
 		"  worker --connect URL      a worker process (started by the daemon or a pilot)\n"
+		"  cache ls|stat|purge [URL] [--dir D] [--json]\n"
+		"                            the node's disk cache of remote files\n"
 		"  workers [--mount DIR] [--scale N]\n"
 		"                            list a mount's workers, or set how many to run\n"
 		"  help                      this text\n"
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
 		return cmd_submit(argc - 1, argv + 1);
 	if (!strcmp(cmd, "worker"))
 		return cmd_worker(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cache"))
+		return cmd_cache(argc - 1, argv + 1);
 	if (!strcmp(cmd, "workers"))
 		return cmd_workers(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

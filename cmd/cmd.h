@@ -10,6 +10,7 @@ int cmd_umount(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_workers(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #include <stddef.h>
 #include <stdint.h>

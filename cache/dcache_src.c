@@ -1,0 +1,244 @@
+/* dcache_src.c — the source that reads a remote source through the disk
+ * cache: dcache_wrap(), its read path, prefetch hints, stats and close.
+ *
+ * A read is cut into blocks.  Each block comes from the last block this
+ * source read (kept in memory, already checked), else from its block
+ * file (checked: dcache_block.c), else from a fill (dcache_fill.c).  The
+ * cache never fails a read: whatever goes wrong with the disk, the bytes
+ * come from the inner source, and only the inner source's errors reach
+ * the reader. */
+#include "dcache_int.h"
+
+#include "src.h"
+#include "src_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* A 63-bit id of a file identity (positive in sqlite). */
+static uint64_t file_id(const char *url, uint64_t size, int64_t mtime_ns, uint32_t bs)
+{
+	XXH64_state_t *h = XXH64_createState();
+	uint64_t id = 0;
+	if (h) {
+		XXH64_reset(h, 0x616e616673ull);
+		XXH64_update(h, url, strlen(url) + 1);
+		unsigned char t[20];
+		memcpy(t, &size, 8);
+		memcpy(t + 8, &mtime_ns, 8);
+		memcpy(t + 16, &bs, 4);
+		XXH64_update(h, t, sizeof(t));
+		id = XXH64_digest(h);
+		XXH64_freeState(h);
+	}
+	id &= INT64_MAX;
+	return id ? id : 1;
+}
+
+void dc_count(struct dcache *c, struct dsrc *d, enum dcache_counter k, uint64_t n)
+{
+	if (!n)
+		return;
+	atomic_fetch_add_explicit(&c->proc[k], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->delta[k], n, memory_order_relaxed);
+	if (d)
+		atomic_fetch_add_explicit(&d->st[k], n, memory_order_relaxed);
+}
+
+/* A read of block b: mark it read for the waste count. */
+static void mark_read(struct dsrc *d, uint64_t b)
+{
+	pthread_mutex_lock(&d->mu);
+	if (d->pf_state)
+		d->pf_state[b] = 2;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Copy n bytes at boff of block b from the last block read: whether it
+ * was that block. */
+static bool from_last(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t n)
+{
+	pthread_mutex_lock(&d->mu);
+	bool ok = d->last && d->last_block == b;
+	if (ok)
+		memcpy(out, d->last + boff, n);
+	pthread_mutex_unlock(&d->mu);
+	return ok;
+}
+
+/* Keep data (len bytes of block b, checked) as the last block read;
+ * takes ownership of data. */
+static void keep_last(struct dsrc *d, uint64_t b, uint8_t *data, size_t len)
+{
+	pthread_mutex_lock(&d->mu);
+	uint8_t *old = d->last;
+	d->last = data;
+	d->last_block = b;
+	d->last_len = len;
+	pthread_mutex_unlock(&d->mu);
+	free(old);
+}
+
+/* n bytes at boff of block b into out. */
+static int read_block(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t n)
+{
+	struct dcache *c = d->c;
+	struct dc_key k = {d->fid, b};
+	uint32_t len = dc_block_len(c, d->size, b);
+	if (from_last(d, b, boff, out, n)) {
+		dc_count(c, d, DC_HITS, 1);
+		dc_count(c, d, DC_BYTES_HIT, n);
+		dc_touch(c, k, len);
+		return 0;
+	}
+	uint8_t *data = malloc(len ? len : 1);
+	if (!data)
+		return -ENOMEM;
+	int rc = dc_block_load(c, k, len, data);
+	if (rc == 0) {
+		dc_count(c, d, DC_HITS, 1);
+		dc_count(c, d, DC_BYTES_HIT, n);
+		dc_touch(c, k, len);
+	} else {
+		if (rc == -EBADMSG)
+			dc_count(c, d, DC_CORRUPT, 1);
+		if ((rc = dc_fill(d, b, len, data)) < 0) {
+			free(data);
+			return rc;
+		}
+		if (rc > 0) /* another filler's block */
+			dc_count(c, d, DC_BYTES_HIT, n);
+		dc_touch(c, k, len);
+	}
+	memcpy(out, data + boff, n);
+	mark_read(d, b);
+	keep_last(d, b, data, len);
+	return 0;
+}
+
+static ssize_t dsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
+{
+	struct dsrc *d = src_priv(s);
+	uint32_t bs = d->c->block_size;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t at = off + done, b = at / bs;
+		size_t boff = (size_t)(at % bs);
+		size_t n = dc_block_len(d->c, d->size, b) - boff;
+		if (n > len - done)
+			n = len - done;
+		int rc = read_block(d, b, boff, (char *)buf + done, n);
+		if (rc) {
+			char msg[256];
+			src_error(d->inner, msg, sizeof(msg));
+			if (*msg)
+				src_set_error(s, "%s", msg);
+			return rc;
+		}
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+static int dsrc_check(struct src *s)
+{
+	struct dsrc *d = src_priv(s);
+	return src_check(d->inner);
+}
+
+static void dsrc_prefetch(struct src *s, const struct src_range *r, size_t n)
+{
+	struct dsrc *d = src_priv(s);
+	struct dcache *c = d->c;
+	if (!c->npf || !d->nblocks)
+		return;
+	pthread_mutex_lock(&d->mu);
+	if (!d->pf_state)
+		d->pf_state = calloc(d->nblocks, 1);
+	bool ok = d->pf_state != NULL;
+	pthread_mutex_unlock(&d->mu);
+	uint64_t(*v)[2] = ok ? malloc(n * sizeof(*v)) : NULL;
+	size_t m = 0;
+	for (size_t i = 0; v && i < n; i++) {
+		if (!r[i].len || r[i].off >= d->size)
+			continue;
+		uint64_t end = r[i].len > d->size - r[i].off ? d->size : r[i].off + r[i].len;
+		v[m][0] = r[i].off / c->block_size;
+		v[m++][1] = (end - 1) / c->block_size;
+	}
+	if (m)
+		dc_prefetch_queue(d, (const uint64_t(*)[2])v, m);
+	free(v);
+}
+
+static void dsrc_stats(struct src *s, struct src_stats *st)
+{
+	struct dsrc *d = src_priv(s);
+	st->hits = atomic_load(&d->st[DC_HITS]);
+	st->misses = atomic_load(&d->st[DC_MISSES]);
+	st->bytes_hit = atomic_load(&d->st[DC_BYTES_HIT]);
+	st->bytes_fetched = atomic_load(&d->st[DC_BYTES_FETCHED]);
+	st->bytes_prefetched = atomic_load(&d->st[DC_BYTES_PREFETCHED]);
+	st->bytes_wasted = atomic_load(&d->st[DC_BYTES_WASTED]);
+	st->evictions = atomic_load(&d->st[DC_EVICTIONS]);
+	st->corrupt = atomic_load(&d->st[DC_CORRUPT]);
+	st->waited = atomic_load(&d->st[DC_WAITED]);
+}
+
+static void dsrc_close(struct src *s)
+{
+	struct dsrc *d = src_priv(s);
+	dc_prefetch_cancel(d);
+	uint64_t wasted = 0;
+	for (uint64_t b = 0; d->pf_state && b < d->nblocks; b++)
+		if (d->pf_state[b] == 1)
+			wasted += dc_block_len(d->c, d->size, b);
+	dc_count(d->c, d, DC_BYTES_WASTED, wasted);
+	dc_index_flush(d->c);
+	src_close(d->inner);
+	free(d->pf_state);
+	free(d->last);
+	pthread_mutex_destroy(&d->mu);
+}
+
+static const struct src_ops dsrc_ops = {
+	.scheme = "dcache",
+	.pread = dsrc_pread,
+	.readv = NULL,
+	.view = NULL,
+	.check = dsrc_check,
+	.close = dsrc_close,
+	.prefetch = dsrc_prefetch,
+	.stats = dsrc_stats,
+};
+
+int dcache_wrap(struct dcache *c, struct src *inner, struct src **out, char *msg, size_t cap)
+{
+	(void)msg;
+	(void)cap;
+	const char *url = src_url(inner);
+	uint64_t size = src_size(inner);
+	int64_t mtime = src_mtime_ns(inner);
+	struct src *s = src_alloc(&dsrc_ops, url, size, sizeof(struct dsrc));
+	if (!s) {
+		/* Never fail an open because of the cache: read directly. */
+		*out = inner;
+		return 0;
+	}
+	src_set_mtime_ns(s, mtime);
+	struct dsrc *d = src_priv(s);
+	d->c = c;
+	d->inner = inner;
+	d->size = size;
+	d->fid = file_id(url, size, mtime, c->block_size);
+	d->nblocks = (size + c->block_size - 1) / c->block_size;
+	pthread_mutex_init(&d->mu, NULL);
+	/* A new identity of the URL: the blocks of its older ones go, so
+	 * that nothing stale is ever served or kept. */
+	if (dc_index_file(c, d->fid, url, size, mtime) == 0)
+		(void)dc_drop(c, url, d->fid, NULL);
+	*out = s;
+	return 0;
+}
