@@ -104,6 +104,11 @@ int dcache_list(struct dcache *c, int (*each)(void *ctx, const struct dcache_fil
  * url is NULL; *blocks (may be NULL) how many.  0 or -errno. */
 int dcache_purge(struct dcache *c, const char *url, uint64_t *blocks);
 
+/* The process's own cache, opened from the environment at the first call
+ * (NULL when ANAFS_CACHE=off or it could not be opened): the one every
+ * root:// source of the process reads through.  Never closed. */
+struct dcache *src_cache_default(void);
+
 /* The folder a cache is in by default: $ANAFS_CACHE_DIR, else
  * $XDG_CACHE_HOME/anafs, else $HOME/.cache/anafs, else
  * /var/tmp/anafs-cache-UID (cap bytes). */

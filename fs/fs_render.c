@@ -4,6 +4,8 @@
  * hist.json cost one rendering per merge. */
 #include "fs_int.h"
 
+#include "dcache.h"
+
 #include "anafs_version.h"
 #include "plot.h"
 #include "result.h"
@@ -215,8 +217,25 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			strbuf_printf(b, ", \"bytes_read\": %llu", (unsigned long long)live.bytes);
 		else
 			strbuf_printf(b, ", \"bytes_read\": null");
-		strbuf_printf(b, ", \"cache_hit_ratio\": null, \"planned\": %s, \"note\": ",
-			      planned ? "true" : "false");
+		/* The node's disk cache, all its processes, now. */
+		struct dcache *dc = src_cache_default();
+		struct dcache_stats cs;
+		if (dc && !dcache_stats(dc, &cs)) {
+			uint64_t hit = cs.node[DC_HITS], all = hit + cs.node[DC_MISSES];
+			if (all)
+				strbuf_printf(b, ", \"cache_hit_ratio\": %.6g", (double)hit / (double)all);
+			else
+				strbuf_printf(b, ", \"cache_hit_ratio\": null");
+			strbuf_printf(b, ", \"cache\": {\"scope\": \"node\"");
+			for (int k = 0; k < DC_NCOUNTERS; k++)
+				strbuf_printf(b, ", \"%s\": %llu", dcache_counter_name(k),
+					      (unsigned long long)cs.node[k]);
+			strbuf_printf(b, ", \"used\": %llu, \"limit\": %llu}",
+				      (unsigned long long)cs.used, (unsigned long long)cs.limit);
+		} else {
+			strbuf_printf(b, ", \"cache_hit_ratio\": null, \"cache\": null");
+		}
+		strbuf_printf(b, ", \"planned\": %s, \"note\": ", planned ? "true" : "false");
 		json_string(b, live.note);
 		/* Workers connected now (on any job) and tasks waiting to be tried again. */
 		strbuf_printf(b, ", \"workers_live\": %d, \"retrying\": %d, \"skipped\": [",
@@ -284,15 +303,13 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 	if (f == FF_CACHE) {
 		uint64_t bytes, events;
 		coord_io(c->sc, &bytes, &events);
-		strbuf_printf(&b, "sources:        local files (read in place, memory-mapped)\n"
-			    "disk cache:     none yet (remote data comes with root:// support)\n"
-			    "size:           0\n"
-			    "hit ratio:      n/a\n"
-			    "bytes fetched:  %llu\n"
-			    "prefetched:     0\n"
-			    "evicted:        0\n"
-			    "events read:    %llu\n",
-			(unsigned long long)bytes, (unsigned long long)events);
+		struct dcache *dc = src_cache_default();
+		strbuf_printf(&b, "sources:        local files (read in place), root:// through %s\n",
+			      dc ? "the node's disk cache" : "no cache (ANAFS_CACHE=off, or unusable)");
+		if (dc && dcache_stat_text(dc, &b, false))
+			strbuf_printf(&b, "disk cache:     its index could not be read now\n");
+		strbuf_printf(&b, "bytes read:     %llu (by this daemon's jobs)\nevents read:    %llu\n",
+			      (unsigned long long)bytes, (unsigned long long)events);
 		*mtime = (double)time(NULL);
 		return finish(&b, out, len);
 	}

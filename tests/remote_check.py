@@ -1,0 +1,271 @@
+#!/usr/bin/python3
+"""Jobs over root:// against a real xrootd server, through the disk cache:
+hist.json is the bytes of the same job over the local files, cold and
+warm, and every fault ends in the right bytes or a clear error naming the
+URL, never a wrong byte.
+
+Usage: remote_check.py ANAFS SHARED_DATA
+
+The test re-executes itself in a private network namespace (xrootd binds
+every interface), starts Debian's xrootd as user xrootd exporting copies
+of three benchmark files, and checks:
+- cold and warm: a mount with two local worker processes runs the job
+  over root://HOST//d/*.root; hist.json is anafs run's over the local
+  copies; the cold job fetched no block twice although both workers
+  prefetch the same blocks at once; the warm job fetched nothing;
+- the server stopped mid-job and started again 2 s later: the job waits
+  and ends with the same bytes;
+- a file removed on the server: a new job is invalid, naming the URL and
+  the server's reason; a job paused mid-way whose file is then removed
+  fails naming it, or ends right from the cache (never wrong bytes);
+- a block corrupted and one cut short in the cache folder: dropped,
+  fetched again, the same bytes, counted as corrupt;
+- the cache on a full disk (a 3 MiB tmpfs in a private mount namespace):
+  the same bytes, blocks not kept counted;
+- a file changed on the server between two jobs: the second job gives
+  the new file's bytes.
+Exit status: 0 when every check passed, 1 otherwise, 77 when the server,
+unshare, /dev/fuse or root are missing.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mount_util as mu  # noqa: E402
+import xrd_util  # noqa: E402
+from mount_util import check, wait_for  # noqa: E402
+
+FILES = {"d/a_lz4.root": "bench/nano_like_lz4_200k.root",
+         "d/b_zlib.root": "bench/nano_like_zlib_200k.root",
+         "d/c_lzma.root": "bench/nano_like_lzma_100k.root"}
+TMP = None
+ANAFS = None
+
+
+def query(dataset):
+    return """dataset %s
+tree Events
+define good = Jet_pt > 20 && abs(Jet_eta) < 2.4
+filter onejet: sum(good) >= 1
+hist jpt = Jet_pt[good] bins=50 range=0,200 weight=MET_pt * 0.37
+hist ht = sum(Jet_pt[good]) bins=100 range=0,1000
+hist met = MET_pt bins=20 range=0,200
+""" % dataset
+
+
+def run(text, name, env=None, cache=None, timeout=300):
+    """anafs run of text: (return code, stdout bytes, stderr text)."""
+    path = os.path.join(TMP, name + ".query")
+    mu.write(path, text)
+    e = dict(os.environ, **(env or {}))
+    if cache:
+        e["ANAFS_CACHE_DIR"] = cache
+    r = subprocess.run([ANAFS, "run", "-j", "2", path], capture_output=True, timeout=timeout,
+                       cwd=TMP, env=e)
+    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def cache_stat(cache):
+    r = subprocess.run([ANAFS, "cache", "stat", "--dir", cache, "--json"], capture_output=True,
+                       text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("anafs cache stat: %s" % r.stderr)
+    return json.loads(r.stdout)
+
+
+def node(st, key):
+    """A node-wide counter of `anafs cache stat --json`."""
+    return st["node"][key]
+
+
+def local_ref(x, name):
+    """hist.json of anafs run over the export folder's files, read locally."""
+    rc, out, err = run(query(os.path.join(x.export, "d/*.root")), name, env={"ANAFS_CACHE": "off"})
+    if rc != 0:
+        raise RuntimeError("anafs run over local files: %s" % err[-2000:])
+    return out
+
+
+def total_size(x):
+    return sum(os.path.getsize(x.path(r)) for r in FILES)
+
+
+def cold_and_warm(x, ref):
+    cache = os.path.join(TMP, "cache-mount")
+    os.environ["ANAFS_CACHE_DIR"] = cache  # the daemon and its workers inherit it
+    try:
+        m = mu.Mount(ANAFS, TMP, "cw", "--backend", "local", "--workers", "2", foreground=True)
+    finally:
+        del os.environ["ANAFS_CACHE_DIR"]
+    remote = query(x.url("d/*.root"))
+    job = m.submit("cold", remote)
+    status = mu.cat_wait(m.mnt, job, 240)
+    check(status == "done", "cold job over root:// is done", mu.read("%s/%s/error" % (m.jobs, job))
+          if status != "done" else "")
+    got = mu.read("%s/%s/hist.json" % (m.jobs, job), "rb")
+    check(got == ref, "cold job's hist.json is anafs run's over the local files",
+          "%d bytes against %d" % (len(got), len(ref)))
+    st = cache_stat(cache)
+    fetched = node(st, "bytes_fetched") + node(st, "bytes_prefetched")
+    check(0 < fetched <= total_size(x) + 2 * st["block_size"] * len(FILES),
+          "the cold job fetched each block once (two workers, prefetch)",
+          "%d bytes fetched for %d bytes of files: %s" % (fetched, total_size(x), st))
+    text = mu.read(os.path.join(m.mnt, "cache"))
+    check("hit" in text and "prefetch" in text, "the mount's cache file shows the counters", text)
+    prog = json.loads(mu.read("%s/%s/progress.json" % (m.jobs, job)))
+    check("cache" in prog, "progress.json has the cache figures", prog)
+
+    job2 = m.submit("warm", remote)
+    status = mu.cat_wait(m.mnt, job2, 240)
+    got = mu.read("%s/%s/hist.json" % (m.jobs, job2), "rb")
+    check(status == "done" and got == ref, "warm job's hist.json is anafs run's", status)
+    st2 = cache_stat(cache)
+    check(node(st2, "bytes_fetched") == node(st, "bytes_fetched") and
+          node(st2, "bytes_prefetched") == node(st, "bytes_prefetched") and
+          node(st2, "hits") > node(st, "hits"),
+          "the warm job read every block from the cache, none from the server",
+          "before %s\nafter %s" % (st["node"], st2["node"]))
+    m.umount()
+
+
+def server_restart(x, ref):
+    cache = os.path.join(TMP, "cache-restart")
+    os.environ.update({"ANAFS_CACHE_DIR": cache, "ANAFS_XRD_TIMEOUT": "60"})
+    try:
+        m = mu.Mount(ANAFS, TMP, "rs", "--backend", "local", "--workers", "2", foreground=True)
+    finally:
+        del os.environ["ANAFS_CACHE_DIR"]
+        del os.environ["ANAFS_XRD_TIMEOUT"]
+    job = m.submit("restart", query(x.url("d/*.root")))
+    started = wait_for(lambda: json.loads(mu.read("%s/%s/progress.json" % (m.jobs, job)))
+                       ["events_done"] > 0, 60)
+    x.stop()
+    stopped_at = json.loads(mu.read("%s/%s/progress.json" % (m.jobs, job)))
+    time.sleep(2)
+    x.start()
+    status = mu.cat_wait(m.mnt, job, 240)
+    got = mu.read("%s/%s/hist.json" % (m.jobs, job), "rb")
+    check(started and stopped_at["percent"] < 100, "the server was stopped mid-job",
+          stopped_at)
+    check(status == "done" and got == ref,
+          "server stopped mid-job and restarted: the job waits and gives anafs run's bytes",
+          "%s %s" % (status, mu.read("%s/%s/error" % (m.jobs, job))))
+    m.umount()
+
+
+def file_removed(x):
+    cache = os.path.join(TMP, "cache-removed")
+    x.put("gone/x.root", os.path.join(DATA, FILES["d/c_lzma.root"]))
+    url = x.url("gone/x.root")
+    os.unlink(x.path("gone/x.root"))
+    rc, out, err = run(query(url), "removed", cache=cache)
+    check(rc != 0 and url in err and ("No such file" in err or "not found" in err.lower()),
+          "a removed file: the job fails naming the URL and the server's reason", err[-1500:])
+    # Removed while a job over it is paused: the files after it in the
+    # dataset (the same URL again, opened anew) cannot be opened.
+    x.put("gone/y.root", os.path.join(DATA, FILES["d/c_lzma.root"]))
+    url = x.url("gone/y.root")
+    m = mu.Mount(ANAFS, TMP, "rm", "--backend", "threads", "--workers", "1", foreground=True)
+    job = m.submit("removed", query(" ".join([url] * 12)))
+    m.ctl(job, "pause")
+    paused = wait_for(lambda: m.status(job) in ("paused", "done"), 20)
+    os.unlink(x.path("gone/y.root"))
+    m.ctl(job, "resume")
+    status = mu.cat_wait(m.mnt, job, 240)
+    err = mu.read("%s/%s/error" % (m.jobs, job))
+    check(paused and status == "failed" and url in err,
+          "a file removed while its job runs: the job fails naming the URL",
+          "%s: %s" % (status, err))
+    m.umount()
+
+
+def corrupt_blocks(x, ref):
+    cache = os.path.join(TMP, "cache-corrupt")
+    rc, out, err = run(query(x.url("d/*.root")), "corrupt-fill", cache=cache)
+    check(rc == 0 and out == ref, "a job fills the cache with the right bytes", err[-1000:])
+    blocks = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(cache, "blocks"))
+                    for f in fs)
+    check(len(blocks) >= 4, "the cache folder holds block files", len(blocks))
+    before = node(cache_stat(cache), "corrupt")
+    with open(blocks[len(blocks) // 3], "r+b") as f:  # a flipped byte in the data
+        f.seek(-100, os.SEEK_END)
+        b = f.read(1)
+        f.seek(-100, os.SEEK_END)
+        f.write(bytes([b[0] ^ 0x40]))
+    with open(blocks[2 * len(blocks) // 3], "r+b") as f:  # cut short
+        f.truncate(max(1, os.path.getsize(blocks[2 * len(blocks) // 3]) // 2))
+    rc, out, err = run(query(x.url("d/*.root")), "corrupt-again", cache=cache)
+    check(rc == 0 and out == ref, "corrupted and truncated blocks: the same bytes", err[-1000:])
+    after = node(cache_stat(cache), "corrupt")
+    check(after >= before + 2, "both bad blocks were detected and counted",
+          "%d then %d" % (before, after))
+
+
+def disk_full(x, ref):
+    cache = os.path.join(TMP, "cache-full")
+    os.makedirs(cache)
+    q = os.path.join(TMP, "full.query")
+    mu.write(q, query(x.url("d/*.root")))
+    out = os.path.join(TMP, "full.json")
+    script = ('mount -t tmpfs -o size=3m tmpfs "$1" && ANAFS_CACHE_DIR="$1" "$2" run -j 2 "$3" '
+              '> "$4" && "$2" cache stat --dir "$1" --json; r=$?; umount "$1"; exit $r')
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                        cache, ANAFS, q, out], capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0 and mu.read(out, "rb") == ref,
+          "the cache on a full 3 MiB disk: the same bytes", r.stderr[-1500:])
+    try:
+        st = json.loads(r.stdout)
+        check(node(st, "not_kept") > 0 and st["used"] <= 3 << 20,
+              "blocks that did not fit were served, not kept, and counted", st)
+    except ValueError:
+        check(False, "anafs cache stat on the full disk gives JSON", r.stdout[-500:])
+
+
+def file_changed(x):
+    cache = os.path.join(TMP, "cache-changed")
+    x.put("chg/f.root", os.path.join(DATA, FILES["d/c_lzma.root"]))
+    url = x.url("chg/f.root")
+    rc, first, err = run(query(url), "changed-1", cache=cache)
+    check(rc == 0, "a job over the first version", err[-1000:])
+    x.put("chg/f.root", os.path.join(DATA, FILES["d/b_zlib.root"]))
+    rc, second, err = run(query(url), "changed-2", cache=cache)
+    rc2, ref, _ = run(query(x.path("chg/f.root")), "changed-ref", env={"ANAFS_CACHE": "off"})
+    check(rc == 0 and rc2 == 0 and second == ref and second != first,
+          "a file changed on the server between two jobs: the second has the new bytes",
+          err[-1000:])
+
+
+def main():
+    global TMP, ANAFS, DATA
+    why = xrd_util.missing()
+    if why or not shutil.which("unshare"):
+        print("SKIP: %s" % (why or "unshare is missing"))
+        return 77
+    xrd_util.netns()
+    ANAFS, DATA = mu.setup(__doc__)
+    os.environ.update(xrd_util.CLIENT_ENV)
+    TMP = mu.tmpdir("anafs-remote-")
+    x = xrd_util.Xrootd(os.path.join(TMP, "xrd"))
+    for rel, src in FILES.items():
+        x.put(rel, os.path.join(DATA, src))
+    x.start()
+    try:
+        ref = local_ref(x, "ref")
+        mu.section(cold_and_warm, x, ref, budget=300)
+        mu.section(server_restart, x, ref, budget=300)
+        mu.section(corrupt_blocks, x, ref, budget=200)
+        mu.section(disk_full, x, ref, budget=200)
+        mu.section(file_removed, x, budget=200)
+        mu.section(file_changed, x, budget=200)
+    finally:
+        x.stop()
+    return mu.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
