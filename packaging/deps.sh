@@ -43,6 +43,15 @@ packages+=(
 	munge          # Slurm's authentication
 )
 
+# root:// sources (cache/xrd.cc) and their tests against a real server.
+packages+=(
+	g++                   # cache/xrd.cc, the one C++ file (XrdCl is C++)
+	libxrootd-client-dev  # XrdCl headers and libXrdCl
+	xrootd-client         # xrdfs, for tests/xrd_util.py
+	xrootd-server         # /usr/bin/xrootd: tests/src_xrd_check.py
+	xrootd-server-plugins
+)
+
 is_installed() {
 	local status
 	status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
