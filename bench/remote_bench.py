@@ -426,8 +426,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs of each mode (median)")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
                     help="anafs run -j (default: the cores)")
-    ap.add_argument("--files", type=int, default=24,
-                    help="copies of the bench file in the dataset (default 24, 12 M events)")
+    ap.add_argument("--files", type=int, default=48,
+                    help="copies of the bench file in the dataset (default 48, 24 M events)")
     ap.add_argument("--file", default=DEFAULT_FILE, help="the bench file")
     ap.add_argument("--anafs", default=os.path.join(ROOT, "build", "anafs"),
                     help="the anafs binary (default build/anafs)")
