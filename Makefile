@@ -6,6 +6,7 @@
 #   make tsan    build under ThreadSanitizer in build-tsan/, run the unit and integration tests
 #   make fuzz    build the libFuzzer targets with clang in build-fuzz/
 #   make bench   build, run the reader benchmark
+#   make bench-remote  build, run bench/remote_bench.py (root, xrootd; BENCH_REMOTE_ARGS)
 #   make clean   remove the build directories
 
 SHELL := /bin/bash
@@ -17,6 +18,7 @@ SHARED ?= ../shared
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= 2
 BENCH_ARGS ?=
+BENCH_REMOTE_ARGS ?=
 
 # ctest fails when it finds no test at all: a run that tested nothing
 # must not pass.
@@ -25,7 +27,7 @@ CTEST := ctest --output-on-failure --no-tests=error --no-label-summary -j$(TEST_
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build test asan tsan fuzz bench demo clean
+.PHONY: all deps build test asan tsan fuzz bench bench-remote demo clean
 
 all: build
 
@@ -75,6 +77,12 @@ fuzz: deps
 bench: build
 	build/bench/bench_reader $(BENCH_ARGS)
 	build/bench/bench_query
+
+# anafs over root:// through a delaying proxy and through XCache, against
+# local files (bench/README.md).  Needs root and Debian's xrootd; exits 77
+# (skipped) without them.  Not part of `make bench`: a few minutes.
+bench-remote: build
+	/usr/bin/python3 bench/remote_bench.py $(BENCH_REMOTE_ARGS)
 
 # The whole idea in one command: list a shipped ROOT file, mount anafs on
 # build/demo-mnt (state in build/demo-state, fresh each time), submit
