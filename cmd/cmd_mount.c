@@ -216,6 +216,10 @@ static int take_state(const char *st_dir, const char *lock, const char *db, int 
 	return 0;
 }
 
+/* What the caller's stdout and stderr were when anafs mount started. */
+static struct stat caller_out[2];
+static bool caller_out_known[2];
+
 /* In the daemon: its pid into the lock file (anafs umount waits for it),
  * its messages into STATE/daemon.log when it runs in the background. */
 static void daemon_files(int lfd, const char *st_dir, bool fg)
@@ -229,10 +233,24 @@ static void daemon_files(int lfd, const char *st_dir, bool fg)
 	char log[PATH_MAX + 16];
 	snprintf(log, sizeof(log), "%s/daemon.log", st_dir);
 	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		dup2(fd, 2);
-		close(fd);
+	if (fd < 0)
+		return;
+	/* Libraries that copied stderr when they were loaded (the XRootD
+	 * client's logger dup()s it) would keep the caller's stderr open for
+	 * the daemon's life, and a caller that waits for it to close (a shell
+	 * $(...), Python's capture_output) would wait forever: every copy of
+	 * the old stderr now points at the log as well. */
+	struct stat st;
+	for (int i = 3; i < 256; i++) {
+		if (i == fd || i == lfd || fstat(i, &st) || S_ISCHR(st.st_mode))
+			continue;
+		for (int k = 0; k < 2; k++)
+			if (caller_out_known[k] && st.st_dev == caller_out[k].st_dev &&
+			    st.st_ino == caller_out[k].st_ino)
+				dup2(fd, i);
 	}
+	dup2(fd, 2);
+	close(fd);
 }
 
 /* The daemon: store, coordinator, the mount's loop; then stop in order
@@ -319,6 +337,8 @@ static struct coord_opts backend_opts(const char *st_dir)
 
 int cmd_mount(int argc, char **argv)
 {
+	for (int k = 0; k < 2; k++)
+		caller_out_known[k] = fstat(k + 1, &caller_out[k]) == 0;
 	const char *dir = NULL, *state = NULL;
 	bool fg = false, other = false;
 	uint64_t memory = 0;
