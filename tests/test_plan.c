@@ -212,7 +212,11 @@ static void test_refusals(void)
 	struct plan *p = plan_ok(__LINE__, "dataset closed/x.root\nhist met = MET_pt bins=10 "
 					    "range=0,200\n", &shared);
 	plan_unref(p);
-	/* Remote data is not read yet: it says so. */
+	/* A server that does not answer: refused naming the URL, once the
+	 * (here short) deadline for a server to come back has passed. */
+	setenv("ANAFS_XRD_TIMEOUT", "2", 1);
+	setenv("XRD_CONNECTIONWINDOW", "1", 1);
+	setenv("XRD_CONNECTIONRETRY", "1", 1);
 	plan_refused(__LINE__, "dataset root://localhost//x.root\nhist met = MET_pt bins=10 "
 			       "range=0,200\n", &o, (const char *[]){"root://localhost//x.root", NULL},
 		     NULL);
