@@ -209,21 +209,28 @@ int xrd_open(const char *url, unsigned timeout_s, struct xrd_file **out, char *m
 	});
 }
 
+// What a stat call answered (si taken over) into info.
+static int stat_answer(const XrdCl::XRootDStatus &st, XrdCl::StatInfo *si, struct xrd_info *info,
+		       char *msg, size_t cap)
+{
+	std::unique_ptr<XrdCl::StatInfo> hold(si);
+	if (!st.IsOK())
+		return fail(st, msg, cap);
+	if (!si) {
+		say(msg, cap, "stat: no answer from the server");
+		return -EIO;
+	}
+	fill(*si, info);
+	return 0;
+}
+
 int xrd_fstat(struct xrd_file *x, unsigned timeout_s, struct xrd_info *info, char *msg,
 	      size_t cap)
 {
 	return guard(msg, cap, [&]() -> int {
 		XrdCl::StatInfo *si = nullptr;
 		XrdCl::XRootDStatus st = x->f.Stat(true, si, timeout16(timeout_s));
-		std::unique_ptr<XrdCl::StatInfo> hold(si);
-		if (!st.IsOK())
-			return fail(st, msg, cap);
-		if (!si) {
-			say(msg, cap, "stat: no answer from the server");
-			return -EIO;
-		}
-		fill(*si, info);
-		return 0;
+		return stat_answer(st, si, info, msg, cap);
 	});
 }
 
@@ -237,15 +244,7 @@ int xrd_stat(const char *url, unsigned timeout_s, struct xrd_info *info, char *m
 			return rc;
 		XrdCl::StatInfo *si = nullptr;
 		XrdCl::XRootDStatus st = fs->Stat(path, si, timeout16(timeout_s));
-		std::unique_ptr<XrdCl::StatInfo> hold(si);
-		if (!st.IsOK())
-			return fail(st, msg, cap);
-		if (!si) {
-			say(msg, cap, "stat: no answer from the server");
-			return -EIO;
-		}
-		fill(*si, info);
-		return 0;
+		return stat_answer(st, si, info, msg, cap);
 	});
 }
 

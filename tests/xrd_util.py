@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from slurm_util import free_port  # noqa: F401 (a port of loopback)
+
 NETNS_MARK = "ANAFS_XRD_NETNS"
 BINARIES = ("xrootd", "unshare", "ip")
 USER = "xrootd"
@@ -67,14 +69,6 @@ def netns():
     r = subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("ip link set lo up: %s" % r.stderr)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Xrootd:
