@@ -87,7 +87,7 @@ static bool retry_again(struct retry *r, int rc)
 }
 
 /* The code a caller sees for the last failure rc: what src.h promises
- * (-ENOENT, -EACCES, -EISDIR, -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH,
+ * (-ENOENT, -EACCES, -EISDIR, -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ENXIO,
  * ANA_ECHANGED...), -EIO for the client's other transient states. */
 static int public_code(int rc)
 {

@@ -96,14 +96,17 @@ int fail(const XrdCl::XRootDStatus &st, char *msg, size_t cap)
 	if (st.code == XrdCl::errErrorResponse)
 		say(msg, cap, "[ERROR] Server responded with an error: [" + std::to_string(st.errNo) +
 				      "] " + st.GetErrorMessage());
+	else if (st.code == XrdCl::errInvalidAddr)
+		say(msg, cap, st.ToString() + " (the host name resolves to no address)");
 	else
 		say(msg, cap, st.ToString());
 	switch (st.code) {
 	case XrdCl::errErrorResponse:
 		return from_server(st.errNo);
 	case XrdCl::errConnectionError:
-	case XrdCl::errInvalidAddr:
 		return connect_errno(st.errNo);
+	case XrdCl::errInvalidAddr: // the host name resolves to nothing: a typo
+		return -ENXIO;
 	case XrdCl::errSocketTimeout:
 	case XrdCl::errOperationExpired:
 		return -ETIMEDOUT;

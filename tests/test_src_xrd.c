@@ -356,6 +356,16 @@ static void test_errors(void)
 	      "nothing listening: %d (want a connection error) after %.1f s: %s", rc, dt, msg);
 	printf("test_src_xrd: nothing listening (%.1f s): %s\n", dt, msg);
 	setenv("ANAFS_XRD_TIMEOUT", "30", 1);
+
+	/* A host name that does not resolve (a typo) fails at once, not at
+	 * the end of the deadline. */
+	const char *typo = "root://no-such-host.invalid//data/x.root";
+	t0 = now();
+	rc = src_open_msg(typo, &s, msg, sizeof(msg));
+	dt = now() - t0;
+	check(rc == -ENXIO && dt < 10 && strstr(msg, typo),
+	      "a host name that does not resolve: %d (want -ENXIO) after %.1f s: %s", rc, dt, msg);
+	printf("test_src_xrd: a host name that does not resolve (%.1f s): %s\n", dt, msg);
 }
 
 /* 4. The server stopped under an open source: started again 2 s later
