@@ -110,10 +110,26 @@ def dump_daemon(mnt):
         if m != mnt or not shutil.which("gdb"):
             continue
         for pid in lock_holders(state):
-            r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
-                               capture_output=True, text=True, timeout=60)
-            print("--- stacks of the daemon %d of %s:\n%s" % (pid, mnt, r.stdout[-20000:]),
-                  flush=True)
+            for p, what in [(pid, "daemon")] + [(c, "worker") for c in children(pid)]:
+                r = subprocess.run(["gdb", "-p", str(p), "-batch", "-ex",
+                                    "thread apply all bt"],
+                                   capture_output=True, text=True, timeout=60)
+                print("--- stacks of the %s %d of %s:\n%s" % (what, p, mnt, r.stdout[-20000:]),
+                      flush=True)
+
+
+def children(pid):
+    """The PIDs whose parent is pid (the daemon's local workers)."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        if d.isdigit() and int(st[st.rindex(")") + 2:].split()[1]) == pid:
+            out.append(int(d))
+    return out
 
 
 def cat_wait(mnt, job, secs=300):
@@ -123,6 +139,12 @@ def cat_wait(mnt, job, secs=300):
         r = sh("cat '%s/jobs/%s/wait'" % (mnt, job), timeout=secs)
     except subprocess.TimeoutExpired:
         print("cat wait of job %s did not end in %d s" % (job, secs), flush=True)
+        for name in ("progress.json", "log"):
+            try:
+                r = sh("tail -c 6000 '%s/jobs/%s/%s'" % (mnt, job, name), timeout=20)
+                print("--- jobs/%s/%s:\n%s%s" % (job, name, r.stdout, r.stderr), flush=True)
+            except subprocess.TimeoutExpired:
+                print("--- jobs/%s/%s: no answer in 20 s" % (job, name), flush=True)
         dump_daemon(mnt)
         raise
     return r.stdout.strip()

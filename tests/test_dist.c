@@ -7,8 +7,10 @@
  * file, progress counted, its result decoded and acknowledged; a result
  * that does not decode failed as corrupt; GIVEBACK; CANCEL on the stop
  * flag; a worker silent past its lease loses its task exactly once, and
- * its late result goes to adopt; stop gives back what is in flight.
- * (workers.conf and the local launcher: test_dist_local.c.)
+ * its late result goes to adopt; stop gives back what is in flight;
+ * placement: with workers on two hosts, each file's tasks go back to the
+ * host that read it first (its disk cache), before a worker of the same
+ * job elsewhere.  (workers.conf and the local launcher: test_dist_local.c.)
  *
  * Usage: test_dist SHARED_DATA_ROOT */
 #include "check.h"
@@ -208,12 +210,12 @@ static int fw_recv(struct fw *w, double secs, struct wire_msg *m)
 	return -ETIMEDOUT;
 }
 
-static void fw_hello(struct fw *w, int slots, const char *pilot)
+static void fw_hello(struct fw *w, int slots, const char *pilot, const char *host)
 {
 	struct wire_msg m = {.type = WIRE_HELLO};
 	wire_random(m.u.hello.nonce, WIRE_NONCE);
 	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "fake");
-	snprintf(m.u.hello.host, sizeof(m.u.hello.host), "fakehost");
+	snprintf(m.u.hello.host, sizeof(m.u.hello.host), "%s", host);
 	m.u.hello.pid = (int32_t)getpid();
 	snprintf(m.u.hello.backend, sizeof(m.u.hello.backend), "manual");
 	snprintf(m.u.hello.pilot, sizeof(m.u.hello.pilot), "%s", pilot);
@@ -222,11 +224,13 @@ static void fw_hello(struct fw *w, int slots, const char *pilot)
 	fw_send(w, &m);
 }
 
-/* The whole handshake with secret: true when WELCOME came and verified. */
-static bool fw_join(struct fw *w, const char *url, const uint8_t secret[WIRE_SECRET], int slots)
+/* The whole handshake with secret, as a worker on host: true when
+ * WELCOME came and verified. */
+static bool fw_join_on(struct fw *w, const char *url, const uint8_t secret[WIRE_SECRET], int slots,
+		       const char *host)
 {
 	fw_open(w, url);
-	fw_hello(w, slots, "");
+	fw_hello(w, slots, "", host);
 	struct wire_msg m;
 	if (fw_recv(w, 5, &m) || m.type != WIRE_CHALLENGE)
 		return false;
@@ -249,6 +253,11 @@ static bool fw_join(struct fw *w, const char *url, const uint8_t secret[WIRE_SEC
 	wire_msg_free(&m);
 	wire_session_init(&w->ses, secret, cnonce, w->hello.nonce, false);
 	return ok;
+}
+
+static bool fw_join(struct fw *w, const char *url, const uint8_t secret[WIRE_SECRET], int slots)
+{
+	return fw_join_on(w, url, secret, slots, "fakehost");
 }
 
 static void fw_progress(struct fw *w, const struct wire_key *k, int64_t events, uint32_t busy)
@@ -622,6 +631,126 @@ static void test_lease(const char *url, struct plan *p, const void *blob, size_t
 }
 
 
+/* ---- placement: a task goes to the node whose disk cache read its file ---- */
+
+/* The first task of p over file number f. */
+static size_t first_task_of(struct plan *p, int64_t f)
+{
+	for (size_t i = 0; i < plan_ntasks(p); i++)
+		if (plan_task(p, i)->file == f)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Which of the n workers got the TASK of t (-1: none). */
+static int taken_by(struct fw *w, int n, struct btask *t)
+{
+	for (double end = now() + 5; now() < end;)
+		for (int i = 0; i < n; i++) {
+			struct wire_msg m;
+			if (fw_recv(&w[i], 0.05, &m))
+				continue;
+			bool ok = m.type == WIRE_TASK && m.u.task.key.job == t->job &&
+				  m.u.task.key.idx == t->idx;
+			wire_msg_free(&m);
+			if (ok)
+				return i;
+		}
+	return -1;
+}
+
+/* Worker i ends t well; returns once the backend gave it back. */
+static void finish(struct fw *w, struct btask *t, const void *blob, size_t blen)
+{
+	int want = dones() + 1;
+	struct wire_key k = key_of(t);
+	fw_result(w, &k, 0, blob, blen, 1);
+	check(wait_until(dones_are, &want, 5) && t->rc == 0, "task %zu is done (%d)", t->idx,
+	      t->rc);
+	expect_type(w, WIRE_ACK, t, "and acknowledged");
+}
+
+static void test_placement(struct plan *p, const void *blob, size_t blen)
+{
+	struct dist_conf conf;
+	dist_conf_defaults(&conf);
+	strcpy(conf.backend, "manual");
+	struct backend *b = start(&conf);
+	char url[256], path[128], msg[256];
+	dist_ipc_url(dir, url, sizeof(url));
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	uint8_t secret[WIRE_SECRET];
+	wire_secret_load(path, false, secret, msg, sizeof(msg));
+	reset();
+	struct fw w[3];
+	const char *host[3] = {"node-a", "node-b", NULL};
+	for (int i = 0; i < 2; i++)
+		check(fw_join_on(&w[i], url, secret, 1, host[i]), "a worker joins on %s", host[i]);
+	struct live_arg two = {b, 2};
+	check(wait_until(live_is, &two, 5), "both are live");
+	size_t i0 = first_task_of(p, 0), i1 = first_task_of(p, 1);
+	check(i0 != SIZE_MAX && i1 != SIZE_MAX, "the plan has tasks of two files");
+	if (i0 == SIZE_MAX || i1 == SIZE_MAX)
+		goto out;
+	struct btask *t[8];
+	for (int i = 0; i < 8; i++)
+		t[i] = task_of(p, 3, i % 2 ? i1 : i0);
+
+	/* File 0 goes to one worker, file 1 (while it is busy) to the other. */
+	check(backend_workers.dispatch(b, t[0]) == 0, "a task of file 0 is taken");
+	int x = taken_by(w, 2, t[0]);
+	check(backend_workers.dispatch(b, t[1]) == 0, "a task of file 1 is taken");
+	int y = taken_by(w, 2, t[1]);
+	check(x >= 0 && y >= 0 && x != y, "by the two workers (%d, %d)", x, y);
+	if (x < 0 || y < 0 || x == y)
+		goto free;
+	finish(&w[x], t[0], blob, blen);
+	finish(&w[y], t[1], blob, blen);
+
+	/* Both free, both last ran this job: each file goes back to its node,
+	 * whichever is asked first. */
+	for (int i = 2; i < 5; i++) {
+		check(backend_workers.dispatch(b, t[i]) == 0, "task %d is taken", i);
+		int got = taken_by(w, 2, t[i]);
+		int want = i % 2 ? y : x;
+		check(got == want, "a task of file %d goes to %s, whose cache read it (worker %d, "
+		      "want %d)", i % 2, host[want], got, want);
+		if (got >= 0)
+			finish(&w[got], t[i], blob, blen);
+	}
+
+	/* A third worker on file 1's node: with file 1's worker busy, the next
+	 * task of file 1 goes to it rather than to the idle worker of the same
+	 * job on the other node. */
+	host[2] = host[y];
+	check(fw_join_on(&w[2], url, secret, 1, host[2]), "a third worker joins on %s", host[2]);
+	struct live_arg three = {b, 3};
+	check(wait_until(live_is, &three, 5), "it is live");
+	check(backend_workers.dispatch(b, t[5]) == 0, "a task of file 1 is taken");
+	int a = taken_by(w, 3, t[5]);
+	check(backend_workers.dispatch(b, t[7]) == 0, "another task of file 1 is taken");
+	int c = taken_by(w, 3, t[7]);
+	check(a >= 0 && c >= 0 && !strcmp(host[a], host[y]) && !strcmp(host[c], host[y]),
+	      "both by the workers on %s (%d, %d)", host[y], a, c);
+	if (a >= 0)
+		finish(&w[a], t[5], blob, blen);
+	if (c >= 0)
+		finish(&w[c], t[7], blob, blen);
+free:
+	backend_workers.stop(b);
+	for (int i = 0; i < 8; i++) {
+		result_free(t[i]->result);
+		free(t[i]);
+	}
+	if (host[2])
+		fw_close(&w[2]);
+out:
+	for (int i = 0; i < 2; i++)
+		fw_close(&w[i]);
+	if (i0 == SIZE_MAX || i1 == SIZE_MAX)
+		backend_workers.stop(b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -669,6 +798,19 @@ int main(int argc, char **argv)
 	test_auth(b, url, secret);
 	test_tasks(b, url, secret, p, blob, blen); /* stops b */
 	test_lease(url, p, blob, blen);
+
+	/* Two files for placement. */
+	tlen = snprintf(text, sizeof(text),
+			"dataset %s/uproot-HZZ-zlib.root %s/uproot-HZZ-lz4.root\ntree events\n"
+			"hist met = MET_px bins=10 range=0,200\n",
+			argv[1], argv[1]);
+	struct plan *p2 = NULL;
+	po.task_events = 1000;
+	rc = plan_new(text, (size_t)tlen, &po, &p2, &err);
+	check(rc == 0, "the placement query plans: %s", rc ? err.text : "");
+	if (!rc)
+		test_placement(p2, blob, blen);
+	plan_unref(p2);
 
 	free(blob);
 	plan_unref(p);
