@@ -37,7 +37,12 @@ namespace {
 // holds to the second, not to XrdCl's default 15), and no stream error
 // window (which would fail every request to a server at once for 30
 // minutes after one fatal connection error, while src_xrd.c wants each
-// retry to try).  PutInt() keeps what the shell environment set.
+// retry to try), and no fork handler: ours start programs (posix_spawn
+// in exec/dist) and never use the client in a forked child, and its
+// handler stops the client's threads at every fork(), which hangs for
+// good when another thread is in a call (seen: the daemon planning over
+// root:// while it started its local workers).  PutInt() keeps what the
+// shell environment set.
 void setup()
 {
 	static std::once_flag once;
@@ -47,6 +52,7 @@ void setup()
 			XrdCl::DefaultEnv::GetLog()->SetLevel(XrdCl::Log::NoMsg);
 		env->PutInt("TimeoutResolution", 1);
 		env->PutInt("StreamErrorWindow", 0);
+		env->PutInt("RunForkHandler", 0);
 	});
 }
 

@@ -30,14 +30,20 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define MB (1u << 20)
 
@@ -510,8 +516,83 @@ static void test_rootio(const char *name)
 	rootio_close(fl);
 }
 
+/* 6. fork() while other threads are in the client's first calls: the
+ * program goes on.  The client's fork handler (off in xrd.cc) stopped its
+ * threads at each fork and could hang for good; the daemon forked its
+ * local workers while it planned over root://.  Run in a fresh process
+ * (test_src_xrd --fork URL), so that the forks meet the client starting
+ * up, as in the daemon. */
+static const char *fork_url;
+static atomic_bool fork_stop;
+static atomic_long fork_stats;
+
+static void *stat_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&fork_stop)) {
+		struct src_info info;
+		char msg[512];
+		if (src_stat(fork_url, &info, msg, sizeof(msg)) == 0)
+			atomic_fetch_add(&fork_stats, 1);
+	}
+	return NULL;
+}
+
+/* The fresh process: 8 threads stat url while it forks and runs
+ * /bin/true 100 times.  0 when every fork came back. */
+static int fork_main(const char *url)
+{
+	fork_url = url;
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, stat_loop, NULL);
+	int bad = 0;
+	for (int i = 0; i < 100; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		int st;
+		bad += pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st);
+	}
+	atomic_store(&fork_stop, true);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	printf("test_src_xrd --fork: 100 forks, %d failed, %ld stats\n", bad,
+	       atomic_load(&fork_stats));
+	return bad || !atomic_load(&fork_stats);
+}
+
+static void test_fork(const char *name)
+{
+	char url[1024];
+	snprintf(url, sizeof(url), "%s/%s", dir_url, name);
+	char *argv[] = {"test_src_xrd", "--fork", url, NULL};
+	pid_t pid;
+	fflush(stdout);
+	int rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
+	check(rc == 0, "the fork test starts: %s", strerror(rc));
+	if (rc)
+		return;
+	int st = 0;
+	double end = now() + 60;
+	pid_t got = 0;
+	while ((got = waitpid(pid, &st, WNOHANG)) == 0 && now() < end)
+		usleep(50 * 1000);
+	if (got == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	check(got == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "100 forks while 8 threads make their first calls to %s: %s", url,
+	      got == 0 ? "hung for 60 s" : "failed");
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--fork"))
+		return fork_main(argv[2]);
 	if (argc != 6) {
 		fprintf(stderr, "usage: test_src_xrd CTL_R CTL_W DIR_URL DIR_PATH NANO\n");
 		return 2;
@@ -537,6 +618,7 @@ int main(int argc, char **argv)
 	test_restart();
 	test_replaced(false);
 	test_replaced(true);
+	test_fork(argv[5]);
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	printf("test_src_xrd: %d checks, %d failed (%.1f s)\n", nchecks, failures, now() - t0);

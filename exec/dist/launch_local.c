@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,22 +83,6 @@ static int local_start(const struct launch_env *env, struct launcher **out, char
 	return 0;
 }
 
-/* The child's side: no allocation, only async-signal-safe calls. */
-static void exec_worker(struct launcher *l, char *const argv[])
-{
-	if (dup2(l->devnull, 0) < 0 || dup2(2, 1) < 0)
-		_exit(127);
-	/* Every other descriptor closed, whatever its O_CLOEXEC: the
-	 * daemon's FUSE device and database must not stay open in workers. */
-	syscall(SYS_close_range, 3U, ~0U, 0U);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	execv(l->env.anafs, argv);
-	_exit(127);
-}
-
 static int spawn(struct launcher *l, struct lproc *p)
 {
 	char pilot[64], slots[16], linger[32];
@@ -109,14 +92,15 @@ static int spawn(struct launcher *l, struct lproc *p)
 	char *argv[] = {(char *)l->env.anafs, "worker", "--connect", (char *)l->env.url,
 			"--secret-file", (char *)l->env.secret_path, "--backend", "local",
 			"--pilot", pilot, "--slots", slots, "--linger", linger, "--quiet", NULL};
-	pid_t pid = fork();
-	if (pid < 0) {
-		int rc = -errno;
-		say(l, "cannot start a worker: %s", strerror(errno));
+	/* Its stdout joins the daemon's stderr (the log); every other
+	 * descriptor closed, whatever its O_CLOEXEC: the daemon's FUSE device
+	 * and database must not stay open in workers. */
+	pid_t pid;
+	int rc = launch_spawn(l->env.anafs, argv, l->devnull, 2, 2, &pid);
+	if (rc) {
+		say(l, "cannot start a worker: %s", strerror(-rc));
 		return rc;
 	}
-	if (pid == 0)
-		exec_worker(l, argv);
 	p->pid = pid;
 	p->started = time(NULL);
 	if (l->cap_starts) {

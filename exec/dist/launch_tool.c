@@ -6,15 +6,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 double launch_now(void)
 {
@@ -56,27 +58,40 @@ int launch_tool_find(const struct dist_conf *c, const char *name, char *path, si
  * daemon has threads).  Descriptors of the daemon (the FUSE device, its
  * sockets, the store) must not outlive it in a tool's children, so every
  * one above 2 is closed. */
-static void child(char *const argv[], int outfd, int errfd)
+int launch_spawn(const char *path, char *const argv[], int in, int out, int err, pid_t *pid)
 {
-	int nul = open("/dev/null", O_RDONLY);
-	if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
-		_exit(127);
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-#endif
-		for (int fd = 3; fd < 65536; fd++)
-			close(fd);
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc)
+		return -rc;
+	if ((rc = posix_spawnattr_init(&at))) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -rc;
+	}
+	int fds[3] = {in, out, err};
+	for (int i = 0; i < 3 && !rc; i++)
+		if (fds[i] != i)
+			rc = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+	if (!rc)
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
 	for (int s = 1; s < 32; s++)
 		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &sa, NULL);
-	execv(argv[0], argv);
-	_exit(127);
+			sigaddset(&dfl, s);
+	if (!rc)
+		rc = posix_spawnattr_setsigmask(&at, &none);
+	if (!rc)
+		rc = posix_spawnattr_setsigdefault(&at, &dfl);
+	if (!rc)
+		rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (!rc)
+		rc = posix_spawn(pid, path, &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return -rc;
 }
 
 /* Read what fd has into buf (len so far, cap bytes kept, the rest read
@@ -162,13 +177,19 @@ int launch_tool_run(char *const argv[], double timeout, struct launch_run *r)
 		rc = -errno;
 		goto out;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		rc = -errno;
+	int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+	rc = nul < 0 ? -errno : launch_spawn(argv[0], argv, nul, out[1], err[1], &pid);
+	if (nul >= 0)
+		close(nul);
+	if (rc == -ENOENT || rc == -EACCES || rc == -ENOEXEC) {
+		r->status = 127;
+		snprintf(r->err, sizeof(r->err), "%s could not be run: %s", argv[0], strerror(-rc));
+		rc = -EIO;
 		goto out;
 	}
-	if (pid == 0)
-		child(argv, out[1], err[1]);
+	if (rc)
+		goto out;
 	close(out[1]);
 	close(err[1]);
 	out[1] = err[1] = -1;

@@ -3,7 +3,7 @@
  * timeout, its output captured and bounded; where the tool is; pilot
  * files; text made safe for a log line.
  *
- * Tools are run with fork/exec from argv arrays (no shell), stdin from
+ * Tools are run with posix_spawn from argv arrays (no shell), stdin from
  * /dev/null, every other descriptor of the daemon closed, the signal mask
  * and dispositions reset, and killed by PID past their timeout.  The
  * caller's thread waits for its own child only (waitpid of that PID).
@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LAUNCH_TOOL_OUT (256 * 1024) /* stdout kept (condor_q of many pilots) */
 #define LAUNCH_TOOL_ERR 2048         /* stderr kept: what a log line shows */
@@ -44,6 +45,14 @@ int launch_tool_find(const struct dist_conf *c, const char *name, char *path, si
 int launch_tool_run(char *const argv[], double timeout, struct launch_run *r);
 
 void launch_run_free(struct launch_run *r);
+
+/* Start path with argv, its stdin, stdout and stderr from in, out and err,
+ * every other descriptor closed, the signal mask empty and every signal's
+ * disposition the default.  posix_spawn, not fork: no atfork handler runs
+ * in the daemon (the XRootD client's stops its threads and can hang for
+ * good when another thread is in one of its calls).  0 with *pid set, or
+ * -errno (-ENOENT: path cannot be run). */
+int launch_spawn(const char *path, char *const argv[], int in, int out, int err, pid_t *pid);
 
 /* Run tool with ids[0..n-1] as its arguments, 64 at a time (scancel,
  * condor_rm); a failure is logged as what.  0 or the last failure. */
