@@ -88,6 +88,23 @@ int src_open_msg(const char *url, struct src **out, char *msg, size_t cap)
 	return rc;
 }
 
+int src_open_known(const char *url, uint64_t size, int64_t mtime_ns, struct src **out, char *msg,
+		   size_t cap)
+{
+	if (!url || !src_is_xrd(url))
+		return src_open_msg(url, out, msg, cap);
+	struct src *inner;
+	int rc = src_xrd_open_known(url, size, mtime_ns, &inner, msg, cap);
+	if (rc)
+		return rc;
+	struct dcache *c = src_cache_default();
+	if (!c) {
+		*out = inner;
+		return 0;
+	}
+	return dcache_wrap(c, inner, out, msg, cap);
+}
+
 int src_open(const char *url, struct src **out)
 {
 	char msg[512];

@@ -112,6 +112,16 @@ int src_open(const char *url, struct src **out) SRC_WARN_UNUSED;
  * process's disk cache (src_cache_default()) unless it is off. */
 int src_open_msg(const char *url, struct src **out, char *msg, size_t cap) SRC_WARN_UNUSED;
 
+/* src_open_msg() of a file whose identity a fresh answer of its server
+ * gave (a listing or a stat: size, modification time).  A remote source
+ * sends nothing until a read the disk cache cannot serve; that read opens
+ * the file and fails with ANA_ECHANGED (and every later one) when the file
+ * no longer has that size and time.  So a job whose blocks are all in the
+ * cache does not touch the network.  A local path is opened at once, as
+ * src_open_msg() does (the caller checks its identity). */
+int src_open_known(const char *url, uint64_t size, int64_t mtime_ns, struct src **out, char *msg,
+		   size_t cap) SRC_WARN_UNUSED;
+
 /* Whether url names a remote file (root://, xroot://): read through the
  * XRootD client and the disk cache. */
 bool src_url_remote(const char *url);

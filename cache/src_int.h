@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Mappings registered at once, process-wide.  A file opened while every
  * slot is taken is read with pread(2) instead of being mapped. */
@@ -38,6 +39,11 @@ bool src_is_xrd(const char *url);
  * with its name, not its URL).  Negative codes with msg naming the URL and
  * the server's reason. */
 int src_xrd_open(const char *url, struct src **out, char *msg, size_t cap);
+/* A root:// source of a file the server said has size bytes and mtime_ns
+ * (seconds resolution): nothing is sent until its first read, which opens
+ * the file and fails with ANA_ECHANGED when it is another one now. */
+int src_xrd_open_known(const char *url, uint64_t size, int64_t mtime_ns, struct src **out,
+		       char *msg, size_t cap);
 int src_xrd_stat(const char *url, struct src_info *info, char *msg, size_t cap);
 int src_xrd_list(const char *dir_url,
 		 int (*each)(void *ctx, const char *name, const struct src_info *info), void *ctx,

@@ -13,7 +13,12 @@
  * as does every later one: never bytes of another file.
  *
  * Handles are reference counted, so that a thread still reading through
- * the old one when it is replaced keeps it alive until it returns. */
+ * the old one when it is replaced keeps it alive until it returns.
+ *
+ * A source made with src_xrd_open_known() has no handle until its first
+ * read: that read opens the file as a reopen does, checked against the
+ * identity it was given (a disk cache in front that holds every block
+ * read never contacts the server at all). */
 #include "src.h"
 #include "src_int.h"
 #include "xrd.h"
@@ -104,10 +109,11 @@ struct handle {
 struct xsrc {
 	pthread_mutex_t mu;        /* cur, gen, refs */
 	pthread_mutex_t reopen_mu; /* one reopen at a time */
-	struct handle *cur;
+	struct handle *cur; /* NULL until the first read of a lazy source */
 	unsigned gen; /* bumped at each reopen */
 	uint64_t size;
 	int64_t mtime_s;
+	bool planned; /* the identity came from a listing or stat, not an open */
 	atomic_int changed; /* the file on the server is another one now */
 };
 
@@ -115,7 +121,8 @@ static struct handle *acquire(struct xsrc *x, unsigned *gen)
 {
 	pthread_mutex_lock(&x->mu);
 	struct handle *h = x->cur;
-	h->refs++;
+	if (h)
+		h->refs++;
 	*gen = x->gen;
 	pthread_mutex_unlock(&x->mu);
 	return h;
@@ -123,6 +130,8 @@ static struct handle *acquire(struct xsrc *x, unsigned *gen)
 
 static void release(struct xsrc *x, struct handle *h)
 {
+	if (!h)
+		return;
 	pthread_mutex_lock(&x->mu);
 	int last = --h->refs == 0;
 	pthread_mutex_unlock(&x->mu);
@@ -173,10 +182,17 @@ static int reopen(struct src *s, unsigned gen, const struct retry *r, char *msg,
 	struct xrd_info info;
 	if ((rc = open_once(src_url(s), retry_left(r), &f, &info, msg, cap)))
 		goto out;
+	/* ANAFS_XRD_IDENTITY=size: the sizes alone (behind a caching proxy
+	 * such as XCache, which answers an open, and a stat once it holds the
+	 * file, with the time of its own copy). */
+	const char *id = getenv("ANAFS_XRD_IDENTITY");
+	if (id && !strcmp(id, "size"))
+		info.mtime_s = x->mtime_s;
 	if (info.size != x->size || info.mtime_s != x->mtime_s) {
-		snprintf(msg, cap, "the file changed on the server since it was opened "
+		snprintf(msg, cap, "the file changed on the server since it was %s "
 			 "(size %llu, mtime %lld s then; %llu, %lld s now)",
-			 (unsigned long long)x->size, (long long)x->mtime_s,
+			 x->planned ? "listed" : "opened", (unsigned long long)x->size,
+			 (long long)x->mtime_s,
 			 (unsigned long long)info.size, (long long)info.mtime_s);
 		xrd_close(f, 1);
 		atomic_store(&x->changed, 1);
@@ -216,13 +232,18 @@ static ssize_t call(struct src *s, struct retry *r, const char *what, xop op, vo
 	ssize_t rc;
 	for (;;) {
 		rc = atomic_load(&x->changed) ? ANA_ECHANGED : 0;
-		if (!rc && lost && (rc = reopen(s, gen, r, msg, sizeof(msg))) == 0)
-			lost = false;
-		if (!rc) {
-			struct handle *h = acquire(x, &gen);
-			rc = op(h->f, arg, retry_left(r), msg, sizeof(msg));
+		struct handle *h = rc ? NULL : acquire(x, &gen);
+		if (!rc && (lost || !h)) {
 			release(x, h);
+			h = NULL;
+			if ((rc = reopen(s, gen, r, msg, sizeof(msg))) == 0) {
+				lost = false;
+				h = acquire(x, &gen);
+			}
 		}
+		if (!rc && h)
+			rc = op(h->f, arg, retry_left(r), msg, sizeof(msg));
+		release(x, h);
 		if (rc >= 0)
 			return rc;
 		if (rc == ANA_ECHANGED || !retry_again(r, (int)rc))
@@ -323,7 +344,8 @@ static int xs_readv(struct src *s, const struct src_iov *iov, size_t n)
 static void xs_close(struct src *s)
 {
 	struct xsrc *x = src_priv(s);
-	xrd_close(x->cur->f, XS_CLOSE_TIMEOUT);
+	if (x->cur)
+		xrd_close(x->cur->f, XS_CLOSE_TIMEOUT);
 	free(x->cur);
 	pthread_mutex_destroy(&x->mu);
 	pthread_mutex_destroy(&x->reopen_mu);
@@ -348,6 +370,26 @@ static int say_failed(int rc, const char *url, const char *what, const char *why
 	return public_code(rc);
 }
 
+/* A source of url with that identity and no handle yet (NULL: out of
+ * memory, msg says so). */
+static struct src *xsrc_new(const char *url, uint64_t size, int64_t mtime_s, bool planned,
+			    char *msg, size_t cap)
+{
+	struct src *s = src_alloc(&xrd_ops, url, size, sizeof(struct xsrc));
+	if (!s) {
+		snprintf(msg, cap, "%s: open: out of memory", url);
+		return NULL;
+	}
+	struct xsrc *x = src_priv(s);
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_mutex_init(&x->reopen_mu, NULL);
+	x->size = size;
+	x->mtime_s = mtime_s;
+	x->planned = planned;
+	src_set_mtime_ns(s, mtime_s * 1000000000);
+	return s;
+}
+
 int src_xrd_open(const char *url, struct src **out, char *msg, size_t cap)
 {
 	struct retry r;
@@ -365,23 +407,26 @@ int src_xrd_open(const char *url, struct src **out, char *msg, size_t cap)
 			 info.is_dir ? "is a folder, not a file" : "not a regular file");
 		return info.is_dir ? -EISDIR : ANA_ENOTREG;
 	}
-	struct src *s = src_alloc(&xrd_ops, url, info.size, sizeof(struct xsrc));
 	struct handle *h = malloc(sizeof(*h));
-	if (!s || !h) {
+	struct src *s = h ? xsrc_new(url, info.size, info.mtime_s, false, msg, cap) : NULL;
+	if (!s) {
 		xrd_close(f, XS_CLOSE_TIMEOUT);
 		free(h);
-		free(s);
 		snprintf(msg, cap, "%s: open: out of memory", url);
 		return -ENOMEM;
 	}
 	*h = (struct handle){.f = f, .refs = 1};
-	struct xsrc *x = src_priv(s);
-	pthread_mutex_init(&x->mu, NULL);
-	pthread_mutex_init(&x->reopen_mu, NULL);
-	x->cur = h;
-	x->size = info.size;
-	x->mtime_s = info.mtime_s;
-	src_set_mtime_ns(s, info.mtime_s * 1000000000);
+	((struct xsrc *)src_priv(s))->cur = h;
+	*out = s;
+	return 0;
+}
+
+int src_xrd_open_known(const char *url, uint64_t size, int64_t mtime_ns, struct src **out,
+		       char *msg, size_t cap)
+{
+	struct src *s = xsrc_new(url, size, mtime_ns / 1000000000, true, msg, cap);
+	if (!s)
+		return -ENOMEM;
 	*out = s;
 	return 0;
 }

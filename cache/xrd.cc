@@ -183,6 +183,23 @@ int split(const char *url, std::unique_ptr<XrdCl::FileSystem> &fs, std::string &
 
 } // namespace
 
+// Frees a file once the answer to its close came.
+class closer : public XrdCl::ResponseHandler
+{
+public:
+	explicit closer(xrd_file *x) : x_(x) {}
+	void HandleResponse(XrdCl::XRootDStatus *st, XrdCl::AnyObject *r) override
+	{
+		delete st;
+		delete r;
+		delete x_;
+		delete this;
+	}
+
+private:
+	xrd_file *x_;
+};
+
 extern "C" {
 
 bool xrd_transient(int rc)
@@ -238,7 +255,9 @@ int xrd_fstat(struct xrd_file *x, unsigned timeout_s, struct xrd_info *info, cha
 {
 	return guard(msg, cap, [&]() -> int {
 		XrdCl::StatInfo *si = nullptr;
-		XrdCl::XRootDStatus st = x->f.Stat(true, si, timeout16(timeout_s));
+		// Not forced: the stat that came with the open's answer
+		// (kXR_retstat), no second round trip.
+		XrdCl::XRootDStatus st = x->f.Stat(false, si, timeout16(timeout_s));
 		return stat_answer(st, si, info, msg, cap);
 	});
 }
@@ -329,8 +348,16 @@ void xrd_close(struct xrd_file *x, unsigned timeout_s)
 	char msg[8];
 	(void)guard(msg, sizeof(msg), [&]() -> int {
 		if (x->f.IsOpen()) {
-			XrdCl::XRootDStatus st = x->f.Close(timeout16(timeout_s));
-			(void)st; // nothing to do about a failed close of a read-only file
+			// Sent, not waited for: a read-only file has nothing to lose
+			// in its close, and a close that waits costs a round trip per
+			// file.  The handler frees x when the answer (or the timeout)
+			// comes; if the close cannot even be sent, x goes now.
+			std::unique_ptr<closer> h(new closer(x));
+			XrdCl::XRootDStatus st = x->f.Close(h.get(), timeout16(timeout_s));
+			if (st.IsOK()) {
+				h.release();
+				return 0;
+			}
 		}
 		delete x;
 		return 0;

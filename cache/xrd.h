@@ -70,7 +70,8 @@ bool xrd_transient(int rc);
  * with xrd_close(). */
 int xrd_open(const char *url, unsigned timeout_s, struct xrd_file **out, char *msg, size_t cap);
 
-/* Stat of the open file f, asked of the server (not cached). */
+/* Stat of the open file f: what the server answered to the open (no
+ * round trip of its own). */
 int xrd_fstat(struct xrd_file *f, unsigned timeout_s, struct xrd_info *info, char *msg,
 	      size_t cap);
 
@@ -95,8 +96,8 @@ int xrd_dirlist(const char *url, unsigned timeout_s,
 		int (*each)(void *ctx, const char *name, const struct xrd_info *info), void *ctx,
 		char *msg, size_t cap);
 
-/* Close f (waiting at most timeout_s for the server) and free it.  NULL is
- * allowed. */
+/* Close f and free it: the close is sent and not waited for (f is freed
+ * when the server answers, or after timeout_s).  NULL is allowed. */
 void xrd_close(struct xrd_file *f, unsigned timeout_s);
 
 #ifdef __cplusplus

@@ -180,23 +180,50 @@ def file_removed(x):
     check(rc != 0 and url in err and ("no such file" in err.lower() or "not found" in err.lower()),
           "a removed file: the job fails naming the URL and the server's reason", err[-1500:])
     # Removed while a job over it is paused: the files after it in the
-    # dataset (the same URL again, opened anew) cannot be opened.
-    x.put("gone/y.root", os.path.join(DATA, FILES["d/a_lz4.root"]))
-    url = x.url("gone/y.root")
-    m = mu.Mount(ANAFS, TMP, "rm", "--backend", "threads", "--workers", "1", foreground=True)
-    job = m.submit("removed", query(" ".join([url] * 40)))
-    wait_for(lambda: m.status(job) != "queued", 30)
-    m.ctl(job, "pause")
-    paused = wait_for(lambda: m.status(job) == "paused", 20)
-    os.unlink(x.path("gone/y.root"))
-    if paused:
-        m.ctl(job, "resume")
-    status = mu.cat_wait(m.mnt, job, 240)
-    err = mu.read("%s/%s/error" % (m.jobs, job))
-    check(paused and status == "failed" and url in err,
-          "a file removed while its job runs: the job fails naming the URL",
-          "%s: %s" % (status, err))
-    m.umount()
+    # dataset (the same URL again) read from the server fail naming the
+    # URL; read from the disk cache (which holds every block of the file as
+    # planned once one pass read it), they give the right bytes.  Never
+    # anything else.
+    local = os.path.join(TMP, "gone-y.root")
+    shutil.copyfile(os.path.join(DATA, FILES["d/a_lz4.root"]), local)
+    rc, want, err = run(query(" ".join([local] * 40)), "removed-ref", env={"ANAFS_CACHE": "off"})
+    check(rc == 0, "anafs run of the file 40 times, locally", err[-1000:])
+    for tag, cache_env in (("rm-nocache", {"ANAFS_CACHE": "off"}),
+                           ("rm-cache", {"ANAFS_CACHE_DIR": os.path.join(TMP, "cache-rm")})):
+        x.put("gone/y.root", local)
+        url = x.url("gone/y.root")
+        saved = {k: os.environ.get(k) for k in cache_env}
+        os.environ.update(cache_env)  # the daemon and its threads inherit it
+        try:
+            m = mu.Mount(ANAFS, TMP, tag, "--backend", "threads", "--workers", "1",
+                         foreground=True)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        job = m.submit("removed", query(" ".join([url] * 40)))
+        wait_for(lambda: m.status(job) != "queued", 30)
+        m.ctl(job, "pause")
+        paused = wait_for(lambda: m.status(job) == "paused", 20)
+        os.unlink(x.path("gone/y.root"))
+        if paused:
+            m.ctl(job, "resume")
+        status = mu.cat_wait(m.mnt, job, 240)
+        err = mu.read("%s/%s/error" % (m.jobs, job))
+        failed = status == "failed" and url in err
+        if tag == "rm-nocache":
+            check(paused and failed,
+                  "a file removed while its job runs, no disk cache: the job fails naming the URL",
+                  "%s: %s" % (status, err))
+        else:
+            got = mu.read("%s/%s/hist.json" % (m.jobs, job), "rb") if status == "done" else b""
+            check(paused and (failed or (status == "done" and got == want)),
+                  "a file removed while its job runs, with the disk cache: the planned file's "
+                  "bytes from the cache, or a failure naming the URL (%s)" % status,
+                  "%s: %s" % (status, err))
+        m.umount()
 
 
 def corrupt_blocks(x, ref):

@@ -198,10 +198,10 @@ static int open_file_locked(struct plan *p, size_t i, struct rootio_file **f,
 			    struct rootio_tree **t, char *why, size_t cap, pthread_mutex_t *mu)
 {
 	struct plan_file *pf = &p->files[i];
-	struct rootio_err e;
+	struct rootio_err e = {0};
 	*f = NULL;
 	*t = NULL;
-	int rc = rootio_open(pf->url, f, &e);
+	int rc = plan_rootio_open(pf, f, e.msg, sizeof(e.msg));
 	if (!rc) {
 		const char *name = pf->tree && *pf->tree ? pf->tree : plan_pick_tree(p->q, *f);
 		if (!pf->tree || !*pf->tree) {

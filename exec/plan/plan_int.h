@@ -56,6 +56,12 @@ int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
 int plan_file_unchanged(const struct plan_file *f, const struct plan_opts *o, char *why,
 			size_t cap);
 
+/* Open pf's file for reading its trees: a remote one whose identity the
+ * plan holds through src_open_known() (nothing is sent while the disk
+ * cache has what is read; the first read from the server checks size and
+ * time), anything else with rootio_open().  0, or a code with why. */
+int plan_rootio_open(const struct plan_file *pf, struct rootio_file **out, char *why, size_t cap);
+
 /* Whether file f's recorded size and modification time are now's:
  * 0, or ANA_ECHANGED with why naming the file. */
 int plan_same_identity(const struct plan_file *f, const struct plan_file *now, char *why,

@@ -11,6 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+int plan_rootio_open(const struct plan_file *pf, struct rootio_file **out, char *why, size_t cap)
+{
+	struct rootio_err e;
+	int rc;
+	*out = NULL;
+	if (src_url_remote(pf->url) && (pf->size || pf->mtime_ns)) {
+		struct src *s;
+		if ((rc = src_open_known(pf->url, pf->size, pf->mtime_ns, &s, why, cap)))
+			return rc;
+		rc = rootio_open_src(s, out, &e);
+	} else {
+		rc = rootio_open(pf->url, out, &e);
+	}
+	if (rc)
+		snprintf(why, cap, "%s", e.msg);
+	return rc;
+}
+
 int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg, size_t cap)
 {
 	if (i >= p->nfiles)
@@ -24,14 +42,13 @@ int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg
 		/* Opened under the lock: a second worker on the same file waits for
 		 * the first instead of opening it again. */
 		struct plan_opts o = {0};
-		struct rootio_err e;
 		const struct plan_file *pf = &p->files[i];
-		/* A remote file's identity comes with its opening (no second
-		 * round trip to the server): checked once it is open. */
+		/* A remote file's identity is checked by its first read from
+		 * the server (none while the disk cache has its blocks). */
 		bool remote = src_url_remote(pf->url);
 		rc = remote ? 0 : plan_file_unchanged(pf, &o, msg, cap);
-		if (!rc && (rc = rootio_open(pf->url, &po->f, &e)))
-			snprintf(msg, cap, "%s", e.msg);
+		if (!rc)
+			rc = plan_rootio_open(pf, &po->f, msg, cap);
 		if (!rc && remote && (pf->size || pf->fingerprint)) {
 			const struct src *s = rootio_file_src(po->f);
 			struct plan_file now = {.size = src_size(s), .mtime_ns = src_mtime_ns(s)};
