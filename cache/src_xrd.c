@@ -232,7 +232,9 @@ static ssize_t call(struct src *s, struct retry *r, const char *what, xop op, vo
 	ssize_t rc;
 	for (;;) {
 		rc = atomic_load(&x->changed) ? ANA_ECHANGED : 0;
-		struct handle *h = rc ? NULL : acquire(x, &gen);
+		/* After a lost handle, gen stays the failed try's: reopen()
+		 * skips the open when another thread has made a new one since. */
+		struct handle *h = rc || lost ? NULL : acquire(x, &gen);
 		if (!rc && (lost || !h)) {
 			release(x, h);
 			h = NULL;
