@@ -61,7 +61,7 @@ test: build
 
 # ThreadSanitizer: every test but the reader's own (single-threaded, and
 # slow under TSan).  A report fails the test (halt_on_error).
-TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ANAFS_TSAN=1
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp ANAFS_TSAN=1
 tsan: deps
 	$(call configure,build-tsan,-DANAFS_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	cmake --build build-tsan -j$(NPROC)

@@ -665,8 +665,8 @@ static void finish(struct fw *w, struct btask *t, const void *blob, size_t blen)
 	int want = dones() + 1;
 	struct wire_key k = key_of(t);
 	fw_result(w, &k, 0, blob, blen, 1);
-	check(wait_until(dones_are, &want, 5) && t->rc == 0, "task %zu is done (%d)", t->idx,
-	      t->rc);
+	bool ok = wait_until(dones_are, &want, 5); /* before the arguments read t */
+	check(ok && t->rc == 0, "task %zu is done (%d)", t->idx, ok ? t->rc : 0);
 	expect_type(w, WIRE_ACK, t, "and acknowledged");
 }
 
@@ -693,8 +693,10 @@ static void test_placement(struct plan *p, const void *blob, size_t blen)
 	if (i0 == SIZE_MAX || i1 == SIZE_MAX)
 		goto out;
 	struct btask *t[8];
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8; i++) {
 		t[i] = task_of(p, 3, i % 2 ? i1 : i0);
+		t[i]->attempt = (uint32_t)i + 1; /* a key of its own, as the coordinator's */
+	}
 
 	/* File 0 goes to one worker, file 1 (while it is busy) to the other. */
 	check(backend_workers.dispatch(b, t[0]) == 0, "a task of file 0 is taken");
