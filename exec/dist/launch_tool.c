@@ -54,10 +54,9 @@ int launch_tool_find(const struct dist_conf *c, const char *name, char *path, si
 	return -ENOENT;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls (the
- * daemon has threads).  Descriptors of the daemon (the FUSE device, its
- * sockets, the store) must not outlive it in a tool's children, so every
- * one above 2 is closed. */
+/* Descriptors of the daemon (the FUSE device, its sockets, the store)
+ * must not outlive it in the programs it starts, so every one above 2 is
+ * closed in the child (launch_tool.h says why posix_spawn). */
 int launch_spawn(const char *path, char *const argv[], int in, int out, int err, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;

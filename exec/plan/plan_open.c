@@ -44,19 +44,11 @@ int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg
 		struct plan_opts o = {0};
 		const struct plan_file *pf = &p->files[i];
 		/* A remote file's identity is checked by its first read from
-		 * the server (none while the disk cache has its blocks). */
-		bool remote = src_url_remote(pf->url);
-		rc = remote ? 0 : plan_file_unchanged(pf, &o, msg, cap);
+		 * the server (none while the disk cache has its blocks):
+		 * plan_rootio_open() gives its source the planned one. */
+		rc = src_url_remote(pf->url) ? 0 : plan_file_unchanged(pf, &o, msg, cap);
 		if (!rc)
 			rc = plan_rootio_open(pf, &po->f, msg, cap);
-		if (!rc && remote && (pf->size || pf->fingerprint)) {
-			const struct src *s = rootio_file_src(po->f);
-			struct plan_file now = {.size = src_size(s), .mtime_ns = src_mtime_ns(s)};
-			if ((rc = plan_same_identity(pf, &now, msg, cap))) {
-				rootio_close(po->f);
-				po->f = NULL;
-			}
-		}
 	}
 	if (!rc) {
 		po->users++;
