@@ -258,8 +258,10 @@ static int by_block(const void *a, const void *b)
 }
 
 /* Fetch the claimed blocks with one vectored read (runs of neighbours
- * merged into one range each), store them, release them. */
-static void pf_fetch(struct dsrc *d, struct pf_block *v, size_t n)
+ * merged into one range each), store them, release them.  Prefetched
+ * blocks are marked so that one no read uses counts as waste; warmed ones
+ * are for other sources' reads.  0, or the read's error. */
+static int pf_fetch(struct dsrc *d, struct pf_block *v, size_t n, bool warm)
 {
 	struct dcache *c = d->c;
 	qsort(v, n, sizeof(*v), by_block);
@@ -278,17 +280,16 @@ static void pf_fetch(struct dsrc *d, struct pf_block *v, size_t n)
 			iov[niov++] = (struct src_iov){off, v[i].len, buf + at};
 		at += v[i].len;
 	}
-	if (buf && iov && src_readv(d->inner, iov, niov) == 0) {
-		at = 0;
-		for (size_t i = 0; i < n; i++) {
-			dc_store(d, (struct dc_key){d->fid, v[i].b}, buf + at, v[i].len, true);
-			dc_count(c, d, DC_BYTES_PREFETCHED, v[i].len);
-			pthread_mutex_lock(&d->mu);
-			if (d->pf_state && !d->pf_state[v[i].b])
-				d->pf_state[v[i].b] = 1;
-			pthread_mutex_unlock(&d->mu);
-			at += v[i].len;
-		}
+	int rc = buf && iov ? src_readv(d->inner, iov, niov) : -ENOMEM;
+	at = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		dc_store(d, (struct dc_key){d->fid, v[i].b}, buf + at, v[i].len, true);
+		dc_count(c, d, warm ? DC_BYTES_WARMED : DC_BYTES_PREFETCHED, v[i].len);
+		pthread_mutex_lock(&d->mu);
+		if (!warm && d->pf_state && !d->pf_state[v[i].b])
+			d->pf_state[v[i].b] = 1;
+		pthread_mutex_unlock(&d->mu);
+		at += v[i].len;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].fd >= 0)
@@ -297,6 +298,42 @@ static void pf_fetch(struct dsrc *d, struct pf_block *v, size_t n)
 	}
 	free(iov);
 	free(buf);
+	return rc < 0 ? rc : 0;
+}
+
+/* pf_fetch() of warmed blocks, adding their bytes to *bytes. */
+static int warm_fetch(struct dsrc *d, struct pf_block *v, size_t n, uint64_t *bytes)
+{
+	uint64_t got = 0;
+	for (size_t k = 0; k < n; k++)
+		got += v[k].len;
+	int rc = pf_fetch(d, v, n, true);
+	if (!rc)
+		*bytes += got;
+	return rc;
+}
+
+int dc_warm(struct dsrc *d, const uint64_t (*blocks)[2], size_t n, uint64_t *bytes)
+{
+	struct dcache *c = d->c;
+	size_t cap = DC_PF_CALL_MAX / c->block_size;
+	struct pf_block *v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	int rc = 0;
+	size_t m = 0;
+	*bytes = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		for (uint64_t b = blocks[i][0]; b <= blocks[i][1] && b < d->nblocks && !rc; b++) {
+			if ((m = pf_claim(c, d, b, b, v, m, cap)) < cap)
+				continue;
+			rc = warm_fetch(d, v, m, bytes);
+			m = 0;
+		}
+	if (m)
+		rc = warm_fetch(d, v, m, bytes);
+	free(v);
+	return rc;
 }
 
 static void *pf_main(void *arg)
@@ -344,7 +381,7 @@ static void *pf_main(void *arg)
 			free(j);
 		}
 		if (n)
-			pf_fetch(d, v, n);
+			pf_fetch(d, v, n, false);
 		pthread_mutex_lock(&c->pf_mu);
 		d->pf_busy--;
 		c->pf_running--;

@@ -20,7 +20,7 @@
 
 static const char *const counter_names[DC_NCOUNTERS] = {
 	"hits", "misses", "bytes_hit", "bytes_fetched", "bytes_prefetched", "bytes_wasted",
-	"evictions", "bytes_evicted", "corrupt", "waited", "not_kept",
+	"evictions", "bytes_evicted", "corrupt", "waited", "not_kept", "bytes_warmed",
 };
 
 const char *dcache_counter_name(enum dcache_counter k)

@@ -178,6 +178,11 @@ void dc_store(struct dsrc *d, struct dc_key k, const uint8_t *data, uint32_t len
 	      bool prefetched);
 /* Queue n ranges of blocks (first, last inclusive), all at once. */
 void dc_prefetch_queue(struct dsrc *d, const uint64_t (*blocks)[2], size_t n);
+/* Fetch the blocks of the ranges [first, last] (n) missing from the
+ * cache now, with vectored reads on the calling thread (src_warm()):
+ * blocks another filler holds are left to it.  0 or the read's error;
+ * *bytes: fetched. */
+int dc_warm(struct dsrc *d, const uint64_t (*blocks)[2], size_t n, uint64_t *bytes);
 /* Drop d's queued prefetches and wait for the ones running. */
 void dc_prefetch_cancel(struct dsrc *d);
 

@@ -118,6 +118,17 @@ static int read_block(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t
 	return 0;
 }
 
+/* The inner source's last error as s's own; returns rc. */
+static int pass_error(struct src *s, int rc)
+{
+	struct dsrc *d = src_priv(s);
+	char msg[256];
+	src_error(d->inner, msg, sizeof(msg));
+	if (*msg)
+		src_set_error(s, "%s", msg);
+	return rc;
+}
+
 static ssize_t dsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
 {
 	struct dsrc *d = src_priv(s);
@@ -130,13 +141,8 @@ static ssize_t dsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
 		if (n > len - done)
 			n = len - done;
 		int rc = read_block(d, b, boff, (char *)buf + done, n);
-		if (rc) {
-			char msg[256];
-			src_error(d->inner, msg, sizeof(msg));
-			if (*msg)
-				src_set_error(s, "%s", msg);
-			return rc;
-		}
+		if (rc)
+			return pass_error(s, rc);
 		done += n;
 	}
 	return (ssize_t)done;
@@ -146,6 +152,24 @@ static int dsrc_check(struct src *s)
 {
 	struct dsrc *d = src_priv(s);
 	return src_check(d->inner);
+}
+
+/* The blocks of ranges r (n) as [first, last] pairs: new (malloc), *m of
+ * them; NULL when none or out of memory. */
+static uint64_t (*block_spans(const struct dsrc *d, const struct src_range *r, size_t n,
+			      size_t *m))[2]
+{
+	uint32_t bs = d->c->block_size;
+	uint64_t(*v)[2] = malloc((n ? n : 1) * sizeof(*v));
+	*m = 0;
+	for (size_t i = 0; v && i < n; i++) {
+		if (!r[i].len || r[i].off >= d->size)
+			continue;
+		uint64_t end = r[i].len > d->size - r[i].off ? d->size : r[i].off + r[i].len;
+		v[*m][0] = r[i].off / bs;
+		v[(*m)++][1] = (end - 1) / bs;
+	}
+	return v;
 }
 
 static void dsrc_prefetch(struct src *s, const struct src_range *r, size_t n)
@@ -159,18 +183,23 @@ static void dsrc_prefetch(struct src *s, const struct src_range *r, size_t n)
 		d->pf_state = calloc(d->nblocks, 1);
 	bool ok = d->pf_state != NULL;
 	pthread_mutex_unlock(&d->mu);
-	uint64_t(*v)[2] = ok ? malloc(n * sizeof(*v)) : NULL;
 	size_t m = 0;
-	for (size_t i = 0; v && i < n; i++) {
-		if (!r[i].len || r[i].off >= d->size)
-			continue;
-		uint64_t end = r[i].len > d->size - r[i].off ? d->size : r[i].off + r[i].len;
-		v[m][0] = r[i].off / c->block_size;
-		v[m++][1] = (end - 1) / c->block_size;
-	}
+	uint64_t(*v)[2] = ok ? block_spans(d, r, n, &m) : NULL;
 	if (m)
 		dc_prefetch_queue(d, (const uint64_t(*)[2])v, m);
 	free(v);
+}
+
+static int dsrc_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes)
+{
+	struct dsrc *d = src_priv(s);
+	size_t m;
+	uint64_t(*v)[2] = block_spans(d, r, n, &m);
+	if (!v)
+		return -ENOMEM;
+	int rc = m ? dc_warm(d, (const uint64_t(*)[2])v, m, bytes) : 0;
+	free(v);
+	return rc ? pass_error(s, rc) : 0;
 }
 
 static void dsrc_stats(struct src *s, struct src_stats *st)
@@ -185,6 +214,7 @@ static void dsrc_stats(struct src *s, struct src_stats *st)
 	st->evictions = atomic_load(&d->st[DC_EVICTIONS]);
 	st->corrupt = atomic_load(&d->st[DC_CORRUPT]);
 	st->waited = atomic_load(&d->st[DC_WAITED]);
+	st->bytes_warmed = atomic_load(&d->st[DC_BYTES_WARMED]);
 }
 
 static void dsrc_close(struct src *s)
@@ -211,6 +241,7 @@ static const struct src_ops dsrc_ops = {
 	.check = dsrc_check,
 	.close = dsrc_close,
 	.prefetch = dsrc_prefetch,
+	.warm = dsrc_warm,
 	.stats = dsrc_stats,
 };
 

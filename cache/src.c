@@ -240,6 +240,14 @@ void src_prefetch(struct src *s, const struct src_range *r, size_t n)
 		s->ops->prefetch(s, r, n);
 }
 
+int src_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes)
+{
+	*bytes = 0;
+	if (!s->ops->warm)
+		return -ENOTSUP;
+	return n ? s->ops->warm(s, r, n, bytes) : 0;
+}
+
 void src_stats(struct src *s, struct src_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -79,6 +79,7 @@ struct src_stats {
 	uint64_t evictions;           /* blocks this source's fills evicted */
 	uint64_t corrupt;             /* blocks found corrupt or cut short, dropped, fetched again */
 	uint64_t waited;              /* reads that waited for another filler of their block */
+	uint64_t bytes_warmed;        /* bytes fetched by src_warm() */
 };
 
 /* What a transport implements.  Each call returns >= 0 or a negative code. */
@@ -95,6 +96,9 @@ struct src_ops {
 	/* May be NULL: a no-op.  Start fetching ranges in the background and
 	 * return at once (the disk cache in front of a remote source). */
 	void (*prefetch)(struct src *s, const struct src_range *r, size_t n);
+	/* May be NULL: -ENOTSUP.  Fetch ranges into the cache now, on the
+	 * calling thread; *bytes: what was fetched. */
+	int (*warm)(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes);
 	/* May be NULL: all zero. */
 	void (*stats)(struct src *s, struct src_stats *st);
 };
@@ -158,6 +162,15 @@ void src_set_mtime_ns(struct src *s, int64_t mtime_ns); /* for transports, at op
 /* Ask for ranges (n) to be fetched ahead of the reads that will need
  * them; returns at once.  A hint: a no-op for local files. */
 void src_prefetch(struct src *s, const struct src_range *r, size_t n);
+
+/* Fetch ranges (n) into the disk cache before any read wants them, and
+ * return when they are there: the blocks of a task that has not started,
+ * for whatever worker of the node will run it.  Blocks already cached are
+ * not fetched again; *bytes is what was.  Unlike src_prefetch(), blocks
+ * that no read of this source uses are not waste: the reads come through
+ * another source, later.  0, -ENOTSUP (no disk cache in front of s), or
+ * the error of the fetch (src_error() says it). */
+int src_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes);
 
 /* What the disk cache did for s so far (all zero without one). */
 void src_stats(struct src *s, struct src_stats *st);

@@ -345,6 +345,57 @@ static void test_prefetch(void)
 	dcache_close(c);
 }
 
+/* src_warm(): the ranges' blocks fetched now with vectored reads, counted
+ * as warmed, not waste when the warming source closes; a later source of
+ * the same file reads them without a fetch; what is cached is not fetched
+ * again; a failing server's error comes back. */
+static void test_warm(void)
+{
+	uint64_t size = 32 * BS;
+	struct dcache *c = cache_open("warm", 0, 2);
+	struct src *s = wrap(c, "root://h//w", data1, size, 1, 0);
+	uint64_t f0 = fetched(), rv0 = atomic_load(&counts->readvs);
+	struct src_range r[] = {{BS + 10, 2 * BS}, {10 * BS, 100}, {size - 5, 100}};
+	uint64_t bytes = 0;
+	CHECK_EQ_I(src_warm(s, r, 3, &bytes), 0);
+	CHECK_EQ_I(bytes, 5 * BS); /* blocks 1, 2, 3, 10, 31 */
+	CHECK_EQ_I(fetched() - f0, 5 * BS);
+	CHECK_EQ_I(atomic_load(&counts->readvs) - rv0, 1);
+	struct src_stats st;
+	src_stats(s, &st);
+	CHECK_EQ_I(st.bytes_warmed, 5 * BS);
+	CHECK_EQ_I(st.bytes_prefetched, 0);
+	CHECK_EQ_I(src_warm(s, r, 3, &bytes), 0);
+	CHECK_EQ_I(bytes, 0);
+	src_close(s);
+	struct dcache_stats ds;
+	CHECK_EQ_I(dcache_stats(c, &ds), 0);
+	CHECK_EQ_I(ds.proc[DC_BYTES_WASTED], 0);
+	CHECK_EQ_I(ds.node[DC_BYTES_WARMED], 5 * BS);
+	s = wrap(c, "root://h//w", data1, size, 1, 0);
+	f0 = fetched();
+	uint8_t *buf = malloc(3 * BS);
+	CHECK_EQ_I(src_pread(s, buf, 3 * BS, BS), 3 * BS);
+	CHECK(!memcmp(buf, data1 + BS, 3 * BS));
+	CHECK_EQ_I(fetched() - f0, 0);
+	src_close(s);
+	free(buf);
+	struct src *in = fake_open("root://h//wf", data2, size, 1, 0);
+	CHECK_EQ_I(dcache_wrap(c, in, &s, NULL, 0), 0);
+	atomic_store(&((struct fake *)src_priv(in))->fail, -EIO);
+	struct src_range all = {0, size};
+	CHECK_EQ_I(src_warm(s, &all, 1, &bytes), -EIO);
+	CHECK_EQ_I(bytes, 0);
+	atomic_store(&((struct fake *)src_priv(in))->fail, 0);
+	check(read_all(s, data2, BS), "reads after a failed warm");
+	src_close(s);
+	/* A source without a disk cache cannot be warmed. */
+	s = fake_open("root://h//raw", data1, size, 1, 0);
+	CHECK_EQ_I(src_warm(s, &all, 1, &bytes), -ENOTSUP);
+	src_close(s);
+	dcache_close(c);
+}
+
 struct reader {
 	struct dcache *c;
 	uint64_t size;
@@ -510,6 +561,7 @@ int main(int argc, char **argv)
 	test_corrupt();
 	test_identity();
 	test_prefetch();
+	test_warm();
 	test_threads();
 	test_processes();
 	test_fail();
