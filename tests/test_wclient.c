@@ -421,6 +421,28 @@ static void real_tasks(void)
 		ack(&c, &g.m.u.result.key);
 		done(&g);
 	}
+	/* WARM: answered WARMED, never RESULT; a local file needs no fetch; a
+	 * wrong identity is the task's error. */
+	t = task_msg(7, 3);
+	t.type = WIRE_WARM;
+	coord_send(&c, &t);
+	if (expect(&c, WIRE_WARMED, 30, &g)) {
+		check(key_is(&g.m.u.warmed.key, 7, 3) && g.m.u.warmed.rc == 0 &&
+			      g.m.u.warmed.bytes == 0,
+		      "WARM of a local file: WARMED, nothing fetched (%d, %s)", g.m.u.warmed.rc,
+		      g.m.u.warmed.why);
+		done(&g);
+	}
+	t.u.task.key.idx = 4;
+	t.u.task.size += 1;
+	coord_send(&c, &t);
+	if (expect(&c, WIRE_WARMED, 30, &g)) {
+		check(key_is(&g.m.u.warmed.key, 7, 4) && g.m.u.warmed.rc == ANA_ECHANGED &&
+			      strstr(g.m.u.warmed.why, "nano_dimuon.root"),
+		      "WARM of a changed file: the error naming it (%d, %s)", g.m.u.warmed.rc,
+		      g.m.u.warmed.why);
+		done(&g);
+	}
 	struct wire_msg bye = {.type = WIRE_BYE};
 	coord_send(&c, &bye);
 	check(expect(&c, WIRE_BYE, 10, &g), "BYE answered with BYE");

@@ -125,6 +125,7 @@ static void sample(unsigned type, struct wire_msg *m)
 		m->u.welcome.lease_ms = m->u.welcome.progress_ms = 1000;
 		break;
 	case WIRE_TASK:
+	case WIRE_WARM:
 		m->u.task.key = k, m->u.task.url = "/nonexistent.root", m->u.task.text = "x";
 		m->u.task.text_len = 1, m->u.task.entries = 10, m->u.task.last = 10;
 		break;
@@ -138,6 +139,9 @@ static void sample(unsigned type, struct wire_msg *m)
 		break;
 	case WIRE_BYE:
 		strcpy(m->u.bye.why, "wire_peer");
+		break;
+	case WIRE_WARMED:
+		m->u.warmed.key = k;
 		break;
 	default:
 		m->u.key = k;

@@ -156,6 +156,7 @@ static void sample(unsigned type, struct wire_msg *m)
 		m->u.welcome.progress_ms = 2000;
 		break;
 	case WIRE_TASK:
+	case WIRE_WARM:
 		m->u.task = (struct wire_task){ .key = k, .text = text, .text_len = (uint32_t)strlen(text),
 			.basedir = "/data/base", .url = "root://eos.example//store/f.root",
 			.tree = "Events", .entries = 1000000, .size = 123456789, .mtime_ns = -5,
@@ -185,6 +186,11 @@ static void sample(unsigned type, struct wire_msg *m)
 		m->u.bye.code = 3;
 		strcpy(m->u.bye.why, "idle above the launcher's target");
 		break;
+	case WIRE_WARMED:
+		m->u.warmed.key = k;
+		m->u.warmed.rc = -5, m->u.warmed.bytes = 3u << 20, m->u.warmed.ms = 250;
+		strcpy(m->u.warmed.why, "root://h//f.root: [ERROR] Server responded with an error");
+		break;
 	}
 }
 
@@ -201,6 +207,7 @@ static bool same_msg(const struct wire_msg *a, const struct wire_msg *b)
 	const struct wire_result *r = &a->u.result, *q = &b->u.result;
 	switch (a->type) {
 	case WIRE_TASK:
+	case WIRE_WARM:
 		return !memcmp(&x->key, &y->key, sizeof(x->key)) && x->text_len == y->text_len &&
 		       (!x->text_len || !memcmp(x->text, y->text, x->text_len)) && same_str(x->basedir, y->basedir) &&
 		       same_str(x->url, y->url) && same_str(x->tree, y->tree) &&
@@ -223,7 +230,8 @@ static struct wire_session *sender(unsigned type)
 {
 	if (type <= WIRE_WELCOME)
 		return NULL;
-	bool from_worker = type == WIRE_PROGRESS || type == WIRE_RESULT || type == WIRE_GIVEBACK;
+	bool from_worker = type == WIRE_PROGRESS || type == WIRE_RESULT || type == WIRE_GIVEBACK ||
+			   type == WIRE_WARMED;
 	return from_worker ? &ws : &cs;
 }
 static struct wire_session *receiver(unsigned type)

@@ -451,7 +451,8 @@ int plan_resume(const char *text, size_t len, const struct plan_opts *o,
 	if (!rc && (rc = take_record(p, files, nfiles, tasks, ntasks)))
 		snprintf(why, cap, "%s", rc == -ENOMEM ? "out of memory" : "the recorded tasks are bad");
 	for (size_t i = 0; !rc && i < nfiles; i++)
-		rc = plan_file_unchanged(&p->files[i], o, why, cap);
+		if (!(o->remote_lazy && src_url_remote(p->files[i].url)))
+			rc = plan_file_unchanged(&p->files[i], o, why, cap);
 	if (!rc && nfiles) {
 		uint64_t recorded = p->files[0].fingerprint;
 		if ((rc = compile_on_first(p, &f, &t, &err)))

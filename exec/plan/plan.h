@@ -49,6 +49,11 @@ struct plan_opts {
 	const char *filename;  /* the query's name in errors ("dimuon.query") */
 	int64_t task_events;   /* events per task, about; 0: a default */
 	bool check_access;     /* a file must be readable by uid/gid, not only by us */
+	/* plan_resume(): do not ask the server whether a remote file is still
+	 * the one recorded; its source checks that at the first read the disk
+	 * cache cannot serve (src_open_known()).  A worker's plan, so that a
+	 * task whose data its node's cache holds sends the server nothing. */
+	bool remote_lazy;
 	uid_t uid;
 	gid_t gid;
 	/* Called after each file is checked; a non-zero return stops planning

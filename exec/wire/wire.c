@@ -22,6 +22,7 @@ static const char *const type_names[WIRE_TYPE_END] = {
 	[WIRE_WELCOME] = "welcome",   [WIRE_TASK] = "task",           [WIRE_PROGRESS] = "progress",
 	[WIRE_RESULT] = "result",     [WIRE_ACK] = "ack",             [WIRE_CANCEL] = "cancel",
 	[WIRE_GIVEBACK] = "giveback", [WIRE_BYE] = "bye",
+	[WIRE_WARM] = "warm",         [WIRE_WARMED] = "warmed",
 };
 
 const char *wire_type_name(unsigned type)

@@ -65,6 +65,8 @@ enum wire_type {
 	WIRE_CANCEL,      /* C->W: abandon key (its result is not wanted) */
 	WIRE_GIVEBACK,    /* W->C: key handed back unfinished (the worker is ending) */
 	WIRE_BYE,         /* either: the session ends on purpose; C->W: exit once idle */
+	WIRE_WARM,        /* C->W: fetch this task's data into the node's cache, do not run it */
+	WIRE_WARMED,      /* W->C: a WARM's outcome (bytes fetched, or the error) */
 	WIRE_TYPE_END
 };
 
@@ -147,6 +149,15 @@ struct wire_result {
 	size_t blob_len;
 };
 
+/* The answer to a WARM (the task's key): not acknowledged, not kept
+ * across a lost connection. */
+struct wire_warmed {
+	struct wire_key key;
+	int32_t rc;                  /* 0, or a negative code */
+	uint64_t bytes;              /* fetched into the cache */
+	uint32_t ms;                 /* how long it took */
+	char why[WIRE_MAX_WHY];      /* rc < 0: file and reason */
+};
 struct wire_bye {
 	uint32_t code;               /* 0: done; else a reason */
 	char why[256];
@@ -160,11 +171,12 @@ struct wire_msg {
 		struct wire_challenge challenge;
 		struct wire_auth auth;
 		struct wire_welcome welcome;
-		struct wire_task task;
+		struct wire_task task;   /* TASK, WARM */
 		struct wire_progress progress;
 		struct wire_result result;
 		struct wire_key key;     /* ACK, CANCEL, GIVEBACK */
 		struct wire_bye bye;
+		struct wire_warmed warmed;
 	} u;
 	void *owned;                 /* decoding's buffer (decompressed blob) */
 };

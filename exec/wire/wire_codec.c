@@ -269,6 +269,7 @@ static const char *msg_check(const struct wire_msg *m)
 			return "welcome's lease or progress period is zero";
 		return NULL;
 	case WIRE_TASK:
+	case WIRE_WARM:
 		if (!key_ok(&t->key))
 			return "task's job is negative";
 		if (t->text_len > WIRE_MAX_TEXT || (t->text_len && !t->text))
@@ -313,6 +314,14 @@ static const char *msg_check(const struct wire_msg *m)
 	case WIRE_BYE:
 		if (!fixed_ok(m->u.bye.why, sizeof(m->u.bye.why), false, false))
 			return "bye's why is too long";
+		return NULL;
+	case WIRE_WARMED:
+		if (!key_ok(&m->u.warmed.key))
+			return "warmed's job is negative";
+		if (m->u.warmed.rc > 0)
+			return "warmed's rc is positive";
+		if (!fixed_ok(m->u.warmed.why, sizeof(m->u.warmed.why), false, false))
+			return "warmed's why is too long";
 		return NULL;
 	}
 	return "unknown type";
@@ -385,6 +394,7 @@ void wire_payload_encode(struct wire_wbuf *w, const struct wire_msg *m, char *wh
 		w_u32(w, m->u.welcome.progress_ms);
 		break;
 	case WIRE_TASK:
+	case WIRE_WARM:
 		w_key(w, &t->key);
 		w_u32(w, t->text_len);
 		w_bytes(w, t->text, t->text_len);
@@ -423,6 +433,13 @@ void wire_payload_encode(struct wire_wbuf *w, const struct wire_msg *m, char *wh
 	case WIRE_BYE:
 		w_u32(w, m->u.bye.code);
 		w_str(w, m->u.bye.why);
+		break;
+	case WIRE_WARMED:
+		w_key(w, &m->u.warmed.key);
+		w_u32(w, (uint32_t)m->u.warmed.rc);
+		w_u64(w, m->u.warmed.bytes);
+		w_u32(w, m->u.warmed.ms);
+		w_str(w, m->u.warmed.why);
 		break;
 	}
 }
@@ -543,6 +560,7 @@ int wire_payload_decode(struct wire_msg *m, const unsigned char *p, size_t n, ch
 		m->u.welcome.progress_ms = r_u32(&r, "welcome's progress period");
 		break;
 	case WIRE_TASK:
+	case WIRE_WARM:
 		rc = dec_task(&r, m, n);
 		break;
 	case WIRE_PROGRESS:
@@ -564,6 +582,13 @@ int wire_payload_decode(struct wire_msg *m, const unsigned char *p, size_t n, ch
 	case WIRE_BYE:
 		m->u.bye.code = r_u32(&r, "bye's code");
 		r_str(&r, m->u.bye.why, sizeof(m->u.bye.why), "bye's why");
+		break;
+	case WIRE_WARMED:
+		r_key(&r, &m->u.warmed.key);
+		m->u.warmed.rc = (int32_t)r_u32(&r, "warmed's rc");
+		m->u.warmed.bytes = r_u64(&r, "warmed's bytes");
+		m->u.warmed.ms = r_u32(&r, "warmed's time");
+		r_str(&r, m->u.warmed.why, sizeof(m->u.warmed.why), "warmed's why");
 		break;
 	default:
 		wire_r_fail(&r, "unknown type %u", m->type);

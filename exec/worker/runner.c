@@ -165,28 +165,38 @@ static int by_offset(const void *x, const void *y)
 	return a->off < b->off ? -1 : a->off > b->off;
 }
 
-/* Ask the file's source for the baskets every column the program reads
- * needs in entries [a, b), in file order: the query names its branches up
- * front, so what a task will read is known before it reads a byte.  For a
- * remote file the disk cache fetches them in the background, coalesced,
- * while the task computes; for a local one this is a no-op. */
+/* The on-disk baskets every column the program reads needs in entries
+ * [a, b), in file order: new (malloc), *n of them; NULL when none. */
+static struct src_range *entry_ranges(struct runner *r, int64_t a, int64_t b, size_t *n)
+{
+	*n = 0;
+	struct src_range *v = a < b ? malloc(PREFETCH_MAX_RANGES * sizeof(*v)) : NULL;
+	if (!v)
+		return NULL;
+	for (size_t k = 0; k < r->ninputs; k++) {
+		basket_ranges(r->t, r->map[k], a, b, v, n);
+		const struct rootio_branch *br = rootio_tree_column(r->t, (size_t)r->map[k]);
+		if (br && br->counter >= 0)
+			basket_ranges(r->t, br->counter, a, b, v, n);
+	}
+	qsort(v, *n, sizeof(*v), by_offset);
+	return v;
+}
+
+/* Ask the file's source for the baskets of entries [a, b): the query
+ * names its branches up front, so what a task will read is known before
+ * it reads a byte.  For a remote file the disk cache fetches them in the
+ * background, coalesced, while the task computes; for a local one this is
+ * a no-op. */
 static void prefetch_entries(struct runner *r, int64_t a, int64_t b)
 {
 	struct src *s = rootio_file_src(r->f);
-	if (!src_url_remote(src_url(s)) || a >= b)
+	if (!src_url_remote(src_url(s)))
 		return;
-	struct src_range *v = malloc(PREFETCH_MAX_RANGES * sizeof(*v));
-	size_t n = 0;
-	if (!v)
-		return;
-	for (size_t k = 0; k < r->ninputs; k++) {
-		basket_ranges(r->t, r->map[k], a, b, v, &n);
-		const struct rootio_branch *br = rootio_tree_column(r->t, (size_t)r->map[k]);
-		if (br && br->counter >= 0)
-			basket_ranges(r->t, br->counter, a, b, v, &n);
-	}
-	qsort(v, n, sizeof(*v), by_offset);
-	src_prefetch(s, v, n);
+	size_t n;
+	struct src_range *v = entry_ranges(r, a, b, &n);
+	if (v)
+		src_prefetch(s, v, n);
 	free(v);
 }
 
@@ -240,9 +250,8 @@ int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t ev
 	return runner_run_entries(r, plan_task(r->p, i), progress, ctx, out, msg, cap);
 }
 
-int runner_run_entries(struct runner *r, const struct plan_task *t,
-		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
-		       char *msg, size_t cap)
+/* Open t's file unless it is open: 0, or the error with msg. */
+static int task_file(struct runner *r, const struct plan_task *t, char *msg, size_t cap)
 {
 	if (t->file < 0 || (size_t)t->file >= plan_nfiles(r->p) || t->first < 0 ||
 	    t->first > t->last || t->last > plan_file(r->p, (size_t)t->file)->entries) {
@@ -250,8 +259,36 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 			 (long long)t->first, (long long)t->last);
 		return -EINVAL;
 	}
-	int rc = 0;
-	if (r->file != t->file && (rc = open_file(r, t->file, msg, cap)))
+	return r->file != t->file ? open_file(r, t->file, msg, cap) : 0;
+}
+
+int runner_warm(struct runner *r, const struct plan_task *t, uint64_t *bytes, char *msg,
+		size_t cap)
+{
+	*bytes = 0;
+	int rc = task_file(r, t, msg, cap);
+	if (rc)
+		return rc;
+	struct src *s = rootio_file_src(r->f);
+	if (!src_url_remote(src_url(s)))
+		return 0;
+	size_t n;
+	struct src_range *v = entry_ranges(r, t->first, t->last, &n);
+	rc = v ? src_warm(s, v, n, bytes) : 0;
+	free(v);
+	if (rc == -ENOTSUP)
+		snprintf(msg, cap, "%s: no disk cache to warm (ANAFS_CACHE=off)", src_url(s));
+	else if (rc)
+		src_error(s, msg, cap);
+	return rc;
+}
+
+int runner_run_entries(struct runner *r, const struct plan_task *t,
+		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
+		       char *msg, size_t cap)
+{
+	int rc = task_file(r, t, msg, cap);
+	if (rc)
 		return rc;
 	prefetch_task(r, t);
 	rc = run_batches(r, t, progress, ctx, msg, cap);

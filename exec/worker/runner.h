@@ -46,6 +46,17 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap);
 
+/* Warm the node's disk cache for entries [t->first, t->last) of file
+ * t->file, a task not run yet: its file opened (its header and the
+ * tree's metadata come through the cache too) and the baskets of every
+ * branch the query reads fetched into the cache now (src_warm()), so that
+ * whichever worker of the node runs the task later reads no byte from
+ * the server.  *bytes: what was fetched.  A local file needs nothing (0).
+ * 0, or a negative code with msg: the file's open or identity check, the
+ * server's error, -ENOTSUP without a disk cache. */
+int runner_warm(struct runner *r, const struct plan_task *t, uint64_t *bytes, char *msg,
+		size_t cap);
+
 /* Compressed bytes the runner has read from files so far. */
 uint64_t runner_bytes_read(const struct runner *r);
 

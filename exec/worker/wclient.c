@@ -249,6 +249,13 @@ static void collect_done(struct wc *w)
 	struct wtask *t = wslots_take_done(w->slots), *next;
 	for (; t; t = next) {
 		next = t->next;
+		if (t->warm) { /* never on held: answered, then forgotten */
+			w->nwarm--;
+			if (w->st == ST_READY)
+				wc_send_warmed(w, t);
+			wtask_free(t);
+			continue;
+		}
 		struct wtask **at = &w->held;
 		while (*at && *at != t)
 			at = &(*at)->link;

@@ -187,6 +187,35 @@ static void on_task(struct wc *w, const struct wire_task *m)
 	wslots_push(w->slots, t);
 }
 
+void wc_send_warmed(struct wc *w, const struct wtask *t)
+{
+	struct wire_msg m = {.type = WIRE_WARMED};
+	m.u.warmed.key = t->key;
+	m.u.warmed.rc = t->rc;
+	m.u.warmed.bytes = t->warm_bytes;
+	m.u.warmed.ms = t->warm_ms;
+	if (t->rc)
+		snprintf(m.u.warmed.why, sizeof(m.u.warmed.why), "%s", t->why);
+	wc_send(w, &m);
+}
+
+/* WARM: for the warm thread, unless the worker is ending or has enough
+ * of them (then answered busy at once). */
+static void on_warm(struct wc *w, const struct wire_task *m)
+{
+	struct wtask *t = NULL;
+	if (w->ending || w->bye || w->nwarm >= WC_MAX_WARMS || !(t = wtask_from_msg(m))) {
+		struct wtask busy = {.key = m->key, .rc = -EBUSY};
+		snprintf(busy.why, sizeof(busy.why), "the worker is %s",
+			 w->ending || w->bye ? "ending" : "busy warming");
+		wc_send_warmed(w, &busy);
+		return;
+	}
+	t->warm = true;
+	w->nwarm++;
+	wslots_push_warm(w->slots, t);
+}
+
 static void on_ack(struct wc *w, const struct wire_key *k)
 {
 	struct wtask **at = find_key(&w->results, k);
@@ -230,6 +259,8 @@ void wc_on_msg(struct wc *w, nng_msg *msg)
 		on_welcome(w, &m.u.welcome);
 	else if (st == ST_READY && m.type == WIRE_TASK)
 		on_task(w, &m.u.task);
+	else if (st == ST_READY && m.type == WIRE_WARM)
+		on_warm(w, &m.u.task);
 	else if (st == ST_READY && m.type == WIRE_ACK)
 		on_ack(w, &m.u.key);
 	else if (st == ST_READY && m.type == WIRE_CANCEL)

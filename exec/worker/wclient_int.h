@@ -47,6 +47,9 @@ struct wtask {
 	size_t blob_len;
 	int64_t done_events;
 	uint64_t done_bytes;
+	bool warm;               /* a WARM: fetch its data into the cache, run nothing */
+	uint64_t warm_bytes;     /* the outcome of a WARM: bytes fetched */
+	uint32_t warm_ms;
 	/* The socket thread's alone. */
 	bool given_back;         /* a GIVEBACK went for it: drop its outcome */
 	uint64_t sent_gen;       /* the session its RESULT last went in (0: none) */
@@ -72,8 +75,16 @@ int wslots_start(const struct wclient_opts *o, void (*wake)(void *ctx), void *ct
 /* Queue t for the next free thread (the caller keeps to its slots). */
 void wslots_push(struct wslots *s, struct wtask *t);
 
+/* Queue WARM t for the warm thread (one, beside the slots: warming a
+ * queued job's data does not take a slot from a running one). */
+void wslots_push_warm(struct wslots *s, struct wtask *t);
+
+/* At most this many WARMs queued or running in one worker; beyond, a WARM
+ * is answered busy at once. */
+#define WC_MAX_WARMS 2
+
 /* The tasks done since the last call, in the order they finished (a list
- * through next), or NULL. */
+ * through next), or NULL.  WARMs done come back here too (t->warm). */
 struct wtask *wslots_take_done(struct wslots *s);
 
 /* Drop the plans no task has used for a few seconds (the socket thread
@@ -135,6 +146,7 @@ struct wc {
 	int refused;             /* handshakes the coordinator cut since the last WELCOME */
 	struct wtask *held;      /* handed to the slots and not back (through link) */
 	int nheld;               /* those not given back */
+	int nwarm;               /* WARMs with the warm thread */
 	struct wtask *results, **results_tail; /* done, awaiting their ACK */
 	bool bye;                /* the coordinator said BYE */
 	double bye_until;
@@ -161,6 +173,8 @@ void wc_send_key(struct wc *w, unsigned type, const struct wire_key *k);
 void wc_send_hello(struct wc *w);
 /* t's RESULT (an error in its place when the encoder refuses it). */
 void wc_send_result(struct wc *w, struct wtask *t);
+/* WARMED for t (its outcome, or rc and why of a WARM refused). */
+void wc_send_warmed(struct wc *w, const struct wtask *t);
 /* The heartbeat: the tasks held, with their counts so far. */
 void wc_send_progress(struct wc *w);
 /* A message from the coordinator (msg is freed). */

@@ -41,6 +41,7 @@ struct wthread {
 	pthread_t tid;
 	bool started;
 	bool ended;          /* under s->mu */
+	bool warm;           /* the warm thread: takes from wtodo */
 };
 
 struct wslots {
@@ -50,10 +51,11 @@ struct wslots {
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ended_cv;
 	struct wtask *todo, *todo_tail;  /* under mu */
+	struct wtask *wtodo, *wtodo_tail; /* WARMs, under mu */
 	struct wtask *done, *done_tail;  /* under mu */
 	bool stopping;                   /* under mu */
 	int nthreads, nended;            /* under mu */
-	struct wthread *t;
+	struct wthread *t;   /* o->slots slot threads, then the warm thread */
 	pthread_mutex_t cache_mu;
 	struct cached cache[CACHE_PLANS]; /* under cache_mu */
 };
@@ -193,7 +195,8 @@ static int plan_for(struct wslots *s, struct wtask *t, struct plan **out)
 	struct plan *p = cache_get(s, t);
 	int rc = 0;
 	if (!p) {
-		struct plan_opts po = {.basedir = t->basedir, .filename = "query"};
+		struct plan_opts po = {.basedir = t->basedir, .filename = "query",
+				       .remote_lazy = true};
 		struct plan_file f = {t->url, t->tree, t->entries, t->size, t->mtime_ns,
 				      t->fingerprint};
 		struct plan_task pt = {0, t->first, t->last};
@@ -304,20 +307,48 @@ static void run_task(struct wslots *s, struct runner **kit, struct wtask *t)
 	plan_unref(p);
 }
 
+/* WARM t: its file opened through its plan, its baskets fetched into the
+ * node's cache (runner_warm()).  A fake worker fetches nothing. */
+static void run_warm(struct wslots *s, struct runner **kit, struct wtask *t)
+{
+	double t0 = wclient_now();
+	struct plan *p = NULL;
+	int rc = 0;
+	if (s->o->fake_secs < 0 && !(rc = plan_for(s, t, &p))) {
+		if (*kit && runner_plan(*kit) != p) {
+			runner_free(*kit);
+			*kit = NULL;
+		}
+		if (!*kit && (rc = runner_new(p, kit)))
+			snprintf(t->why, sizeof(t->why), "out of memory");
+		struct plan_task pt = {0, t->first, t->last};
+		if (!rc)
+			rc = runner_warm(*kit, &pt, &t->warm_bytes, t->why, sizeof(t->why));
+	}
+	if (rc && !t->why[0])
+		snprintf(t->why, sizeof(t->why), "%s", ana_strerror(rc));
+	t->rc = rc;
+	double ms = (wclient_now() - t0) * 1e3;
+	t->warm_ms = ms > 4e9 ? 4000000000u : (uint32_t)ms;
+	plan_unref(p);
+}
+
 static void *slot_main(void *arg)
 {
 	struct wthread *w = arg;
 	struct wslots *s = w->s;
 	struct runner *kit = NULL;
 	double idle_since = wclient_now();
+	struct wtask **todo = w->warm ? &s->wtodo : &s->todo;
+	struct wtask **todo_tail = w->warm ? &s->wtodo_tail : &s->todo_tail;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->todo && !s->stopping) {
+		while (!*todo && !s->stopping) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-			if (!s->todo && kit && wclient_now() - idle_since > CACHE_IDLE) {
+			if (!*todo && kit && wclient_now() - idle_since > CACHE_IDLE) {
 				pthread_mutex_unlock(&s->mu);
 				runner_free(kit); /* idle: let the plan and its file go */
 				kit = NULL;
@@ -326,13 +357,16 @@ static void *slot_main(void *arg)
 		}
 		if (s->stopping)
 			break;
-		struct wtask *t = s->todo;
-		s->todo = t->next;
-		if (!s->todo)
-			s->todo_tail = NULL;
+		struct wtask *t = *todo;
+		*todo = t->next;
+		if (!*todo)
+			*todo_tail = NULL;
 		t->next = NULL;
 		pthread_mutex_unlock(&s->mu);
-		run_task(s, &kit, t);
+		if (w->warm)
+			run_warm(s, &kit, t);
+		else
+			run_task(s, &kit, t);
 		pthread_mutex_lock(&s->mu);
 		if (s->done_tail)
 			s->done_tail->next = t;
@@ -361,7 +395,7 @@ int wslots_start(const struct wclient_opts *o, void (*wake)(void *ctx), void *ct
 	s->o = o;
 	s->wake = wake;
 	s->ctx = ctx;
-	s->t = calloc((size_t)o->slots, sizeof(*s->t));
+	s->t = calloc((size_t)o->slots + 1, sizeof(*s->t));
 	if (!s->t) {
 		free(s);
 		return -ENOMEM;
@@ -370,8 +404,9 @@ int wslots_start(const struct wclient_opts *o, void (*wake)(void *ctx), void *ct
 	pthread_mutex_init(&s->cache_mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->ended_cv, NULL);
-	for (int i = 0; i < o->slots; i++) {
+	for (int i = 0; i <= o->slots; i++) {
 		s->t[i].s = s;
+		s->t[i].warm = i == o->slots;
 		int rc = pthread_create(&s->t[i].tid, NULL, slot_main, &s->t[i]);
 		if (rc) {
 			wslots_stop(s, 10);
@@ -384,17 +419,28 @@ int wslots_start(const struct wclient_opts *o, void (*wake)(void *ctx), void *ct
 	return 0;
 }
 
-void wslots_push(struct wslots *s, struct wtask *t)
+static void push(struct wslots *s, struct wtask **todo, struct wtask **tail, struct wtask *t)
 {
 	t->next = NULL;
 	pthread_mutex_lock(&s->mu);
-	if (s->todo_tail)
-		s->todo_tail->next = t;
+	if (*tail)
+		(*tail)->next = t;
 	else
-		s->todo = t;
-	s->todo_tail = t;
-	pthread_cond_signal(&s->cv);
+		*todo = t;
+	*tail = t;
+	/* The slot threads and the warm thread wait on one condition. */
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+}
+
+void wslots_push(struct wslots *s, struct wtask *t)
+{
+	push(s, &s->todo, &s->todo_tail, t);
+}
+
+void wslots_push_warm(struct wslots *s, struct wtask *t)
+{
+	push(s, &s->wtodo, &s->wtodo_tail, t);
 }
 
 struct wtask *wslots_take_done(struct wslots *s)
@@ -426,11 +472,22 @@ bool wslots_stop(struct wslots *s, double wait_s)
 	pthread_mutex_unlock(&s->mu);
 	if (!all)
 		return false;
-	for (int i = 0; i < s->o->slots; i++)
+	for (int i = 0; i <= s->o->slots; i++)
 		if (s->t[i].started)
 			pthread_join(s->t[i].tid, NULL);
 	for (int i = 0; i < CACHE_PLANS; i++)
 		plan_unref(s->cache[i].p);
+	/* WARMs are the slots' alone (the socket thread holds no list of
+	 * them): those not run, and those done and not taken. */
+	for (struct wtask *t = s->wtodo, *n; t; t = n) {
+		n = t->next;
+		wtask_free(t);
+	}
+	for (struct wtask *t = s->done, *n; t; t = n) {
+		n = t->next;
+		if (t->warm)
+			wtask_free(t);
+	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->cache_mu);
 	pthread_cond_destroy(&s->cv);

@@ -86,7 +86,7 @@ static void accepted(const struct wire_msg *m, bool ready)
 		     terminated(h->backend, sizeof(h->backend)) &&
 		     terminated(h->pilot, sizeof(h->pilot)) && h->slots >= 1 &&
 		     h->slots <= WIRE_MAX_SLOTS;
-	if (t == WIRE_TASK)
+	if (t == WIRE_TASK || t == WIRE_WARM)
 		ok = k->text && !k->text[k->text_len] && strlen(k->text) == k->text_len &&
 		     k->text_len <= WIRE_MAX_TEXT && strlen(k->basedir) < WIRE_MAX_PATH &&
 		     strlen(k->url) < WIRE_MAX_PATH && k->url[0] && strlen(k->tree) < WIRE_MAX_PATH &&
@@ -98,6 +98,8 @@ static void accepted(const struct wire_msg *m, bool ready)
 		     (m->u.result.blob_len == 0) == (m->u.result.blob == NULL);
 	if (t == WIRE_BYE)
 		ok = terminated(m->u.bye.why, sizeof(m->u.bye.why));
+	if (t == WIRE_WARMED)
+		ok = terminated(m->u.warmed.why, sizeof(m->u.warmed.why)) && m->u.warmed.rc <= 0;
 	if (!ok)
 		die("an accepted message breaks its bounds", t);
 }
