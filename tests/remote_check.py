@@ -23,13 +23,17 @@ of three benchmark files, and checks:
 - the cache on a full disk (a 3 MiB tmpfs in a private mount namespace):
   the same bytes, blocks not kept counted;
 - a file changed on the server between two jobs: the second job gives
-  the new file's bytes.
+  the new file's bytes;
+- a job queued behind another has its first tasks' data fetched into the
+  node's cache by the worker ahead of its run, and then runs right with
+  the server stopped.
 Exit status: 0 when every check passed, 1 otherwise, 77 when the server,
 unshare, /dev/fuse or root are missing.
 """
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -68,6 +72,21 @@ def run(text, name, env=None, cache=None, timeout=300):
     r = subprocess.run([ANAFS, "run", "-j", "2", path], capture_output=True, timeout=timeout,
                        cwd=TMP, env=e)
     return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def mount_with(env, tag, *args):
+    """A foreground mount whose daemon (and its workers or threads) start
+    with env added to ours."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return mu.Mount(ANAFS, TMP, tag, *args, foreground=True)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def cache_stat(cache):
@@ -192,17 +211,7 @@ def file_removed(x):
                            ("rm-cache", {"ANAFS_CACHE_DIR": os.path.join(TMP, "cache-rm")})):
         x.put("gone/y.root", local)
         url = x.url("gone/y.root")
-        saved = {k: os.environ.get(k) for k in cache_env}
-        os.environ.update(cache_env)  # the daemon and its threads inherit it
-        try:
-            m = mu.Mount(ANAFS, TMP, tag, "--backend", "threads", "--workers", "1",
-                         foreground=True)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        m = mount_with(cache_env, tag, "--backend", "threads", "--workers", "1")
         job = m.submit("removed", query(" ".join([url] * 40)))
         wait_for(lambda: m.status(job) != "queued", 30)
         m.ctl(job, "pause")
@@ -282,6 +291,78 @@ def file_changed(x):
           err[-1000:])
 
 
+class Proxy:
+    """bench/delay_proxy.py in front of the server: a way to hold one job's
+    reads (SIGSTOP) while others go to the server directly."""
+
+    def __init__(self, x, rtt_ms):
+        tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "bench", "delay_proxy.py")
+        self.proc = subprocess.Popen(["/usr/bin/python3", tool, "--target",
+                                      "127.0.0.1:%d" % x.port, "--rtt-ms", str(rtt_ms)],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if len(line) != 3 or line[0] != "listening":
+            self.proc.kill()
+            raise RuntimeError("delay_proxy.py did not start: %r" % line)
+        self.port = int(line[2])
+
+    def url(self, rel):
+        return "root://127.0.0.1:%d//%s" % (self.port, rel)
+
+    def end(self):
+        if self.proc.poll() is None:
+            self.proc.kill()  # also when stopped
+        self.proc.wait(timeout=30)
+
+
+def warm_queued(x):
+    """A job planned and queued behind another (one worker slot) has its
+    first tasks' data fetched into the node's cache by the worker while
+    the other runs: the queued job's log says so, and it then runs with the
+    server down, giving the local run's bytes.  Job A reads through a
+    delaying proxy that the test stops, so that A holds the only slot for
+    as long as the test wants, whatever the machine's speed."""
+    cache = os.path.join(TMP, "cache-warmq")
+    one = "d/c_lzma.root"
+    rc, ref, err = run(query(x.path(one)), "warmq-ref", env={"ANAFS_CACHE": "off"})
+    check(rc == 0, "anafs run over the local file", err[-1000:])
+    env = {"ANAFS_CACHE_DIR": cache, "ANAFS_XRD_TIMEOUT": "20",
+           "XRD_REQUESTTIMEOUT": "60", "XRD_STREAMTIMEOUT": "60"}
+    m = mount_with(env, "wq", "--backend", "local", "--workers", "1")
+    proxy = Proxy(x, 200)
+    try:
+        a = m.submit("hold", query(proxy.url("d/a_lz4.root")))
+        running = wait_for(lambda: m.status(a) != "queued", 60)
+        os.kill(proxy.proc.pid, signal.SIGSTOP)
+        held = running and m.status(a) == "running"
+        check(held, "job A runs and holds the only slot (its reads stopped)", m.status(a))
+        b = m.submit("queued", query(x.url(one)))
+        log = "%s/%s/log" % (m.jobs, b)
+        planned = wait_for(lambda: json.loads(mu.read("%s/%s/progress.json" % (m.jobs, b)))
+                           ["tasks_total"] > 0, 60)
+        tasks = json.loads(mu.read("%s/%s/progress.json" % (m.jobs, b)))["tasks_total"]
+        warmed = planned and wait_for(lambda: mu.read(log).count("warmed task") >= tasks, 60)
+        check(warmed and m.status(b) == "queued",
+              "job B, queued behind A, had its data warmed by the worker", mu.read(log))
+        # From here the server is gone: B can only run from the cache.
+        x.stop()
+        m.ctl(a, "cancel")
+        proxy.end()  # A's reads fail at once and free the slot
+        status = mu.cat_wait(m.mnt, b, 240)
+        got = mu.read("%s/%s/hist.json" % (m.jobs, b), "rb") if status == "done" else b""
+        check(status == "done" and got == ref,
+              "job B ran from the warmed cache with the server down: anafs run's bytes",
+              "%s: %s\n%s" % (status, mu.read("%s/%s/error" % (m.jobs, b)), mu.read(log)))
+        st = settled(cache)
+        check(node(st, "bytes_warmed") > 0, "the cache counts the warmed bytes", st["node"])
+    finally:
+        proxy.end()
+        if not x.proc:
+            x.start()
+        m.umount()
+
+
 def main():
     global TMP, ANAFS, DATA
     why = xrd_util.missing()
@@ -304,6 +385,7 @@ def main():
         mu.section(disk_full, x, ref, budget=200)
         mu.section(file_removed, x, budget=200)
         mu.section(file_changed, x, budget=200)
+        mu.section(warm_queued, x, budget=300)
     finally:
         x.stop()
     return mu.finish()

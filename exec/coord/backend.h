@@ -53,6 +53,16 @@ struct btask {
 	struct btask *next_done;     /* the tasks given back, not collected yet */
 };
 
+/* A task whose data a backend may fetch ahead into a node's disk cache
+ * (backend_ops.warm): the task is not run, and stays the coordinator's to
+ * dispatch later.  Borrowed for the call. */
+struct bwarm {
+	int64_t job;
+	size_t idx;
+	struct plan *plan;
+	uint64_t digest;
+};
+
 struct backend_env {
 	int workers;              /* slots to offer */
 	const char *host;         /* this machine's name, for describe */
@@ -72,6 +82,11 @@ struct backend_env {
 	 * no backend lock held. */
 	int (*adopt)(void *ctx, int64_t job, size_t idx, uint64_t digest, const void *blob,
 		     size_t len, int64_t events, uint64_t bytes);
+	/* A warm's outcome (backend_ops.warm): where it ran, 0 and the bytes
+	 * fetched, or the error and why.  Any thread, no backend lock held;
+	 * may be NULL. */
+	void (*warmed)(void *ctx, int64_t job, size_t idx, const char *host, int rc,
+		       uint64_t bytes, double secs, const char *why);
 	void *ctx;
 	/* For backends with worker processes: */
 	const char *statedir;     /* the state folder (secret, socket, config) */
@@ -102,6 +117,13 @@ struct backend_ops {
 	int (*control)(struct backend *b, const char *cmd, size_t len, char *msg, size_t cap);
 	/* Workers connected and ready now; may be NULL (then env->workers). */
 	int (*live)(struct backend *b);
+	/* May be NULL (no warming).  Have a worker fetch w's data into its
+	 * node's disk cache now, ahead of the task's run, and remember that
+	 * node for the task's file so that dispatch gives the task to it.  0:
+	 * sent (the outcome comes through env->warmed); -EAGAIN: no worker
+	 * can take one now; another negative code: this task cannot be warmed
+	 * (not tried again). */
+	int (*warm)(struct backend *b, const struct bwarm *w);
 };
 
 /* Worker threads of this process. */

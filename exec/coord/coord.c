@@ -386,7 +386,8 @@ int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_
 	pthread_cond_init(&c->run_cv, NULL);
 	struct backend_env env = {.workers = c->o.workers, .host = c->host,
 				  .done = coord_task_done, .pull = coord_task_pull,
-				  .pending = coord_task_pending, .adopt = coord_task_adopt, .ctx = c,
+				  .pending = coord_task_pending, .adopt = coord_task_adopt,
+				  .warmed = coord_task_warmed, .ctx = c,
 				  .statedir = o->statedir, .conf = o->backend_conf, .log = daemon_log};
 	int rc = take_damaged(c);
 	if (!rc && o->resume)

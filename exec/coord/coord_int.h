@@ -62,6 +62,8 @@ struct cjob {
 	double active_secs;          /* time with tasks running, for the rate */
 	double active_since;         /* > 0 while tasks run */
 	atomic_ullong bytes;
+	size_t warm_next;            /* tasks below were offered for warming (coord_warm.c) */
+	int warming;                 /* warms sent and not answered */
 	struct cjob *next_job;
 };
 
@@ -157,5 +159,12 @@ struct btask *coord_task_pull(void *ctx);
 int coord_task_pending(void *ctx);
 int coord_task_adopt(void *ctx, int64_t job, size_t idx, uint64_t digest, const void *blob,
 		     size_t len, int64_t events, uint64_t bytes);
+
+/* ---- coord_warm.c: filling caches for queued jobs ---- */
+/* Under c->lock, after a dispatch round: offer the backend the first
+ * tasks of queued jobs over remote files, to warm its nodes' caches. */
+void coord_warm(struct coord *c);
+void coord_task_warmed(void *ctx, int64_t job, size_t idx, const char *host, int rc,
+		       uint64_t bytes, double secs, const char *why);
 
 #endif

@@ -174,6 +174,7 @@ static void dispatch(struct coord *c)
 			free_slots--;
 		}
 out:
+	coord_warm(c);
 	atomic_store(&c->pending, count_pending(c));
 }
 

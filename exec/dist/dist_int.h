@@ -70,6 +70,7 @@ struct wk {
 	int slots;
 	struct wslot *slot;
 	int nbusy;               /* slots taken */
+	int nwarm;               /* WARMs sent and not answered */
 	uint32_t busy_reported;  /* the last PROGRESS's busy */
 	int64_t last_job;        /* the job of its last task (prefer it again) */
 	int64_t tasks_done, events_done;
@@ -211,6 +212,10 @@ void dist_peer_free(struct backend *b, struct wk *w);
 bool dist_usable(const struct backend *b, const struct wk *w);
 /* Hand t to w (a free slot checked): 0, or the encoder's error. Under mu. */
 int dist_assign(struct backend *b, struct wk *w, struct btask *t);
+/* The TASK (or WARM: type) of task idx of plan p, try attempt, into *m:
+ * its strings borrowed from p.  0, or -EINVAL past the wire's bounds. */
+int dist_task_msg(unsigned type, int64_t job, size_t idx, uint32_t attempt, uint64_t digest,
+		  struct plan *p, struct wire_msg *m);
 
 /* ---- dist_sched.c ---- */
 /* Once a second from the thread: rates, scaling, BYE to the idle above
@@ -227,5 +232,6 @@ int dist_poll(struct backend *b);
 void dist_describe(struct backend *b, struct strbuf *out);
 int dist_control(struct backend *b, const char *cmd, size_t len, char *msg, size_t cap);
 int dist_live(struct backend *b);
+int dist_warm(struct backend *b, const struct bwarm *bw);
 
 #endif

@@ -101,6 +101,45 @@ int dist_dispatch(struct backend *b, struct btask *t)
 	return rc;
 }
 
+/* WARMs one worker has at once: warming must not crowd out the running
+ * job's own reads, and a worker answers more than a few with busy. */
+#define DIST_WARMS_PER_WORKER 1
+
+int dist_warm(struct backend *b, const struct bwarm *bw)
+{
+	const struct plan_task *pt = plan_task(bw->plan, bw->idx);
+	if (!pt)
+		return -EINVAL;
+	uint64_t fh = name_hash(plan_file(bw->plan, (size_t)pt->file)->url);
+	pthread_mutex_lock(&b->mu);
+	uint64_t node = place_get(b, fh);
+	/* The node that already holds the file's data, else any worker not
+	 * warming; of those, the one with the most free slots. */
+	struct wk *best = NULL;
+	int best_rank = -1;
+	for (struct wk *w = b->workers; w && !atomic_load(&b->stopping); w = w->next) {
+		if (!dist_usable(b, w) || w->nwarm >= DIST_WARMS_PER_WORKER)
+			continue;
+		int rank = (node && name_hash(w->hello.host) == node) * 1000 + (w->slots - w->nbusy);
+		if (rank > best_rank) {
+			best = w;
+			best_rank = rank;
+		}
+	}
+	int rc = -EAGAIN;
+	struct wire_msg m;
+	if (best && !(rc = dist_task_msg(WIRE_WARM, bw->job, bw->idx, 0, bw->digest, bw->plan, &m)) &&
+	    !(rc = dist_queue(b, best, &m))) {
+		best->nwarm++;
+		place_set(b, fh, name_hash(best->hello.host));
+		dist_flush(b, best);
+	} else if (rc == -ENOBUFS || rc == -ENOMEM) {
+		rc = -EAGAIN;
+	}
+	pthread_mutex_unlock(&b->mu);
+	return rc;
+}
+
 int dist_poll(struct backend *b)
 {
 	int n = 0;

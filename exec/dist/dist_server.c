@@ -697,4 +697,5 @@ const struct backend_ops backend_workers = {
 	.describe = dist_describe,
 	.control = dist_control,
 	.live = dist_live,
+	.warm = dist_warm,
 };

@@ -393,6 +393,20 @@ static void on_giveback(struct backend *b, struct wk *w, const struct wire_key *
 		b->env.done(b->env.ctx, t);
 }
 
+/* A WARM's outcome: to the coordinator's log.  Lets go of mu. */
+static void on_warmed(struct backend *b, struct wk *w, struct wire_warmed *r)
+{
+	if (w->nwarm > 0)
+		w->nwarm--;
+	char host[WIRE_MAX_NAME];
+	snprintf(host, sizeof(host), "%s", w->hello.host);
+	pthread_mutex_unlock(&b->mu);
+	printable(r->why, sizeof(r->why));
+	if (b->env.warmed)
+		b->env.warmed(b->env.ctx, r->key.job, r->key.idx, host, r->rc, r->bytes,
+			      r->ms / 1e3, r->why);
+}
+
 void dist_on_msg(struct backend *b, nng_msg *m)
 {
 	uint32_t pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
@@ -447,6 +461,9 @@ void dist_on_msg(struct backend *b, nng_msg *m)
 	case WIRE_GIVEBACK:
 		on_giveback(b, w, &msg.u.key);
 		break;
+	case WIRE_WARMED:
+		on_warmed(b, w, &msg.u.warmed);
+		break;
 	case WIRE_BYE:
 		if (w->state == WK_READY) {
 			printable(msg.u.bye.why, sizeof(msg.u.bye.why));
@@ -467,23 +484,19 @@ void dist_on_msg(struct backend *b, nng_msg *m)
 
 /* ---- handing a task over ---- */
 
-int dist_assign(struct backend *b, struct wk *w, struct btask *t)
+int dist_task_msg(unsigned type, int64_t job, size_t idx, uint32_t attempt, uint64_t digest,
+		  struct plan *p, struct wire_msg *m)
 {
-	int k = 0;
-	while (k < w->slots && w->slot[k].t)
-		k++;
-	if (k == w->slots || t->idx > UINT32_MAX)
-		return k == w->slots ? -EAGAIN : -EINVAL;
 	size_t tlen = 0;
-	const char *text = plan_text(t->plan, &tlen);
-	const struct plan_task *pt = plan_task(t->plan, t->idx);
-	const struct plan_file *f = plan_file(t->plan, (size_t)pt->file);
-	const char *basedir = plan_basedir(t->plan);
-	if (tlen > UINT32_MAX)
+	const char *text = plan_text(p, &tlen);
+	const struct plan_task *pt = plan_task(p, idx);
+	if (!pt || idx > UINT32_MAX || tlen > UINT32_MAX)
 		return -EINVAL;
-	struct wire_msg m = {.type = WIRE_TASK};
-	struct wire_task *wt = &m.u.task;
-	wt->key = (struct wire_key){t->job, (uint32_t)t->idx, t->attempt, t->digest};
+	const struct plan_file *f = plan_file(p, (size_t)pt->file);
+	const char *basedir = plan_basedir(p);
+	*m = (struct wire_msg){.type = (uint16_t)type};
+	struct wire_task *wt = &m->u.task;
+	wt->key = (struct wire_key){job, (uint32_t)idx, attempt, digest};
 	wt->text = text;
 	wt->text_len = (uint32_t)tlen;
 	wt->basedir = basedir ? basedir : "";
@@ -495,7 +508,20 @@ int dist_assign(struct backend *b, struct wk *w, struct btask *t)
 	wt->fingerprint = f->fingerprint;
 	wt->first = pt->first;
 	wt->last = pt->last;
-	int rc = dist_queue(b, w, &m);
+	return 0;
+}
+
+int dist_assign(struct backend *b, struct wk *w, struct btask *t)
+{
+	int k = 0;
+	while (k < w->slots && w->slot[k].t)
+		k++;
+	if (k == w->slots)
+		return -EAGAIN;
+	struct wire_msg m;
+	int rc = dist_task_msg(WIRE_TASK, t->job, t->idx, t->attempt, t->digest, t->plan, &m);
+	if (!rc)
+		rc = dist_queue(b, w, &m);
 	if (rc)
 		return rc;
 	w->slot[k] = (struct wslot){.t = t, .sent = dist_now()};
