@@ -63,7 +63,6 @@ struct cjob {
 	double active_since;         /* > 0 while tasks run */
 	atomic_ullong bytes;
 	size_t warm_next;            /* tasks below were offered for warming (coord_warm.c) */
-	int warming;                 /* warms sent and not answered */
 	struct cjob *next_job;
 };
 

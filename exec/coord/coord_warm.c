@@ -36,10 +36,8 @@ void coord_warm(struct coord *c)
 			size_t idx = j->warm_next;
 			if (task_remote(j, idx)) {
 				struct bwarm w = {j->id, idx, j->plan, plan_task_digest(j->plan, idx)};
-				int rc = c->bops->warm(c->backend, &w);
-				if (rc == -EAGAIN)
+				if (c->bops->warm(c->backend, &w) == -EAGAIN)
 					return; /* no worker free to warm: the next round */
-				j->warming += rc == 0;
 			}
 			j->warm_next++;
 		}
@@ -52,8 +50,6 @@ void coord_task_warmed(void *ctx, int64_t job, size_t idx, const char *host, int
 	struct coord *c = ctx;
 	pthread_mutex_lock(&c->lock);
 	struct cjob *j = coord_find(c, job);
-	if (j && j->warming > 0)
-		j->warming--;
 	if (j && !rc)
 		coord_log(c, job, "warmed task %zu on %s: %.1f MB fetched into its cache in %.1f s",
 			  idx, host, (double)bytes / 1e6, secs);
