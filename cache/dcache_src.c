@@ -37,6 +37,30 @@ static uint64_t file_id(const char *url, uint64_t size, int64_t mtime_ns, uint32
 	return id ? id : 1;
 }
 
+/* The calling thread's tally (src_tally()), or NULL. */
+static _Thread_local struct src_stats *tally;
+
+void src_tally(struct src_stats *t)
+{
+	if (t)
+		memset(t, 0, sizeof(*t));
+	tally = t;
+}
+
+/* k's field in a tally; NULL for the counters a tally does not keep. */
+static uint64_t *tally_field(struct src_stats *t, enum dcache_counter k)
+{
+	switch (k) {
+	case DC_HITS: return &t->hits;
+	case DC_MISSES: return &t->misses;
+	case DC_BYTES_HIT: return &t->bytes_hit;
+	case DC_BYTES_FETCHED: return &t->bytes_fetched;
+	case DC_CORRUPT: return &t->corrupt;
+	case DC_WAITED: return &t->waited;
+	default: return NULL;
+	}
+}
+
 void dc_count(struct dcache *c, struct dsrc *d, enum dcache_counter k, uint64_t n)
 {
 	if (!n)
@@ -45,15 +69,22 @@ void dc_count(struct dcache *c, struct dsrc *d, enum dcache_counter k, uint64_t 
 	atomic_fetch_add_explicit(&c->delta[k], n, memory_order_relaxed);
 	if (d)
 		atomic_fetch_add_explicit(&d->st[k], n, memory_order_relaxed);
+	uint64_t *f = tally ? tally_field(tally, k) : NULL;
+	if (f)
+		*f += n;
 }
 
-/* A read of block b: mark it read for the waste count. */
-static void mark_read(struct dsrc *d, uint64_t b)
+/* A read of block b (len bytes): mark it read for the waste count; a
+ * block this source prefetched counts in the thread's tally as used. */
+static void mark_read(struct dsrc *d, uint64_t b, uint32_t len)
 {
 	pthread_mutex_lock(&d->mu);
+	bool prefetched = d->pf_state && d->pf_state[b] == 1;
 	if (d->pf_state)
 		d->pf_state[b] = 2;
 	pthread_mutex_unlock(&d->mu);
+	if (prefetched && tally)
+		tally->bytes_prefetched += len;
 }
 
 /* Copy n bytes at boff of block b from the last block read: whether it
@@ -113,7 +144,7 @@ static int read_block(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t
 		dc_touch(c, k, len);
 	}
 	memcpy(out, data + boff, n);
-	mark_read(d, b);
+	mark_read(d, b, len);
 	keep_last(d, b, data, len);
 	return 0;
 }

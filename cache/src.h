@@ -172,6 +172,15 @@ void src_prefetch(struct src *s, const struct src_range *r, size_t n);
  * the error of the fetch (src_error() says it). */
 int src_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes);
 
+/* Count what the disk cache does for the reads of the calling thread into
+ * t (zeroed here) until src_tally(NULL): a task's own figures, whatever
+ * other threads read from the same sources meanwhile.  t keeps hits,
+ * misses, bytes_hit, bytes_fetched, corrupt and waited, and as
+ * bytes_prefetched the bytes of blocks its source prefetched that these
+ * reads used; the other fields stay zero.  Not for sources without a
+ * disk cache (nothing is counted). */
+void src_tally(struct src_stats *t);
+
 /* What the disk cache did for s so far (all zero without one). */
 void src_stats(struct src *s, struct src_stats *st);
 

@@ -52,9 +52,11 @@ static void test_frame(void)
 	hello_payload(&pl, 4, 4, 1, 1, 'h');
 	frame(&fr, WIRE_HELLO, 0, &pl, NULL);
 	check(dec_bytes(NULL, fr.b, fr.n) == 0, "a hand-made hello refused");
-	fr.b[4] = 2;
-	check(dec_bytes(NULL, fr.b, fr.n) == -EPROTO, "version 2 accepted");
-	fr.b[4] = 1, fr.b[0] = 'X';
+	fr.b[4] = WIRE_VERSION + 1;
+	check(dec_bytes(NULL, fr.b, fr.n) == -EPROTO, "version %d accepted", WIRE_VERSION + 1);
+	fr.b[4] = WIRE_VERSION - 1;
+	check(dec_bytes(NULL, fr.b, fr.n) == -EPROTO, "version %d accepted", WIRE_VERSION - 1);
+	fr.b[4] = WIRE_VERSION, fr.b[0] = 'X';
 	check(dec_bytes(NULL, fr.b, fr.n) == -EPROTO, "a wrong magic accepted");
 	fr.b[0] = 'A';
 	for (unsigned t = 0; t < 0x10000; t += (t < 16 ? 1 : 0x1000)) {
@@ -252,7 +254,9 @@ static void test_lz4(void)
 	wire_msg_free(&d);
 	check(d.owned == NULL, "wire_msg_free left owned");
 	/* The lz4 bytes of that frame, with lengths that lie. */
-	const unsigned char *lz = (const unsigned char *)f + WIRE_HEAD_TEST + 24 + 4 + 4 + 16 + 8;
+	/* header, key, rc, why (empty), events, bytes, the five cache figures,
+	 * then the blob's two lengths */
+	const unsigned char *lz = (const unsigned char *)f + WIRE_HEAD_TEST + 24 + 4 + 4 + 16 + 40 + 8;
 	uint32_t lzlen = le_get32(lz - 4);
 	check(le_get32(lz - 8) == big_n && lzlen + (size_t)(lz - (unsigned char *)f) + WIRE_MAC == n,
 	      "the blob's place in the frame");

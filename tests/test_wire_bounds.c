@@ -208,7 +208,10 @@ static void test_bounds_decode(void)
 	for (size_t len = WIRE_MAX_WHY - 1; len <= WIRE_MAX_WHY; len++) {
 		pl.n = 0;
 		putkey(&pl, 1), put32(&pl, (uint32_t)-5), putstr(&pl, s, len);
-		put64(&pl, 1), put64(&pl, 2), put32(&pl, 0), put32(&pl, 0);
+		put64(&pl, 1), put64(&pl, 2);
+		for (int i = 0; i < 5; i++)
+			put64(&pl, 0);
+		put32(&pl, 0), put32(&pl, 0);
 		check(dec_raw(WIRE_RESULT, &pl) == (len < WIRE_MAX_WHY ? 0 : -EBADMSG),
 		      "decode: result why of %zu bytes", len);
 	}

@@ -173,6 +173,7 @@ static void sample(unsigned type, struct wire_msg *m)
 	case WIRE_RESULT:
 		m->u.result.key = k;
 		m->u.result.events = 5000, m->u.result.bytes = 1 << 20;
+		m->u.result.cache = (struct wire_cache){12, 3, 12u << 20, 3u << 20, 7u << 20};
 		for (size_t i = 0; i < sizeof(blob); i++)
 			blob[i] = (unsigned char)(i % 17 * (i % 5));
 		m->u.result.blob = blob, m->u.result.blob_len = sizeof(blob);
@@ -216,6 +217,7 @@ static bool same_msg(const struct wire_msg *a, const struct wire_msg *b)
 	case WIRE_RESULT:
 		return !memcmp(&r->key, &q->key, sizeof(r->key)) && r->rc == q->rc &&
 		       !strcmp(r->why, q->why) && r->events == q->events && r->bytes == q->bytes &&
+		       !memcmp(&r->cache, &q->cache, sizeof(r->cache)) &&
 		       r->blob_len == q->blob_len && (!r->blob_len || !memcmp(r->blob, q->blob, r->blob_len));
 	case WIRE_PROGRESS:
 		return a->u.progress.n == b->u.progress.n && a->u.progress.busy == b->u.progress.busy &&
@@ -314,6 +316,8 @@ static void result_payload(struct raw *p, uint32_t raw, const void *lz, uint32_t
 {
 	p->n = 0;
 	putkey(p, 1), put32(p, 0), putstr(p, "", 0), put64(p, 1), put64(p, 2);
+	for (int i = 0; i < 5; i++) /* the cache figures */
+		put64(p, (uint64_t)i);
 	put32(p, raw), put32(p, lzlen), put(p, lz, lzlen);
 }
 

@@ -79,6 +79,7 @@ static void run_task(struct lworker *w, struct runner **kit, struct btask *t)
 		t->rc = runner_run(*kit, t->idx, on_progress, &pc, &t->result, t->msg,
 				   sizeof(t->msg));
 		atomic_fetch_add(&t->bytes, runner_bytes_read(*kit) - b0);
+		runner_cache(*kit, &t->cache);
 	}
 	t->worker = w->id;
 }

@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2          /* 2: WARM, WARMED; RESULT's cache figures */
 #define WIRE_MAX_MSG (512u << 20)  /* a whole frame, either way */
 #define WIRE_MAX_TEXT (1u << 20)   /* a query's text (the store's limit) */
 #define WIRE_MAX_PATH 4096         /* a file's URL, a base folder */
@@ -136,12 +136,19 @@ struct wire_progress {
 	struct wire_progress_task t[WIRE_MAX_PROGRESS];
 };
 
+/* What the worker's disk cache did for one task's reads (src_tally()). */
+struct wire_cache {
+	uint64_t hits, misses;       /* block reads served by the cache / fetched */
+	uint64_t bytes_hit, bytes_fetched;
+	uint64_t bytes_prefetched;   /* of blocks prefetched ahead, used by the reads */
+};
 struct wire_result {
 	struct wire_key key;
 	int32_t rc;                  /* 0, or a negative code (ana_err.h) */
 	char why[WIRE_MAX_WHY];      /* rc < 0: file, entries, reason */
 	int64_t events;
 	uint64_t bytes;
+	struct wire_cache cache;
 	/* rc == 0: the result codec's bytes (result_encode()).  They travel
 	 * lz4-compressed; decoding gives them back whole (the frame's buffer
 	 * holds them: wire_msg_free()). */

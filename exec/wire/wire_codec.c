@@ -423,6 +423,11 @@ void wire_payload_encode(struct wire_wbuf *w, const struct wire_msg *m, char *wh
 		w_str(w, res->why);
 		w_u64(w, (uint64_t)res->events);
 		w_u64(w, res->bytes);
+		w_u64(w, res->cache.hits);
+		w_u64(w, res->cache.misses);
+		w_u64(w, res->cache.bytes_hit);
+		w_u64(w, res->cache.bytes_fetched);
+		w_u64(w, res->cache.bytes_prefetched);
 		enc_blob(w, res->blob, res->blob_len);
 		break;
 	case WIRE_ACK:
@@ -572,6 +577,11 @@ int wire_payload_decode(struct wire_msg *m, const unsigned char *p, size_t n, ch
 		r_str(&r, res->why, sizeof(res->why), "result's why");
 		res->events = (int64_t)r_u64(&r, "result's events");
 		res->bytes = r_u64(&r, "result's bytes");
+		res->cache.hits = r_u64(&r, "result's cache hits");
+		res->cache.misses = r_u64(&r, "result's cache misses");
+		res->cache.bytes_hit = r_u64(&r, "result's cache bytes");
+		res->cache.bytes_fetched = r_u64(&r, "result's fetched bytes");
+		res->cache.bytes_prefetched = r_u64(&r, "result's prefetched bytes");
 		rc = dec_blob(&r, m);
 		break;
 	case WIRE_ACK:

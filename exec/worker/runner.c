@@ -23,7 +23,13 @@ struct runner {
 	const struct rootio_column **colp;
 	size_t ninputs;
 	uint64_t bytes_closed;     /* read by trees already closed */
+	struct src_stats tally;    /* the disk cache's work for the last task's reads */
 };
+
+void runner_cache(const struct runner *r, struct src_stats *out)
+{
+	*out = r->tally;
+}
 
 uint64_t runner_bytes_read(const struct runner *r)
 {
@@ -287,11 +293,15 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap)
 {
+	src_tally(&r->tally); /* the file's opening counts too */
 	int rc = task_file(r, t, msg, cap);
-	if (rc)
+	if (rc) {
+		src_tally(NULL);
 		return rc;
+	}
 	prefetch_task(r, t);
 	rc = run_batches(r, t, progress, ctx, msg, cap);
+	src_tally(NULL);
 	struct result *part = NULL;
 	int rc2 = eval_state_take(r->st, &part);
 	if (!rc && rc2)

@@ -16,6 +16,7 @@
 
 #include "plan.h"
 #include "result.h"
+#include "src.h"
 
 #include <stdint.h>
 
@@ -56,6 +57,11 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
  * server's error, -ENOTSUP without a disk cache. */
 int runner_warm(struct runner *r, const struct plan_task *t, uint64_t *bytes, char *msg,
 		size_t cap);
+
+/* What the disk cache did for the reads of the runner's last task
+ * (src_tally(): hits, misses, bytes from the cache and fetched, bytes
+ * prefetched and used); all zero for local files. */
+void runner_cache(const struct runner *r, struct src_stats *out);
 
 /* Compressed bytes the runner has read from files so far. */
 uint64_t runner_bytes_read(const struct runner *r);

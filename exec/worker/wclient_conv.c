@@ -57,6 +57,7 @@ void wc_send_result(struct wc *w, struct wtask *t)
 		snprintf(r->why, sizeof(r->why), "%s", t->rc ? t->why : "");
 		r->events = t->done_events;
 		r->bytes = t->done_bytes;
+		r->cache = t->cache;
 		r->blob = t->rc ? NULL : t->blob;
 		r->blob_len = t->rc ? 0 : t->blob_len;
 		int rc = wc_send(w, &m);

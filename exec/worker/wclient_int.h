@@ -47,6 +47,7 @@ struct wtask {
 	size_t blob_len;
 	int64_t done_events;
 	uint64_t done_bytes;
+	struct wire_cache cache; /* what the disk cache did for its reads */
 	bool warm;               /* a WARM: fetch its data into the cache, run nothing */
 	uint64_t warm_bytes;     /* the outcome of a WARM: bytes fetched */
 	uint32_t warm_ms;

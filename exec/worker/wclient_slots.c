@@ -292,6 +292,10 @@ static void run_task(struct wslots *s, struct runner **kit, struct wtask *t)
 			rc = runner_run_entries(*kit, &pt, on_progress, &pc, &res, t->why,
 						sizeof(t->why));
 			atomic_store(&t->bytes, runner_bytes_read(*kit) - pc.b0);
+			struct src_stats cs;
+			runner_cache(*kit, &cs);
+			t->cache = (struct wire_cache){cs.hits, cs.misses, cs.bytes_hit,
+						       cs.bytes_fetched, cs.bytes_prefetched};
 		}
 	}
 	if (!rc && (rc = result_encode(res, &t->blob, &t->blob_len)))
