@@ -217,15 +217,30 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			strbuf_printf(b, ", \"bytes_read\": %llu", (unsigned long long)live.bytes);
 		else
 			strbuf_printf(b, ", \"bytes_read\": null");
+		/* The disk cache for this job's reads, on whatever nodes they ran:
+		 * what the store holds and what came back since. */
+		struct store_cache jc;
+		if (store_job_cache(c->st, j->id, &jc))
+			memset(&jc, 0, sizeof(jc));
+		jc.hits += live.cache.hits;
+		jc.misses += live.cache.misses;
+		jc.bytes_hit += live.cache.bytes_hit;
+		jc.bytes_fetched += live.cache.bytes_fetched;
+		jc.bytes_prefetched += live.cache.bytes_prefetched;
+		if (jc.hits + jc.misses)
+			strbuf_printf(b, ", \"cache_hit_ratio\": %.6g",
+				      (double)jc.hits / (double)(jc.hits + jc.misses));
+		else
+			strbuf_printf(b, ", \"cache_hit_ratio\": null");
+		strbuf_printf(b, ", \"job_cache\": {\"hits\": %llu, \"misses\": %llu, "
+			      "\"bytes_hit\": %llu, \"bytes_fetched\": %llu, \"bytes_prefetched\": %llu}",
+			      (unsigned long long)jc.hits, (unsigned long long)jc.misses,
+			      (unsigned long long)jc.bytes_hit, (unsigned long long)jc.bytes_fetched,
+			      (unsigned long long)jc.bytes_prefetched);
 		/* The node's disk cache, all its processes, now. */
 		struct dcache *dc = src_cache_default();
 		struct dcache_stats cs;
 		if (dc && !dcache_stats(dc, &cs)) {
-			uint64_t hit = cs.node[DC_HITS], all = hit + cs.node[DC_MISSES];
-			if (all)
-				strbuf_printf(b, ", \"cache_hit_ratio\": %.6g", (double)hit / (double)all);
-			else
-				strbuf_printf(b, ", \"cache_hit_ratio\": null");
 			strbuf_printf(b, ", \"cache\": {\"scope\": \"node\"");
 			for (int k = 0; k < DC_NCOUNTERS; k++)
 				strbuf_printf(b, ", \"%s\": %llu", dcache_counter_name(k),
@@ -233,7 +248,7 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			strbuf_printf(b, ", \"used\": %llu, \"limit\": %llu}",
 				      (unsigned long long)cs.used, (unsigned long long)cs.limit);
 		} else {
-			strbuf_printf(b, ", \"cache_hit_ratio\": null, \"cache\": null");
+			strbuf_printf(b, ", \"cache\": null");
 		}
 		strbuf_printf(b, ", \"planned\": %s, \"note\": ", planned ? "true" : "false");
 		json_string(b, live.note);

@@ -39,7 +39,7 @@ JOB_FILES = ["query", "status", "error", "progress", "progress.json", "hist.json
              "cutflow", "log", "ctl", "wait"]
 PROGRESS_KEYS = {"job", "status", "percent", "events_done", "events_total", "tasks_done",
                  "tasks_total", "workers", "rate", "eta_seconds", "bytes_read",
-                 "cache_hit_ratio"}
+                 "cache_hit_ratio", "job_cache"}
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S")
 
 

@@ -150,7 +150,11 @@ def cold_and_warm(x, ref):
     text = mu.read(os.path.join(m.mnt, "cache"))
     check("hit" in text and "prefetch" in text, "the mount's cache file shows the counters", text)
     prog = json.loads(mu.read("%s/%s/progress.json" % (m.jobs, job)))
-    check("cache" in prog, "progress.json has the cache figures", prog)
+    jc = prog.get("job_cache") or {}
+    check("cache" in prog and jc.get("hits", 0) > 0 and
+          jc.get("misses", 0) + jc.get("bytes_prefetched", 0) > 0,
+          "the cold job's progress.json has its own cache figures (hits, and misses or "
+          "prefetched blocks used) beside the node's", prog)
 
     job2 = m.submit("warm", remote)
     status = mu.cat_wait(m.mnt, job2, 240)
@@ -162,6 +166,11 @@ def cold_and_warm(x, ref):
           node(st2, "hits") > node(st, "hits"),
           "the warm job read every block from the cache, none from the server",
           "before %s\nafter %s" % (st["node"], st2["node"]))
+    prog2 = json.loads(mu.read("%s/%s/progress.json" % (m.jobs, job2)))
+    jc2 = prog2.get("job_cache") or {}
+    check(jc2.get("hits", 0) > 0 and jc2.get("misses") == 0 and jc2.get("bytes_fetched") == 0
+          and prog2.get("cache_hit_ratio") == 1,
+          "the warm job's own figures: every read a hit, nothing fetched", prog2)
     m.umount()
 
 

@@ -439,10 +439,30 @@ static void test_logs(struct store *st, int64_t id, int64_t quiet)
 }
 
 /* Everything the first round wrote, as read back after reopening. */
+/* A job's cache figures: zero at first, sums of what is added, -ENOENT
+ * for no such job; kept across reopening (test_reopen). */
+static void test_cache(struct store *st, int64_t id)
+{
+	struct store_cache c;
+	CHECK_EQ_I(store_job_cache(st, id, &c), 0);
+	CHECK(!c.hits && !c.misses && !c.bytes_hit && !c.bytes_fetched && !c.bytes_prefetched);
+	struct store_cache d = {3, 1, 3u << 20, 1u << 20, 2u << 20};
+	CHECK_EQ_I(store_job_cache_add(st, id, &d), 0);
+	CHECK_EQ_I(store_job_cache_add(st, id, &d), 0);
+	CHECK_EQ_I(store_job_cache(st, id, &c), 0);
+	CHECK(c.hits == 6 && c.misses == 2 && c.bytes_hit == 6u << 20 &&
+	      c.bytes_fetched == 2u << 20 && c.bytes_prefetched == 4u << 20);
+	CHECK_EQ_I(store_job_cache_add(st, 999999, &d), -ENOENT);
+	CHECK_EQ_I(store_job_cache(st, 999999, &c), -ENOENT);
+}
+
 static void test_reopen(const char *path, const int64_t *ids)
 {
 	struct store *st = open_or_die(path);
 	struct job_info ji;
+	struct store_cache c;
+	CHECK_EQ_I(store_job_cache(st, ids[0], &c), 0);
+	CHECK(c.hits == 6 && c.bytes_prefetched == 4u << 20);
 	CHECK_EQ_I(store_job_get(st, ids[0], &ji), 0);
 	CHECK_STR(ji.name, "zmumu");
 	CHECK_EQ_I(ji.status, JOB_DONE);
@@ -606,6 +626,7 @@ int main(void)
 	test_tasks(st, ids[0]);
 	test_status(st, ids[0]);
 	test_logs(st, ids[0], ids[1]);
+	test_cache(st, ids[0]);
 	store_close(st);
 	test_reopen(path, ids);
 	test_memory();

@@ -81,10 +81,17 @@ static void free_job(struct cjob *j)
 	free(j);
 }
 
+void coord_store_cache(struct coord *c, int64_t id, const struct store_cache *d)
+{
+	if (d->hits || d->misses || d->bytes_hit || d->bytes_fetched || d->bytes_prefetched)
+		store_job_cache_add(c->o.st, id, d); /* figures: a failure loses only them */
+}
+
 void coord_retire(struct coord *c, struct cjob *j)
 {
 	if (!job_status_terminal(j->status) || j->running || j->planning || j->merging)
 		return;
+	coord_store_cache(c, j->id, &j->cache);
 	if (j->unrecorded) {
 		struct override *o = calloc(1, sizeof(*o));
 		if (o) {
@@ -588,6 +595,7 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 			running += atomic_load(&t->events);
 		out->events_pending = running + j->events_waiting;
 		out->bytes = atomic_load(&j->bytes);
+		out->cache = j->cache;
 		out->active = true;
 		out->planned = j->planned;
 		out->workers = j->running;

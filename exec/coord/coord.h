@@ -113,6 +113,7 @@ struct coord_live {
 	int workers_live;       /* workers connected now, on any job */
 	int retrying;           /* tasks waiting to be tried again */
 	uint64_t bytes;         /* compressed bytes read for it by this daemon */
+	struct store_cache cache; /* cache figures of tries back and not yet in the store */
 	bool active;            /* the coordinator holds it (queued, running, paused) */
 	bool planned;           /* its dataset is expanded and its tasks are known */
 	char note[256];         /* what it waits for ("planning: 120 of 2000 files"), or "" */

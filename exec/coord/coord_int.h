@@ -63,6 +63,7 @@ struct cjob {
 	double active_since;         /* > 0 while tasks run */
 	atomic_ullong bytes;
 	size_t warm_next;            /* tasks below were offered for warming (coord_warm.c) */
+	struct store_cache cache;    /* the disk cache's figures of tries back, not yet stored */
 	struct cjob *next_job;
 };
 
@@ -136,7 +137,8 @@ void coord_emit(struct coord *c, int64_t id, unsigned ev);
 void coord_unlock(struct coord *c);
 
 /* Under c->lock: drop j from the table when it is over and nothing of it
- * runs (keeping an override when the store lags). */
+ * runs (keeping an override when the store lags; its cache figures
+ * stored). */
 void coord_retire(struct coord *c, struct cjob *j);
 
 /* Under c->lock: set the stop flag of every task of j in flight. */
@@ -158,6 +160,10 @@ struct btask *coord_task_pull(void *ctx);
 int coord_task_pending(void *ctx);
 int coord_task_adopt(void *ctx, int64_t job, size_t idx, uint64_t digest, const void *blob,
 		     size_t len, int64_t events, uint64_t bytes);
+
+/* Add the cache figures d to job id's in the store (a no-op for zeros);
+ * any lock or none. */
+void coord_store_cache(struct coord *c, int64_t id, const struct store_cache *d);
 
 /* ---- coord_warm.c: filling caches for queued jobs ---- */
 /* Under c->lock, after a dispatch round: offer the backend the first

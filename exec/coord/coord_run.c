@@ -290,6 +290,11 @@ static void collect(struct coord *c, struct btask *t)
 		return;
 	}
 	atomic_fetch_add(&j->bytes, atomic_load(&t->bytes));
+	j->cache.hits += t->cache.hits;
+	j->cache.misses += t->cache.misses;
+	j->cache.bytes_hit += t->cache.bytes_hit;
+	j->cache.bytes_fetched += t->cache.bytes_fetched;
+	j->cache.bytes_prefetched += t->cache.bytes_prefetched;
 	unlink_task(j, t);
 	bool active = !job_status_terminal(j->status);
 	if (!active || (t->rc == -ECANCELED && c->stopping) || !wanted(j, t->idx)) {
@@ -378,7 +383,12 @@ static void merge_job(struct coord *c, struct cjob *j)
 		j->slots[s] = NULL;
 		j->slot_skip[s] = NULL;
 		j->merging = true;
+		/* The cache figures so far, stored before the commit: a job seen
+		 * done has all of its merged tasks' figures. */
+		struct store_cache cache = j->cache;
+		memset(&j->cache, 0, sizeof(j->cache));
 		pthread_mutex_unlock(&c->lock);
+		coord_store_cache(c, j->id, &cache);
 		void *blob = NULL;
 		size_t len = 0;
 		bool last = idx + 1 == j->ntasks;

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 enum job_status {
 	JOB_QUEUED = 0,
@@ -193,6 +193,19 @@ struct store_skip {
  * -ENOENT for no such job. */
 int store_job_skipped(struct store *st, int64_t id, struct store_skip **out, size_t *n);
 void store_skips_free(struct store_skip *v, size_t n);
+
+/* What the disk cache did for a job's reads, summed over its tasks' tries
+ * (src_tally() on the workers). */
+struct store_cache {
+	uint64_t hits, misses;       /* block reads served by the cache / fetched */
+	uint64_t bytes_hit, bytes_fetched;
+	uint64_t bytes_prefetched;   /* of blocks prefetched ahead, used by the reads */
+};
+/* Add d to job id's figures.  -ENOENT for no such job. */
+int store_job_cache_add(struct store *st, int64_t id, const struct store_cache *d);
+/* Job id's figures (all zero before any was added).  -ENOENT for no such
+ * job. */
+int store_job_cache(struct store *st, int64_t id, struct store_cache *out);
 
 /* The job's merged result (NULL, 0 before the first merge). *data is new.
  * -ENOENT for no such job. */

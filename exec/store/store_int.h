@@ -62,6 +62,8 @@ enum stmt_id {
 	S_SKIPPED,
 	S_LOG_INSERT,
 	S_LOG,
+	S_CACHE_ADD,
+	S_CACHE_GET,
 	/* The damage scan (store_check.c). */
 	S_QUICK_CHECK,
 	S_MAX_SEQ,

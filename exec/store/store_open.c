@@ -103,6 +103,14 @@ static const char *const migrations[] = {
 	" idx INTEGER NOT NULL,"
 	" reason TEXT NOT NULL,"
 	" PRIMARY KEY(job, idx)) WITHOUT ROWID;",
+	/* 4 -> 5: what the disk cache did for each job's reads. */
+	"CREATE TABLE job_cache("
+	" job INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+	" hits INTEGER NOT NULL DEFAULT 0,"
+	" misses INTEGER NOT NULL DEFAULT 0,"
+	" bytes_hit INTEGER NOT NULL DEFAULT 0,"
+	" bytes_fetched INTEGER NOT NULL DEFAULT 0,"
+	" bytes_prefetched INTEGER NOT NULL DEFAULT 0);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");

@@ -64,6 +64,14 @@ const char *const st_sql[S_NSTMT] = {
 		      " WHERE s.job = ?1 ORDER BY s.idx",
 	[S_LOG_INSERT] = "INSERT INTO logs(job, t, text) VALUES(?1, ?2, ?3)",
 	[S_LOG] = "SELECT t, text FROM logs WHERE job = ?1 ORDER BY seq",
+	[S_CACHE_ADD] = "INSERT INTO job_cache(job, hits, misses, bytes_hit, bytes_fetched,"
+			" bytes_prefetched) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(job) DO UPDATE"
+			" SET hits = hits + excluded.hits, misses = misses + excluded.misses,"
+			" bytes_hit = bytes_hit + excluded.bytes_hit,"
+			" bytes_fetched = bytes_fetched + excluded.bytes_fetched,"
+			" bytes_prefetched = bytes_prefetched + excluded.bytes_prefetched",
+	[S_CACHE_GET] = "SELECT hits, misses, bytes_hit, bytes_fetched, bytes_prefetched"
+			" FROM job_cache WHERE job = ?1",
 	/* Ten problems are plenty to say what is wrong. */
 	[S_QUICK_CHECK] = "PRAGMA quick_check(10)",
 	/* The highest job id each table knows, where the jobs table cannot
