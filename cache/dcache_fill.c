@@ -10,6 +10,7 @@
 #include "dcache_int.h"
 
 #include "src.h"
+#include "src_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,8 +32,9 @@ int dc_lock(int fd, uint64_t off, bool wait)
 
 /* Take k in the table of blocks in flight: true when this thread is now
  * its filler; false when another was (then it waited for it to end when
- * wait, and *waited says so). */
-static bool fly_take(struct dcache *c, struct dc_key k, bool wait, bool *waited)
+ * wait, and *waited says so), or when the thread was asked to stop while
+ * it waited (*stopped; src_stopping(), looked at every 0.1 s). */
+static bool fly_take(struct dcache *c, struct dc_key k, bool wait, bool *waited, bool *stopped)
 {
 	pthread_mutex_lock(&c->fly_mu);
 	for (;;) {
@@ -41,12 +43,19 @@ static bool fly_take(struct dcache *c, struct dc_key k, bool wait, bool *waited)
 			f = f->next;
 		if (!f)
 			break;
-		if (!wait) {
+		if (!wait || (*stopped = src_stopping())) {
 			pthread_mutex_unlock(&c->fly_mu);
 			return false;
 		}
 		*waited = true;
-		pthread_cond_wait(&c->fly_cv, &c->fly_mu);
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c->fly_cv, &c->fly_mu, &t);
 	}
 	bool took = false;
 	if (!*waited) {
@@ -123,10 +132,12 @@ int dc_fill(struct dsrc *d, uint64_t b, uint32_t len, uint8_t *data)
 {
 	struct dcache *c = d->c;
 	struct dc_key k = {d->fid, b};
-	bool waited = false;
+	bool waited = false, stopped = false;
 	for (;;) {
-		if (fly_take(c, k, true, &waited))
+		if (fly_take(c, k, true, &waited, &stopped))
 			break;
+		if (stopped)
+			return -ECANCELED;
 		if (!waited)
 			goto direct; /* out of memory for the table: no sharing */
 		if (dc_block_load(c, k, len, data) == 0)
@@ -199,6 +210,9 @@ void dc_prefetch_queue(struct dsrc *d, const uint64_t (*blocks)[2], size_t n)
 void dc_prefetch_cancel(struct dsrc *d)
 {
 	struct dcache *c = d->c;
+	/* A prefetch retrying against a server that is down gives up at its
+	 * next look (src_stop_when()), not at ANAFS_XRD_TIMEOUT. */
+	atomic_store(&d->closing, true);
 	pthread_mutex_lock(&c->pf_mu);
 	struct dc_pfjob **p = &c->pf_head, *prev = NULL;
 	while (*p) {
@@ -234,10 +248,10 @@ static size_t pf_claim(struct dcache *c, struct dsrc *d, uint64_t first, uint64_
 {
 	for (uint64_t b = first; b <= last && b < d->nblocks && n < cap; b++) {
 		struct dc_key k = {d->fid, b};
-		bool dup = false, waited = false;
+		bool dup = false, waited = false, stopped = false;
 		for (size_t i = 0; i < n && !dup; i++)
 			dup = v[i].b == b;
-		if (dup || dc_block_exists(c, k) || !fly_take(c, k, false, &waited))
+		if (dup || dc_block_exists(c, k) || !fly_take(c, k, false, &waited, &stopped))
 			continue;
 		int fd = lock_block(c, k, false);
 		if (fd < 0 || dc_block_exists(c, k)) {
@@ -336,6 +350,13 @@ int dc_warm(struct dsrc *d, const uint64_t (*blocks)[2], size_t n, uint64_t *byt
 	return rc;
 }
 
+/* For src_stop_when() on a prefetch thread: d is being closed. */
+static bool pf_closing(void *arg)
+{
+	struct dsrc *d = arg;
+	return atomic_load(&d->closing);
+}
+
 static void *pf_main(void *arg)
 {
 	struct dcache *c = arg;
@@ -380,8 +401,11 @@ static void *pf_main(void *arg)
 			n = pf_claim(c, d, j->first, j->last, v, n, cap);
 			free(j);
 		}
-		if (n)
+		if (n) {
+			src_stop_when(pf_closing, d);
 			pf_fetch(d, v, n, false);
+			src_stop_when(NULL, NULL);
+		}
 		pthread_mutex_lock(&c->pf_mu);
 		d->pf_busy--;
 		c->pf_running--;

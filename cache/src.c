@@ -240,6 +240,20 @@ void src_prefetch(struct src *s, const struct src_range *r, size_t n)
 		s->ops->prefetch(s, r, n);
 }
 
+static _Thread_local bool (*stop_fn)(void *ctx);
+static _Thread_local void *stop_ctx;
+
+void src_stop_when(bool (*stopped)(void *ctx), void *ctx)
+{
+	stop_fn = stopped;
+	stop_ctx = ctx;
+}
+
+bool src_stopping(void)
+{
+	return stop_fn && stop_fn(stop_ctx);
+}
+
 int src_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes)
 {
 	*bytes = 0;

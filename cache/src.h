@@ -181,6 +181,15 @@ int src_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes
  * disk cache (nothing is counted). */
 void src_tally(struct src_stats *t);
 
+/* Make the calling thread's reads of remote files give up with
+ * -ECANCELED once stopped(ctx) returns true: checked between a call's
+ * retries, during their backoff, and while waiting for another thread's
+ * fill of the same block (a request the server is answering is not cut
+ * short).  NULL stops checking.  A task's thread sets its stop flag here,
+ * so that a cancel or a pause does not wait out ANAFS_XRD_TIMEOUT
+ * against a server that is down. */
+void src_stop_when(bool (*stopped)(void *ctx), void *ctx);
+
 /* What the disk cache did for s so far (all zero without one). */
 void src_stats(struct src *s, struct src_stats *st);
 

@@ -26,6 +26,9 @@ void src_guard_remove(int slot);
 /* Whether an access to slot's mapping faulted since it was registered. */
 bool src_guard_faulted(int slot);
 
+/* Whether the calling thread was asked to stop (src_stop_when()). */
+bool src_stopping(void);
+
 /* ---- transports and the disk cache, as src.c dispatches to them ---- */
 
 struct src;

@@ -43,6 +43,7 @@
 struct retry {
 	double deadline; /* CLOCK_MONOTONIC seconds */
 	double backoff;
+	bool stopped;    /* the thread was asked to stop (src_stop_when()) */
 };
 
 static double now_s(void)
@@ -65,6 +66,14 @@ static void retry_init(struct retry *r)
 {
 	r->deadline = now_s() + total_timeout();
 	r->backoff = XS_BACKOFF_FIRST;
+	r->stopped = false;
+}
+
+/* The code to return for the last failure rc: -ECANCELED when the thread
+ * was asked to stop. */
+static int last_code(const struct retry *r, int rc)
+{
+	return r->stopped ? -ECANCELED : rc;
 }
 
 /* The timeout to give one client call: what is left of the deadline,
@@ -77,16 +86,21 @@ static unsigned retry_left(const struct retry *r)
 
 /* After a failure rc: whether to try again; if so, sleeps the backoff
  * first (at most until the deadline, for a last try there).  Not when rc
- * is permanent or the deadline has passed. */
+ * is permanent, the deadline has passed or the thread is asked to stop
+ * (r->stopped; looked at every 0.1 s of the backoff). */
 static bool retry_again(struct retry *r, int rc)
 {
 	double left = r->deadline - now_s();
-	if (!xrd_transient(rc) || left < 0.05)
+	if (!xrd_transient(rc) || left < 0.05 || (r->stopped = src_stopping()))
 		return false;
-	double wait = r->backoff < left ? r->backoff : left;
-	struct timespec t = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
-	while (nanosleep(&t, &t) && errno == EINTR)
-		;
+	double end = now_s() + (r->backoff < left ? r->backoff : left);
+	for (double wait; (wait = end - now_s()) > 0;) {
+		if ((r->stopped = src_stopping()))
+			return false;
+		wait = wait < 0.1 ? wait : 0.1;
+		struct timespec t = {0, (long)(wait * 1e9)};
+		nanosleep(&t, NULL);
+	}
 	r->backoff = r->backoff * 2 > XS_BACKOFF_MAX ? XS_BACKOFF_MAX : r->backoff * 2;
 	return true;
 }
@@ -252,6 +266,11 @@ static ssize_t call(struct src *s, struct retry *r, const char *what, xop op, vo
 			break;
 		lost = lost || handle_lost((int)rc);
 	}
+	if (r->stopped) {
+		src_set_error(s, "%s: %s: stopped while waiting for the server (%s)", src_url(s),
+			      what, msg);
+		return -ECANCELED;
+	}
 	src_set_error(s, "%s: %s: %s", src_url(s), what, msg);
 	return public_code((int)rc);
 }
@@ -402,7 +421,7 @@ int src_xrd_open(const char *url, struct src **out, char *msg, size_t cap)
 	int rc;
 	while ((rc = open_once(url, retry_left(&r), &f, &info, why, sizeof(why))))
 		if (!retry_again(&r, rc))
-			return say_failed(rc, url, "open", why, msg, cap);
+			return say_failed(last_code(&r, rc), url, "open", why, msg, cap);
 	if (!info.regular) {
 		xrd_close(f, XS_CLOSE_TIMEOUT);
 		snprintf(msg, cap, "%s: open: %s", url,
@@ -442,7 +461,7 @@ int src_xrd_stat(const char *url, struct src_info *info, char *msg, size_t cap)
 	int rc;
 	while ((rc = xrd_stat(url, retry_left(&r), &xi, why, sizeof(why))))
 		if (!retry_again(&r, rc))
-			return say_failed(rc, url, "stat", why, msg, cap);
+			return say_failed(last_code(&r, rc), url, "stat", why, msg, cap);
 	info->size = xi.size;
 	info->mtime_ns = xi.mtime_s * 1000000000;
 	info->regular = xi.regular;
@@ -477,6 +496,6 @@ int src_xrd_list(const char *dir_url,
 	while ((rc = xrd_dirlist(dir_url, retry_left(&r), list_one, &l, why, sizeof(why))) &&
 	       !l.rc)
 		if (!retry_again(&r, rc))
-			return say_failed(rc, dir_url, "list", why, msg, cap);
+			return say_failed(last_code(&r, rc), dir_url, "list", why, msg, cap);
 	return l.rc;
 }

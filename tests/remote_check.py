@@ -26,7 +26,8 @@ of three benchmark files, and checks:
   the new file's bytes;
 - a job queued behind another has its first tasks' data fetched into the
   node's cache by the worker ahead of its run, and then runs right with
-  the server stopped.
+  the server stopped; cancelling a job whose reads retry against a server
+  that is gone takes effect at once.
 Exit status: 0 when every check passed, 1 otherwise, 77 when the server,
 unshare, /dev/fuse or root are missing.
 """
@@ -331,12 +332,15 @@ def warm_queued(x):
     the other runs: the queued job's log says so, and it then runs with the
     server down, giving the local run's bytes.  Job A reads through a
     delaying proxy that the test stops, so that A holds the only slot for
-    as long as the test wants, whatever the machine's speed."""
+    as long as the test wants, whatever the machine's speed.  A is then
+    cancelled with its proxy gone and ANAFS_XRD_TIMEOUT at 600 s: its
+    task, and the prefetch of its file, give up at the cancel instead of
+    retrying for ten minutes, or B would never get the slot in time."""
     cache = os.path.join(TMP, "cache-warmq")
     one = "d/c_lzma.root"
     rc, ref, err = run(query(x.path(one)), "warmq-ref", env={"ANAFS_CACHE": "off"})
     check(rc == 0, "anafs run over the local file", err[-1000:])
-    env = {"ANAFS_CACHE_DIR": cache, "ANAFS_XRD_TIMEOUT": "20",
+    env = {"ANAFS_CACHE_DIR": cache, "ANAFS_XRD_TIMEOUT": "600",
            "XRD_REQUESTTIMEOUT": "60", "XRD_STREAMTIMEOUT": "60"}
     m = mount_with(env, "wq", "--backend", "local", "--workers", "1")
     proxy = Proxy(x, 200)
@@ -361,7 +365,8 @@ def warm_queued(x):
         status = mu.cat_wait(m.mnt, b, 240)
         got = mu.read("%s/%s/hist.json" % (m.jobs, b), "rb") if status == "done" else b""
         check(status == "done" and got == ref,
-              "job B ran from the warmed cache with the server down: anafs run's bytes",
+              "job A's cancel freed the slot at once against a server gone; job B ran "
+              "from the warmed cache with the server down: anafs run's bytes",
               "%s: %s\n%s" % (status, mu.read("%s/%s/error" % (m.jobs, b)), mu.read(log)))
         st = settled(cache)
         check(node(st, "bytes_warmed") > 0, "the cache counts the warmed bytes", st["node"])

@@ -289,19 +289,47 @@ int runner_warm(struct runner *r, const struct plan_task *t, uint64_t *bytes, ch
 	return rc;
 }
 
+struct stop_probe {
+	int (*progress)(void *ctx, int64_t events);
+	void *ctx;
+};
+
+/* For src_stop_when(): the task's progress callback says whether to stop
+ * (no events added). */
+static bool probe_stop(void *arg)
+{
+	struct stop_probe *p = arg;
+	return p->progress(p->ctx, 0) != 0;
+}
+
+/* Around a task: its thread's cache tally, and its remote reads made to
+ * give up when the task is stopped. */
+static void task_begin(struct runner *r, struct stop_probe *p)
+{
+	src_tally(&r->tally); /* the file's opening counts too */
+	src_stop_when(p->progress ? probe_stop : NULL, p);
+}
+
+static void task_end(void)
+{
+	src_tally(NULL);
+	src_stop_when(NULL, NULL);
+}
+
 int runner_run_entries(struct runner *r, const struct plan_task *t,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap)
 {
-	src_tally(&r->tally); /* the file's opening counts too */
+	struct stop_probe probe = {progress, ctx};
+	task_begin(r, &probe);
 	int rc = task_file(r, t, msg, cap);
 	if (rc) {
-		src_tally(NULL);
+		task_end();
 		return rc;
 	}
 	prefetch_task(r, t);
 	rc = run_batches(r, t, progress, ctx, msg, cap);
-	src_tally(NULL);
+	task_end();
 	struct result *part = NULL;
 	int rc2 = eval_state_take(r->st, &part);
 	if (!rc && rc2)
