@@ -160,7 +160,7 @@ int dcache_open(const struct dcache_conf *conf, struct dcache **out, char *msg, 
 	if (!rc) {
 		c->limit = conf->limit ? conf->limit : default_limit(c->dir);
 		rc = dc_threads_start(c, conf->prefetch_threads < 0 ? 0
-				      : conf->prefetch_threads ? conf->prefetch_threads : 2);
+				      : conf->prefetch_threads ? conf->prefetch_threads : 4);
 		if (rc)
 			snprintf(msg, cap, "cannot start the cache's threads: %s", strerror(-rc));
 	}

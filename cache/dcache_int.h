@@ -90,7 +90,7 @@ struct dcache {
 	uint64_t pf_bytes;
 	int pf_running;
 	int npf;
-	pthread_t pf[2];
+	pthread_t pf[4];
 	pthread_t flusher;
 	bool flusher_started;
 	bool stop;

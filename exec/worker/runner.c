@@ -3,6 +3,7 @@
 #include "runner.h"
 
 #include "ana_err.h"
+#include "dcache.h"
 #include "rootio.h"
 #include "src.h"
 
@@ -23,6 +24,7 @@ struct runner {
 	const struct rootio_column **colp;
 	size_t ninputs;
 	uint64_t bytes_closed;     /* read by trees already closed */
+	int ahead;                 /* a file held open while the next task's baskets prefetch, or -1 */
 	struct src_stats tally;    /* the disk cache's work for the last task's reads */
 };
 
@@ -51,6 +53,7 @@ int runner_new(struct plan *p, struct runner **out)
 		return -ENOMEM;
 	r->p = plan_ref(p);
 	r->file = -1;
+	r->ahead = -1;
 	r->ninputs = eval_ninputs(plan_prog(p));
 	r->map = calloc(r->ninputs + 1, sizeof(*r->map));
 	r->cols = calloc(r->ninputs + 1, sizeof(*r->cols));
@@ -79,10 +82,19 @@ static void close_file(struct runner *r)
 	r->file = -1;
 }
 
+/* Let go of the file held for the next task's prefetch. */
+static void release_ahead(struct runner *r)
+{
+	if (r->ahead >= 0)
+		plan_file_release(r->p, (size_t)r->ahead);
+	r->ahead = -1;
+}
+
 void runner_free(struct runner *r)
 {
 	if (!r)
 		return;
+	release_ahead(r);
 	close_file(r);
 	for (size_t i = 0; r->cols && i < r->ninputs; i++)
 		rootio_column_free(&r->cols[i]);
@@ -172,21 +184,31 @@ static int by_offset(const void *x, const void *y)
 }
 
 /* The on-disk baskets every column the program reads needs in entries
- * [a, b), in file order: new (malloc), *n of them; NULL when none. */
-static struct src_range *entry_ranges(struct runner *r, int64_t a, int64_t b, size_t *n)
+ * [a, b) of tree t (map: program input -> column of t, or NULL to find
+ * them by name), in file order: new (malloc), *n of them; NULL when none. */
+static struct src_range *tree_ranges(const struct runner *r, const struct rootio_tree *t,
+				     const int *map, int64_t a, int64_t b, size_t *n)
 {
 	*n = 0;
 	struct src_range *v = a < b ? malloc(PREFETCH_MAX_RANGES * sizeof(*v)) : NULL;
 	if (!v)
 		return NULL;
 	for (size_t k = 0; k < r->ninputs; k++) {
-		basket_ranges(r->t, r->map[k], a, b, v, n);
-		const struct rootio_branch *br = rootio_tree_column(r->t, (size_t)r->map[k]);
+		int c = map ? map[k] : rootio_tree_find(t, plan_input(r->p, k)->name);
+		if (c < 0)
+			continue;
+		basket_ranges(t, c, a, b, v, n);
+		const struct rootio_branch *br = rootio_tree_column(t, (size_t)c);
 		if (br && br->counter >= 0)
-			basket_ranges(r->t, br->counter, a, b, v, n);
+			basket_ranges(t, br->counter, a, b, v, n);
 	}
 	qsort(v, *n, sizeof(*v), by_offset);
 	return v;
+}
+
+static struct src_range *entry_ranges(struct runner *r, int64_t a, int64_t b, size_t *n)
+{
+	return tree_ranges(r, r->t, r->map, a, b, n);
 }
 
 /* Ask the file's source for the baskets of entries [a, b): the query
@@ -214,6 +236,42 @@ static void prefetch_task(struct runner *r, const struct plan_task *t)
 	int64_t entries = plan_file(r->p, (size_t)t->file)->entries;
 	int64_t next = t->last + (t->last - t->first);
 	prefetch_entries(r, t->first, next < entries ? next : entries);
+}
+
+/* The next task nt in another remote file than the one open: that file
+ * opened through the plan (shared with whichever runner takes nt) and the
+ * baskets of nt's entries prefetched, the file held until this runner's
+ * next task, so that the prefetch is not dropped at a close.  With tasks
+ * handed out in order, the next one is the one a worker of this process
+ * starts next: the file it opens is then already coming in while the
+ * tasks before it compute.  Its metadata the planner read through the
+ * cache; nothing here waits on the network. */
+static void prefetch_ahead(struct runner *r, const struct plan_task *nt)
+{
+	release_ahead(r);
+	if (!nt || nt->file == r->file || nt->file < 0 || (size_t)nt->file >= plan_nfiles(r->p))
+		return;
+	const struct plan_file *pf = plan_file(r->p, (size_t)nt->file);
+	if (!src_url_remote(pf->url) || !src_cache_default())
+		return; /* nothing to prefetch into */
+	struct rootio_file *f;
+	char msg[256];
+	if (plan_file_open(r->p, (size_t)nt->file, &f, msg, sizeof(msg)))
+		return;
+	struct rootio_tree *t;
+	struct rootio_err e;
+	const char *tree = *pf->tree ? pf->tree : plan_pick_tree(plan_query(r->p), f);
+	if (rootio_tree_open(f, tree, &t, &e)) {
+		plan_file_release(r->p, (size_t)nt->file);
+		return;
+	}
+	size_t n;
+	struct src_range *v = tree_ranges(r, t, NULL, nt->first, nt->last, &n);
+	if (v)
+		src_prefetch(rootio_file_src(f), v, n);
+	free(v);
+	rootio_tree_close(t);
+	r->ahead = nt->file;
 }
 
 /* The task's batches into the runner's state. */
@@ -248,12 +306,17 @@ static int run_batches(struct runner *r, const struct plan_task *t,
 	return 0;
 }
 
+static int run_entries(struct runner *r, const struct plan_task *t, const struct plan_task *next,
+		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
+		       char *msg, size_t cap);
+
 int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t events),
 	       void *ctx, struct result **out, char *msg, size_t cap)
 {
 	if (i >= plan_ntasks(r->p))
 		return -EINVAL;
-	return runner_run_entries(r, plan_task(r->p, i), progress, ctx, out, msg, cap);
+	const struct plan_task *next = i + 1 < plan_ntasks(r->p) ? plan_task(r->p, i + 1) : NULL;
+	return run_entries(r, plan_task(r->p, i), next, progress, ctx, out, msg, cap);
 }
 
 /* Open t's file unless it is open: 0, or the error with msg. */
@@ -320,6 +383,13 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap)
 {
+	return run_entries(r, t, NULL, progress, ctx, out, msg, cap);
+}
+
+static int run_entries(struct runner *r, const struct plan_task *t, const struct plan_task *next,
+		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
+		       char *msg, size_t cap)
+{
 	struct stop_probe probe = {progress, ctx};
 	task_begin(r, &probe);
 	int rc = task_file(r, t, msg, cap);
@@ -328,6 +398,7 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 		return rc;
 	}
 	prefetch_task(r, t);
+	prefetch_ahead(r, next);
 	rc = run_batches(r, t, progress, ctx, msg, cap);
 	task_end();
 	struct result *part = NULL;

@@ -3,8 +3,10 @@
  *
  * A runner opens the file of the task it runs when it needs it (closing
  * the one before), through the plan, which shares one open file between
- * the runners on it: a worker holds one input file at a time whatever the
- * size of the dataset, and the file is checked to be the one the job
+ * the runners on it: a worker holds at most two input files at a time
+ * whatever the size of the dataset (its task's, and with runner_run() on
+ * a remote file with a disk cache, the next task's while its baskets are
+ * prefetched), and the file is checked to be the one the job
  * planned (size and modification time at its opening; the tree's
  * fingerprint, its entries and the branches the query reads at each
  * runner's).
@@ -30,7 +32,8 @@ void runner_free(struct runner *r);
 /* The plan the runner runs tasks of (borrowed). */
 struct plan *runner_plan(const struct runner *r);
 
-/* Run task i of the plan.  progress, when given, is called after each
+/* Run task i of the plan (and prefetch task i + 1's baskets when it is
+ * in another remote file).  progress, when given, is called after each
  * batch with the events just done; when it returns non-zero the task stops
  * with -ECANCELED.  On success *out is the task's partial result (new:
  * result_free()).  Returns 0, or a negative code with msg (cap bytes)
