@@ -144,9 +144,10 @@ def cold_and_warm(x, ref):
     check(got == ref, "cold job's hist.json is anafs run's over the local files",
           "%d bytes against %d" % (len(got), len(ref)))
     st = settled(cache)
-    fetched = node(st, "bytes_fetched") + node(st, "bytes_prefetched")
+    fetched = (node(st, "bytes_fetched") + node(st, "bytes_prefetched") +
+               node(st, "bytes_warmed"))
     check(0 < fetched <= total_size(x) + 2 * st["block_size"] * len(FILES),
-          "the cold job fetched each block once (two workers, prefetch)",
+          "the cold job fetched each block once (two workers, prefetch, read-ahead)",
           "%d bytes fetched for %d bytes of files: %s" % (fetched, total_size(x), st))
     text = mu.read(os.path.join(m.mnt, "cache"))
     check("hit" in text and "prefetch" in text, "the mount's cache file shows the counters", text)
@@ -164,6 +165,7 @@ def cold_and_warm(x, ref):
     st2 = settled(cache)
     check(node(st2, "bytes_fetched") == node(st, "bytes_fetched") and
           node(st2, "bytes_prefetched") == node(st, "bytes_prefetched") and
+          node(st2, "bytes_warmed") == node(st, "bytes_warmed") and
           node(st2, "hits") > node(st, "hits"),
           "the warm job read every block from the cache, none from the server",
           "before %s\nafter %s" % (st["node"], st2["node"]))
