@@ -42,7 +42,7 @@ enum dcache_counter {
 	DC_BYTES_HIT,        /* bytes read from cached blocks */
 	DC_BYTES_FETCHED,    /* bytes fetched for reads */
 	DC_BYTES_PREFETCHED, /* bytes fetched ahead of the reads */
-	DC_BYTES_WASTED,     /* prefetched bytes no read used before their source closed */
+	DC_BYTES_WASTED,     /* prefetched or warmed bytes evicted before any read used them */
 	DC_EVICTIONS,        /* blocks evicted */
 	DC_BYTES_EVICTED,
 	DC_CORRUPT,          /* blocks found corrupt or cut short, dropped, fetched again */

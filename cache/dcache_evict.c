@@ -3,7 +3,9 @@
  * When a fill would take the blocks past the limit, the least recently
  * used blocks (the index's last use, after this process's batched uses
  * are flushed) are evicted until the blocks fill 90 % of the limit, so
- * that eviction runs once per many fills.  A full disk evicts a tenth of
+ * that eviction runs once per many fills.  A block evicted while still
+ * marked prefetched (fetched ahead or warmed, and no read of any process
+ * touched it since) counts as waste.  A full disk evicts a tenth of
  * what is used whatever the limit.  A block being filled by another
  * process (its byte of DIR/lock held) is left alone; a reader that has a
  * block file open goes on reading it after the unlink, and one that finds
@@ -37,12 +39,12 @@ static void evict_to(struct dcache *c, struct dsrc *d, uint64_t used, uint64_t t
 {
 	dc_index_flush(c);
 	int lfd = open(c->lock_path, O_RDWR | O_CLOEXEC);
-	uint64_t n = 0, bytes = 0;
+	uint64_t n = 0, bytes = 0, wasted = 0;
 	pthread_mutex_lock(&c->db_mu);
 	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	sqlite3_stmt *sel = NULL, *del = NULL;
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(c->db, "SELECT file, block, len FROM blocks"
+		rc = sqlite3_prepare_v2(c->db, "SELECT file, block, len, prefetched FROM blocks"
 					" ORDER BY last_use", -1, &sel, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(c->db, "DELETE FROM blocks WHERE file = ?1 AND block = ?2",
@@ -58,12 +60,15 @@ static void evict_to(struct dcache *c, struct dsrc *d, uint64_t used, uint64_t t
 		used = used > len ? used - len : 0;
 		n++;
 		bytes += len;
+		/* Fetched ahead, and no read of any process used it since. */
+		wasted += sqlite3_column_int(sel, 3) ? len : 0;
 	}
 	sqlite3_finalize(sel);
 	sqlite3_finalize(del);
 	if (rc == SQLITE_OK && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
 		dc_count(c, d, DC_EVICTIONS, n);
 		dc_count(c, d, DC_BYTES_EVICTED, bytes);
+		dc_count(c, d, DC_BYTES_WASTED, wasted);
 	} else {
 		/* The files are gone but their rows stay: reads miss on them
 		 * and refill them, replacing the rows. */

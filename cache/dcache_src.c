@@ -241,7 +241,6 @@ static void dsrc_stats(struct src *s, struct src_stats *st)
 	st->bytes_hit = atomic_load(&d->st[DC_BYTES_HIT]);
 	st->bytes_fetched = atomic_load(&d->st[DC_BYTES_FETCHED]);
 	st->bytes_prefetched = atomic_load(&d->st[DC_BYTES_PREFETCHED]);
-	st->bytes_wasted = atomic_load(&d->st[DC_BYTES_WASTED]);
 	st->evictions = atomic_load(&d->st[DC_EVICTIONS]);
 	st->corrupt = atomic_load(&d->st[DC_CORRUPT]);
 	st->waited = atomic_load(&d->st[DC_WAITED]);
@@ -252,11 +251,6 @@ static void dsrc_close(struct src *s)
 {
 	struct dsrc *d = src_priv(s);
 	dc_prefetch_cancel(d);
-	uint64_t wasted = 0;
-	for (uint64_t b = 0; d->pf_state && b < d->nblocks; b++)
-		if (d->pf_state[b] == 1)
-			wasted += dc_block_len(d->c, d->size, b);
-	dc_count(d->c, d, DC_BYTES_WASTED, wasted);
 	dc_index_flush(d->c);
 	src_close(d->inner);
 	free(d->pf_state);

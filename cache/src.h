@@ -75,7 +75,6 @@ struct src_stats {
 	uint64_t bytes_hit;           /* bytes read from cached blocks */
 	uint64_t bytes_fetched;       /* bytes fetched from the remote for reads */
 	uint64_t bytes_prefetched;    /* bytes fetched ahead of the reads (src_prefetch()) */
-	uint64_t bytes_wasted;        /* prefetched bytes no read used (counted at close) */
 	uint64_t evictions;           /* blocks this source's fills evicted */
 	uint64_t corrupt;             /* blocks found corrupt or cut short, dropped, fetched again */
 	uint64_t waited;              /* reads that waited for another filler of their block */
