@@ -66,12 +66,14 @@ void coord_task_warmed(void *ctx, int64_t job, size_t idx, const char *host, int
 	struct coord *c = ctx;
 	pthread_mutex_lock(&c->lock);
 	struct cjob *j = coord_find(c, job);
-	/* A running job's read-ahead is routine: only a queued job's warming
+	/* A running job's read-ahead is routine, and a task it missed reads
+	 * for itself (and says so if that fails): only a queued job's warming
 	 * is worth a line. */
-	if (j && !rc && j->status == JOB_QUEUED)
+	bool queued = j && j->status == JOB_QUEUED;
+	if (queued && !rc)
 		coord_log(c, job, "warmed task %zu on %s: %.1f MB fetched into its cache in %.1f s",
 			  idx, host, (double)bytes / 1e6, secs);
-	else if (j)
+	else if (queued)
 		coord_log(c, job, "could not warm task %zu on %s (it will read from the server): %s",
 			  idx, host, why);
 	coord_unlock(c);
