@@ -48,7 +48,7 @@ enum dcache_counter {
 	DC_CORRUPT,          /* blocks found corrupt or cut short, dropped, fetched again */
 	DC_WAITED,           /* reads that waited for another filler of their block */
 	DC_NOT_KEPT,         /* blocks fetched but not kept (the disk or the index full) */
-	DC_BYTES_WARMED,     /* bytes fetched for a queued job's tasks (src_warm()) */
+	DC_BYTES_WARMED,     /* bytes fetched for tasks not started yet (src_warm()) */
 	DC_NCOUNTERS
 };
 

@@ -164,11 +164,12 @@ void src_prefetch(struct src *s, const struct src_range *r, size_t n);
 
 /* Fetch ranges (n) into the disk cache before any read wants them, and
  * return when they are there: the blocks of a task that has not started,
- * for whatever worker of the node will run it.  Blocks already cached are
- * not fetched again; *bytes is what was.  Unlike src_prefetch(), blocks
- * that no read of this source uses are not waste: the reads come through
- * another source, later.  0, -ENOTSUP (no disk cache in front of s), or
- * the error of the fetch (src_error() says it). */
+ * for whatever worker of the node will run it (its reads come through
+ * another source, later).  Blocks already cached, or being fetched by
+ * another filler, are not fetched again; *bytes is what was, counted as
+ * bytes_warmed, and, like prefetched blocks, waste only if evicted before
+ * a read used them.  0, -ENOTSUP (no disk cache in front of s), or the
+ * error of the fetch (src_error() says it). */
 int src_warm(struct src *s, const struct src_range *r, size_t n, uint64_t *bytes);
 
 /* Count what the disk cache does for the reads of the calling thread into
