@@ -165,9 +165,10 @@ int coord_task_adopt(void *ctx, int64_t job, size_t idx, uint64_t digest, const 
  * any lock or none. */
 void coord_store_cache(struct coord *c, int64_t id, const struct store_cache *d);
 
-/* ---- coord_warm.c: filling caches for queued jobs ---- */
+/* ---- coord_warm.c: filling caches ahead of the tasks ---- */
 /* Under c->lock, after a dispatch round: offer the backend the first
- * tasks of queued jobs over remote files, to warm its nodes' caches. */
+ * tasks of queued jobs, and a running job's next tasks that start another
+ * file, over remote files, to warm its nodes' caches. */
 void coord_warm(struct coord *c);
 void coord_task_warmed(void *ctx, int64_t job, size_t idx, const char *host, int rc,
 		       uint64_t bytes, double secs, const char *why);

@@ -76,8 +76,8 @@ int wslots_start(const struct wclient_opts *o, void (*wake)(void *ctx), void *ct
 /* Queue t for the next free thread (the caller keeps to its slots). */
 void wslots_push(struct wslots *s, struct wtask *t);
 
-/* Queue WARM t for the warm thread (one, beside the slots: warming a
- * queued job's data does not take a slot from a running one). */
+/* Queue WARM t for the warm thread (one, beside the slots: fetching a
+ * task's data ahead never takes a slot from a task that runs). */
 void wslots_push_warm(struct wslots *s, struct wtask *t);
 
 /* At most this many WARMs queued or running in one worker; beyond, a WARM
