@@ -274,9 +274,9 @@ static void stat_json(struct strbuf *b, const struct dcache_stats *st, const cha
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "dir");
 	jsonw_str(&w, dir);
-	const char *keys[] = {"used", "limit", "files", "blocks", "block_size"};
-	uint64_t vals[] = {st->used, st->limit, st->files, st->blocks, st->block_size};
-	for (size_t i = 0; i < 5; i++) {
+	const char *keys[] = {"used", "limit", "files", "blocks", "block_size", "unread"};
+	uint64_t vals[] = {st->used, st->limit, st->files, st->blocks, st->block_size, st->unread};
+	for (size_t i = 0; i < 6; i++) {
 		jsonw_key(&w, keys[i]);
 		jsonw_uint(&w, vals[i]);
 	}
@@ -338,6 +338,8 @@ int dcache_stat_text(struct dcache *c, struct strbuf *b, bool json)
 		      (unsigned long long)st.used, (unsigned long long)st.limit);
 	strbuf_printf(b, "files       %llu\nblocks      %llu of %s\n",
 		      (unsigned long long)st.files, (unsigned long long)st.blocks, bs);
+	human(u, sizeof(u), st.unread);
+	strbuf_printf(b, "unread      %s fetched ahead, not read yet\n", u);
 	strbuf_printf(b, "hit ratio   %.1f%%\n",
 		      reads ? 100.0 * (double)st.node[DC_HITS] / (double)reads : 0.0);
 	for (int i = 0; i < DC_NCOUNTERS; i++)

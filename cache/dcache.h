@@ -59,6 +59,7 @@ struct dcache_stats {
 	uint64_t proc[DC_NCOUNTERS]; /* this process's, since dcache_open() */
 	uint64_t node[DC_NCOUNTERS]; /* every process's, as far as flushed */
 	uint64_t used, limit;        /* bytes of blocks in the index; the limit */
+	uint64_t unread;             /* of those, fetched ahead and not read by anyone yet */
 	uint64_t files, blocks;      /* remote files with blocks; blocks */
 	uint32_t block_size;
 };

@@ -325,11 +325,13 @@ int dc_index_node(struct dcache *c, struct dcache_stats *s)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc == SQLITE_DONE)
-		st = prep(c, "SELECT total(len), count(*), count(DISTINCT file) FROM blocks", &rc);
+		st = prep(c, "SELECT total(len), count(*), count(DISTINCT file),"
+			  " total(CASE WHEN prefetched THEN len ELSE 0 END) FROM blocks", &rc);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		s->used = (uint64_t)sqlite3_column_double(st, 0);
 		s->blocks = (uint64_t)sqlite3_column_int64(st, 1);
 		s->files = (uint64_t)sqlite3_column_int64(st, 2);
+		s->unread = (uint64_t)sqlite3_column_double(st, 3);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);

@@ -245,8 +245,9 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			for (int k = 0; k < DC_NCOUNTERS; k++)
 				strbuf_printf(b, ", \"%s\": %llu", dcache_counter_name(k),
 					      (unsigned long long)cs.node[k]);
-			strbuf_printf(b, ", \"used\": %llu, \"limit\": %llu}",
-				      (unsigned long long)cs.used, (unsigned long long)cs.limit);
+			strbuf_printf(b, ", \"used\": %llu, \"limit\": %llu, \"unread\": %llu}",
+				      (unsigned long long)cs.used, (unsigned long long)cs.limit,
+				      (unsigned long long)cs.unread);
 		} else {
 			strbuf_printf(b, ", \"cache\": null");
 		}

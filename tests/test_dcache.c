@@ -414,6 +414,7 @@ static void test_waste(void)
 	struct dcache_stats ds;
 	CHECK_EQ_I(dcache_stats(c, &ds), 0);
 	CHECK_EQ_I(ds.proc[DC_BYTES_WASTED], 0);
+	CHECK_EQ_I(ds.unread, 2 * BS); /* blocks 2 and 3, fetched ahead, not read yet */
 	/* Another file pushes all four out; blocks 2 and 3 were never read. */
 	s = wrap(c, "root://h//wq", data2, 6 * BS, 1, 0);
 	check(read_all(s, data2, BS), "reads of the file that evicts");
@@ -421,6 +422,7 @@ static void test_waste(void)
 	CHECK_EQ_I(dcache_stats(c, &ds), 0);
 	CHECK(ds.proc[DC_EVICTIONS] >= 4);
 	CHECK_EQ_I(ds.proc[DC_BYTES_WASTED], 2 * BS);
+	CHECK_EQ_I(ds.unread, 0);
 	dcache_close(c);
 }
 
