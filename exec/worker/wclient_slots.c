@@ -272,6 +272,20 @@ static int run_fake(struct wslots *s, struct wtask *t, struct result **out)
 	return rc;
 }
 
+/* The thread's runner *kit, made anew for plan p when it ran another: 0,
+ * or -ENOMEM with t->why. */
+static int kit_for(struct runner **kit, struct plan *p, struct wtask *t)
+{
+	if (*kit && runner_plan(*kit) != p) {
+		runner_free(*kit);
+		*kit = NULL;
+	}
+	int rc = *kit ? 0 : runner_new(p, kit);
+	if (rc)
+		snprintf(t->why, sizeof(t->why), "out of memory");
+	return rc;
+}
+
 static void run_task(struct wslots *s, struct runner **kit, struct wtask *t)
 {
 	struct plan *p = NULL;
@@ -279,24 +293,15 @@ static void run_task(struct wslots *s, struct runner **kit, struct wtask *t)
 	int rc = atomic_load(&t->stop) != WSTOP_NONE ? -ECANCELED : 0;
 	if (!rc && s->o->fake_secs >= 0)
 		rc = run_fake(s, t, &res);
-	else if (!rc && !(rc = plan_for(s, t, &p))) {
-		if (*kit && runner_plan(*kit) != p) {
-			runner_free(*kit);
-			*kit = NULL;
-		}
-		if (!*kit && (rc = runner_new(p, kit)))
-			snprintf(t->why, sizeof(t->why), "out of memory");
-		if (!rc) {
-			struct progress_ctx pc = {t, *kit, runner_bytes_read(*kit)};
-			struct plan_task pt = {0, t->first, t->last};
-			rc = runner_run_entries(*kit, &pt, on_progress, &pc, &res, t->why,
-						sizeof(t->why));
-			atomic_store(&t->bytes, runner_bytes_read(*kit) - pc.b0);
-			struct src_stats cs;
-			runner_cache(*kit, &cs);
-			t->cache = (struct wire_cache){cs.hits, cs.misses, cs.bytes_hit,
-						       cs.bytes_fetched, cs.bytes_prefetched};
-		}
+	else if (!rc && !(rc = plan_for(s, t, &p)) && !(rc = kit_for(kit, p, t))) {
+		struct progress_ctx pc = {t, *kit, runner_bytes_read(*kit)};
+		struct plan_task pt = {0, t->first, t->last};
+		rc = runner_run_entries(*kit, &pt, on_progress, &pc, &res, t->why, sizeof(t->why));
+		atomic_store(&t->bytes, runner_bytes_read(*kit) - pc.b0);
+		struct src_stats cs;
+		runner_cache(*kit, &cs);
+		t->cache = (struct wire_cache){cs.hits, cs.misses, cs.bytes_hit, cs.bytes_fetched,
+					       cs.bytes_prefetched};
 	}
 	if (!rc && (rc = result_encode(res, &t->blob, &t->blob_len)))
 		snprintf(t->why, sizeof(t->why), "out of memory");
@@ -318,16 +323,9 @@ static void run_warm(struct wslots *s, struct runner **kit, struct wtask *t)
 	double t0 = wclient_now();
 	struct plan *p = NULL;
 	int rc = 0;
-	if (s->o->fake_secs < 0 && !(rc = plan_for(s, t, &p))) {
-		if (*kit && runner_plan(*kit) != p) {
-			runner_free(*kit);
-			*kit = NULL;
-		}
-		if (!*kit && (rc = runner_new(p, kit)))
-			snprintf(t->why, sizeof(t->why), "out of memory");
+	if (s->o->fake_secs < 0 && !(rc = plan_for(s, t, &p)) && !(rc = kit_for(kit, p, t))) {
 		struct plan_task pt = {0, t->first, t->last};
-		if (!rc)
-			rc = runner_warm(*kit, &pt, &t->warm_bytes, t->why, sizeof(t->why));
+		rc = runner_warm(*kit, &pt, &t->warm_bytes, t->why, sizeof(t->why));
 	}
 	if (rc && !t->why[0])
 		snprintf(t->why, sizeof(t->why), "%s", ana_strerror(rc));
