@@ -222,11 +222,7 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 		struct store_cache jc;
 		if (store_job_cache(c->st, j->id, &jc))
 			memset(&jc, 0, sizeof(jc));
-		jc.hits += live.cache.hits;
-		jc.misses += live.cache.misses;
-		jc.bytes_hit += live.cache.bytes_hit;
-		jc.bytes_fetched += live.cache.bytes_fetched;
-		jc.bytes_prefetched += live.cache.bytes_prefetched;
+		store_cache_sum(&jc, &live.cache);
 		if (jc.hits + jc.misses)
 			strbuf_printf(b, ", \"cache_hit_ratio\": %.6g",
 				      (double)jc.hits / (double)(jc.hits + jc.misses));

@@ -24,7 +24,7 @@
 
 #include "plan.h"
 #include "result.h"
-#include "src.h"
+#include "store.h"
 #include "strbuf.h"
 
 #include <stdatomic.h>
@@ -45,7 +45,7 @@ struct btask {
 	int rc;                   /* 0, -ECANCELED when stopped, or the error */
 	struct result *result;    /* rc == 0: the partial result (the coordinator takes it) */
 	char msg[1024];           /* rc < 0: why, naming file and entries */
-	struct src_stats cache;   /* what the disk cache did for this try's reads (src_tally()) */
+	struct store_cache cache; /* what the disk cache did for this try's reads (src_tally()) */
 	int worker;               /* which worker ran it (for the log) */
 	uint32_t attempt;         /* 1 for the first try, +1 for each retry */
 	uint64_t digest;          /* plan_task_digest(plan, idx) */

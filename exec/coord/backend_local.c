@@ -79,7 +79,10 @@ static void run_task(struct lworker *w, struct runner **kit, struct btask *t)
 		t->rc = runner_run(*kit, t->idx, on_progress, &pc, &t->result, t->msg,
 				   sizeof(t->msg));
 		atomic_fetch_add(&t->bytes, runner_bytes_read(*kit) - b0);
-		runner_cache(*kit, &t->cache);
+		struct src_stats cs;
+		runner_cache(*kit, &cs);
+		t->cache = (struct store_cache){cs.hits, cs.misses, cs.bytes_hit, cs.bytes_fetched,
+						cs.bytes_prefetched};
 	}
 	t->worker = w->id;
 }

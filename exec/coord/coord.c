@@ -83,7 +83,8 @@ static void free_job(struct cjob *j)
 
 void coord_store_cache(struct coord *c, int64_t id, const struct store_cache *d)
 {
-	if (d->hits || d->misses || d->bytes_hit || d->bytes_fetched || d->bytes_prefetched)
+	static const struct store_cache none;
+	if (memcmp(d, &none, sizeof(none)))
 		store_job_cache_add(c->o.st, id, d); /* figures: a failure loses only them */
 }
 

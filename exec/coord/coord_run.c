@@ -290,11 +290,7 @@ static void collect(struct coord *c, struct btask *t)
 		return;
 	}
 	atomic_fetch_add(&j->bytes, atomic_load(&t->bytes));
-	j->cache.hits += t->cache.hits;
-	j->cache.misses += t->cache.misses;
-	j->cache.bytes_hit += t->cache.bytes_hit;
-	j->cache.bytes_fetched += t->cache.bytes_fetched;
-	j->cache.bytes_prefetched += t->cache.bytes_prefetched;
+	store_cache_sum(&j->cache, &t->cache);
 	unlink_task(j, t);
 	bool active = !job_status_terminal(j->status);
 	if (!active || (t->rc == -ECANCELED && c->stopping) || !wanted(j, t->idx)) {

@@ -280,10 +280,8 @@ static struct btask *unslot(struct wk *w, int k)
 static void take_result(struct btask *t, const struct wire_result *r, const char *who)
 {
 	t->result = NULL;
-	t->cache = (struct src_stats){.hits = r->cache.hits, .misses = r->cache.misses,
-				      .bytes_hit = r->cache.bytes_hit,
-				      .bytes_fetched = r->cache.bytes_fetched,
-				      .bytes_prefetched = r->cache.bytes_prefetched};
+	t->cache = (struct store_cache){r->cache.hits, r->cache.misses, r->cache.bytes_hit,
+					r->cache.bytes_fetched, r->cache.bytes_prefetched};
 	if (r->rc == 0) {
 		struct result *res = NULL;
 		int rc = result_new(plan_query(t->plan), &res);

@@ -201,6 +201,15 @@ struct store_cache {
 	uint64_t bytes_hit, bytes_fetched;
 	uint64_t bytes_prefetched;   /* of blocks prefetched ahead, used by the reads */
 };
+/* to += d, field by field. */
+static inline void store_cache_sum(struct store_cache *to, const struct store_cache *d)
+{
+	to->hits += d->hits;
+	to->misses += d->misses;
+	to->bytes_hit += d->bytes_hit;
+	to->bytes_fetched += d->bytes_fetched;
+	to->bytes_prefetched += d->bytes_prefetched;
+}
 /* Add d to job id's figures.  -ENOENT for no such job. */
 int store_job_cache_add(struct store *st, int64_t id, const struct store_cache *d);
 /* Job id's figures (all zero before any was added).  -ENOENT for no such
