@@ -33,7 +33,8 @@ int dc_lock(int fd, uint64_t off, bool wait)
 /* Take k in the table of blocks in flight: true when this thread is now
  * its filler; false when another was (then it waited for it to end when
  * wait, and *waited says so), or when the thread was asked to stop while
- * it waited (*stopped; src_stopping(), looked at every 0.1 s). */
+ * it waited (*stopped; src_stopping(), looked at every 0.1 s; stopped may
+ * be NULL without wait). */
 static bool fly_take(struct dcache *c, struct dc_key k, bool wait, bool *waited, bool *stopped)
 {
 	pthread_mutex_lock(&c->fly_mu);
@@ -248,10 +249,10 @@ static size_t pf_claim(struct dcache *c, struct dsrc *d, uint64_t first, uint64_
 {
 	for (uint64_t b = first; b <= last && b < d->nblocks && n < cap; b++) {
 		struct dc_key k = {d->fid, b};
-		bool dup = false, waited = false, stopped = false;
+		bool dup = false, waited = false;
 		for (size_t i = 0; i < n && !dup; i++)
 			dup = v[i].b == b;
-		if (dup || dc_block_exists(c, k) || !fly_take(c, k, false, &waited, &stopped))
+		if (dup || dc_block_exists(c, k) || !fly_take(c, k, false, &waited, NULL))
 			continue;
 		int fd = lock_block(c, k, false);
 		if (fd < 0 || dc_block_exists(c, k)) {
@@ -272,9 +273,10 @@ static int by_block(const void *a, const void *b)
 }
 
 /* Fetch the claimed blocks with one vectored read (runs of neighbours
- * merged into one range each), store them, release them.  Prefetched
- * blocks are marked so that one no read uses counts as waste; warmed ones
- * are for other sources' reads.  0, or the read's error. */
+ * merged into one range each), store them (marked fetched ahead in the
+ * index), release them.  Prefetched blocks are also marked in d, so that
+ * its reads' tallies count them as prefetched and used; warmed ones are
+ * for other sources' reads.  0, or the read's error. */
 static int pf_fetch(struct dsrc *d, struct pf_block *v, size_t n, bool warm)
 {
 	struct dcache *c = d->c;

@@ -105,7 +105,7 @@ struct dsrc {
 	int pf_busy;           /* prefetch jobs of this source running, under c->pf_mu */
 	atomic_bool closing;   /* its prefetches running give up (dc_prefetch_cancel()) */
 	pthread_mutex_t mu;    /* pf_state and the last block */
-	uint8_t *pf_state;     /* per block: 1 prefetched and unread, 2 read */
+	uint8_t *pf_state;     /* per block: 1 prefetched here and unread, 2 read (tallies) */
 	uint8_t *last;         /* the last block read, checked */
 	uint64_t last_block;
 	size_t last_len;

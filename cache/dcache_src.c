@@ -74,8 +74,9 @@ void dc_count(struct dcache *c, struct dsrc *d, enum dcache_counter k, uint64_t 
 		*f += n;
 }
 
-/* A read of block b (len bytes): mark it read for the waste count; a
- * block this source prefetched counts in the thread's tally as used. */
+/* A read of block b (len bytes): mark it read, so that a block this
+ * source prefetched counts once in the thread's tally as used (waste is
+ * the index's: dcache_evict.c). */
 static void mark_read(struct dsrc *d, uint64_t b, uint32_t len)
 {
 	pthread_mutex_lock(&d->mu);
