@@ -718,6 +718,51 @@ static void test_inv_mass(void)
 	tol = 0;
 }
 
+/* Slices, picking, sorting, two collections and combinations, worked out
+ * by hand on load_physics()'s batch (muon pt: 30 10 | - | 25 | 4 60 7 | -). */
+static void test_list_functions(void)
+{
+	load_physics();
+	EV("count(Muon_pt[0:2])", 2, 0, 1, 2, 0);
+	EV("Muon_pt[1:][0]", 10, MISS, MISS, 60, MISS);
+	EV("count(Muon_pt[5:9])", 0, 0, 0, 0, 0); /* past the end: empty */
+	EV("Muon_pt[-2:][0]", 30, MISS, 25, 60, MISS);
+	EV("sum(Muon_pt[:-1])", 30, 0, 0, 64, 0);
+	EV("argmax(Muon_pt)", 0, MISS, 0, 1, MISS); /* empty list: missing */
+	EV("argmin(Muon_pt)", 1, MISS, 0, 0, MISS);
+	EV("argmax(Muon_charge)", 1, MISS, 0, 1, MISS); /* ties: the first */
+	EV("argmin(Muon_charge)", 0, MISS, 0, 0, MISS);
+	EV("sort(Muon_pt)[0]", 10, MISS, 25, 4, MISS);
+	EV("sort(Muon_pt)[-1]", 30, MISS, 25, 60, MISS);
+	EV("argsort(-Muon_pt)[1]", 1, MISS, MISS, 2, MISS);
+	EV("Muon_pt[argsort(-Muon_pt)][1]", 10, MISS, MISS, 7, MISS);
+	EV("argsort(Muon_charge)[1]", 1, MISS, MISS, 2, MISS); /* stable */
+	EV("first(Muon_pt, -1)", 30, -1, 25, 4, -1);
+	EV("last(Muon_pt, -1)", 10, -1, 25, 7, -1);
+	EV("first(Muon_pt)", 30, MISS, 25, 4, MISS);
+	EV("sum(local_index(Muon_pt))", 1, 0, 0, 3, 0);
+	EV("sum(take(Jet_pt, Muon_charge + 1, -1))", 49, 0, -1, 35, 0); /* 2 is out of range */
+	EV("count(Muon_pt[Muon_charge + 1])", MISS, 0, MISS, 3, 0); /* out of range: missing */
+	EV("count(combinations(Muon_pt, 2, 0))", 1, 0, 0, 3, 0);
+	EV("count(combinations(Muon_pt, 3, 0))", 0, 0, 0, 1, 0); /* fewer than n: none */
+	EV("sum(comb_sum(Muon_pt, 2))", 40, 0, 0, 142, 0);
+	EV("max(comb_max(Muon_pt, 2))", 30, MISS, MISS, 60, MISS);
+	EV("combinations(Muon_pt, 2, 1)[2]", MISS, MISS, MISS, 7, MISS); /* (60, 7) last */
+	tol = 1e-12;
+	EV("min(min_delta_r(0.5, 0.5, Muon_eta, Muon_phi), 99)", 0, 99, hypot(1.5, 3.5 - 2 * M_PI),
+	   hypot(0.5, 0.5), 99); /* none: +inf */
+	EV("nearest(0.5, 0.5, Muon_eta, Muon_phi)", 0, -1, 0, 0, -1);
+	EV("transverse_mass(3, 0, 4, pi)", 4 * sqrt(3), 4 * sqrt(3), 4 * sqrt(3), 4 * sqrt(3),
+	   4 * sqrt(3));
+	EV("p4_mass(Muon_pt, Muon_eta, Muon_phi, Muon_mass) - inv_mass(Muon_pt, Muon_eta, Muon_phi, Muon_mass)",
+	   0, MISS, 0, 0, MISS);
+	EV("comb_mass(Muon_pt, Muon_eta, Muon_phi, Muon_mass, 2)[0] - inv_mass(Muon_pt[0], Muon_eta[0], "
+	   "Muon_phi[0], Muon_mass[0], Muon_pt[1], Muon_eta[1], Muon_phi[1], Muon_mass[1])",
+	   0, MISS, MISS, 0, MISS);
+	EV("p4_pt(3, 0, 0, 0, 4, 0, pi / 2, 0)", 5, 5, 5, 5, 5);
+	tol = 0;
+}
+
 /* ---- histograms and filters ---- */
 
 static void test_hist_fills(void)
@@ -1391,6 +1436,7 @@ int main(void)
 	test_broadcast();
 	test_reductions();
 	test_index_mask();
+	test_list_functions();
 	test_missing();
 	test_inv_mass();
 	test_hist_fills();

@@ -52,7 +52,8 @@ static int add_node(struct builder *b, struct ql_node *n)
 static bool same(const struct ql_node *a, const struct ql_node *b)
 {
 	if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs ||
-	    a->is_mask != b->is_mask || a->type != b->type || a->ival != b->ival ||
+	    a->is_mask != b->is_mask || a->is_gather != b->is_gather || a->type != b->type ||
+	    a->ival != b->ival ||
 	    memcmp(&a->fval, &b->fval, sizeof(a->fval)))
 		return false;
 	for (int i = 0; i < a->nargs; i++)
@@ -66,7 +67,7 @@ static size_t hash_node(const struct ql_node *n)
 	uint64_t h = 1469598103934665603ull, bits;
 	memcpy(&bits, &n->fval, sizeof(bits));
 	uint64_t v[6] = {(uint64_t)n->kind, (uint64_t)n->op, (uint64_t)n->type,
-			 (uint64_t)n->ival, bits, (uint64_t)n->is_mask};
+			 (uint64_t)n->ival, bits, (uint64_t)n->is_mask | (uint64_t)n->is_gather << 1};
 	for (int i = 0; i < 6 + n->nargs; i++) {
 		h ^= i < 6 ? v[i] : (uint64_t)n->args[i - 6]->id;
 		h *= 1099511628211ull;
@@ -308,6 +309,11 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 					p->counts[i] = l;
 					p->last[i] = p->nfilters; /* kept to compare */
 				}
+	}
+	for (int i = 0; !rc && i < p->nnodes; i++) {
+		const struct ql_node *n = p->nodes[i];
+		if (n->kind == QN_CALL && n->op >= QF_COMBINATIONS && n->op <= QF_COMB_MASS)
+			p->has_comb = true;
 	}
 	if (rc) {
 		eval_prog_free(p);

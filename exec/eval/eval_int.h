@@ -37,7 +37,13 @@ struct eval_prog {
 	struct ql_hist **hists;
 	int nhists;
 	int nlists;
+	bool has_comb;          /* makes combinations: batches are cut to EVAL_COMB_EVENTS */
 };
+
+/* Events per evaluation pass of a program that makes combinations: with at
+ * most QL_MAX_COMB_EVENT combinations an event, a combination's values
+ * take at most 80 MB. */
+#define EVAL_COMB_EVENTS 1024
 
 #define EVAL_SCRATCH 8
 
@@ -72,6 +78,35 @@ int eval_reserve(void **buf, size_t *cap, size_t bytes);
 const double *eval_as_f64(struct eval_state *s, const struct val *v, int list, int slot);
 const int64_t *eval_as_i64(struct eval_state *s, const struct val *v, int list, int slot);
 const uint8_t *eval_as_u8(struct eval_state *s, const struct val *v, int list, int slot);
+
+/* out shaped and sized for node n (its list must be ready); 0 or -ENOMEM. */
+int eval_prepare(struct eval_state *s, const struct ql_node *n, struct val *out);
+/* out's validity: the events where every one of args[0..k) is valid. */
+int eval_join_valid(struct eval_state *s, struct val *out, struct val **args, int k);
+/* out's validity: every event valid (then cleared where needed). */
+int eval_set_valid(struct eval_state *s, struct val *out);
+
+static inline int64_t eval_wrap_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+/* min/max that give NaN when either is NaN; phi1 - phi2 in [-pi, pi). */
+double eval_nan_min(double a, double b);
+double eval_nan_max(double a, double b);
+double eval_delta_phi(double a, double b);
+/* Four-vectors: add (pt, eta, phi, m) into p (px, py, pz, E); the mass of
+ * p, negative when space-like (as ROOT's TLorentzVector::M()). */
+void eval_add_p4(double *p, double pt, double eta, double phi, double m);
+double eval_mass_of(double px, double py, double pz, double en);
+
+/* The list kernels (eval_lists.c): x[lo:hi], x[indices], and calls with
+ * op >= QF_ARGMAX. */
+int eval_slice(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
+int eval_gather(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *x,
+		struct val *ix);
+int eval_list_call(struct eval_state *s, const struct ql_node *n, struct val *out,
+		   struct val **args);
 
 /* Compute node n's values into its struct val (eval_ops.c). */
 int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out);

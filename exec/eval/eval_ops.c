@@ -84,7 +84,7 @@ AS(eval_as_u8, uint8_t, QL_BOOL)
 
 /* ---- results ---- */
 
-static int prepare(struct eval_state *s, const struct ql_node *n, struct val *out)
+int eval_prepare(struct eval_state *s, const struct ql_node *n, struct val *out)
 {
 	out->t = n->type;
 	out->jagged = n->jagged;
@@ -102,7 +102,7 @@ static int prepare(struct eval_state *s, const struct ql_node *n, struct val *ou
 }
 
 /* out's validity: the events where every argument is valid. */
-static int join_valid(struct eval_state *s, struct val *out, struct val **args, int k)
+int eval_join_valid(struct eval_state *s, struct val *out, struct val **args, int k)
 {
 	bool any = false;
 	for (int i = 0; i < k; i++)
@@ -120,7 +120,7 @@ static int join_valid(struct eval_state *s, struct val *out, struct val **args, 
 	return 0;
 }
 
-static int set_valid(struct eval_state *s, struct val *out)
+int eval_set_valid(struct eval_state *s, struct val *out)
 {
 	out->has_valid = true;
 	if (eval_reserve((void **)&out->valid, &out->vcap, (size_t)s->nev + 1))
@@ -129,7 +129,7 @@ static int set_valid(struct eval_state *s, struct val *out)
 	return 0;
 }
 
-static inline int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+#define wrap_add eval_wrap_add
 static inline int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
 static inline int64_t wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
 static inline int64_t int_mod(int64_t a, int64_t b)
@@ -137,17 +137,17 @@ static inline int64_t int_mod(int64_t a, int64_t b)
 	return b == 0 || (b == -1) ? 0 : a % b;
 }
 
-static double nan_min(double a, double b)
+double eval_nan_min(double a, double b)
 {
 	return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
 }
 
-static double nan_max(double a, double b)
+double eval_nan_max(double a, double b)
 {
 	return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
 }
 
-static double delta_phi(double a, double b)
+double eval_delta_phi(double a, double b)
 {
 	double d = fmod(a - b + M_PI, 2 * M_PI);
 	if (d < 0)
@@ -159,7 +159,7 @@ static double delta_phi(double a, double b)
 
 static int eval_literal(struct eval_state *s, const struct ql_node *n, struct val *out)
 {
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	out->is_const = true;
 	size_t k = out->n;
@@ -179,7 +179,7 @@ static int eval_logic(struct eval_state *s, const struct ql_node *n, struct val 
 {
 	int L = n->jagged ? n->list : -1;
 	const uint8_t *x = eval_as_u8(s, a, L, 0), *y = eval_as_u8(s, b, L, 1);
-	if (!x || !y || prepare(s, n, out))
+	if (!x || !y || eval_prepare(s, n, out))
 		return -ENOMEM;
 	uint8_t *o = out->data;
 	bool and = n->op == QB_AND;
@@ -188,7 +188,7 @@ static int eval_logic(struct eval_state *s, const struct ql_node *n, struct val 
 	if (!a->has_valid && !b->has_valid)
 		return 0;
 	/* Three-valued: false && missing is false, true || missing is true. */
-	if (set_valid(s, out))
+	if (eval_set_valid(s, out))
 		return -ENOMEM;
 	const int64_t *off = L >= 0 ? s->lists[L] : NULL;
 	for (int64_t e = 0; e < s->nev; e++) {
@@ -213,7 +213,7 @@ static int eval_compare(struct eval_state *s, const struct ql_node *n, struct va
 			struct val *a, struct val *b)
 {
 	int L = n->jagged ? n->list : -1;
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	uint8_t *o = out->data;
 	size_t k = out->n;
@@ -237,14 +237,14 @@ static int eval_compare(struct eval_state *s, const struct ql_node *n, struct va
 		CMP(int64_t, eval_as_i64);
 #undef CMP
 	struct val *args[2] = {a, b};
-	return join_valid(s, out, args, 2);
+	return eval_join_valid(s, out, args, 2);
 }
 
 static int eval_arith(struct eval_state *s, const struct ql_node *n, struct val *out,
 		      struct val *a, struct val *b)
 {
 	int L = n->jagged ? n->list : -1;
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	size_t k = out->n;
 	if (n->type == QL_INT) {
@@ -273,13 +273,13 @@ static int eval_arith(struct eval_state *s, const struct ql_node *n, struct val 
 		}
 	}
 	struct val *args[2] = {a, b};
-	return join_valid(s, out, args, 2);
+	return eval_join_valid(s, out, args, 2);
 }
 
 static int eval_unary(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *a)
 {
 	int L = n->jagged ? n->list : -1;
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	size_t k = out->n;
 	if (n->op == '!') {
@@ -301,14 +301,14 @@ static int eval_unary(struct eval_state *s, const struct ql_node *n, struct val 
 		for (size_t i = 0; i < k; i++)
 			((double *)out->data)[i] = -x[i];
 	}
-	return join_valid(s, out, &a, 1);
+	return eval_join_valid(s, out, &a, 1);
 }
 
 static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *out,
 		     struct val **args)
 {
 	int L = n->jagged ? n->list : -1;
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	size_t k = out->n;
 	const uint8_t *c = eval_as_u8(s, args[0], L, 0);
@@ -339,9 +339,9 @@ static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *
 	if (!args[0]->has_valid && !args[1]->has_valid && !args[2]->has_valid)
 		return 0;
 	if (args[0]->jagged)
-		return join_valid(s, out, args, 3);
+		return eval_join_valid(s, out, args, 3);
 	/* One condition per event: only the branch taken must be present. */
-	if (set_valid(s, out))
+	if (eval_set_valid(s, out))
 		return -ENOMEM;
 	const uint8_t *ce = args[0]->data; /* per event, not broadcast */
 	for (int64_t e = 0; e < s->nev; e++) {
@@ -355,7 +355,7 @@ static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *
 static int eval_index(struct eval_state *s, const struct ql_node *n, struct val *out,
 		      struct val *x, struct val *ix)
 {
-	if (prepare(s, n, out) || set_valid(s, out))
+	if (eval_prepare(s, n, out) || eval_set_valid(s, out))
 		return -ENOMEM;
 	const int64_t *off = s->lists[x->list];
 	const int64_t *k = eval_as_i64(s, ix, -1, 0);
@@ -421,19 +421,19 @@ static int eval_mask(struct eval_state *s, const struct ql_node *n, struct val *
 	out->has_valid = false;
 	out->is_const = false;
 	struct val *args[2] = {x, m};
-	return join_valid(s, out, args, 2);
+	return eval_join_valid(s, out, args, 2);
 }
 
 static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *x)
 {
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	const int64_t *off = s->lists[x->list];
 	int fn = n->op;
 	if (fn == QF_COUNT || fn == QF_LEN) {
 		for (int64_t e = 0; e < s->nev; e++)
 			((int64_t *)out->data)[e] = off[e + 1] - off[e];
-		return join_valid(s, out, &x, 1);
+		return eval_join_valid(s, out, &x, 1);
 	}
 	if (fn == QF_ANY || fn == QF_ALL) {
 		const uint8_t *v = x->data;
@@ -443,7 +443,7 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 				r = fn == QF_ALL ? (r & v[i]) : (r | v[i]);
 			((uint8_t *)out->data)[e] = r;
 		}
-		return join_valid(s, out, &x, 1);
+		return eval_join_valid(s, out, &x, 1);
 	}
 	if (fn == QF_SUM && n->type == QL_INT) {
 		const int64_t *v = eval_as_i64(s, x, -1, 0);
@@ -455,7 +455,7 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 				r = wrap_add(r, v[i]);
 			((int64_t *)out->data)[e] = r;
 		}
-		return join_valid(s, out, &x, 1);
+		return eval_join_valid(s, out, &x, 1);
 	}
 	if (fn == QF_SUM) {
 		const double *v = x->data;
@@ -465,10 +465,10 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 				r += v[i];
 			((double *)out->data)[e] = r;
 		}
-		return join_valid(s, out, &x, 1);
+		return eval_join_valid(s, out, &x, 1);
 	}
 	/* min, max: missing for an empty list. */
-	if (join_valid(s, out, &x, 1) || (!out->has_valid && set_valid(s, out)))
+	if (eval_join_valid(s, out, &x, 1) || (!out->has_valid && eval_set_valid(s, out)))
 		return -ENOMEM;
 	bool mx = fn == QF_MAX;
 	for (int64_t e = 0; e < s->nev; e++) {
@@ -486,7 +486,7 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 			const double *v = x->data;
 			double r = v[off[e]];
 			for (int64_t i = off[e] + 1; i < off[e + 1]; i++)
-				r = mx ? nan_max(r, v[i]) : nan_min(r, v[i]);
+				r = mx ? eval_nan_max(r, v[i]) : eval_nan_min(r, v[i]);
 			((double *)out->data)[e] = r;
 		} else if (n->type == QL_INT) {
 			const int64_t *v = x->data;
@@ -507,13 +507,13 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 
 /* Four-vectors from (pt, eta, phi, m), summed; the mass of the sum, negative
  * when the sum is space-like (as ROOT's TLorentzVector::M()). */
-static double mass_of(double px, double py, double pz, double en)
+double eval_mass_of(double px, double py, double pz, double en)
 {
 	double m2 = en * en - px * px - py * py - pz * pz;
 	return m2 >= 0 ? sqrt(m2) : -sqrt(-m2);
 }
 
-static void add_p4(double *p, double pt, double eta, double phi, double m)
+void eval_add_p4(double *p, double pt, double eta, double phi, double m)
 {
 	double px = pt * cos(phi), py = pt * sin(phi), pz = pt * sinh(eta);
 	p[0] += px;
@@ -525,10 +525,10 @@ static void add_p4(double *p, double pt, double eta, double phi, double m)
 static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct val *out,
 			 struct val **args)
 {
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	int k = n->nargs;
-	if (join_valid(s, out, args, k))
+	if (eval_join_valid(s, out, args, k))
 		return -ENOMEM;
 	double *o = out->data;
 	if (args[0]->jagged) {
@@ -537,13 +537,13 @@ static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct v
 			if (!(v[i] = eval_as_f64(s, args[i], -1, i)))
 				return -ENOMEM;
 		const int64_t *off = s->lists[args[0]->list];
-		if (!out->has_valid && set_valid(s, out))
+		if (!out->has_valid && eval_set_valid(s, out))
 			return -ENOMEM;
 		for (int64_t e = 0; e < s->nev; e++) {
 			double p[4] = {0, 0, 0, 0};
 			for (int64_t i = off[e]; i < off[e + 1]; i++)
-				add_p4(p, v[0][i], v[1][i], v[2][i], v[3][i]);
-			o[e] = mass_of(p[0], p[1], p[2], p[3]);
+				eval_add_p4(p, v[0][i], v[1][i], v[2][i], v[3][i]);
+			o[e] = eval_mass_of(p[0], p[1], p[2], p[3]);
 			if (off[e + 1] == off[e])
 				out->valid[e] = 0;
 		}
@@ -562,7 +562,7 @@ static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct v
 				return -ENOMEM;
 		for (size_t e = 0; e < ne; e++) {
 			double p[4] = {acc[e], acc[ne + e], acc[2 * ne + e], acc[3 * ne + e]};
-			add_p4(p, v[0][e], v[1][e], v[2][e], v[3][e]);
+			eval_add_p4(p, v[0][e], v[1][e], v[2][e], v[3][e]);
 			acc[e] = p[0];
 			acc[ne + e] = p[1];
 			acc[2 * ne + e] = p[2];
@@ -570,7 +570,7 @@ static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct v
 		}
 	}
 	for (size_t e = 0; e < ne; e++)
-		o[e] = mass_of(acc[e], acc[ne + e], acc[2 * ne + e], acc[3 * ne + e]);
+		o[e] = eval_mass_of(acc[e], acc[ne + e], acc[2 * ne + e], acc[3 * ne + e]);
 	return 0;
 }
 
@@ -578,7 +578,7 @@ static int eval_math(struct eval_state *s, const struct ql_node *n, struct val *
 		     struct val **args)
 {
 	int L = n->jagged ? n->list : -1;
-	if (prepare(s, n, out))
+	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	size_t k = out->n;
 	int fn = n->op;
@@ -592,7 +592,7 @@ static int eval_math(struct eval_state *s, const struct ql_node *n, struct val *
 			o[i] = fn == QF_ABS ? (x[i] < 0 ? wrap_sub(0, x[i]) : x[i])
 			     : fn == QF_MIN2 ? (x[i] < y[i] ? x[i] : y[i])
 					     : (x[i] > y[i] ? x[i] : y[i]);
-		return join_valid(s, out, args, n->nargs);
+		return eval_join_valid(s, out, args, n->nargs);
 	}
 	const double *a[4] = {0};
 	for (int i = 0; i < n->nargs; i++)
@@ -616,17 +616,17 @@ static int eval_math(struct eval_state *s, const struct ql_node *n, struct val *
 	case QF_ATAN2: for (size_t i = 0; i < k; i++) o[i] = atan2(x[i], y[i]); break;
 	case QF_HYPOT: for (size_t i = 0; i < k; i++) o[i] = hypot(x[i], y[i]); break;
 	case QF_POW: for (size_t i = 0; i < k; i++) o[i] = pow(x[i], y[i]); break;
-	case QF_MIN2: for (size_t i = 0; i < k; i++) o[i] = nan_min(x[i], y[i]); break;
-	case QF_MAX2: for (size_t i = 0; i < k; i++) o[i] = nan_max(x[i], y[i]); break;
-	case QF_DELTA_PHI: for (size_t i = 0; i < k; i++) o[i] = delta_phi(x[i], y[i]); break;
+	case QF_MIN2: for (size_t i = 0; i < k; i++) o[i] = eval_nan_min(x[i], y[i]); break;
+	case QF_MAX2: for (size_t i = 0; i < k; i++) o[i] = eval_nan_max(x[i], y[i]); break;
+	case QF_DELTA_PHI: for (size_t i = 0; i < k; i++) o[i] = eval_delta_phi(x[i], y[i]); break;
 	case QF_DELTA_R:
 		for (size_t i = 0; i < k; i++)
-			o[i] = hypot(a[0][i] - a[2][i], delta_phi(a[1][i], a[3][i]));
+			o[i] = hypot(a[0][i] - a[2][i], eval_delta_phi(a[1][i], a[3][i]));
 		break;
 	default:
 		return -EINVAL;
 	}
-	return join_valid(s, out, args, n->nargs);
+	return eval_join_valid(s, out, args, n->nargs);
 }
 
 int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
@@ -650,9 +650,14 @@ int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
 	case QN_COND:
 		return eval_cond(s, n, out, args);
 	case QN_INDEX:
-		return n->is_mask ? eval_mask(s, n, out, args[0], args[1])
-				  : eval_index(s, n, out, args[0], args[1]);
+		return n->is_mask     ? eval_mask(s, n, out, args[0], args[1])
+		       : n->is_gather ? eval_gather(s, n, out, args[0], args[1])
+				      : eval_index(s, n, out, args[0], args[1]);
+	case QN_SLICE:
+		return eval_slice(s, n, out, args);
 	case QN_CALL:
+		if (n->op >= QF_ARGMAX)
+			return eval_list_call(s, n, out, args);
 		if (n->op >= QF_SUM)
 			return eval_reduce(s, n, out, args[0]);
 		if (n->op == QF_INV_MASS)

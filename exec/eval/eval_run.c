@@ -382,8 +382,8 @@ static int check_counters(struct eval_state *s, int k)
 	return 0;
 }
 
-int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
-	     const char **why)
+static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
+		    const char **why)
 {
 	const struct eval_prog *p = s->p;
 	s->nev = s->orig = nevents;
@@ -449,6 +449,74 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 	}
 	s->res->events += nevents;
 	return 0;
+}
+
+/* Entries [a, b) of column c as a column of their own: values and, for
+ * lists, offsets rebased to 0 (into off, b - a + 1 entries). */
+static struct rootio_column part_of(const struct rootio_column *c, int64_t a, int64_t b, int64_t *off)
+{
+	struct rootio_column p = *c;
+	size_t size = rootio_type_size(c->type);
+	size_t from, n;
+	if (c->offsets) {
+		for (int64_t j = a; j <= b; j++)
+			off[j - a] = c->offsets[j] - c->offsets[a];
+		from = (size_t)c->offsets[a];
+		n = (size_t)(c->offsets[b] - c->offsets[a]);
+		p.offsets = off;
+	} else {
+		size_t per = c->nentries ? c->nvalues / (size_t)c->nentries : 0;
+		from = (size_t)a * per;
+		n = (size_t)(b - a) * per;
+	}
+	p.first = c->first + a;
+	p.nentries = b - a;
+	p.nvalues = n;
+	p.values = (char *)c->values + from * size;
+	p.offsets_mem = NULL;
+	p.cap_values = p.cap_offsets = 0;
+	return p;
+}
+
+/* A program that makes combinations runs EVAL_COMB_EVENTS events at a time,
+ * which bounds the memory its combinations take. */
+int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
+	     const char **why)
+{
+	const struct eval_prog *p = s->p;
+	if (!p->has_comb || nevents <= EVAL_COMB_EVENTS)
+		return run_pass(s, nevents, cols, why);
+	size_t ni = (size_t)p->ninputs;
+	s->why = "out of memory";
+	struct rootio_column *part = calloc(ni + 1, sizeof(*part));
+	const struct rootio_column **pp = calloc(ni + 1, sizeof(*pp));
+	int64_t *offs = calloc((ni + 1) * (EVAL_COMB_EVENTS + 1), sizeof(*offs));
+	int rc = part && pp && offs ? 0 : -ENOMEM;
+	for (size_t i = 0; i < ni && !rc; i++) {
+		const struct rootio_column *c = cols[i];
+		/* The same checks the pass makes, before slicing by them. */
+		if (c->nentries != nevents) {
+			s->why = "a column holds a different number of entries than the batch";
+			rc = -EINVAL;
+		} else if (c->offsets ? (c->offsets[0] != 0 || (size_t)c->offsets[c->nentries] != c->nvalues)
+				      : (size_t)c->nvalues % (size_t)c->nentries != 0) {
+			s->why = "a column's values do not match its entries";
+			rc = -EINVAL;
+		}
+		pp[i] = &part[i];
+	}
+	for (int64_t a = 0; a < nevents && !rc; a += EVAL_COMB_EVENTS) {
+		int64_t b = a + EVAL_COMB_EVENTS < nevents ? a + EVAL_COMB_EVENTS : nevents;
+		for (size_t i = 0; i < ni; i++)
+			part[i] = part_of(cols[i], a, b, offs + i * (EVAL_COMB_EVENTS + 1));
+		rc = run_pass(s, b - a, pp, why);
+	}
+	if (rc && why)
+		*why = s->why;
+	free(part);
+	free(pp);
+	free(offs);
+	return rc;
 }
 
 int eval_state_take(struct eval_state *s, struct result **out)

@@ -59,7 +59,9 @@ enum ql_kind {
 	QN_BINARY,  /* op: see enum ql_binop */
 	QN_COND,    /* a ? b : c */
 	QN_CALL,    /* fn(args) */
-	QN_INDEX,   /* a[b]: an index (b integer) or a mask (b boolean list) */
+	QN_INDEX,   /* a[b]: an index (b integer), a mask (b boolean list) or
+		     * a gather (b a list of integer indices) */
+	QN_SLICE,   /* a[lo:hi]: args a, lo, hi (omitted bounds: 0, INT64_MAX) */
 };
 
 enum ql_binop {
@@ -87,6 +89,7 @@ struct ql_node {
 	int column;           /* QN_NAME of a branch: index in the schema, else -1 */
 	struct ql_define *define; /* QN_NAME of a define */
 	bool is_mask;         /* QN_INDEX: b is a mask */
+	bool is_gather;       /* QN_INDEX: b is a list of indices into a */
 	int id;               /* index in evaluation order (set by the compiler) */
 };
 
@@ -170,7 +173,18 @@ enum ql_fn {
 	QF_MIN2, QF_MAX2,     /* min(a, b), max(a, b): element-wise */
 	QF_DELTA_PHI, QF_DELTA_R, QF_INV_MASS,
 	QF_SUM, QF_COUNT, QF_LEN, QF_MIN, QF_MAX, QF_ANY, QF_ALL, /* reductions */
+	/* Lists (ql_check_lists.c, eval_lists.c): */
+	QF_ARGMAX, QF_ARGMIN, QF_ARGSORT, QF_SORT, QF_FIRST, QF_LAST, QF_LOCAL_INDEX,
+	QF_TAKE, QF_MIN_DR, QF_NEAREST,
+	QF_COMBINATIONS, QF_COMB_SUM, QF_COMB_MIN, QF_COMB_MAX,
+	QF_COMB_PT, QF_COMB_ETA, QF_COMB_PHI, QF_COMB_MASS,
+	QF_P4_PT, QF_P4_ETA, QF_P4_PHI, QF_P4_MASS, QF_MT,
 };
+
+/* Combinations: n objects at most per combination, and at most this many
+ * combinations in one event (an event past it fails its task: docs/query.md). */
+#define QL_MAX_COMB_N 8
+#define QL_MAX_COMB_EVENT 10000
 
 /* Format an error at (line, col, len) of q's text into err (internal). */
 void ql_fail(struct ql_error *err, const char *filename, const char *text, int line, int col,

@@ -37,6 +37,31 @@ const struct ql_fninfo ql_functions[] = {
 	{"max", QF_MAX, 1, "largest element of each event's list"},
 	{"any", QF_ANY, 1, "true when any element is true"},
 	{"all", QF_ALL, 1, "true when every element is true"},
+	{"argmax", QF_ARGMAX, 1, "the index of each event's largest element (the first of ties)"},
+	{"argmin", QF_ARGMIN, 1, "the index of each event's smallest element (the first of ties)"},
+	{"argsort", QF_ARGSORT, 1, "the indices that sort each event's list, ascending (argsort(-x): descending)"},
+	{"sort", QF_SORT, 1, "each event's list sorted, ascending (-sort(-x): descending)"},
+	{"first", QF_FIRST, 1, "first(x) or first(x, default): the first element"},
+	{"first", QF_FIRST, 2, "first(x) or first(x, default): the first element"},
+	{"last", QF_LAST, 1, "last(x) or last(x, default): the last element"},
+	{"last", QF_LAST, 2, "last(x) or last(x, default): the last element"},
+	{"local_index", QF_LOCAL_INDEX, 1, "each element's position in its event's list: 0, 1, ..."},
+	{"take", QF_TAKE, 3, "take(x, indices, default): x at each index, default where out of range"},
+	{"min_delta_r", QF_MIN_DR, 4, "min_delta_r(eta, phi, other_eta, other_phi): the smallest delta R to any of the others"},
+	{"nearest", QF_NEAREST, 4, "nearest(eta, phi, other_eta, other_phi): the index of the nearest other in delta R, -1 for none"},
+	{"combinations", QF_COMBINATIONS, 3, "combinations(x, n, k): member k of every combination of n elements"},
+	{"comb_sum", QF_COMB_SUM, 2, "comb_sum(x, n): the sum over the members of every combination of n"},
+	{"comb_min", QF_COMB_MIN, 2, "comb_min(x, n): the smallest member of every combination of n"},
+	{"comb_max", QF_COMB_MAX, 2, "comb_max(x, n): the largest member of every combination of n"},
+	{"comb_pt", QF_COMB_PT, 5, "comb_pt(pt, eta, phi, mass, n): pt of the four-vector sum of every combination of n"},
+	{"comb_eta", QF_COMB_ETA, 5, "comb_eta(pt, eta, phi, mass, n): eta of the sum of every combination of n"},
+	{"comb_phi", QF_COMB_PHI, 5, "comb_phi(pt, eta, phi, mass, n): phi of the sum of every combination of n"},
+	{"comb_mass", QF_COMB_MASS, 5, "comb_mass(pt, eta, phi, mass, n): mass of the sum of every combination of n"},
+	{"p4_pt", QF_P4_PT, -1, "pt of the four-vector sum of objects given as pt, eta, phi, mass"},
+	{"p4_eta", QF_P4_ETA, -1, "eta of the four-vector sum of objects given as pt, eta, phi, mass"},
+	{"p4_phi", QF_P4_PHI, -1, "phi of the four-vector sum of objects given as pt, eta, phi, mass"},
+	{"p4_mass", QF_P4_MASS, -1, "mass of the four-vector sum of objects given as pt, eta, phi, mass"},
+	{"transverse_mass", QF_MT, 4, "transverse_mass(pt1, phi1, pt2, phi2): sqrt(2 pt1 pt2 (1 - cos(phi1 - phi2)))"},
 };
 const size_t ql_nfunctions = sizeof(ql_functions) / sizeof(ql_functions[0]);
 
@@ -52,16 +77,7 @@ const struct ql_fninfo *ql_function(const char *name, int nargs)
 	return named;
 }
 
-struct checker {
-	struct ql_query *q;
-	const struct ql_schema *sc;
-	struct ql_error *err;
-	struct ql_define **defines;
-	int ndefines;
-	bool failed;
-};
-
-static bool fail(struct checker *c, const struct ql_node *n, const char *hint, const char *fmt,
+bool ql_cfail(struct ql_checker *c, const struct ql_node *n, const char *hint, const char *fmt,
 		 const char *a, const char *b)
 {
 	if (!c->failed) {
@@ -73,7 +89,7 @@ static bool fail(struct checker *c, const struct ql_node *n, const char *hint, c
 	return false;
 }
 
-static int intern_list(struct checker *c, const char *name)
+int ql_intern_list(struct ql_checker *c, const char *name)
 {
 	struct ql_query *q = c->q;
 	for (int i = 0; i < q->nlists; i++)
@@ -87,7 +103,7 @@ static int intern_list(struct checker *c, const char *name)
 	return q->lists[q->nlists] ? q->nlists++ : -1;
 }
 
-static const char *type_name(enum ql_type t)
+const char *ql_type_name(enum ql_type t)
 {
 	return t == QL_BOOL ? "true/false" : t == QL_INT ? "integer" : "number";
 }
@@ -98,7 +114,7 @@ static const char *shape(const struct ql_node *n)
 }
 
 /* Make n's shape the combination of its arguments' (lists must agree). */
-static bool combine(struct checker *c, struct ql_node *n, struct ql_node **args, int k)
+bool ql_combine(struct ql_checker *c, struct ql_node *n, struct ql_node **args, int k)
 {
 	n->jagged = false;
 	for (int i = 0; i < k; i++) {
@@ -110,7 +126,7 @@ static bool combine(struct checker *c, struct ql_node *n, struct ql_node **args,
 				 "one side has a value per element of %s, the other per element of %s; "
 				 "reduce one of them first (sum, max, x[0], ...)",
 				 ql_list_name(c->q, n->list), ql_list_name(c->q, args[i]->list));
-			return fail(c, n, hint, "these lists do not line up", NULL, NULL);
+			return ql_cfail(c, n, hint, "these lists do not line up", NULL, NULL);
 		}
 		n->jagged = true;
 		n->list = args[i]->list;
@@ -118,24 +134,23 @@ static bool combine(struct checker *c, struct ql_node *n, struct ql_node **args,
 	return true;
 }
 
-static enum ql_type promote(enum ql_type a, enum ql_type b)
+enum ql_type ql_promote(enum ql_type a, enum ql_type b)
 {
 	if (a == QL_FLOAT || b == QL_FLOAT)
 		return QL_FLOAT;
 	return QL_INT;
 }
 
-static bool need_bool(struct checker *c, struct ql_node *n, const char *what)
+bool ql_need_bool(struct ql_checker *c, struct ql_node *n, const char *what)
 {
 	if (n->type == QL_BOOL)
 		return true;
-	return fail(c, n, "compare it, for example x != 0", "%s needs true/false values, not %s", what,
+	return ql_cfail(c, n, "compare it, for example x != 0", "%s needs true/false values, not %s", what,
 		    n->type == QL_INT ? "integers" : "numbers");
 }
 
-static bool check(struct checker *c, struct ql_node *n);
 
-static bool check_name(struct checker *c, struct ql_node *n)
+static bool check_name(struct ql_checker *c, struct ql_node *n)
 {
 	for (int i = c->ndefines; i-- > 0;)
 		if (!strcmp(c->defines[i]->name, n->name)) {
@@ -152,7 +167,7 @@ static bool check_name(struct checker *c, struct ql_node *n)
 		if (strcmp(col->name, n->name))
 			continue;
 		if (!col->readable)
-			return fail(c, n, "anafs reads numbers, fixed arrays and lists of numbers",
+			return ql_cfail(c, n, "anafs reads numbers, fixed arrays and lists of numbers",
 				    "branch '%s' cannot be read (an object or string branch)", n->name,
 				    NULL);
 		n->column = (int)i;
@@ -164,9 +179,9 @@ static bool check_name(struct checker *c, struct ql_node *n)
 				snprintf(name, sizeof(name), "%s", col->counter);
 			else
 				snprintf(name, sizeof(name), "[%d]", col->fixed_len);
-			n->list = intern_list(c, name);
+			n->list = ql_intern_list(c, name);
 			if (n->list < 0)
-				return fail(c, n, NULL, "out of memory", NULL, NULL);
+				return ql_cfail(c, n, NULL, "out of memory", NULL, NULL);
 		}
 		return true;
 	}
@@ -183,21 +198,21 @@ static bool check_name(struct checker *c, struct ql_node *n)
 		ql_suggest(n->name, (const char *const *)cands, k, hint, sizeof(hint));
 		free(cands);
 	}
-	return fail(c, n, *hint ? hint : "see `anafs ls FILE` for the branches",
+	return ql_cfail(c, n, *hint ? hint : "see `anafs ls FILE` for the branches",
 		    "unknown name '%s'%s", n->name,
 		    ql_function(n->name, 1) ? " (a function: call it with parentheses)" : "");
 }
 
-static bool check_binary(struct checker *c, struct ql_node *n)
+static bool check_binary(struct ql_checker *c, struct ql_node *n)
 {
 	struct ql_node *a = n->args[0], *b = n->args[1];
-	if (!combine(c, n, n->args, 2))
+	if (!ql_combine(c, n, n->args, 2))
 		return false;
 	switch (n->op) {
 	case QB_AND:
 	case QB_OR:
-		if (!need_bool(c, a, n->op == QB_AND ? "&&" : "||") ||
-		    !need_bool(c, b, n->op == QB_AND ? "&&" : "||"))
+		if (!ql_need_bool(c, a, n->op == QB_AND ? "&&" : "||") ||
+		    !ql_need_bool(c, b, n->op == QB_AND ? "&&" : "||"))
 			return false;
 		n->type = QL_BOOL;
 		return true;
@@ -214,7 +229,7 @@ static bool check_binary(struct checker *c, struct ql_node *n)
 		n->type = QL_FLOAT; /* bools count as 0 and 1 in arithmetic */
 		return true;
 	default:
-		n->type = promote(a->type, b->type);
+		n->type = ql_promote(a->type, b->type);
 		return true;
 	}
 }
@@ -222,7 +237,7 @@ static bool check_binary(struct checker *c, struct ql_node *n)
 /* A canonical text for expression n, written as it reads ("Muon_pt>5"),
  * used to tell masks apart and to name masked lists: false when it does
  * not fit. */
-static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
+bool ql_write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 {
 #define PUT(...)                                                                     \
 	do {                                                                         \
@@ -236,7 +251,7 @@ static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 		bool paren_ = (a)->kind == QN_BINARY || (a)->kind == QN_COND;        \
 		if (paren_)                                                          \
 			PUT("(");                                                    \
-		if (!write_key((a), buf, cap, len))                                  \
+		if (!ql_write_key((a), buf, cap, len))                                  \
 			return false;                                                \
 		if (paren_)                                                          \
 			PUT(")");                                                    \
@@ -272,7 +287,17 @@ static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 	case QN_INDEX:
 		SUB(n->args[0]);
 		PUT("[");
-		if (!write_key(n->args[1], buf, cap, len))
+		if (!ql_write_key(n->args[1], buf, cap, len))
+			return false;
+		PUT("]");
+		return true;
+	case QN_SLICE:
+		SUB(n->args[0]);
+		PUT("[");
+		if (!ql_write_key(n->args[1], buf, cap, len))
+			return false;
+		PUT(":");
+		if (!ql_write_key(n->args[2], buf, cap, len))
 			return false;
 		PUT("]");
 		return true;
@@ -281,7 +306,7 @@ static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 		for (int a = 0; a < n->nargs; a++) {
 			if (a)
 				PUT(",");
-			if (!write_key(n->args[a], buf, cap, len))
+			if (!ql_write_key(n->args[a], buf, cap, len))
 				return false;
 		}
 		PUT(")");
@@ -292,64 +317,76 @@ static bool write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 #undef PUT
 }
 
-static bool check_index(struct checker *c, struct ql_node *n)
+static bool check_index(struct ql_checker *c, struct ql_node *n)
 {
 	struct ql_node *x = n->args[0], *i = n->args[1];
 	if (!x->jagged)
-		return fail(c, n, "only lists (like Muon_pt) can be indexed or masked",
+		return ql_cfail(c, n, "only lists (like Muon_pt) can be indexed or masked",
 			    "this is one value per event, not a list", NULL, NULL);
+	if (i->jagged && i->type == QL_INT) {
+		/* A list of indices: one value per index, in its list. */
+		n->is_gather = true;
+		n->jagged = true;
+		n->type = x->type;
+		n->list = i->list;
+		return true;
+	}
 	if (i->jagged) {
 		if (i->type != QL_BOOL)
-			return fail(c, i, "a mask is a comparison like Muon_pt > 5",
-				    "a list used inside [] must be true/false values", NULL, NULL);
+			return ql_cfail(c, i, "a mask is a comparison like Muon_pt > 5; indices are integers",
+				    "a list used inside [] must be true/false values or integer indices", NULL, NULL);
 		if (i->list != x->list) {
 			char hint[512];
 			snprintf(hint, sizeof(hint), "the list has one value per element of %s, the mask per element of %s",
 				 ql_list_name(c->q, x->list), ql_list_name(c->q, i->list));
-			return fail(c, i, hint, "the mask does not line up with the list", NULL, NULL);
+			return ql_cfail(c, i, hint, "the mask does not line up with the list", NULL, NULL);
 		}
 		/* Masked lists line up when the mask is written the same way. */
 		char key[1024];
 		int k = snprintf(key, sizeof(key), "%s[", ql_list_name(c->q, x->list));
-		if (!write_key(i, key, sizeof(key), &k) || k + 2 >= (int)sizeof(key))
+		if (!ql_write_key(i, key, sizeof(key), &k) || k + 2 >= (int)sizeof(key))
 			k = snprintf(key, sizeof(key), "%s[#%p", ql_list_name(c->q, x->list), (void *)i);
 		snprintf(key + k, sizeof(key) - (size_t)k, "]");
 		n->is_mask = true;
 		n->jagged = true;
 		n->type = x->type;
-		n->list = intern_list(c, key);
-		return n->list >= 0 || fail(c, n, NULL, "out of memory", NULL, NULL);
+		n->list = ql_intern_list(c, key);
+		return n->list >= 0 || ql_cfail(c, n, NULL, "out of memory", NULL, NULL);
 	}
 	if (i->type != QL_INT)
-		return fail(c, i, "x[0] is the first element, x[-1] the last",
-			    "an index must be an integer, not %s", type_name(i->type), NULL);
+		return ql_cfail(c, i, "x[0] is the first element, x[-1] the last",
+			    "an index must be an integer, not %s", ql_type_name(i->type), NULL);
 	n->jagged = false;
 	n->type = x->type;
 	return true;
 }
 
-static bool check_call(struct checker *c, struct ql_node *n)
+static bool check_call(struct ql_checker *c, struct ql_node *n)
 {
 	const struct ql_fninfo *f = ql_function(n->name, n->nargs);
 	if (!f) {
-		const char *names[64];
+		const char *names[128];
 		size_t k = 0;
-		for (size_t i = 0; i < ql_nfunctions && k < 64; i++)
+		for (size_t i = 0; i < ql_nfunctions && k < 128; i++)
 			names[k++] = ql_functions[i].name;
 		char hint[512];
 		ql_suggest(n->name, names, k, hint, sizeof(hint));
-		return fail(c, n, *hint ? hint : "see docs/query.md for the functions",
+		return ql_cfail(c, n, *hint ? hint : "see docs/query.md for the functions",
 			    "unknown function '%s'", n->name, NULL);
 	}
 	if (f->nargs >= 0 && f->nargs != n->nargs) {
 		char msg[64];
 		if (f->id == QF_MIN || f->id == QF_MAX || f->id == QF_MIN2 || f->id == QF_MAX2)
 			snprintf(msg, sizeof(msg), "1 (a list) or 2 (two values) arguments");
+		else if (f->id == QF_FIRST || f->id == QF_LAST)
+			snprintf(msg, sizeof(msg), "1 or 2 arguments (a list, and a default)");
 		else
 			snprintf(msg, sizeof(msg), "%d argument%s", f->nargs, f->nargs == 1 ? "" : "s");
-		return fail(c, n, f->what, "%s takes %s", f->name, msg);
+		return ql_cfail(c, n, f->what, "%s takes %s", f->name, msg);
 	}
 	n->op = f->id;
+	if (f->id >= QF_ARGMAX)
+		return ql_check_list_call(c, n, f);
 	struct ql_node *a = n->args[0];
 	switch (f->id) {
 	case QF_SUM:
@@ -360,9 +397,9 @@ static bool check_call(struct checker *c, struct ql_node *n)
 	case QF_ANY:
 	case QF_ALL:
 		if (!a->jagged)
-			return fail(c, n, "reductions take a list, like sum(Jet_pt > 30)",
+			return ql_cfail(c, n, "reductions take a list, like sum(Jet_pt > 30)",
 				    "%s needs a list per event, not one value", f->name, NULL);
-		if ((f->id == QF_ANY || f->id == QF_ALL) && !need_bool(c, a, f->name))
+		if ((f->id == QF_ANY || f->id == QF_ALL) && !ql_need_bool(c, a, f->name))
 			return false;
 		n->jagged = false;
 		n->type = f->id == QF_COUNT || f->id == QF_LEN ? QL_INT
@@ -372,39 +409,39 @@ static bool check_call(struct checker *c, struct ql_node *n)
 		return true;
 	case QF_INV_MASS: {
 		if (n->nargs < 4 || n->nargs % 4)
-			return fail(c, n, "inv_mass(pt, eta, phi, mass) of a list, or of objects: "
+			return ql_cfail(c, n, "inv_mass(pt, eta, phi, mass) of a list, or of objects: "
 				    "inv_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2)",
 				    "inv_mass takes four values per object", NULL, NULL);
-		if (!combine(c, n, n->args, n->nargs))
+		if (!ql_combine(c, n, n->args, n->nargs))
 			return false;
 		if (n->jagged && n->nargs != 4)
-			return fail(c, n, "give either one list of objects or several single objects",
+			return ql_cfail(c, n, "give either one list of objects or several single objects",
 				    "inv_mass mixes lists and single objects", NULL, NULL);
 		for (int i = 0; i < n->nargs; i++)
 			if (n->jagged != n->args[i]->jagged)
-				return fail(c, n->args[i], "give pt, eta, phi and mass all as lists or all as single values",
+				return ql_cfail(c, n->args[i], "give pt, eta, phi and mass all as lists or all as single values",
 					    "inv_mass mixes lists and single values", NULL, NULL);
 		n->jagged = false;
 		n->type = QL_FLOAT;
 		return true;
 	}
 	default:
-		if (!combine(c, n, n->args, n->nargs))
+		if (!ql_combine(c, n, n->args, n->nargs))
 			return false;
 		if (f->id == QF_ABS)
 			n->type = a->type == QL_BOOL ? QL_INT : a->type;
 		else if (f->id == QF_MIN2 || f->id == QF_MAX2)
-			n->type = promote(a->type, n->args[1]->type);
+			n->type = ql_promote(a->type, n->args[1]->type);
 		else
 			n->type = QL_FLOAT;
 		return true;
 	}
 }
 
-static bool check(struct checker *c, struct ql_node *n)
+bool ql_check_node(struct ql_checker *c, struct ql_node *n)
 {
 	for (int i = 0; i < n->nargs; i++)
-		if (!check(c, n->args[i]))
+		if (!ql_check_node(c, n->args[i]))
 			return false;
 	switch (n->kind) {
 	case QN_INT:
@@ -423,7 +460,7 @@ static bool check(struct checker *c, struct ql_node *n)
 		n->list = n->args[0]->list;
 		if (n->op == '!') {
 			n->type = QL_BOOL;
-			return need_bool(c, n->args[0], "!");
+			return ql_need_bool(c, n->args[0], "!");
 		}
 		n->type = n->args[0]->type == QL_BOOL ? QL_INT : n->args[0]->type;
 		return true;
@@ -431,15 +468,17 @@ static bool check(struct checker *c, struct ql_node *n)
 		return check_binary(c, n);
 	case QN_COND: {
 		struct ql_node *a = n->args[1], *b = n->args[2];
-		if (!need_bool(c, n->args[0], "the condition of ?:") || !combine(c, n, n->args, 3))
+		if (!ql_need_bool(c, n->args[0], "the condition of ?:") || !ql_combine(c, n, n->args, 3))
 			return false;
-		n->type = a->type == QL_BOOL && b->type == QL_BOOL ? QL_BOOL : promote(a->type, b->type);
+		n->type = a->type == QL_BOOL && b->type == QL_BOOL ? QL_BOOL : ql_promote(a->type, b->type);
 		return true;
 	}
 	case QN_CALL:
 		return check_call(c, n);
 	case QN_INDEX:
 		return check_index(c, n);
+	case QN_SLICE:
+		return ql_check_slice(c, n);
 	}
 	return false;
 }
@@ -452,46 +491,46 @@ static bool is_column(const struct ql_schema *sc, const char *name)
 	return false;
 }
 
-static bool check_define(struct checker *c, struct ql_stmt *s)
+static bool check_define(struct ql_checker *c, struct ql_stmt *s)
 {
 	struct ql_define *d = &s->u.define;
 	struct ql_node at = {.line = s->line, .col = 1, .len = 6};
 	for (int i = 0; i < c->ndefines; i++)
 		if (!strcmp(c->defines[i]->name, d->name))
-			return fail(c, &at, "give it another name", "'%s' is already defined", d->name, NULL);
+			return ql_cfail(c, &at, "give it another name", "'%s' is already defined", d->name, NULL);
 	if (is_column(c->sc, d->name))
-		return fail(c, &at, "give the define another name",
+		return ql_cfail(c, &at, "give the define another name",
 			    "'%s' is a branch of the tree; a define may not hide it", d->name, NULL);
 	if (ql_function(d->name, 1) || !strcmp(d->name, "pi") || !strcmp(d->name, "true") ||
 	    !strcmp(d->name, "false"))
-		return fail(c, &at, "give the define another name", "'%s' is a reserved name", d->name,
+		return ql_cfail(c, &at, "give the define another name", "'%s' is a reserved name", d->name,
 			    NULL);
-	if (!check(c, d->expr))
+	if (!ql_check_node(c, d->expr))
 		return false;
 	c->defines[c->ndefines++] = d;
 	return true;
 }
 
-static bool check_hist(struct checker *c, struct ql_hist *h, int line, struct ql_stmt *all, int k)
+static bool check_hist(struct ql_checker *c, struct ql_hist *h, int line, struct ql_stmt *all, int k)
 {
 	struct ql_node at = {.line = line, .col = 1, .len = 4};
 	for (int i = 0; i < k; i++)
 		if (all[i].kind == QS_HIST && !strcmp(all[i].u.hist.name, h->name))
-			return fail(c, &at, "give each histogram its own name",
+			return ql_cfail(c, &at, "give each histogram its own name",
 				    "a histogram '%s' already exists", h->name, NULL);
 	for (int i = 0; i < h->ndim; i++)
-		if (!check(c, h->expr[i]))
+		if (!ql_check_node(c, h->expr[i]))
 			return false;
 	struct ql_node tmp = at;
-	if (h->ndim == 2 && !combine(c, &tmp, h->expr, 2))
+	if (h->ndim == 2 && !ql_combine(c, &tmp, h->expr, 2))
 		return false;
 	if (h->weight) {
-		if (!check(c, h->weight))
+		if (!ql_check_node(c, h->weight))
 			return false;
 		bool fill_jagged = h->expr[0]->jagged || (h->ndim == 2 && h->expr[1]->jagged);
 		int list = h->expr[0]->jagged ? h->expr[0]->list : h->ndim == 2 ? h->expr[1]->list : -1;
 		if (h->weight->jagged && (!fill_jagged || h->weight->list != list))
-			return fail(c, h->weight, "a weight is one value per event, or per element of the filled list",
+			return ql_cfail(c, h->weight, "a weight is one value per event, or per element of the filled list",
 				    "the weight does not line up with what is filled", NULL, NULL);
 	}
 	return true;
@@ -499,7 +538,7 @@ static bool check_hist(struct checker *c, struct ql_hist *h, int line, struct ql
 
 int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error *err)
 {
-	struct checker c = {.q = q, .sc = schema, .err = err};
+	struct ql_checker c = {.q = q, .sc = schema, .err = err};
 	c.defines = calloc((size_t)q->nstmts + 1, sizeof(*c.defines));
 	if (!c.defines)
 		return -ENOMEM;
@@ -509,14 +548,14 @@ int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error
 			check_define(&c, s);
 		} else if (s->kind == QS_FILTER) {
 			struct ql_node *e = s->u.filter.expr;
-			if (!check(&c, e))
+			if (!ql_check_node(&c, e))
 				break;
 			if (e->jagged)
-				fail(&c, e, "a filter keeps or drops whole events: use any(...), all(...) or sum(...) == N",
+				ql_cfail(&c, e, "a filter keeps or drops whole events: use any(...), all(...) or sum(...) == N",
 				     "a filter needs one true/false per event, not %s", shape(e), NULL);
 			else if (e->type != QL_BOOL)
-				fail(&c, e, "compare it, for example sum(good) >= 2",
-				     "a filter needs a true/false value, not %s", type_name(e->type), NULL);
+				ql_cfail(&c, e, "compare it, for example sum(good) >= 2",
+				     "a filter needs a true/false value, not %s", ql_type_name(e->type), NULL);
 		} else {
 			check_hist(&c, &s->u.hist, s->line, q->stmts, i);
 		}

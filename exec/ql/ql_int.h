@@ -23,6 +23,35 @@ const struct ql_fninfo *ql_function(const char *name, int nargs);
 extern const struct ql_fninfo ql_functions[];
 extern const size_t ql_nfunctions;
 
+/* ---- the checker (ql_check.c, ql_check_lists.c) ---- */
+
+struct ql_checker {
+	struct ql_query *q;
+	const struct ql_schema *sc;
+	struct ql_error *err;
+	struct ql_define **defines;
+	int ndefines;
+	bool failed;
+};
+
+/* Fail at n (the first failure wins): always false.  fmt takes two %s. */
+bool ql_cfail(struct ql_checker *c, const struct ql_node *n, const char *hint, const char *fmt,
+	      const char *a, const char *b);
+/* The index of the list called name, added when new; -1 on ENOMEM. */
+int ql_intern_list(struct ql_checker *c, const char *name);
+const char *ql_type_name(enum ql_type t);
+/* n's shape from its k arguments': lists must line up. */
+bool ql_combine(struct ql_checker *c, struct ql_node *n, struct ql_node **args, int k);
+enum ql_type ql_promote(enum ql_type a, enum ql_type b);
+bool ql_need_bool(struct ql_checker *c, struct ql_node *n, const char *what);
+/* Append a canonical text of n to buf (at *len): false when it does not fit. */
+bool ql_write_key(const struct ql_node *n, char *buf, size_t cap, int *len);
+/* Check n and its arguments. */
+bool ql_check_node(struct ql_checker *c, struct ql_node *n);
+/* x[lo:hi], and the list functions (id >= QF_ARGMAX) with n->op set. */
+bool ql_check_slice(struct ql_checker *c, struct ql_node *n);
+bool ql_check_list_call(struct ql_checker *c, struct ql_node *n, const struct ql_fninfo *f);
+
 /* ---- the lexer and the parser (ql_lex.c, ql_parse.c) ---- */
 
 enum tok {

@@ -98,6 +98,72 @@ static struct ql_node *parse_args(struct parser *p, struct ql_node *n, enum tok 
 	return tall(p, n) ? NULL : n;
 }
 
+/* An integer literal node (a slice's omitted bound) at token at. */
+static struct ql_node *int_node(struct parser *p, const struct token *at, int64_t v)
+{
+	struct ql_node *n = node(p, QN_INT, at);
+	if (n) {
+		n->ival = v;
+		n->height = 1;
+	}
+	return n;
+}
+
+/* base[...] with the current token '[': an index, a mask or a list of
+ * indices (one expression), or a slice lo:hi (either bound may be left
+ * out, as in Python). */
+static struct ql_node *parse_postfix(struct parser *p, struct ql_node *base)
+{
+	struct token open = p->tok;
+	struct ql_node *lo = NULL, *hi = NULL;
+	bool slice = false;
+	struct token at = {.line = base->line, .col = base->col, .len = base->len};
+	ql_lex(p); /* past [ */
+	if (p->tok.t == T_RB) {
+		ql_fail_tok(p, &at, "x[0] is the first element, x[a:b] a slice, x[mask] a selection",
+			    "an index or mask takes one expression");
+		return NULL;
+	}
+	if (p->tok.t != T_COLON && !(lo = parse_expr(p)))
+		return NULL;
+	if (!slice && p->tok.t == T_COMMA) {
+		ql_fail_tok(p, &at, "x[0] is the first element, x[a:b] a slice, x[mask] a selection",
+			    "an index or mask takes one expression");
+		return NULL;
+	}
+	if (p->tok.t == T_COLON) {
+		slice = true;
+		ql_lex(p);
+		if (p->tok.t != T_RB && !(hi = parse_expr(p)))
+			return NULL;
+	}
+	if (p->tok.t != T_RB) {
+		ql_fail_tok(p, &p->tok, slice ? "a slice is x[lo:hi], x[lo:] or x[:hi]" : NULL,
+			    "expected ']'");
+		return NULL;
+	}
+	struct ql_node *n = node(p, slice ? QN_SLICE : QN_INDEX, &open);
+	if (!n)
+		return NULL;
+	n->line = base->line;
+	n->col = base->col;
+	n->len = base->len;
+	span_to(n, &p->tok);
+	ql_lex(p);
+	if (slice && !lo && !(lo = int_node(p, &open, 0)))
+		return NULL;
+	if (slice && !hi && !(hi = int_node(p, &open, INT64_MAX)))
+		return NULL;
+	n->nargs = slice ? 3 : 2;
+	if (!(n->args = arena_alloc(p->q->arena, (size_t)n->nargs * sizeof(*n->args))))
+		return NULL;
+	n->args[0] = base;
+	n->args[1] = lo;
+	if (slice)
+		n->args[2] = hi;
+	return tall(p, n) ? NULL : n;
+}
+
 static struct ql_node *parse_primary(struct parser *p)
 {
 	struct token t = p->tok;
@@ -152,31 +218,9 @@ static struct ql_node *parse_primary(struct parser *p)
 						     : "expected a value, a name or '('");
 		return NULL;
 	}
-	/* Postfix: x[i], x[mask]. */
-	while (n && p->tok.t == T_LB) {
-		struct ql_node *ix = node(p, QN_INDEX, &p->tok);
-		if (!ix)
-			return NULL;
-		ix->line = n->line;
-		ix->col = n->col;
-		ix->len = n->len;
-		struct ql_node *base = n;
-		if (!(n = parse_args(p, ix, T_RB)))
-			return NULL;
-		if (n->nargs != 1) {
-			ql_fail_tok(p, &t, NULL, "an index or mask takes one expression");
-			return NULL;
-		}
-		struct ql_node **two = arena_alloc(p->q->arena, 2 * sizeof(*two));
-		if (!two)
-			return NULL;
-		two[0] = base;
-		two[1] = n->args[0];
-		n->args = two;
-		n->nargs = 2;
-		if (tall(p, n))
-			return NULL;
-	}
+	/* Postfix: x[i], x[mask], x[indices], x[lo:hi]. */
+	while (n && p->tok.t == T_LB)
+		n = parse_postfix(p, n);
 	return n;
 }
 
