@@ -763,6 +763,48 @@ static void test_list_functions(void)
 	tol = 0;
 }
 
+/* A query with combinations runs EVAL_COMB_EVENTS (1024) events a pass:
+ * a batch of 2600 events (three passes) gives what the events give one by
+ * one.  Event e has e % 4 muons of pt 10 e + i, so a pair's members differ
+ * by 1 or 2 only when the passes cut the columns at the right places. */
+static void test_comb_passes(void)
+{
+	enum { NB = 2600 };
+	static int64_t off[NB + 1];
+	static double pt[NB * 3];
+	int64_t pairs1 = 0, pairs2 = 0;
+	double sum = 0;
+	off[0] = 0;
+	for (int64_t e = 0; e < NB; e++) {
+		int64_t m = e % 4;
+		for (int64_t i = 0; i < m; i++)
+			pt[off[e] + i] = 10.0 * (double)e + (double)i;
+		off[e + 1] = off[e] + m;
+		for (int64_t i = 0; i < m; i++)
+			for (int64_t j = i + 1; j < m; j++) {
+				pairs1 += j - i == 1;
+				pairs2 += j - i == 2;
+				sum += pt[off[e] + i] + pt[off[e] + j];
+			}
+	}
+	memset(cols, 0, sizeof(cols));
+	nev = NB;
+	set_col(C_MU_PT, ROOTIO_F64, pt, (size_t)off[NB], off);
+	struct run r;
+	if (run_all(__LINE__, &r,
+		    "dataset x.root\n"
+		    "hist d = combinations(Muon_pt, 2, 1) - combinations(Muon_pt, 2, 0) bins=4 range=0,4\n"
+		    "hist t = comb_sum(Muon_pt, 2) * 0 bins=1 range=-1,1 weight=comb_sum(Muon_pt, 2)\n"))
+		return;
+	struct hist *d = eval_hist(r.s, 0), *t = eval_hist(r.s, 1);
+	CHECK(eval_events(r.s) == NB);
+	CHECK(hist_count(d, 2, 0) == pairs1 && hist_count(d, 3, 0) == pairs2);
+	CHECK(hist_count(d, 0, 0) == 0 && hist_count(d, 1, 0) == 0 && hist_count(d, 4, 0) == 0 &&
+	      hist_count(d, 5, 0) == 0);
+	CHECK(hist_value(t, 1, 0) == sum);
+	run_close(&r);
+}
+
 /* ---- histograms and filters ---- */
 
 static void test_hist_fills(void)
@@ -1437,6 +1479,7 @@ int main(void)
 	test_reductions();
 	test_index_mask();
 	test_list_functions();
+	test_comb_passes();
 	test_missing();
 	test_inv_mass();
 	test_hist_fills();

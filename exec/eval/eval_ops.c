@@ -129,7 +129,6 @@ int eval_set_valid(struct eval_state *s, struct val *out)
 	return 0;
 }
 
-#define wrap_add eval_wrap_add
 static inline int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
 static inline int64_t wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
 static inline int64_t int_mod(int64_t a, int64_t b)
@@ -253,7 +252,7 @@ static int eval_arith(struct eval_state *s, const struct ql_node *n, struct val 
 		if (!x || !y)
 			return -ENOMEM;
 		switch (n->op) {
-		case QB_ADD: for (size_t i = 0; i < k; i++) o[i] = wrap_add(x[i], y[i]); break;
+		case QB_ADD: for (size_t i = 0; i < k; i++) o[i] = eval_wrap_add(x[i], y[i]); break;
 		case QB_SUB: for (size_t i = 0; i < k; i++) o[i] = wrap_sub(x[i], y[i]); break;
 		case QB_MUL: for (size_t i = 0; i < k; i++) o[i] = wrap_mul(x[i], y[i]); break;
 		default: for (size_t i = 0; i < k; i++) o[i] = int_mod(x[i], y[i]); break;
@@ -452,7 +451,7 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 		for (int64_t e = 0; e < s->nev; e++) {
 			int64_t r = 0;
 			for (int64_t i = off[e]; i < off[e + 1]; i++)
-				r = wrap_add(r, v[i]);
+				r = eval_wrap_add(r, v[i]);
 			((int64_t *)out->data)[e] = r;
 		}
 		return eval_join_valid(s, out, &x, 1);

@@ -285,20 +285,15 @@ bool ql_write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 		SUB(n->args[2]);
 		return true;
 	case QN_INDEX:
+	case QN_SLICE: /* x[i], x[lo:hi] */
 		SUB(n->args[0]);
 		PUT("[");
-		if (!ql_write_key(n->args[1], buf, cap, len))
-			return false;
-		PUT("]");
-		return true;
-	case QN_SLICE:
-		SUB(n->args[0]);
-		PUT("[");
-		if (!ql_write_key(n->args[1], buf, cap, len))
-			return false;
-		PUT(":");
-		if (!ql_write_key(n->args[2], buf, cap, len))
-			return false;
+		for (int a = 1; a < n->nargs; a++) {
+			if (a > 1)
+				PUT(":");
+			if (!ql_write_key(n->args[a], buf, cap, len))
+				return false;
+		}
 		PUT("]");
 		return true;
 	case QN_CALL:

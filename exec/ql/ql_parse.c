@@ -119,14 +119,10 @@ static struct ql_node *parse_postfix(struct parser *p, struct ql_node *base)
 	bool slice = false;
 	struct token at = {.line = base->line, .col = base->col, .len = base->len};
 	ql_lex(p); /* past [ */
-	if (p->tok.t == T_RB) {
-		ql_fail_tok(p, &at, "x[0] is the first element, x[a:b] a slice, x[mask] a selection",
-			    "an index or mask takes one expression");
+	bool empty = p->tok.t == T_RB;
+	if (!empty && p->tok.t != T_COLON && !(lo = parse_expr(p)))
 		return NULL;
-	}
-	if (p->tok.t != T_COLON && !(lo = parse_expr(p)))
-		return NULL;
-	if (!slice && p->tok.t == T_COMMA) {
+	if (empty || p->tok.t == T_COMMA) {
 		ql_fail_tok(p, &at, "x[0] is the first element, x[a:b] a slice, x[mask] a selection",
 			    "an index or mask takes one expression");
 		return NULL;
