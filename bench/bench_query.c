@@ -295,8 +295,9 @@ int main(int argc, char **argv)
 
 	/* The hand-written loop. */
 	struct hand H;
-	static const struct hist_axis_def ax[3] = {{50, 0, 200, NULL, NULL}, {50, 0, 300, NULL, NULL},
-						   {32, -M_PI, M_PI, NULL, NULL}};
+	static const struct hist_axis_def ax[3] = {{.nbins = 50, .lo = 0, .hi = 200},
+						   {.nbins = 50, .lo = 0, .hi = 300},
+						   {.nbins = 32, .lo = -M_PI, .hi = M_PI}};
 	for (int i = 0; i < 3; i++) {
 		struct hist_def d = {.name = "h", .ndim = 1, .axes = {ax[i]}};
 		if (hist_new(&d, &H.h[i], NULL))
