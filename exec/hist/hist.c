@@ -1,46 +1,68 @@
-/* hist.c — histograms, their merge and their UHI serialization (see hist.h).
- *
- * Cells are stored flat, flow bins included, x outer: cell (ix, iy) is at
- * ix * (ny + 2) + iy, which is also the order of the nested JSON arrays.  A
- * 1-D histogram has a stride of 1 and iy = 0. */
-#include "hist.h"
-#include "jsonw.h"
-#include "le.h"
+/* hist.c — histograms: definition, filling, scaling, merging and
+ * introspection (see hist.h; saved bytes in hist_save.c, JSON in
+ * hist_json.c). */
+#include "hist_int.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HIST_MAX_CELLS 4000000 /* nx * ny, flow bins not counted */
-
-struct hist_axis {
-	int nbins;
-	double lo, hi;    /* regular; for a variable axis the first and last edge */
-	double *edges;    /* nbins + 1 of them, or NULL for a regular axis */
-	char *label;      /* never NULL */
-};
-
-struct hist {
-	char *name, *title, *vlabel; /* never NULL */
-	int ndim;
-	bool weighted;
-	struct hist_axis ax[2];
-	size_t stride;      /* ny + 2, or 1 for 1-D */
-	size_t ncells;
-	int64_t *cnt;       /* unweighted */
-	double *sw, *sw2;   /* weighted */
-	uint64_t skipped, entries;
-};
+#define HIST_MAX_CELLS 4000000 /* the product of bins, flow bins not counted */
 
 /* ---- definition ---- */
+
+static int cmp_cat(const void *a, const void *b)
+{
+	const struct hist_cat *x = a, *y = b;
+	return (x->v > y->v) - (x->v < y->v);
+}
+
+static int check_cats(const struct hist_axis_def *a, const char **why)
+{
+	if (a->kind == HIST_AXIS_CAT_INT) {
+		if (!a->cat_int) {
+			*why = "an integer category axis has no categories";
+			return -EINVAL;
+		}
+		/* Distinct: checked on the sorted copy in hist_new(). */
+		return 0;
+	}
+	if (!a->cat_str) {
+		*why = "a string category axis has no categories";
+		return -EINVAL;
+	}
+	for (int i = 0; i < a->nbins; i++) {
+		if (!a->cat_str[i] || strlen(a->cat_str[i]) > HIST_MAX_CAT_LEN) {
+			*why = "a string category is missing or longer than 255 bytes";
+			return -EINVAL;
+		}
+	}
+	/* Quadratic, but only at definition time and over what a query names. */
+	for (int i = 0; i < a->nbins; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(a->cat_str[i], a->cat_str[j]) == 0) {
+				*why = "the categories of an axis must be distinct";
+				return -EINVAL;
+			}
+	return 0;
+}
 
 static int check_axis(const struct hist_axis_def *a, const char **why)
 {
 	if (a->nbins < 1 || a->nbins > HIST_MAX_BINS) {
 		*why = "the number of bins must be between 1 and 1000000";
+		return -EINVAL;
+	}
+	if (a->kind == HIST_AXIS_CAT_INT || a->kind == HIST_AXIS_CAT_STR)
+		return check_cats(a, why);
+	if (a->kind != HIST_AXIS_REGULAR && a->kind != HIST_AXIS_VARIABLE) {
+		*why = "unknown axis kind";
+		return -EINVAL;
+	}
+	if (a->kind == HIST_AXIS_VARIABLE && !a->edges) {
+		*why = "a variable axis has no edges";
 		return -EINVAL;
 	}
 	if (a->edges) {
@@ -71,19 +93,20 @@ static int check_def(const struct hist_def *def, const char **why)
 		*why = "the histogram has no name";
 		return -EINVAL;
 	}
-	if (def->ndim != 1 && def->ndim != 2) {
-		*why = "a histogram has 1 or 2 dimensions";
+	if (def->ndim < 1 || def->ndim > HIST_MAX_DIM) {
+		*why = "a histogram has 1 to 3 dimensions";
 		return -EINVAL;
 	}
+	int64_t cells = 1;
 	for (int d = 0; d < def->ndim; d++) {
 		int rc = check_axis(&def->axes[d], why);
 		if (rc < 0)
 			return rc;
-	}
-	if (def->ndim == 2 &&
-	    (int64_t)def->axes[0].nbins * def->axes[1].nbins > HIST_MAX_CELLS) {
-		*why = "too many bins: nx * ny is more than 4000000";
-		return -EINVAL;
+		cells *= def->axes[d].nbins; /* at most 4e6 * 1e6: no overflow */
+		if (cells > HIST_MAX_CELLS) {
+			*why = "too many bins: their product is more than 4000000";
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -96,6 +119,12 @@ static char *dupstr(const char *s)
 static void free_axis(struct hist_axis *a)
 {
 	free(a->edges);
+	free(a->cat_int);
+	free(a->sorted);
+	if (a->cat_str)
+		for (int i = 0; i < a->nbins; i++)
+			free(a->cat_str[i]);
+	free(a->cat_str);
 	free(a->label);
 }
 
@@ -106,45 +135,106 @@ void hist_free(struct hist *h)
 	free(h->name);
 	free(h->title);
 	free(h->vlabel);
-	free_axis(&h->ax[0]);
-	free_axis(&h->ax[1]);
+	for (int d = 0; d < HIST_MAX_DIM; d++)
+		free_axis(&h->ax[d]);
 	free(h->cnt);
 	free(h->sw);
 	free(h->sw2);
+	free(h->mean);
+	free(h->m2);
 	free(h);
 }
 
 static int alloc_storage(struct hist *h)
 {
-	size_t nx = (size_t)h->ax[0].nbins + 2;
-	h->stride = h->ndim == 2 ? (size_t)h->ax[1].nbins + 2 : 1;
-	h->ncells = nx * h->stride;
-	if (h->weighted) {
-		h->sw = calloc(h->ncells, sizeof(double));
-		h->sw2 = calloc(h->ncells, sizeof(double));
-		return h->sw && h->sw2 ? 0 : -ENOMEM;
+	h->storage = h->profile ? (h->weighted ? HIST_ST_WMEAN : HIST_ST_MEAN)
+				: (h->weighted ? HIST_ST_WEIGHTED : HIST_ST_INT);
+	h->fast = !h->profile && h->ndim <= 2;
+	h->ncells = 1;
+	for (int d = h->ndim - 1; d >= 0; d--) {
+		h->stride[d] = h->ncells;
+		h->ncells *= (size_t)h->ax[d].extent;
+		h->fast &= h->ax[d].kind == HIST_AXIS_REGULAR || h->ax[d].kind == HIST_AXIS_VARIABLE;
 	}
-	h->cnt = calloc(h->ncells, sizeof(int64_t));
-	return h->cnt ? 0 : -ENOMEM;
+	bool ok = true;
+	if (h->storage == HIST_ST_INT || h->storage == HIST_ST_MEAN)
+		ok &= (h->cnt = calloc(h->ncells, sizeof(int64_t))) != NULL;
+	if (h->weighted) {
+		ok &= (h->sw = calloc(h->ncells, sizeof(double))) != NULL;
+		ok &= (h->sw2 = calloc(h->ncells, sizeof(double))) != NULL;
+	}
+	if (h->profile) {
+		ok &= (h->mean = calloc(h->ncells, sizeof(double))) != NULL;
+		ok &= (h->m2 = calloc(h->ncells, sizeof(double))) != NULL;
+	}
+	return ok ? 0 : -ENOMEM;
 }
 
-/* Copy an axis; src_edges is NULL for a regular axis. */
-static int copy_axis(struct hist_axis *a, int nbins, double lo, double hi,
-		     const double *src_edges, const char *label)
+/* Copy an axis from a definition's fields (or another axis's): kind
+ * resolved, edges NULL for a regular axis, cat_int or cat_str for a
+ * category axis.  -EINVAL for repeated integer categories. */
+static int copy_axis(struct hist_axis *a, int kind, int nbins, double lo, double hi,
+		     const double *edges, const int64_t *cat_int, const char *const *cat_str,
+		     bool flow, const char *label)
 {
+	if (kind == HIST_AXIS_REGULAR && edges)
+		kind = HIST_AXIS_VARIABLE;
+	a->kind = kind;
 	a->nbins = nbins;
-	a->lo = src_edges ? src_edges[0] : lo;
-	a->hi = src_edges ? src_edges[nbins] : hi;
+	bool cat = kind == HIST_AXIS_CAT_INT || kind == HIST_AXIS_CAT_STR;
+	a->flow = cat && flow;
+	a->extent = cat ? nbins + a->flow : nbins + 2;
+	a->lo = kind == HIST_AXIS_VARIABLE ? edges[0] : cat ? 0 : lo;
+	a->hi = kind == HIST_AXIS_VARIABLE ? edges[nbins] : cat ? 0 : hi;
 	a->label = dupstr(label);
 	if (!a->label)
 		return -ENOMEM;
-	if (src_edges) {
-		a->edges = malloc(((size_t)nbins + 1) * sizeof(double));
-		if (!a->edges)
+	size_t n = (size_t)nbins;
+	if (kind == HIST_AXIS_VARIABLE) {
+		if (!(a->edges = malloc((n + 1) * sizeof(double))))
 			return -ENOMEM;
-		memcpy(a->edges, src_edges, ((size_t)nbins + 1) * sizeof(double));
+		memcpy(a->edges, edges, (n + 1) * sizeof(double));
+	} else if (kind == HIST_AXIS_CAT_INT) {
+		a->cat_int = malloc(n * sizeof(int64_t));
+		a->sorted = malloc(n * sizeof(*a->sorted));
+		if (!a->cat_int || !a->sorted)
+			return -ENOMEM;
+		for (int i = 0; i < nbins; i++) {
+			a->cat_int[i] = cat_int[i];
+			a->sorted[i] = (struct hist_cat){ cat_int[i], i };
+		}
+		qsort(a->sorted, n, sizeof(*a->sorted), cmp_cat);
+		for (size_t i = 1; i < n; i++)
+			if (a->sorted[i].v == a->sorted[i - 1].v)
+				return -EINVAL;
+	} else if (kind == HIST_AXIS_CAT_STR) {
+		if (!(a->cat_str = calloc(n, sizeof(char *))))
+			return -ENOMEM;
+		for (int i = 0; i < nbins; i++)
+			if (!(a->cat_str[i] = strdup(cat_str[i])))
+				return -ENOMEM;
 	}
 	return 0;
+}
+
+/* A histogram with def's names and flags and no axes yet; NULL on ENOMEM. */
+static struct hist *new_head(const char *name, const char *title, const char *vlabel, int ndim,
+			     bool weighted, bool profile)
+{
+	struct hist *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->ndim = ndim;
+	h->weighted = weighted;
+	h->profile = profile;
+	h->name = dupstr(name);
+	h->title = dupstr(title);
+	h->vlabel = dupstr(vlabel);
+	if (!h->name || !h->title || !h->vlabel) {
+		hist_free(h);
+		return NULL;
+	}
+	return h;
 }
 
 int hist_new(const struct hist_def *def, struct hist **out, const char **why)
@@ -156,26 +246,23 @@ int hist_new(const struct hist_def *def, struct hist **out, const char **why)
 	if (rc < 0)
 		goto out;
 	rc = -ENOMEM;
-	h = calloc(1, sizeof(*h));
+	h = new_head(def->name, def->title, def->value_label, def->ndim, def->weighted, def->profile);
 	if (!h)
-		goto out;
-	h->ndim = def->ndim;
-	h->weighted = def->weighted;
-	h->name = dupstr(def->name);
-	h->title = dupstr(def->title);
-	h->vlabel = dupstr(def->value_label);
-	if (!h->name || !h->title || !h->vlabel)
 		goto out;
 	for (int d = 0; d < def->ndim; d++) {
 		const struct hist_axis_def *a = &def->axes[d];
-		if (copy_axis(&h->ax[d], a->nbins, a->lo, a->hi, a->edges, a->label) < 0)
+		rc = copy_axis(&h->ax[d], a->kind, a->nbins, a->lo, a->hi, a->edges, a->cat_int,
+			       a->cat_str, a->flow, a->label);
+		if (rc == -EINVAL)
+			reason = "the categories of an axis must be distinct";
+		if (rc < 0)
 			goto out;
 	}
-	if (alloc_storage(h) < 0)
+	rc = alloc_storage(h);
+	if (rc < 0)
 		goto out;
 	*out = h;
 	h = NULL;
-	rc = 0;
 out:
 	hist_free(h);
 	if (rc == -ENOMEM)
@@ -187,20 +274,14 @@ out:
 
 struct hist *hist_new_like(const struct hist *src)
 {
-	struct hist *h = calloc(1, sizeof(*h));
-
+	struct hist *h = new_head(src->name, src->title, src->vlabel, src->ndim, src->weighted,
+				  src->profile);
 	if (!h)
 		return NULL;
-	h->ndim = src->ndim;
-	h->weighted = src->weighted;
-	h->name = dupstr(src->name);
-	h->title = dupstr(src->title);
-	h->vlabel = dupstr(src->vlabel);
-	if (!h->name || !h->title || !h->vlabel)
-		goto fail;
 	for (int d = 0; d < src->ndim; d++) {
 		const struct hist_axis *a = &src->ax[d];
-		if (copy_axis(&h->ax[d], a->nbins, a->lo, a->hi, a->edges, a->label) < 0)
+		if (copy_axis(&h->ax[d], a->kind, a->nbins, a->lo, a->hi, a->edges, a->cat_int,
+			      (const char *const *)a->cat_str, a->flow, a->label) < 0)
 			goto fail;
 	}
 	if (alloc_storage(h) < 0)
@@ -232,13 +313,14 @@ static int var_bin(const double *e, int nbins, double x)
 	return lo + 1;
 }
 
-/* Bin of x (not NaN) with flow.  The regular case is inlined into the fill
- * loops.  The expression is the reference's, evaluated in the same order,
- * so that every point lands where ROOT and reference.json put it; rounding
- * can only carry a point just below hi to nbins, never past it, and the
- * clamp keeps it in the last bin.  The fill loops pass a local copy of the
- * axis: with -fno-strict-aliasing a pointer into the histogram would make
- * the compiler reload lo, hi and nbins after every store to a bin. */
+/* Bin of x (not NaN) with flow on a regular or variable axis.  The regular
+ * case is inlined into the fill loops.  The expression is the reference's,
+ * evaluated in the same order, so that every point lands where ROOT and
+ * reference.json put it; rounding can only carry a point just below hi to
+ * nbins, never past it, and the clamp keeps it in the last bin.  The fill
+ * loops pass a local copy of the axis: with -fno-strict-aliasing a pointer
+ * into the histogram would make the compiler reload lo, hi and nbins after
+ * every store to a bin. */
 static inline int axis_bin(const struct hist_axis *a, double x)
 {
 	if (a->edges)
@@ -252,11 +334,43 @@ static inline int axis_bin(const struct hist_axis *a, double x)
 	return b < a->nbins ? b + 1 : a->nbins;
 }
 
+/* Bin of x on a category axis: its category, else "other" or -1.  A
+ * coordinate that is not an integer in range is no category; the range
+ * test comes first so that the conversion is defined. */
+static int cat_bin(const struct hist_axis *a, double x)
+{
+	int miss = a->flow ? a->nbins : -1;
+	if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0) || x != floor(x))
+		return miss;
+	int64_t v = (int64_t)x;
+	if (a->kind == HIST_AXIS_CAT_STR)
+		return v < a->nbins ? (v >= 0 ? (int)v : miss) : miss;
+	int lo = 0, hi = a->nbins;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (a->sorted[mid].v < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < a->nbins && a->sorted[lo].v == v ? a->sorted[lo].idx : miss;
+}
+
+/* Bin of x on any axis, or -1: the fill goes into no bin. */
+static int any_bin(const struct hist_axis *a, double x)
+{
+	if (isnan(x))
+		return -1;
+	if (a->kind == HIST_AXIS_CAT_INT || a->kind == HIST_AXIS_CAT_STR)
+		return cat_bin(a, x);
+	return axis_bin(a, x);
+}
+
 int hist_find_bin(const struct hist *h, int axis, double x)
 {
-	if (axis < 0 || axis >= h->ndim || isnan(x))
+	if (axis < 0 || axis >= h->ndim)
 		return -1;
-	return axis_bin(&h->ax[axis], x);
+	return any_bin(&h->ax[axis], x);
 }
 
 /* ---- filling ---- */
@@ -267,12 +381,22 @@ static inline bool good_weight(double w)
 	return isfinite(w);
 }
 
+/* NaN as 0: a sum that met overflows of both signs (see hist_merge()). */
+static inline double nan0(double v)
+{
+	return isnan(v) ? 0 : v;
+}
+
 void hist_fill1(struct hist *h, const double *x, const double *w, size_t n)
 {
 	const struct hist_axis ax = h->ax[0];
 	uint64_t skipped = 0;
 
-	assert(h->ndim == 1);
+	assert(h->ndim == 1 && !h->profile);
+	if (!h->fast) {
+		hist_fill(h, &x, w, NULL, n);
+		return;
+	}
 	if (!h->weighted) {
 		int64_t *cnt = h->cnt;
 		for (size_t i = 0; i < n; i++) {
@@ -302,10 +426,15 @@ void hist_fill1(struct hist *h, const double *x, const double *w, size_t n)
 void hist_fill2(struct hist *h, const double *x, const double *y, const double *w, size_t n)
 {
 	const struct hist_axis ax = h->ax[0], ay = h->ax[1];
-	const size_t stride = h->stride;
+	const size_t stride = h->stride[0];
 	uint64_t skipped = 0;
 
-	assert(h->ndim == 2);
+	assert(h->ndim == 2 && !h->profile);
+	if (!h->fast) {
+		const double *xy[2] = { x, y };
+		hist_fill(h, xy, w, NULL, n);
+		return;
+	}
 	if (!h->weighted) {
 		int64_t *cnt = h->cnt;
 		for (size_t i = 0; i < n; i++) {
@@ -332,34 +461,187 @@ void hist_fill2(struct hist *h, const double *x, const double *y, const double *
 	h->entries += n - skipped;
 }
 
+/* One sample s into a mean cell: Welford's update, as boost-histogram's
+ * mean accumulator does it.  A sum that overflows stays infinite; NaN,
+ * which only overflows of both signs make, is kept as 0. */
+static void mean_add(struct hist *h, size_t c, double s)
+{
+	int64_t n = ++h->cnt[c];
+	double delta = s - h->mean[c];
+	h->mean[c] = nan0(h->mean[c] + delta / (double)n);
+	h->m2[c] = nan0(h->m2[c] + delta * (s - h->mean[c]));
+}
+
+/* One sample s of weight w into a weighted mean cell: West's update, as
+ * boost-histogram's weighted_mean does it.  Where the sum of weights is
+ * 0 (a first weight 0, or weights that cancel) the mean is undefined and
+ * boost's update divides by zero; the cell's mean and spread are then 0,
+ * and the next weight starts them again. */
+static void wmean_add(struct hist *h, size_t c, double w, double s)
+{
+	h->sw[c] += w;
+	h->sw2[c] += w * w;
+	if (h->sw[c] == 0) {
+		h->mean[c] = 0;
+		h->m2[c] = 0;
+		return;
+	}
+	double delta = s - h->mean[c];
+	h->mean[c] = nan0(h->mean[c] + w * delta / h->sw[c]);
+	h->m2[c] = nan0(h->m2[c] + w * delta * (s - h->mean[c]));
+}
+
+/* The general loop: any axes, any storage.  1-D and 2-D histograms with
+ * regular and variable axes, which are most, take hist_fill1/2's. */
+void hist_fill(struct hist *h, const double *const *x, const double *w, const double *sample,
+	       size_t n)
+{
+	assert(!h->profile || sample);
+	if (h->fast && h->ndim == 1) {
+		hist_fill1(h, x[0], w, n);
+		return;
+	}
+	if (h->fast && h->ndim == 2) {
+		hist_fill2(h, x[0], x[1], w, n);
+		return;
+	}
+	uint64_t skipped = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t c = 0;
+		int d = 0;
+		for (; d < h->ndim; d++) {
+			int b = any_bin(&h->ax[d], x[d][i]);
+			if (b < 0)
+				break;
+			c += (size_t)b * h->stride[d];
+		}
+		double wi = h->weighted && w ? w[i] : 1.0;
+		if (d < h->ndim || !good_weight(wi) || (h->profile && !isfinite(sample[i]))) {
+			skipped++;
+			continue;
+		}
+		switch (h->storage) {
+		case HIST_ST_INT:
+			h->cnt[c]++;
+			break;
+		case HIST_ST_WEIGHTED:
+			h->sw[c] += wi;
+			h->sw2[c] += wi * wi;
+			break;
+		case HIST_ST_MEAN:
+			mean_add(h, c, sample[i]);
+			break;
+		default:
+			wmean_add(h, c, wi, sample[i]);
+			break;
+		}
+	}
+	h->skipped += skipped;
+	h->entries += n - skipped;
+}
+
+/* ---- scaling ---- */
+
+int hist_scale(struct hist *h, double c)
+{
+	if (!isfinite(c) || (!h->weighted && c != 1))
+		return -EINVAL;
+	if (!h->weighted)
+		return 0;
+	for (size_t i = 0; i < h->ncells; i++) {
+		/* 0 times an overflowed sum is NaN: kept as 0, as merges keep it. */
+		h->sw[i] = nan0(h->sw[i] * c);
+		h->sw2[i] = nan0(h->sw2[i] * (c * c));
+		if (h->profile) {
+			/* variance = m2 / (sw - sw2 / sw) stays when m2 scales as sw;
+			 * with the weights gone (c = 0) the cell holds no mean. */
+			h->m2[i] = nan0(h->m2[i] * c);
+			if (h->sw[i] == 0)
+				h->mean[i] = h->m2[i] = 0;
+		}
+	}
+	return 0;
+}
+
 /* ---- merge ---- */
 
 static bool same_axis(const struct hist_axis *a, const struct hist_axis *b)
 {
-	if (a->nbins != b->nbins || !a->edges != !b->edges)
+	if (a->kind != b->kind || a->nbins != b->nbins || a->flow != b->flow)
 		return false;
-	if (!a->edges)
+	for (int i = 0; i < a->nbins; i++) {
+		if (a->kind == HIST_AXIS_CAT_INT && a->cat_int[i] != b->cat_int[i])
+			return false;
+		if (a->kind == HIST_AXIS_CAT_STR && strcmp(a->cat_str[i], b->cat_str[i]) != 0)
+			return false;
+	}
+	if (a->kind == HIST_AXIS_REGULAR)
 		return a->lo == b->lo && a->hi == b->hi;
-	for (int i = 0; i <= a->nbins; i++)
-		if (a->edges[i] != b->edges[i])
+	if (a->kind == HIST_AXIS_VARIABLE)
+		for (int i = 0; i <= a->nbins; i++)
+			if (a->edges[i] != b->edges[i])
+				return false;
+	return true;
+}
+
+bool hist_same_shape(const struct hist *a, const struct hist *b)
+{
+	if (a->ndim != b->ndim || a->weighted != b->weighted || a->profile != b->profile)
+		return false;
+	for (int d = 0; d < a->ndim; d++)
+		if (!same_axis(&a->ax[d], &b->ax[d]))
 			return false;
 	return true;
 }
 
 int hist_merge_check(const struct hist *dst, const struct hist *src)
 {
-	if (dst->ndim != src->ndim || dst->weighted != src->weighted)
+	if (!hist_same_shape(dst, src))
 		return -EINVAL;
-	for (int d = 0; d < dst->ndim; d++)
-		if (!same_axis(&dst->ax[d], &src->ax[d]))
-			return -EINVAL;
 	/* Counts from bytes (a stored or a worker's result) are only known
 	 * not to be negative; their sum must still fit. */
-	if (!dst->weighted)
+	if (dst->cnt)
 		for (size_t i = 0; i < dst->ncells; i++)
 			if (src->cnt[i] > INT64_MAX - dst->cnt[i])
 				return -EOVERFLOW;
 	return 0;
+}
+
+/* Boost-histogram's merge of two means: n1, n2 the counts or sums of
+ * weights, both sides non-empty. */
+static void mean_merge(double n1, double n2, double *mean, double *m2, double mu2, double m2b)
+{
+	double mu1 = *mean, n = n1 + n2;
+	if (n == 0) { /* weights that cancel: see wmean_add() */
+		*mean = *m2 = 0;
+		return;
+	}
+	double mu = (n1 * mu1 + n2 * mu2) / n;
+	*mean = nan0(mu);
+	*m2 = nan0(*m2 + m2b + n1 * (mu - mu1) * (mu - mu1) + n2 * (mu - mu2) * (mu - mu2));
+}
+
+static void merge_profile(struct hist *dst, const struct hist *src, size_t i)
+{
+	bool wm = dst->storage == HIST_ST_WMEAN;
+	/* Weights that cancel leave a sum of 0 but not an empty cell. */
+	bool src_empty = wm ? src->sw[i] == 0 && src->sw2[i] == 0 : src->cnt[i] == 0;
+	bool dst_empty = wm ? dst->sw[i] == 0 && dst->sw2[i] == 0 : dst->cnt[i] == 0;
+	if (src_empty)
+		return;
+	if (dst_empty) {
+		dst->mean[i] = src->mean[i];
+		dst->m2[i] = src->m2[i];
+	} else {
+		mean_merge(wm ? dst->sw[i] : (double)dst->cnt[i], wm ? src->sw[i] : (double)src->cnt[i],
+			   &dst->mean[i], &dst->m2[i], src->mean[i], src->m2[i]);
+	}
+	if (wm) {
+		dst->sw[i] = nan0(dst->sw[i] + src->sw[i]);
+		dst->sw2[i] += src->sw2[i];
+	} else {
+		dst->cnt[i] += src->cnt[i];
+	}
 }
 
 int hist_merge(struct hist *dst, const struct hist *src)
@@ -367,14 +649,16 @@ int hist_merge(struct hist *dst, const struct hist *src)
 	int rc = hist_merge_check(dst, src);
 	if (rc)
 		return rc;
-	if (dst->weighted) {
+	if (dst->profile) {
+		for (size_t i = 0; i < dst->ncells; i++)
+			merge_profile(dst, src, i);
+	} else if (dst->weighted) {
 		for (size_t i = 0; i < dst->ncells; i++) {
 			/* Finite weights make a NaN sum only here, from partial
 			 * sums that overflowed to opposite infinities.  It is kept
 			 * as 0, as hist.json shows it: a NaN would make bytes that
 			 * hist_load() refuses, and the saved result unreadable. */
-			double sum = dst->sw[i] + src->sw[i];
-			dst->sw[i] = isnan(sum) ? 0 : sum;
+			dst->sw[i] = nan0(dst->sw[i] + src->sw[i]);
 			dst->sw2[i] += src->sw2[i];
 		}
 	} else {
@@ -386,131 +670,138 @@ int hist_merge(struct hist *dst, const struct hist *src)
 	return 0;
 }
 
-/* One step of a 64-bit hash (splitmix64's finalizer over h ^ v): enough
- * to tell binnings apart, which nobody chooses in order to collide. */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v;
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
-}
-
-static uint64_t mix_double(uint64_t h, double v)
-{
-	uint64_t bits;
-	v = v == 0 ? 0 : v; /* -0 and 0 are one edge, as same_axis() has it */
-	memcpy(&bits, &v, 8);
-	return mix(h, bits);
-}
-
-uint64_t hist_shape_id(const struct hist *h)
-{
-	uint64_t id = mix(0x414e4153ull, (uint64_t)h->ndim << 1 | h->weighted);
-	for (int d = 0; d < h->ndim; d++) {
-		const struct hist_axis *a = &h->ax[d];
-		id = mix(id, (uint64_t)a->nbins << 1 | (a->edges != NULL));
-		if (a->edges) {
-			for (int i = 0; i <= a->nbins; i++)
-				id = mix_double(id, a->edges[i]);
-		} else {
-			id = mix_double(mix_double(id, a->lo), a->hi);
-		}
-	}
-	return id;
-}
-
-/* ---- saving and loading contents ---- */
-
-#define SAVE_MAGIC 0x31545348u /* "HST1" */
-
-size_t hist_save_size(const struct hist *h)
-{
-	return 8 * 4 + h->ncells * 8 * (h->weighted ? 2 : 1);
-}
-
-void hist_save(const struct hist *h, unsigned char *out)
-{
-	le_put64(out, (uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted);
-	le_put64(out + 8, h->ncells);
-	le_put64(out + 16, h->skipped);
-	le_put64(out + 24, h->entries);
-	unsigned char *p = out + 32;
-	for (size_t i = 0; i < h->ncells; i++, p += 8) {
-		uint64_t v;
-		if (h->weighted)
-			memcpy(&v, &h->sw[i], 8);
-		else
-			v = (uint64_t)h->cnt[i];
-		le_put64(p, v);
-	}
-	if (h->weighted)
-		for (size_t i = 0; i < h->ncells; i++, p += 8) {
-			uint64_t v;
-			memcpy(&v, &h->sw2[i], 8);
-			le_put64(p, v);
-		}
-}
-
-/* What a histogram's fills imply of its counters: every fill that is not
- * skipped adds one to entries and one to a cell's count, so an unweighted
- * histogram's counts sum to entries exactly (modulo 2^64, as both wrap
- * alike); a weighted cell that holds anything had at least one fill. */
-static bool entries_ok(const struct hist *h)
-{
-	uint64_t sum = 0;
-	for (size_t i = 0; i < h->ncells; i++)
-		sum += h->weighted ? (h->sw[i] != 0 || h->sw2[i] != 0) : (uint64_t)h->cnt[i];
-	return h->weighted ? sum <= h->entries : sum == h->entries;
-}
-
-long hist_load(struct hist *h, const unsigned char *in, size_t len)
-{
-	size_t need = hist_save_size(h);
-	if (len < need || le_get64(in) != ((uint64_t)SAVE_MAGIC << 32 | (uint64_t)h->weighted) ||
-	    le_get64(in + 8) != h->ncells)
-		return -EINVAL;
-	h->skipped = le_get64(in + 16);
-	h->entries = le_get64(in + 24);
-	const unsigned char *p = in + 32;
-	bool ok = true;
-	for (size_t i = 0; i < h->ncells; i++, p += 8) {
-		uint64_t v = le_get64(p);
-		if (h->weighted) {
-			memcpy(&h->sw[i], &v, 8);
-			ok &= !isnan(h->sw[i]);
-		} else {
-			h->cnt[i] = (int64_t)v;
-			ok &= h->cnt[i] >= 0;
-		}
-	}
-	if (h->weighted)
-		for (size_t i = 0; i < h->ncells; i++, p += 8) {
-			uint64_t v = le_get64(p);
-			memcpy(&h->sw2[i], &v, 8);
-			ok &= h->sw2[i] >= 0; /* false for NaN too */
-		}
-	return ok && entries_ok(h) ? (long)need : -EINVAL;
-}
-
 /* ---- introspection ---- */
 
 const char *hist_name(const struct hist *h) { return h->name; }
 int hist_ndim(const struct hist *h) { return h->ndim; }
 bool hist_weighted(const struct hist *h) { return h->weighted; }
+bool hist_profile(const struct hist *h) { return h->profile; }
 const char *hist_title(const struct hist *h) { return h->title; }
 const char *hist_value_label(const struct hist *h) { return h->vlabel; }
 uint64_t hist_skipped(const struct hist *h) { return h->skipped; }
 uint64_t hist_entries(const struct hist *h) { return h->entries; }
+size_t hist_ncells(const struct hist *h) { return h->ncells; }
+
+static const struct hist_axis *axis_of(const struct hist *h, int axis)
+{
+	return axis >= 0 && axis < h->ndim ? &h->ax[axis] : NULL;
+}
+
+int hist_axis_kind(const struct hist *h, int axis)
+{
+	const struct hist_axis *a = axis_of(h, axis);
+	return a ? a->kind : -1;
+}
 
 int hist_nbins(const struct hist *h, int axis)
 {
-	return axis >= 0 && axis < h->ndim ? h->ax[axis].nbins : 0;
+	const struct hist_axis *a = axis_of(h, axis);
+	return a ? a->nbins : 0;
+}
+
+int hist_extent(const struct hist *h, int axis)
+{
+	const struct hist_axis *a = axis_of(h, axis);
+	return a ? a->extent : 0;
+}
+
+bool hist_axis_flow(const struct hist *h, int axis)
+{
+	const struct hist_axis *a = axis_of(h, axis);
+	return a && a->flow;
+}
+
+int hist_ncats(const struct hist *h, int axis)
+{
+	const struct hist_axis *a = axis_of(h, axis);
+	return a && (a->cat_int || a->cat_str) ? a->nbins : 0;
+}
+
+int64_t hist_cat_int(const struct hist *h, int axis, int i)
+{
+	const struct hist_axis *a = axis_of(h, axis);
+	bool ok = a && a->cat_int && i >= 0 && i < a->nbins;
+	assert(ok);
+	return ok ? a->cat_int[i] : 0;
+}
+
+const char *hist_cat_str(const struct hist *h, int axis, int i)
+{
+	const struct hist_axis *a = axis_of(h, axis);
+	bool ok = a && a->cat_str && i >= 0 && i < a->nbins;
+	assert(ok);
+	return ok ? a->cat_str[i] : "";
 }
 
 const char *hist_label(const struct hist *h, int axis)
 {
-	return axis >= 0 && axis < h->ndim ? h->ax[axis].label : "";
+	const struct hist_axis *a = axis_of(h, axis);
+	return a ? a->label : "";
+}
+
+size_t hist_cell(const struct hist *h, const int *idx)
+{
+	size_t c = 0;
+	for (int d = 0; d < h->ndim; d++) {
+		assert(idx[d] >= 0 && idx[d] < h->ax[d].extent);
+		c += (size_t)idx[d] * h->stride[d];
+	}
+	return c;
+}
+
+double hist_mean_variance(int64_t n, double m2)
+{
+	return n > 1 ? m2 / (double)(n - 1) : 0;
+}
+
+/* Boost-histogram's: undefined (there NaN) unless sw - sw2 / sw > 0. */
+double hist_wmean_variance(double sw, double sw2, double m2)
+{
+	double denom = sw != 0 ? sw - sw2 / sw : 0;
+	return denom > 0 ? nan0(m2 / denom) : 0;
+}
+
+double hist_cell_value(const struct hist *h, size_t c)
+{
+	assert(c < h->ncells);
+	return h->profile ? h->mean[c] : h->weighted ? h->sw[c] : (double)h->cnt[c];
+}
+
+double hist_cell_variance(const struct hist *h, size_t c)
+{
+	assert(c < h->ncells);
+	switch (h->storage) {
+	case HIST_ST_INT:
+		return (double)h->cnt[c];
+	case HIST_ST_WEIGHTED:
+		return h->sw2[c];
+	case HIST_ST_MEAN:
+		return hist_mean_variance(h->cnt[c], h->m2[c]);
+	default:
+		return hist_wmean_variance(h->sw[c], h->sw2[c], h->m2[c]);
+	}
+}
+
+/* Weighted storages keep no counts: their sum of weights stands in. */
+int64_t hist_cell_count(const struct hist *h, size_t c)
+{
+	assert(c < h->ncells);
+	if (h->cnt)
+		return h->cnt[c];
+	double v = h->sw[c];
+	return fabs(v) < 9.2e18 ? (int64_t)v : 0;
+}
+
+double hist_cell_sumw(const struct hist *h, size_t c)
+{
+	assert(c < h->ncells);
+	return h->weighted ? h->sw[c] : (double)h->cnt[c];
+}
+
+double hist_cell_sumw2(const struct hist *h, size_t c)
+{
+	assert(c < h->ncells);
+	return h->weighted ? h->sw2[c] : (double)h->cnt[c];
 }
 
 /* Index of cell (ix, iy), or -1 when out of range (a caller's bug). */
@@ -518,49 +809,39 @@ static ptrdiff_t cell(const struct hist *h, int ix, int iy)
 {
 	if (h->ndim == 1)
 		iy = 0;
-	bool ok = ix >= 0 && (size_t)ix < h->ncells / h->stride && iy >= 0 && (size_t)iy < h->stride;
+	bool ok = h->ndim <= 2 && ix >= 0 && ix < h->ax[0].extent && iy >= 0 &&
+		  (h->ndim == 1 || iy < h->ax[1].extent);
 	assert(ok);
 	if (!ok)
 		return -1;
-	return (ptrdiff_t)((size_t)ix * h->stride + (size_t)iy);
+	return (ptrdiff_t)((size_t)ix * h->stride[0] + (size_t)iy);
 }
 
 double hist_value(const struct hist *h, int ix, int iy)
 {
 	ptrdiff_t c = cell(h, ix, iy);
-	if (c < 0)
-		return 0;
-	return h->weighted ? h->sw[c] : (double)h->cnt[c];
+	return c < 0 ? 0 : hist_cell_value(h, (size_t)c);
 }
 
-/* For a weighted histogram, which keeps no counts, the sum of weights
- * truncated toward zero (0 when it does not fit). */
 int64_t hist_count(const struct hist *h, int ix, int iy)
 {
 	ptrdiff_t c = cell(h, ix, iy);
-	if (c < 0)
-		return 0;
-	if (!h->weighted)
-		return h->cnt[c];
-	double v = h->sw[c];
-	return fabs(v) < 9.2e18 ? (int64_t)v : 0;
+	return c < 0 ? 0 : hist_cell_count(h, (size_t)c);
 }
 
 double hist_variance(const struct hist *h, int ix, int iy)
 {
 	ptrdiff_t c = cell(h, ix, iy);
-	if (c < 0)
-		return 0;
-	return h->weighted ? h->sw2[c] : (double)h->cnt[c];
+	return c < 0 ? 0 : hist_cell_variance(h, (size_t)c);
 }
 
 /* The last edge is hi itself rather than lo + (hi - lo), which rounding can
  * move by an ulp; the others follow the formula in hist.h. */
 double hist_edge(const struct hist *h, int axis, int i)
 {
-	if (axis < 0 || axis >= h->ndim)
+	const struct hist_axis *a = axis_of(h, axis);
+	if (!a || a->cat_int || a->cat_str)
 		return 0;
-	const struct hist_axis *a = &h->ax[axis];
 	if (i < 1)
 		i = 1;
 	if (i > a->nbins + 1)
@@ -570,163 +851,4 @@ double hist_edge(const struct hist *h, int axis, int i)
 	if (i == a->nbins + 1)
 		return a->hi;
 	return a->lo + (a->hi - a->lo) * (i - 1) / a->nbins;
-}
-
-/* ---- JSON ---- */
-
-/* Sums of finite weights are finite unless they overflow; an overflowed
- * sum is written as the largest finite double of its sign, and a sum that
- * met overflows of both signs (NaN) as 0, so that the file stays valid JSON
- * that every reader accepts. */
-static void write_sum(struct jsonw *w, double v)
-{
-	if (isnan(v))
-		v = 0;
-	else if (isinf(v))
-		v = copysign(DBL_MAX, v);
-	jsonw_double(w, v);
-}
-
-static void write_axis(struct jsonw *w, const struct hist_axis *a)
-{
-	jsonw_obj_begin(w);
-	jsonw_key(w, "type");
-	if (a->edges) {
-		jsonw_str(w, "variable");
-		jsonw_key(w, "edges");
-		jsonw_arr_begin(w);
-		for (int i = 0; i <= a->nbins; i++)
-			jsonw_double(w, a->edges[i]);
-		jsonw_arr_end(w);
-	} else {
-		jsonw_str(w, "regular");
-		jsonw_key(w, "lower");
-		jsonw_double(w, a->lo);
-		jsonw_key(w, "upper");
-		jsonw_double(w, a->hi);
-		jsonw_key(w, "bins");
-		jsonw_int(w, a->nbins);
-	}
-	jsonw_key(w, "underflow");
-	jsonw_bool(w, true);
-	jsonw_key(w, "overflow");
-	jsonw_bool(w, true);
-	jsonw_key(w, "circular");
-	jsonw_bool(w, false);
-	if (a->label[0]) {
-		jsonw_key(w, "metadata");
-		jsonw_obj_begin(w);
-		jsonw_key(w, "label");
-		jsonw_str(w, a->label);
-		jsonw_obj_end(w);
-	}
-	jsonw_obj_end(w);
-}
-
-/* One array of cells (values or variances), nested x outer for 2-D. */
-static void write_cells(struct jsonw *w, const struct hist *h, const double *d)
-{
-	size_t nx = h->ncells / h->stride;
-
-	jsonw_arr_begin(w);
-	for (size_t ix = 0; ix < nx; ix++) {
-		if (h->ndim == 2)
-			jsonw_arr_begin(w);
-		for (size_t iy = 0; iy < h->stride; iy++) {
-			size_t c = ix * h->stride + iy;
-			if (d)
-				write_sum(w, d[c]);
-			else
-				jsonw_int(w, h->cnt[c]);
-		}
-		if (h->ndim == 2)
-			jsonw_arr_end(w);
-	}
-	jsonw_arr_end(w);
-}
-
-static void write_hist(struct jsonw *w, const struct hist *h, const char *version)
-{
-	jsonw_key(w, h->name);
-	jsonw_obj_begin(w);
-	jsonw_key(w, "uhi_schema");
-	jsonw_int(w, 1);
-
-	jsonw_key(w, "writer_info");
-	jsonw_obj_begin(w);
-	jsonw_key(w, "anafs");
-	jsonw_obj_begin(w);
-	jsonw_key(w, "version");
-	jsonw_str(w, version ? version : "");
-	jsonw_obj_end(w);
-	jsonw_obj_end(w);
-
-	jsonw_key(w, "metadata");
-	jsonw_obj_begin(w);
-	jsonw_key(w, "name");
-	jsonw_str(w, h->name);
-	if (h->title[0]) {
-		jsonw_key(w, "title");
-		jsonw_str(w, h->title);
-	}
-	/* The UHI schema has no place for a value label but metadata,
-	 * which takes any string. */
-	if (h->vlabel[0]) {
-		jsonw_key(w, "value_label");
-		jsonw_str(w, h->vlabel);
-	}
-	jsonw_key(w, "skipped_fills");
-	jsonw_uint(w, h->skipped);
-	jsonw_key(w, "entries");
-	jsonw_uint(w, h->entries);
-	jsonw_obj_end(w);
-
-	jsonw_key(w, "axes");
-	jsonw_arr_begin(w);
-	for (int d = 0; d < h->ndim; d++)
-		write_axis(w, &h->ax[d]);
-	jsonw_arr_end(w);
-
-	jsonw_key(w, "storage");
-	jsonw_obj_begin(w);
-	jsonw_key(w, "type");
-	if (h->weighted) {
-		jsonw_str(w, "weighted");
-		jsonw_key(w, "values");
-		write_cells(w, h, h->sw);
-		jsonw_key(w, "variances");
-		write_cells(w, h, h->sw2);
-	} else {
-		jsonw_str(w, "int");
-		jsonw_key(w, "values");
-		write_cells(w, h, NULL);
-	}
-	jsonw_obj_end(w);
-
-	jsonw_obj_end(w);
-}
-
-int hist_to_json(struct hist *const *h, size_t n, const char *version, char **out, size_t *len)
-{
-	struct jsonw w;
-
-	/* Names are the keys: two histograms of one name would make an object
-	 * that readers silently cut down to one. */
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(h[i]->name, h[j]->name) == 0)
-				return -EINVAL;
-	jsonw_init(&w);
-	jsonw_obj_begin(&w);
-	for (size_t i = 0; i < n; i++)
-		write_hist(&w, h[i], version);
-	jsonw_obj_end(&w);
-	size_t l = 0;
-	char *s = jsonw_finish(&w, &l);
-	if (!s)
-		return w.err ? w.err : -ENOMEM;
-	*out = s;
-	if (len)
-		*len = l;
-	return 0;
 }
