@@ -4,8 +4,9 @@
 Usage: hist_schema_check.py SCHEMA PATH...   (a PATH may be a directory: its
 *.json files are checked).  Each file must be strict JSON (no NaN, Infinity
 or -Infinity tokens, which Python's json module would otherwise accept) and
-valid under the schema (Draft 7).  Run with Debian's /usr/bin/python3, which
-has python3-jsonschema.  Exit status 0 when every file passes, 1 otherwise.
+valid under the schema (Draft 7), and its storage arrays must nest as its
+axes say (one level per axis, flow bins included).  Run with Debian's
+/usr/bin/python3, which has python3-jsonschema.  Exit status 0 when every file passes, 1 otherwise.
 """
 import json
 import os
@@ -22,6 +23,52 @@ def load_strict(text):
     return json.loads(text, parse_constant=no_constants)
 
 
+def axis_extent(axis):
+    """Bins a storage array holds along axis, flow bins included."""
+    kind = axis.get("type")
+    if kind == "regular":
+        n = axis["bins"]
+    elif kind == "variable":
+        n = len(axis["edges"]) - 1 if isinstance(axis["edges"], list) else None
+    elif kind in ("category_str", "category_int"):
+        return len(axis["categories"]) + bool(axis["flow"])
+    elif kind == "boolean":
+        return 2
+    else:
+        return None
+    if n is None:
+        return None
+    return n + bool(axis["underflow"]) + bool(axis["overflow"])
+
+
+def shape_of(arr):
+    """The extents of a nested list that is a full N-D array, or None."""
+    if not isinstance(arr, list):
+        return ()
+    inner = [shape_of(a) for a in arr]
+    if any(i is None for i in inner) or len(set(inner)) > 1:
+        return None
+    return (len(arr),) + (inner[0] if inner else ())
+
+
+def shape_problems(doc):
+    """Storage arrays whose nesting does not match the axes (the schema
+    cannot say that a histogram's arrays have its axes' extents)."""
+    out = []
+    for name, h in doc.items() if isinstance(doc, dict) else []:
+        axes, storage = h.get("axes", []), h.get("storage", {})
+        want = tuple(axis_extent(a) for a in axes)
+        if None in want or "index" in storage:
+            continue
+        for key, arr in storage.items():
+            if key == "type" or isinstance(arr, str):
+                continue
+            got = shape_of(arr)
+            if got != want:
+                out.append(f"{name}/storage/{key}: shape {got}, the axes make {want}")
+    return out
+
+
 def problems(validator, text):
     """Every reason text is not a valid hist.json, as strings."""
     try:
@@ -34,6 +81,8 @@ def problems(validator, text):
         out.append(f"{where}: {err.message}")
     if not isinstance(doc, dict):
         out.append("top level is not an object")
+    elif not out:
+        out += shape_problems(doc)
     return out
 
 
@@ -47,6 +96,8 @@ def self_test(validator):
         good.replace('"upper":1', '"upper":Infinity'),
         good.replace('"bins":1', '"bins":-1'),
         good.replace('"axes"', '"metadata":{"x":[1]},"axes"'),
+        good.replace('"values":[0,1,0]', '"values":[0,1]'),
+        good.replace('"values":[0,1,0]', '"values":[[0],[1],[0]]'),
     ]
     assert not problems(validator, good), problems(validator, good)
     for b in bad:

@@ -776,6 +776,463 @@ static void test_value_label(void)
 	hist_free(h);
 }
 
+/* ---- three axes, categories, profiles ---- */
+
+/* The whole of what two histograms hold, compared as their hist.json. */
+static bool same_json(struct hist *a, struct hist *b)
+{
+	char *sa = NULL, *sb = NULL;
+	bool same = hist_to_json(&a, 1, "t", &sa, NULL) == 0 && hist_to_json(&b, 1, "t", &sb, NULL) == 0 &&
+		    strcmp(sa, sb) == 0;
+	free(sa);
+	free(sb);
+	return same;
+}
+
+/* Save h, load into a fresh copy: the same contents back. */
+static void check_round_trip(struct hist *h)
+{
+	size_t n = hist_save_size(h);
+	unsigned char *buf = malloc(n);
+	struct hist *back = hist_new_like(h);
+	CHECK(buf && back);
+	hist_save(h, buf);
+	CHECK_EQ_I(hist_load(back, buf, n), (long)n);
+	CHECK(same_json(h, back));
+	CHECK_EQ_I(hist_shape_id(back), hist_shape_id(h));
+	hist_free(back);
+	free(buf);
+}
+
+/* hist_load() of h's bytes with the 8 at off replaced by v's: refused. */
+static void check_corrupt(struct hist *h, size_t off, double v, const char *what)
+{
+	size_t n = hist_save_size(h);
+	unsigned char *buf = malloc(n);
+	struct hist *back = hist_new_like(h);
+	CHECK(buf && back && off + 8 <= n);
+	hist_save(h, buf);
+	memcpy(buf + off, &v, 8); /* the tests run little-endian, as le.h's bytes are */
+	check(hist_load(back, buf, n) == -EINVAL, "hist_load accepted %s", what);
+	hist_free(back);
+	free(buf);
+}
+
+static void test_3d(void)
+{
+	const double ey[] = { 0, 1, 3 };
+	struct hist_def d = { .name = "h3", .ndim = 3,
+			      .axes = { { .nbins = 2, .lo = 0, .hi = 2 }, { .nbins = 2, .edges = ey },
+					{ .nbins = 1, .lo = 0, .hi = 1, .label = "z" } } };
+	struct hist *h = new_or_die(&d);
+	CHECK_EQ_I(hist_ncells(h), 4 * 4 * 3);
+	CHECK_EQ_I(hist_axis_kind(h, 1), HIST_AXIS_VARIABLE);
+	/* Flow on each axis in turn, and twice the same cell. */
+	const double x[] = { 0.5, -1, 5, 0.5, 0.5, 1.5, NAN, 1, 0.5 },
+		     y[] = { 0.5, 0.5, 2, -1, 4, 1, 1, 1, 0.5 },
+		     z[] = { 0.5, 0.5, 0.5, 0.5, 2, -3, 1, NAN, 0.5 };
+	const double *xyz[3] = { x, y, z };
+	hist_fill(h, xyz, NULL, NULL, 9);
+	CHECK_EQ_I(hist_entries(h), 7);
+	CHECK_EQ_I(hist_skipped(h), 2);
+	const int i16[] = { 1, 1, 1 }, i4[] = { 0, 1, 1 }, i43[] = { 3, 2, 1 }, i13[] = { 1, 0, 1 },
+		  i23[] = { 1, 3, 2 }, i30[] = { 2, 2, 0 };
+	CHECK_EQ_I(hist_cell(h, i16), 16);
+	CHECK_EQ_I(hist_cell_count(h, hist_cell(h, i16)), 2);
+	CHECK_EQ_I(hist_cell_count(h, hist_cell(h, i4)), 1);
+	CHECK_EQ_I(hist_cell_count(h, hist_cell(h, i43)), 1);
+	CHECK_EQ_I(hist_cell_count(h, hist_cell(h, i13)), 1);
+	CHECK_EQ_I(hist_cell_count(h, hist_cell(h, i23)), 1);
+	CHECK_EQ_I(hist_cell_count(h, hist_cell(h, i30)), 1);
+	char *s = to_json(&h, 1, "h3.json");
+	CHECK(s && strstr(s, "\"storage\":{\"type\":\"int\",\"values\":"
+			  "[[[0,0,0],[0,1,0],[0,0,0],[0,0,0]],[[0,1,0],[0,2,0],[0,0,0],[0,0,1]],"
+			  "[[0,0,0],[0,0,0],[1,0,0],[0,0,0]],[[0,0,0],[0,0,0],[0,1,0],[0,0,0]]]}}}"));
+	free(s);
+	check_round_trip(h);
+	hist_free(h);
+
+	/* The cap on bins holds for their product over three axes. */
+	struct hist_def big = { .name = "b", .ndim = 3,
+				.axes = { { .nbins = 100, .lo = 0, .hi = 1 }, { .nbins = 100, .lo = 0, .hi = 1 },
+					  { .nbins = 400, .lo = 0, .hi = 1 } } };
+	CHECK_EQ_I(hist_new(&big, &h, NULL), 0);
+	hist_free(h);
+	big.axes[2].nbins = 401;
+	expect_einval(&big, "nx * ny * nz > 4e6");
+	big.ndim = 4;
+	expect_einval(&big, "ndim 4");
+}
+
+static void test_cat_int(void)
+{
+	const int64_t cats[] = { 7, -3, 100 };
+	struct hist_def d = { .name = "ci", .ndim = 1,
+			      .axes = { { .kind = HIST_AXIS_CAT_INT, .nbins = 3, .cat_int = cats, .label = "n" } } };
+	const double x[] = { 7, 100, -3, 5, 7.5, NAN, 7, 1e300, -1e300 };
+	struct hist *h = new_or_die(&d);
+	hist_fill1(h, x, NULL, 9);
+	CHECK_EQ_I(hist_extent(h, 0), 3);
+	CHECK_EQ_I(hist_ncats(h, 0), 3);
+	CHECK_EQ_I(hist_cat_int(h, 0, 2), 100);
+	CHECK_EQ_I(hist_count(h, 0, 0), 2);
+	CHECK_EQ_I(hist_count(h, 1, 0), 1);
+	CHECK_EQ_I(hist_count(h, 2, 0), 1);
+	CHECK_EQ_I(hist_entries(h), 4);
+	CHECK_EQ_I(hist_skipped(h), 5);
+	CHECK_EQ_I(hist_find_bin(h, 0, 5), -1);
+	char *s = to_json(&h, 1, "cat_int.json");
+	CHECK(s && strstr(s, "\"axes\":[{\"type\":\"category_int\",\"categories\":[7,-3,100],\"flow\":false,"
+			  "\"metadata\":{\"label\":\"n\"}}],\"storage\":{\"type\":\"int\",\"values\":[2,1,1]}"));
+	free(s);
+	check_round_trip(h);
+	hist_free(h);
+
+	/* With an "other" bin, what is no category lands there; NaN still nowhere. */
+	d.axes[0].flow = true;
+	h = new_or_die(&d);
+	hist_fill1(h, x, NULL, 9);
+	CHECK_EQ_I(hist_extent(h, 0), 4);
+	CHECK(hist_axis_flow(h, 0));
+	CHECK_EQ_I(hist_count(h, 3, 0), 4);
+	CHECK_EQ_I(hist_entries(h), 8);
+	CHECK_EQ_I(hist_skipped(h), 1);
+	CHECK_EQ_I(hist_find_bin(h, 0, -3), 1);
+	CHECK_EQ_I(hist_find_bin(h, 0, 5), 3);
+	s = to_json(&h, 1, "cat_int_flow.json");
+	CHECK(s && strstr(s, "\"categories\":[7,-3,100],\"flow\":true,") &&
+	      strstr(s, "\"values\":[2,1,1,4]"));
+	free(s);
+	hist_free(h);
+
+	const int64_t dup[] = { 1, 2, 1 };
+	d.axes[0].cat_int = dup;
+	expect_einval(&d, "repeated integer category");
+	d.axes[0].cat_int = NULL;
+	expect_einval(&d, "no integer categories");
+}
+
+static void test_cat_str(void)
+{
+	const char *cats[] = { "ee", "mumu", "emu" };
+	struct hist_def d = { .name = "cs", .ndim = 2, .weighted = true,
+			      .axes = { { .nbins = 1, .lo = 0, .hi = 1 },
+					{ .kind = HIST_AXIS_CAT_STR, .nbins = 3, .cat_str = cats } } };
+	const double x[] = { 0.5, 0.5, 0.5, 0.5, 2, 0.5, 0.5 }, c[] = { 0, 2, 1, 3, 1, -1, 1.5 },
+		     w[] = { 1, 2, 0.5, 1, 3, 1, 1 };
+	struct hist *h = new_or_die(&d);
+	hist_fill2(h, x, c, w, 7);
+	CHECK_STR(hist_cat_str(h, 1, 1), "mumu");
+	CHECK_EQ_I(hist_axis_kind(h, 1), HIST_AXIS_CAT_STR);
+	CHECK_EQ_I(hist_entries(h), 4);
+	CHECK_EQ_I(hist_skipped(h), 3);
+	CHECK_EQ_D(hist_value(h, 1, 2), 2);
+	CHECK_EQ_D(hist_variance(h, 2, 1), 9);
+	char *s = to_json(&h, 1, "cat_str.json");
+	CHECK(s && strstr(s, "{\"type\":\"category_str\",\"categories\":[\"ee\",\"mumu\",\"emu\"],"
+			  "\"flow\":false}],\"storage\":{\"type\":\"weighted\","
+			  "\"values\":[[0,0,0],[1,0.5,2],[0,3,0]],\"variances\":[[0,0,0],[1,0.25,4],[0,9,0]]}"));
+	free(s);
+	check_round_trip(h);
+	hist_free(h);
+
+	d.axes[1].flow = true;
+	h = new_or_die(&d);
+	hist_fill2(h, x, c, w, 7);
+	CHECK_EQ_D(hist_value(h, 1, 3), 3);  /* indexes 3, -1 and 1.5 */
+	CHECK_EQ_I(hist_skipped(h), 0);
+	hist_free(h);
+
+	const char *dup[] = { "a", "b", "a" }, *null[] = { "a", NULL, "b" };
+	char longer[HIST_MAX_CAT_LEN + 2];
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = 0;
+	const char *toolong[] = { "a", "b", longer };
+	d.axes[1].cat_str = dup;
+	expect_einval(&d, "repeated string category");
+	d.axes[1].cat_str = null;
+	expect_einval(&d, "NULL string category");
+	d.axes[1].cat_str = toolong;
+	expect_einval(&d, "string category of 256 bytes");
+	longer[HIST_MAX_CAT_LEN] = 0;
+	struct hist *ok = NULL;
+	CHECK_EQ_I(hist_new(&d, &ok, NULL), 0);
+	hist_free(ok);
+	d.axes[1].kind = 9;
+	expect_einval(&d, "unknown axis kind");
+}
+
+/* Unweighted profile: count, mean, sample variance (n - 1), worked by hand. */
+static void test_mean(void)
+{
+	struct hist_def d = { .name = "pm", .ndim = 1, .profile = true,
+			      .axes = { { .nbins = 2, .lo = 0, .hi = 2 } } };
+	const double x[] = { 0.5, 0.5, 0.5, 1.5, -1, 0.5, 1.5 }, s[] = { 1, 2, 6, 4, 3, NAN, INFINITY };
+	const double *xs[1] = { x };
+	struct hist *h = new_or_die(&d);
+	CHECK(hist_profile(h));
+	hist_fill(h, xs, NULL, s, 7);
+	CHECK_EQ_I(hist_entries(h), 5);
+	CHECK_EQ_I(hist_skipped(h), 2);
+	CHECK_EQ_I(hist_count(h, 1, 0), 3);
+	CHECK_EQ_D(hist_value(h, 1, 0), 3);
+	CHECK_EQ_D(hist_variance(h, 1, 0), 7);   /* (4 + 1 + 9) / 2 */
+	CHECK_EQ_D(hist_value(h, 2, 0), 4);      /* one sample: no variance */
+	CHECK_EQ_D(hist_variance(h, 2, 0), 0);
+	CHECK_EQ_D(hist_value(h, 3, 0), 0);      /* empty */
+	char *js = to_json(&h, 1, "mean.json");
+	CHECK(js && strstr(js, "\"storage\":{\"type\":\"mean\",\"counts\":[1,3,1,0],\"values\":[3,3,4,0],"
+			   "\"variances\":[0,7,0,0]}"));
+	free(js);
+
+	/* Two partial passes merged: the one pass, exactly for these values
+	 * (n1 = 2, mean 1.5, spread 0.5; n2 = 1, mean 6: 0.5 + 2 * 1.5^2 + 3^2 = 14). */
+	struct hist *a = hist_new_like(h), *b = hist_new_like(h), *sum = hist_new_like(h);
+	CHECK(a && b && sum);
+	const double *xa[1] = { x }, *xb[1] = { x + 2 };
+	hist_fill(a, xa, NULL, s, 2);
+	hist_fill(b, xb, NULL, s + 2, 5);
+	CHECK_EQ_I(hist_merge(sum, a), 0);  /* into empty cells: a copy */
+	CHECK_EQ_I(hist_merge(sum, b), 0);
+	CHECK(same_json(sum, h));
+	check_round_trip(h);
+	CHECK_EQ_I(hist_scale(h, 2), -EINVAL);
+	CHECK_EQ_I(hist_scale(h, 1), 0);
+
+	/* Bytes a fill cannot make.  Counts at 32, means at 64, spreads at 96. */
+	check_corrupt(h, 32 + 8, -1, "a negative count");
+	check_corrupt(h, 64 + 8, NAN, "a NaN mean");
+	check_corrupt(h, 96 + 8, -1, "a negative spread");
+	check_corrupt(h, 96 + 16, 1, "a spread of one sample");
+	check_corrupt(h, 64 + 24, 1, "the mean of an empty cell");
+	struct hist *wrong = reg1("pm", 2, 0, 2, true);
+	size_t n = hist_save_size(h);
+	unsigned char *buf = malloc(n);
+	hist_save(h, buf);
+	CHECK_EQ_I(hist_load(wrong, buf, n), -EINVAL);
+	free(buf);
+	CHECK(hist_merge(wrong, h) == -EINVAL);
+	CHECK(hist_shape_id(wrong) != hist_shape_id(h));
+	hist_free(wrong);
+	hist_free(a);
+	hist_free(b);
+	hist_free(sum);
+	hist_free(h);
+}
+
+/* Weighted profile: boost-histogram's weighted_mean, worked by hand. */
+static void test_weighted_mean(void)
+{
+	struct hist_def d = { .name = "pw", .ndim = 1, .profile = true, .weighted = true,
+			      .axes = { { .nbins = 2, .lo = 0, .hi = 2 } } };
+	const double x[] = { 0.5, 0.5, 0.5, 1.5, 0.5, 0.5 }, w[] = { 1, 3, 0, 2, NAN, 1 },
+		     s[] = { 1, 5, 100, 7, 1, NAN };
+	const double *xs[1] = { x };
+	struct hist *h = new_or_die(&d);
+	hist_fill(h, xs, w, s, 6);
+	CHECK_EQ_I(hist_entries(h), 4);  /* the weight 0 counts: it went into a bin */
+	CHECK_EQ_I(hist_skipped(h), 2);
+	/* Cell 1: sum w 4, sum w^2 10, mean (1 + 15) / 4 = 4, sum w (x - mean)^2 =
+	 * 9 + 3 = 12, variance 12 / (4 - 10 / 4) = 8. */
+	CHECK_EQ_D(hist_value(h, 1, 0), 4);
+	CHECK_EQ_D(hist_variance(h, 1, 0), 8);
+	CHECK_EQ_D(hist_cell_sumw(h, 1), 4);
+	CHECK_EQ_D(hist_cell_sumw2(h, 1), 10);
+	/* Cell 2, one sample: sum w - sum w^2 / sum w = 0, no variance. */
+	CHECK_EQ_D(hist_value(h, 2, 0), 7);
+	CHECK_EQ_D(hist_variance(h, 2, 0), 0);
+	char *js = to_json(&h, 1, "weighted_mean.json");
+	CHECK(js && strstr(js, "\"storage\":{\"type\":\"weighted_mean\",\"sum_of_weights\":[0,4,2,0],"
+			   "\"sum_of_weights_squared\":[0,10,4,0],\"values\":[0,4,7,0],"
+			   "\"variances\":[0,8,0,0]}"));
+	free(js);
+
+	struct hist *a = hist_new_like(h), *b = hist_new_like(h), *sum = hist_new_like(h);
+	CHECK(a && b && sum);
+	const double *xb[1] = { x + 1 };
+	hist_fill(a, xs, w, s, 1);
+	hist_fill(b, xb, w + 1, s + 1, 5);
+	CHECK_EQ_I(hist_merge(sum, a), 0);
+	CHECK_EQ_I(hist_merge(sum, b), 0);
+	CHECK(same_json(sum, h));
+	check_round_trip(h);
+
+	/* Scaling: weights by c, squares by c^2, mean and variance stay. */
+	CHECK_EQ_I(hist_scale(sum, 2), 0);
+	CHECK_EQ_D(hist_cell_sumw(sum, 1), 8);
+	CHECK_EQ_D(hist_cell_sumw2(sum, 1), 40);
+	CHECK_EQ_D(hist_value(sum, 1, 0), 4);
+	CHECK_EQ_D(hist_variance(sum, 1, 0), 8);
+	CHECK_EQ_I(hist_scale(sum, NAN), -EINVAL);
+	CHECK_EQ_I(hist_scale(sum, 0), 0);
+	CHECK_EQ_D(hist_value(sum, 1, 0), 0);
+	check_round_trip(sum);
+
+	/* Sums of weights at 32, squares at 64, means at 96, spreads at 128. */
+	check_corrupt(h, 32 + 8, NAN, "a NaN sum of weights");
+	check_corrupt(h, 64 + 8, -1, "a negative sum of squares");
+	check_corrupt(h, 96 + 24, 1, "the mean of an empty cell");
+	check_corrupt(h, 128 + 8, NAN, "a NaN spread");
+	hist_free(a);
+	hist_free(b);
+	hist_free(sum);
+	hist_free(h);
+}
+
+static void test_scale(void)
+{
+	struct hist *h = reg1("sc", 1, 0, 1, true);
+	const double x[] = { 0.5, 0.5 }, w[] = { 1, 2 };
+	hist_fill1(h, x, w, 2);
+	CHECK_EQ_I(hist_scale(h, -0.5), 0);
+	CHECK_EQ_D(hist_value(h, 1, 0), -1.5);
+	CHECK_EQ_D(hist_variance(h, 1, 0), 1.25);
+	CHECK_EQ_I(hist_scale(h, INFINITY), -EINVAL);
+	hist_free(h);
+	h = reg1("sc", 1, 0, 1, false);
+	hist_fill1(h, x, NULL, 2);
+	CHECK_EQ_I(hist_scale(h, 2), -EINVAL);
+	CHECK_EQ_I(hist_scale(h, 1), 0);
+	CHECK_EQ_I(hist_count(h, 1, 0), 2);
+	hist_free(h);
+}
+
+/* Ids of earlier versions stay (saved results carry them); every new
+ * difference of shape changes the id. */
+static void test_shape_ids(void)
+{
+	const double e[] = { 0, 0.5, 2 };
+	struct hist_def d2 = { .name = "b", .ndim = 2, .weighted = true,
+			       .axes = { { .nbins = 3, .lo = -1, .hi = 1 }, { .nbins = 2, .edges = e } } };
+	struct hist *a = reg1("a", 10, 0, 1, false), *b = new_or_die(&d2);
+	CHECK_EQ_I(hist_shape_id(a), 0x6220589fdc64fc07ull);
+	CHECK_EQ_I(hist_shape_id(b), 0xc957f99e405cb1a6ull);
+	hist_free(a);
+	hist_free(b);
+
+	const int64_t c12[] = { 1, 2 }, c21[] = { 2, 1 };
+	const char *sab[] = { "a", "b" }, *sba[] = { "b", "a" }, *s2[] = { "ab", "" };
+	struct hist_def v[] = {
+		{ .name = "r", .ndim = 1, .axes = { { .nbins = 2, .lo = 0, .hi = 2 } } },
+		{ .name = "r", .ndim = 1, .profile = true, .axes = { { .nbins = 2, .lo = 0, .hi = 2 } } },
+		{ .name = "r", .ndim = 1, .profile = true, .weighted = true,
+		  .axes = { { .nbins = 2, .lo = 0, .hi = 2 } } },
+		{ .name = "i", .ndim = 1, .axes = { { .kind = HIST_AXIS_CAT_INT, .nbins = 2, .cat_int = c12 } } },
+		{ .name = "i", .ndim = 1, .axes = { { .kind = HIST_AXIS_CAT_INT, .nbins = 2, .cat_int = c21 } } },
+		{ .name = "i", .ndim = 1,
+		  .axes = { { .kind = HIST_AXIS_CAT_INT, .nbins = 2, .cat_int = c12, .flow = true } } },
+		{ .name = "s", .ndim = 1, .axes = { { .kind = HIST_AXIS_CAT_STR, .nbins = 2, .cat_str = sab } } },
+		{ .name = "s", .ndim = 1, .axes = { { .kind = HIST_AXIS_CAT_STR, .nbins = 2, .cat_str = sba } } },
+		{ .name = "s", .ndim = 1, .axes = { { .kind = HIST_AXIS_CAT_STR, .nbins = 2, .cat_str = s2 } } },
+	};
+	enum { NV = sizeof(v) / sizeof(v[0]) };
+	struct hist *h[NV];
+	for (int i = 0; i < NV; i++)
+		h[i] = new_or_die(&v[i]);
+	for (int i = 0; i < NV; i++)
+		for (int j = 0; j < i; j++) {
+			check(hist_shape_id(h[i]) != hist_shape_id(h[j]), "shape ids %d and %d equal", i, j);
+			check(hist_merge(h[i], h[j]) == -EINVAL, "merged %d into %d", j, i);
+		}
+	for (int i = 0; i < NV; i++) {
+		struct hist *like = hist_new_like(h[i]);
+		CHECK(like && hist_shape_id(like) == hist_shape_id(h[i]) && hist_merge(like, h[i]) == 0);
+		hist_free(like);
+		hist_free(h[i]);
+	}
+}
+
+/* A 3-bin weighted histogram for each of sample(2) x variation(3), as one
+ * hist.json entry with two category axes, checked element by element. */
+static void test_composite(void)
+{
+	struct hist_def d = { .name = "part", .title = "T", .ndim = 1, .weighted = true,
+			      .axes = { { .nbins = 3, .lo = 0, .hi = 3, .label = "x" } } };
+	struct hist *p[6];
+	for (int i = 0; i < 6; i++) {
+		p[i] = new_or_die(&d);
+		const double x[] = { 0.5, 2.5, i == 0 ? NAN : 5 }, w[] = { i + 1, 10 * (i + 1), 0.5 };
+		hist_fill1(p[i], x, w, i == 0 || i == 5 ? 3 : 2);
+	}
+	const char *samples[] = { "ttbar", "data" }, *vars[] = { "nominal", "up", "down" };
+	struct hist_json_item it = { .name = "mjj", .parts = p, .ncat = 2,
+				     .cat = { { "sample", samples, 2 }, { "variation", vars, 3 } } };
+	char *s = NULL;
+	size_t len = 0;
+	CHECK_EQ_I(hist_to_json_items(&it, 1, "0.1.0", &s, &len), 0);
+	const char *want =
+		"{\"mjj\":{\"uhi_schema\":1,\"writer_info\":{\"anafs\":{\"version\":\"0.1.0\"}},"
+		"\"metadata\":{\"name\":\"mjj\",\"title\":\"T\",\"skipped_fills\":1,\"entries\":13},"
+		"\"axes\":[{\"type\":\"regular\",\"lower\":0,\"upper\":3,\"bins\":3,\"underflow\":true,"
+		"\"overflow\":true,\"circular\":false,\"metadata\":{\"label\":\"x\"}},"
+		"{\"type\":\"category_str\",\"categories\":[\"ttbar\",\"data\"],\"flow\":false,"
+		"\"metadata\":{\"name\":\"sample\"}},"
+		"{\"type\":\"category_str\",\"categories\":[\"nominal\",\"up\",\"down\"],\"flow\":false,"
+		"\"metadata\":{\"name\":\"variation\"}}],"
+		"\"storage\":{\"type\":\"weighted\",\"values\":["
+		"[[0,0,0],[0,0,0]],[[1,2,3],[4,5,6]],[[0,0,0],[0,0,0]],[[10,20,30],[40,50,60]],"
+		"[[0,0,0],[0,0,0.5]]],\"variances\":["
+		"[[0,0,0],[0,0,0]],[[1,4,9],[16,25,36]],[[0,0,0],[0,0,0]],"
+		"[[100,400,900],[1600,2500,3600]],[[0,0,0],[0,0,0.25]]]}}}";
+	CHECK_STR(s, want);
+	CHECK_EQ_I(len, strlen(want));
+	if (outdir && s) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/composite.json", outdir);
+		FILE *f = fopen(path, "w");
+		CHECK(f && fwrite(s, 1, len, f) == len && fclose(f) == 0);
+	}
+	free(s);
+
+	/* No categories: hist_to_json() under the item's name. */
+	struct hist_json_item one = { .name = "part", .parts = p };
+	char *a = NULL, *b = NULL;
+	CHECK_EQ_I(hist_to_json_items(&one, 1, "v", &a, NULL), 0);
+	CHECK_EQ_I(hist_to_json(p, 1, "v", &b, NULL), 0);
+	CHECK_STR(a, b);
+	free(a);
+	free(b);
+
+	/* Refused: another shape among the parts, a category repeated or
+	 * missing, too many category axes, two items of one name. */
+	char *out = (char *)"untouched";
+	struct hist *other = reg1("o", 4, 0, 3, true), *keep = p[4];
+	p[4] = other;
+	CHECK_EQ_I(hist_to_json_items(&it, 1, "v", &out, NULL), -EINVAL);
+	p[4] = keep;
+	const char *rep[] = { "ttbar", "ttbar" };
+	it.cat[0].cats = rep;
+	CHECK_EQ_I(hist_to_json_items(&it, 1, "v", &out, NULL), -EINVAL);
+	it.cat[0].cats = samples;
+	it.cat[0].n = 0;
+	CHECK_EQ_I(hist_to_json_items(&it, 1, "v", &out, NULL), -EINVAL);
+	it.cat[0].n = 2;
+	it.ncat = 5;
+	CHECK_EQ_I(hist_to_json_items(&it, 1, "v", &out, NULL), -EINVAL);
+	it.ncat = 2;
+	struct hist_json_item two[2] = { it, it };
+	CHECK_EQ_I(hist_to_json_items(two, 2, "v", &out, NULL), -EINVAL);
+	CHECK_STR(out, "untouched");
+	hist_free(other);
+	for (int i = 0; i < 6; i++)
+		hist_free(p[i]);
+}
+
+/* The int and weighted bytes are those of earlier versions. */
+static void test_save_format(void)
+{
+	struct hist *h = reg1("f", 1, 0, 1, false), *w = reg1("f", 1, 0, 1, true);
+	unsigned char b[64 + 32];
+	CHECK_EQ_I(hist_save_size(h), 32 + 3 * 8);
+	CHECK_EQ_I(hist_save_size(w), 32 + 6 * 8);
+	hist_save(h, b);
+	CHECK(b[7] == 0x31 && b[6] == 0x54 && b[5] == 0x53 && b[4] == 0x48 && b[0] == 0);
+	hist_save(w, b);
+	CHECK(b[0] == 1);
+	hist_free(h);
+	hist_free(w);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -797,6 +1254,15 @@ int main(int argc, char **argv)
 	test_merge_random();
 	test_json();
 	test_value_label();
+	test_3d();
+	test_cat_int();
+	test_cat_str();
+	test_mean();
+	test_weighted_mean();
+	test_scale();
+	test_shape_ids();
+	test_composite();
+	test_save_format();
 	if (failures) {
 		fprintf(stderr, "test_hist: %d failure(s)\n", failures);
 		return 1;
