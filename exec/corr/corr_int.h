@@ -35,8 +35,8 @@ struct cnode {
 	int naxes;
 	const struct axis *axes;
 	size_t ncontent;
-	const struct cnode **content;
-	const double *leaf;   /* when every content node is a constant: their values */
+	const struct cnode **content; /* NULL when leaf */
+	const double *leaf;   /* when every content entry is a number: their values */
 	const struct cnode *flownode; /* FLOW_NODE */
 	/* CN_CAT: keys sorted, for binary search; a string input's keys are
 	 * its string ids. */

@@ -206,8 +206,8 @@ static int read_flow(struct cbuild *b, const struct jsonr_val *obj, struct cnode
 	return nd->flownode ? 0 : -1;
 }
 
-/* The content nodes of a binning, and their values as one array when all
- * are constants (the fast path of corr_eval). */
+/* The content nodes of a binning, or their values as one array when all
+ * are numbers (the fast path of corr_eval). */
 static int read_content(struct cbuild *b, const struct jsonr_val *obj, struct cnode *nd, size_t want,
 			int depth)
 {
@@ -221,24 +221,28 @@ static int read_content(struct cbuild *b, const struct jsonr_val *obj, struct cn
 		return -1;
 	}
 	nd->ncontent = want;
+	bool leaf = true;
+	for (size_t i = 0; i < want && leaf; i++)
+		leaf = jsonr_type(jsonr_at(c, i)) == JSONR_NUM;
+	if (leaf) {
+		/* Numbers only (most tables): their values, and no node each,
+		 * so that a large table costs 8 bytes a bin. */
+		double *l = alloc(b, want, sizeof(*l));
+		if (!l)
+			return -1;
+		for (size_t i = 0; i < want; i++)
+			l[i] = jsonr_num(jsonr_at(c, i));
+		nd->leaf = l;
+		return 0;
+	}
 	if (!(nd->content = alloc(b, want, sizeof(*nd->content))))
 		return -1;
-	bool leaf = true;
 	for (size_t i = 0; i < want; i++) {
 		size_t old = push(b, ".content[%zu]", i);
 		nd->content[i] = build(b, jsonr_at(c, i), depth + 1);
 		pop(b, old);
 		if (!nd->content[i])
 			return -1;
-		leaf = leaf && nd->content[i]->kind == CN_CONST;
-	}
-	if (leaf) {
-		double *l = alloc(b, want, sizeof(*l));
-		if (!l)
-			return -1;
-		for (size_t i = 0; i < want; i++)
-			l[i] = nd->content[i]->value;
-		nd->leaf = l;
 	}
 	return 0;
 }
