@@ -37,7 +37,8 @@ struct corr;     /* one correction in it, owned by the set */
  * a message that says to decompress it).  On success *out is new: release
  * with corr_free().  Returns 0 or -errno: -EINVAL for a file that is not a
  * correctionlib file anafs reads, ANA_ETOOBIG over CORR_MAX_FILE,
- * ANA_ENOTREG for a FIFO or directory, -ENOMEM, or the open/read errno.
+ * ANA_ENOTREG for a FIFO or directory, ANA_ECHANGED for one that grew while
+ * it was read, -ENOMEM, or the open/read errno.
  * why (cap bytes) names the file and the problem on every failure. */
 int corr_load(const char *path, struct corr_set **out, char *why, size_t cap)
 	__attribute__((warn_unused_result));
@@ -77,8 +78,8 @@ const char *corr_string_at(const struct corr *c, int input, int id);
  * corr_string_id().  Writes out[0..n).  No allocation.  Returns 0, or
  * -EDOM at the first point that a flow "error" or a category without the
  * key and without default refuses, with why (cap bytes, may be NULL)
- * naming the correction, the input, the value and the point's index; out
- * is then written up to that point. */
+ * naming the correction, the input, the value and the point's index in
+ * this call ("at index 17"); out is then written up to that point. */
 int corr_eval(const struct corr *c, const double *const *in, size_t n, double *out, char *why,
 	      size_t cap) __attribute__((warn_unused_result));
 
