@@ -127,7 +127,7 @@ static int write_results(struct store *st, int64_t id, const char *outpath, bool
 	if (!rc)
 		rc = result_load(q, qlen, blob, blen, &r);
 	if (!rc)
-		rc = hist_to_json(r->hists, r->nhists, ANAFS_VERSION, &json, &jlen);
+		rc = result_json(r, ANAFS_VERSION, &json, &jlen);
 	if (rc)
 		fprintf(stderr, "anafs run: reading the result: %s\n", strerror(-rc));
 	if (!rc && (outpath || !cutflow)) {

@@ -76,7 +76,7 @@ static struct cached *cached_result(struct fs_ctx *c, int64_t job, int *err)
 		return NULL;
 	char *json = NULL;
 	size_t jlen = 0;
-	if ((*err = hist_to_json(r->hists, r->nhists, ANAFS_VERSION, &json, &jlen))) {
+	if ((*err = result_json(r, ANAFS_VERSION, &json, &jlen))) {
 		result_free(r);
 		return NULL;
 	}
@@ -109,10 +109,13 @@ static int render_result(struct fs_ctx *c, int64_t job, enum fs_file f, const ch
 		err = *out ? 0 : -ENOMEM;
 	} else if (e) {
 		err = -ENOENT;
-		for (size_t i = 0; i < e->r->nhists; i++)
-			if (!strcmp(hist_name(e->r->hists[i]), hname)) {
-				err = f == FF_SVG ? plot_svg(e->r->hists[i], out, len)
-						  : plot_csv(e->r->hists[i], out, len);
+		for (size_t i = 0; i < result_nnamed(e->r); i++)
+			if (!strcmp(result_hist_name(e->r, i), hname)) {
+				struct hist *h = result_plot_hist(e->r, i);
+				err = !h ? -ENOMEM
+				      : f == FF_SVG ? plot_svg(h, out, len)
+						    : plot_csv(h, out, len);
+				hist_free(h);
 				break;
 			}
 	}
@@ -131,9 +134,9 @@ char **fs_hist_names(struct fs_ctx *c, int64_t job)
 		return calloc(1, sizeof(*v)); /* an invalid job has no results */
 	pthread_mutex_lock(&cache_lock);
 	struct cached *e = cached_result(c, job, &err);
-	if (e && (v = calloc(e->r->nhists + 1, sizeof(*v))))
-		for (size_t i = 0; i < e->r->nhists; i++)
-			v[i] = strdup(hist_name(e->r->hists[i]));
+	if (e && (v = calloc(result_nnamed(e->r) + 1, sizeof(*v))))
+		for (size_t i = 0; i < result_nnamed(e->r); i++)
+			v[i] = strdup(result_hist_name(e->r, i));
 	pthread_mutex_unlock(&cache_lock);
 	return v;
 }

@@ -119,7 +119,7 @@ static void plan_again(struct coord *c, struct todo *td, const char *text, size_
 	size_t merged = 0;
 	for (size_t i = 0; !rc && i < nf; i++)
 		pf[i] = (struct plan_file){sf[i].url, sf[i].tree, sf[i].entries, sf[i].size,
-					   sf[i].mtime_ns, sf[i].fingerprint};
+					   sf[i].mtime_ns, sf[i].fingerprint, 0};
 	while (!rc && merged < nt && st[merged].done)
 		merged++;
 	for (size_t i = 0; !rc && i < nt; i++) {

@@ -34,6 +34,14 @@ int eval_input_column(const struct eval_prog *p, size_t i);
 int eval_state_new(const struct eval_prog *p, struct eval_state **out);
 void eval_state_free(struct eval_state *s);
 
+/* The source of the batches that follow: the sample of their file (index
+ * in the query's samples; 0 when it names none) and the fingerprint of
+ * its tree (plan_file.fingerprint), which seeds random_normal. */
+void eval_set_source(struct eval_state *s, int sample, uint64_t fingerprint);
+/* Add w to the generator weights summed for the current sample
+ * (sumw=auto: the runner reads them). */
+void eval_add_sumw(struct eval_state *s, double w);
+
 /* Run one batch of nevents events; cols[i] holds input i over those events
  * (rootio_read output).  Returns 0, or -EINVAL with *why set (static text)
  * when the data contradict the tree's description (a list whose length

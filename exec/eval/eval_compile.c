@@ -86,8 +86,8 @@ static int visit(struct builder *b, struct ql_node *n)
 		n->id = n->define->expr->id;
 		return rc;
 	}
-	if (n->kind == QN_NAME) {
-		if (n->column < 0 || n->column >= b->ncols)
+	if (n->kind == QN_NAME && n->column >= 0) {
+		if (n->column >= b->ncols)
 			return -EINVAL;
 		if (b->col_node[n->column] >= 0) {
 			n->id = b->col_node[n->column];
@@ -153,15 +153,63 @@ static void mark(struct eval_prog *p, const struct ql_node *n, int k)
 		mark(p, c->args[a], k);
 }
 
-static void renumber(struct ql_node *n, const int *map)
+/* Statements share nodes (variations share what they do not vary; a
+ * defaults line's weight is every histogram's), so each node is renumbered
+ * once: new ids are first written as -2 - id, then made positive. */
+static void renumber_mark(struct ql_node *n, const int *map)
 {
-	if (!n)
+	if (!n || n->id < 0)
 		return;
-	if (n->id >= 0)
-		n->id = map[n->id];
+	int id = map[n->id];
+	n->id = id >= 0 ? -2 - id : -1; /* -1: computed nowhere (a region no histogram uses) */
 	for (int i = 0; i < n->nargs; i++)
-		renumber(n->args[i], map);
+		renumber_mark(n->args[i], map);
 }
+
+static void renumber_fix(struct ql_node *n)
+{
+	if (!n || n->id > -2)
+		return;
+	n->id = -2 - n->id;
+	for (int i = 0; i < n->nargs; i++)
+		renumber_fix(n->args[i]);
+}
+
+/* Every root of statement st: its expressions, and their variations. */
+static int roots_of(const struct ql_query *q, const struct ql_stmt *st, struct ql_node **r, int cap)
+{
+	int n = 0, V = q->nvaries;
+	(void)cap;
+	switch (st->kind) {
+	case QS_DEFINE:
+		r[n++] = st->u.define.expr;
+		break;
+	case QS_FILTER:
+		r[n++] = st->u.filter.expr;
+		for (int v = 0; v < V && st->u.filter.vexpr; v++)
+			r[n++] = st->u.filter.vexpr[v];
+		break;
+	case QS_REGION:
+		r[n++] = st->u.region.expr;
+		for (int v = 0; v < V && st->u.region.vexpr; v++)
+			r[n++] = st->u.region.vexpr[v];
+		break;
+	case QS_HIST: {
+		const struct ql_hist *h = &st->u.hist;
+		struct ql_node *k[QL_VROOTS] = {h->expr[0], h->expr[1], h->expr[2], h->weight, h->value};
+		for (int i = 0; i < QL_VROOTS; i++)
+			r[n++] = k[i];
+		for (int i = 0; i < V * QL_VROOTS && h->vroots; i++)
+			r[n++] = h->vroots[i];
+		break;
+	}
+	default:
+		break;
+	}
+	return n;
+}
+
+#define MAX_ROOTS (QL_VROOTS * (QL_MAX_VARIES + 1))
 
 /* Order the nodes by phase (a stable sort keeps arguments first): a node
  * is computed only for the events that passed the filters before its
@@ -183,16 +231,38 @@ static int order_by_phase(struct eval_prog *p)
 		p->phase[i] = F + 1;
 		p->last[i] = -1;
 	}
-	for (int f = 0; f < F; f++)
+	int V = p->nvar - 1;
+	for (int f = 0; f < F; f++) {
 		mark(p, p->filters[f]->expr, f);
+		for (int v = 0; v < V; v++)
+			mark(p, p->filters[f]->vexpr[v], f);
+	}
 	for (int h = 0; h < p->nhists; h++) {
 		const struct ql_hist *hs = p->hists[h];
-		for (int d = 0; d < hs->ndim; d++)
-			mark(p, hs->expr[d], hs->nfilters);
-		if (hs->weight)
-			mark(p, hs->weight, hs->nfilters);
+		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
+						      hs->value};
+		for (int i = 0; i < QL_VROOTS; i++)
+			if (k[i])
+				mark(p, k[i], hs->nfilters);
+		for (int i = 0; i < V * QL_VROOTS; i++)
+			if (hs->vroots[i])
+				mark(p, hs->vroots[i], hs->nfilters);
+		for (int r = 0; r < hs->nregions; r++) {
+			const struct ql_region *rg = p->regions[hs->regions[r]];
+			mark(p, rg->expr, hs->nfilters);
+			for (int v = 0; v < V; v++)
+				mark(p, rg->vexpr[v], hs->nfilters);
+		}
 	}
+	/* The cutflow counts every region after the last filter, and sums
+	 * the event weight at every filter. */
+	for (int r = 0; r < p->nregions; r++)
+		mark(p, p->regions[r]->expr, F);
+	for (int f = 0; p->weight && f <= F; f++)
+		mark(p, p->weight, f);
 	int k = 0;
+	for (int i = 0; i < n; i++)
+		map[i] = -1;
 	for (int phase = 0; phase <= F; phase++)
 		for (int i = 0; i < n; i++)
 			if (p->phase[i] == phase) {
@@ -202,20 +272,23 @@ static int order_by_phase(struct eval_prog *p)
 				ph[k] = p->phase[i];
 				la[k++] = p->last[i];
 			}
-	/* Every node of every statement once (trees share no node). */
+	/* Every node of every statement once. */
 	const struct ql_query *q = p->q;
-	for (int i = 0; i < q->nstmts; i++) {
-		struct ql_stmt *st = &q->stmts[i];
-		if (st->kind == QS_DEFINE)
-			renumber(st->u.define.expr, map);
-		else if (st->kind == QS_FILTER)
-			renumber(st->u.filter.expr, map);
-		else {
-			renumber(st->u.hist.expr[0], map);
-			renumber(st->u.hist.expr[1], map);
-			renumber(st->u.hist.weight, map);
-		}
+	struct ql_node **roots = malloc(MAX_ROOTS * sizeof(*roots));
+	if (!roots) {
+		free(map), free(nodes), free(input_of), free(ph), free(la);
+		return -ENOMEM;
 	}
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < q->nstmts; i++) {
+			int nr = roots_of(q, &q->stmts[i], roots, MAX_ROOTS);
+			for (int r = 0; r < nr; r++)
+				if (pass)
+					renumber_fix(roots[r]);
+				else
+					renumber_mark(roots[r], map);
+		}
+	free(roots);
 	free(map);
 	free(p->nodes);
 	free(p->input_of);
@@ -239,6 +312,33 @@ static int max_column(struct ql_node *n)
 	return m;
 }
 
+/* Per histogram axis of string categories: the category of each string
+ * the query holds, so that filling maps a string's index to a bin. */
+static int string_categories(struct eval_prog *p)
+{
+	const struct ql_query *q = p->q;
+	for (int h = 0; h < p->nhists; h++)
+		for (int a = 0; a < p->hists[h]->ndim; a++) {
+			const struct ql_axis *ax = &p->hists[h]->axes[a];
+			if (!ax->is_cat || !ax->cat_str)
+				continue;
+			if (!p->str_cat &&
+			    !(p->str_cat = calloc((size_t)p->nhists * QL_MAX_DIM + 1, sizeof(*p->str_cat))))
+				return -ENOMEM;
+			int *m = malloc(((size_t)q->nstrings + 1) * sizeof(int));
+			if (!m)
+				return -ENOMEM;
+			for (int i = 0; i < q->nstrings; i++) {
+				m[i] = -1;
+				for (int c = 0; c < ax->nbins; c++)
+					if (!strcmp(ax->cat_strs[c], q->strings[i]))
+						m[i] = c;
+			}
+			p->str_cat[h * QL_MAX_DIM + a] = m;
+		}
+	return 0;
+}
+
 int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 {
 	struct ql_query *q = (struct ql_query *)cq; /* node ids are the compiler's to set */
@@ -253,19 +353,16 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 	p->hists = calloc((size_t)q->nhists + 1, sizeof(*p->hists));
 	struct builder b = {.p = p};
 	int rc = p->filters && p->hists ? 0 : -ENOMEM;
+	p->nvar = 1 + q->nvaries;
+	p->regions = q->regions;
+	p->nregions = q->nregions;
+	p->weight = q->weight ? q->weight->expr : NULL;
+	struct ql_node **roots = malloc(MAX_ROOTS * sizeof(*roots));
+	if (!roots)
+		rc = -ENOMEM;
 	for (int i = 0; i < q->nstmts && !rc; i++) {
-		struct ql_stmt *s = &q->stmts[i];
-		struct ql_node *roots[3] = {0};
-		if (s->kind == QS_DEFINE)
-			roots[0] = s->u.define.expr;
-		else if (s->kind == QS_FILTER)
-			roots[0] = s->u.filter.expr;
-		else {
-			roots[0] = s->u.hist.expr[0];
-			roots[1] = s->u.hist.expr[1];
-			roots[2] = s->u.hist.weight;
-		}
-		for (int k = 0; k < 3; k++)
+		int nr = roots_of(q, &q->stmts[i], roots, MAX_ROOTS);
+		for (int k = 0; k < nr; k++)
 			if (roots[k]) {
 				clear_ids(roots[k]);
 				int m = max_column(roots[k]);
@@ -282,16 +379,21 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 		struct ql_stmt *s = &q->stmts[i];
 		if (s->kind == QS_FILTER) {
 			p->filters[p->nfilters++] = &s->u.filter;
-			rc = visit(&b, s->u.filter.expr);
 		} else if (s->kind == QS_HIST) {
-			struct ql_hist *h = &s->u.hist;
-			p->hists[p->nhists++] = h;
-			for (int k = 0; k < h->ndim && !rc; k++)
-				rc = visit(&b, h->expr[k]);
-			if (h->weight && !rc)
-				rc = visit(&b, h->weight);
+			p->hists[p->nhists++] = &s->u.hist;
+		}
+		if (s->kind == QS_FILTER || s->kind == QS_HIST || s->kind == QS_REGION) {
+			int nr = roots_of(q, s, roots, MAX_ROOTS);
+			for (int k = 0; k < nr && !rc; k++)
+				if (roots[k])
+					rc = visit(&b, roots[k]);
 		}
 	}
+	if (p->weight && !rc)
+		rc = visit(&b, (struct ql_node *)p->weight);
+	if (!rc)
+		rc = string_categories(p);
+	free(roots);
 	free(b.col_node);
 	free(b.table);
 	if (!rc)
@@ -334,6 +436,9 @@ void eval_prog_free(struct eval_prog *p)
 	free(p->last);
 	free(p->counts);
 	free(p->filters);
+	for (int i = 0; p->str_cat && i < p->nhists * QL_MAX_DIM; i++)
+		free(p->str_cat[i]);
+	free(p->str_cat);
 	free(p->hists);
 	free(p);
 }

@@ -38,6 +38,15 @@ struct eval_prog {
 	int nhists;
 	int nlists;
 	bool has_comb;          /* makes combinations: batches are cut to EVAL_COMB_EVENTS */
+	/* An analysis: 1 + the variations; the event weight (nominal) for the
+	 * weighted cutflow, or NULL; the regions; per histogram its cells in
+	 * the result and, per axis of string categories, the category of each
+	 * string of the query (-1: none). */
+	int nvar;
+	const struct ql_node *weight;
+	struct ql_region **regions;
+	int nregions;
+	int **str_cat;          /* [hist * QL_MAX_DIM + axis], or NULL */
 };
 
 /* Events per evaluation pass of a program that makes combinations: with at
@@ -63,8 +72,22 @@ struct eval_state {
 	bool has_mask;          /* false: every current event passes */
 	void *scratch[EVAL_SCRATCH];
 	size_t scratch_cap[EVAL_SCRATCH];
-	double *fill[3];        /* x, y, w gathered for a histogram */
-	size_t fill_cap[3];
+	double *fill[QL_VROOTS + 1]; /* x, y, z, w, value gathered for a histogram */
+	size_t fill_cap[QL_VROOTS + 1];
+	uint8_t *fmask;         /* the events a histogram's cell is filled with */
+	size_t fmask_cap;
+	/* Variations: per variation v >= 1, whether its events are still the
+	 * nominal's (same[v]), else its own mask (vmask[v], vhas[v]). */
+	uint8_t **vmask;
+	size_t *vmask_cap;
+	bool *vhas, *same;
+	uint8_t *pass_u;        /* events passing a filter in some variation */
+	size_t pass_u_cap;
+	/* The task's source: its sample, the file's fingerprint (seeds
+	 * random_normal) and the batch's first entry. */
+	int sample;
+	uint64_t seed;
+	int64_t first_entry;
 	int64_t nev;            /* events still in the batch */
 	int64_t orig;           /* events the batch started with */
 	const char *why;        /* error text of the batch */
@@ -107,6 +130,12 @@ int eval_gather(struct eval_state *s, const struct ql_node *n, struct val *out, 
 		struct val *ix);
 int eval_list_call(struct eval_state *s, const struct ql_node *n, struct val *out,
 		   struct val **args);
+
+/* random_normal (eval_random.c); the standard normal number drawn for
+ * (fingerprint, site, entry, element). */
+int eval_random_normal(struct eval_state *s, const struct ql_node *n, struct val *out,
+		       struct val **args);
+double eval_normal_at(uint64_t fingerprint, int64_t site, int64_t entry, int64_t element);
 
 /* Compute node n's values into its struct val (eval_ops.c). */
 int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out);

@@ -86,7 +86,7 @@ AS(eval_as_u8, uint8_t, QL_BOOL)
 
 int eval_prepare(struct eval_state *s, const struct ql_node *n, struct val *out)
 {
-	out->t = n->type;
+	out->t = n->type == QL_STR ? QL_INT : n->type; /* strings are held as their index */
 	out->jagged = n->jagged;
 	out->list = n->list;
 	out->n = n->jagged ? eval_list_size(s, n->list) : (size_t)s->nev;
@@ -165,11 +165,46 @@ static int eval_literal(struct eval_state *s, const struct ql_node *n, struct va
 	if (n->type == QL_FLOAT)
 		for (size_t i = 0; i < k; i++)
 			((double *)out->data)[i] = n->fval;
-	else if (n->type == QL_INT)
+	else if (n->type == QL_INT || n->type == QL_STR)
 		for (size_t i = 0; i < k; i++)
 			((int64_t *)out->data)[i] = n->ival;
 	else
 		memset(out->data, n->ival != 0, k);
+	return 0;
+}
+
+/* is_data, sample, xsec, lumi, sumw: the same for every event of the
+ * task; xsec, lumi and sumw have no value in a data sample. */
+static int eval_sample_value(struct eval_state *s, const struct ql_node *n, struct val *out)
+{
+	const struct ql_query *q = s->p->q;
+	const struct ql_sample *sm = s->sample >= 0 && s->sample < q->nsamples ? &q->samples[s->sample] : NULL;
+	if (!sm) {
+		s->why = "a task ran without its sample";
+		return -EINVAL;
+	}
+	if (eval_prepare(s, n, out))
+		return -ENOMEM;
+	out->is_const = true;
+	size_t k = out->n;
+	double f = n->op == QL_SV_XSEC ? sm->xsec
+		 : n->op == QL_SV_SUMW ? sm->sumw
+		 : sm->has_lumi ? sm->lumi : q->has_lumi ? q->lumi : NAN;
+	if (n->op == QL_SV_IS_DATA) {
+		memset(out->data, sm->is_data, k);
+	} else if (n->op == QL_SV_SAMPLE) {
+		for (size_t i = 0; i < k; i++)
+			((int64_t *)out->data)[i] = sm->name_id;
+	} else {
+		for (size_t i = 0; i < k; i++)
+			((double *)out->data)[i] = f;
+		bool none = sm->is_data || (n->op == QL_SV_XSEC && !sm->has_xsec) || isnan(f);
+		if (none) {
+			if (eval_set_valid(s, out))
+				return -ENOMEM;
+			memset(out->valid, 0, (size_t)s->nev);
+		}
+	}
 	return 0;
 }
 
@@ -313,7 +348,7 @@ static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *
 	const uint8_t *c = eval_as_u8(s, args[0], L, 0);
 	if (!c)
 		return -ENOMEM;
-	if (n->type == QL_FLOAT || n->type == QL_INT) {
+	if (n->type == QL_FLOAT || n->type == QL_INT || n->type == QL_STR) {
 		/* int64 and double share a size: pick by bits through memcpy-free paths */
 		if (n->type == QL_FLOAT) {
 			const double *x = eval_as_f64(s, args[1], L, 1), *y = eval_as_f64(s, args[2], L, 2);
@@ -637,6 +672,7 @@ int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
 	case QN_INT:
 	case QN_FLOAT:
 	case QN_BOOL:
+	case QN_STR:
 		return eval_literal(s, n, out);
 	case QN_UNARY:
 		return eval_unary(s, n, out, args[0]);
@@ -655,6 +691,8 @@ int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
 	case QN_SLICE:
 		return eval_slice(s, n, out, args);
 	case QN_CALL:
+		if (n->op == QF_RANDOM_NORMAL)
+			return eval_random_normal(s, n, out, args);
 		if (n->op >= QF_ARGMAX)
 			return eval_list_call(s, n, out, args);
 		if (n->op >= QF_SUM)
@@ -663,7 +701,9 @@ int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
 			return eval_inv_mass(s, n, out, args);
 		return eval_math(s, n, out, args);
 	case QN_NAME:
-		break; /* loaded by eval_run */
+		if (!n->define && n->column < 0)
+			return eval_sample_value(s, n, out);
+		break; /* a branch: loaded by eval_run */
 	}
 	return -EINVAL;
 }

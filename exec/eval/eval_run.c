@@ -22,8 +22,12 @@ int eval_state_new(const struct eval_prog *p, struct eval_state **out)
 	s->list_cap = calloc(nl, sizeof(*s->list_cap));
 	s->list_ready = calloc(nl, sizeof(*s->list_ready));
 	s->checked = calloc((size_t)p->nnodes + 1, sizeof(*s->checked));
-	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->checked &&
-		  !result_new(p->q, &s->res);
+	s->vmask = calloc((size_t)p->nvar + 1, sizeof(*s->vmask));
+	s->vmask_cap = calloc((size_t)p->nvar + 1, sizeof(*s->vmask_cap));
+	s->vhas = calloc((size_t)p->nvar + 1, sizeof(*s->vhas));
+	s->same = calloc((size_t)p->nvar + 1, sizeof(*s->same));
+	bool ok = s->vals && s->lists && s->list_cap && s->list_ready && s->checked && s->vmask &&
+		  s->vmask_cap && s->vhas && s->same && !result_new(p->q, &s->res);
 	if (!ok) {
 		eval_state_free(s);
 		return -ENOMEM;
@@ -47,8 +51,16 @@ void eval_state_free(struct eval_state *s)
 	result_free(s->res);
 	for (int i = 0; i < EVAL_SCRATCH; i++)
 		free(s->scratch[i]);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i <= QL_VROOTS; i++)
 		free(s->fill[i]);
+	for (int v = 0; s->vmask && v < p->nvar; v++)
+		free(s->vmask[v]);
+	free(s->vmask);
+	free(s->vmask_cap);
+	free(s->vhas);
+	free(s->same);
+	free(s->pass_u);
+	free(s->fmask);
 	free(s->idx);
 	free(s->mask);
 	free(s->checked);
@@ -314,54 +326,147 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 
 /* ---- filling ---- */
 
-static int fill_hist(struct eval_state *s, const struct ql_hist *h, struct hist *out)
+/* Fill cell out of histogram h (index hi in the program) from roots r (x,
+ * y, z, weight, value) with the events where mask (NULL: every current
+ * event) is set and every value is present. */
+static int fill_cell(struct eval_state *s, int hi, const struct ql_hist *h,
+		     const struct ql_node *const *r, const uint8_t *mask, struct hist *out)
 {
-	struct val *v[3] = {eval_arg(s, h->expr[0]), h->ndim == 2 ? eval_arg(s, h->expr[1]) : NULL,
-			    h->weight ? eval_arg(s, h->weight) : NULL};
+	struct val *v[QL_VROOTS];
 	int L = -1;
-	bool valid = s->has_mask;
-	for (int i = 0; i < 3; i++)
+	bool valid = mask != NULL;
+	for (int i = 0; i < QL_VROOTS; i++) {
+		v[i] = r[i] ? eval_arg(s, r[i]) : NULL;
 		if (v[i]) {
 			if (v[i]->jagged)
 				L = v[i]->list;
 			valid |= v[i]->has_valid;
 		}
-	const double *d[3] = {0};
-	for (int i = 0; i < 3; i++)
+	}
+	const double *d[QL_VROOTS] = {0};
+	for (int i = 0; i < QL_VROOTS; i++)
 		if (v[i] && !(d[i] = eval_as_f64(s, v[i], L, i)))
 			return -ENOMEM;
 	size_t total = L >= 0 ? eval_list_size(s, L) : (size_t)s->nev;
 	if (valid) { /* gather the events where every value is present */
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < QL_VROOTS; i++)
 			if (v[i] && eval_reserve((void **)&s->fill[i], &s->fill_cap[i], (total + 1) * 8))
 				return -ENOMEM;
 		const int64_t *off = L >= 0 ? s->lists[L] : NULL;
 		size_t k = 0;
 		for (int64_t e = 0; e < s->nev; e++) {
-			bool ok = !s->has_mask || s->mask[e];
-			for (int i = 0; i < 3; i++)
+			bool ok = !mask || mask[e];
+			for (int i = 0; i < QL_VROOTS; i++)
 				if (v[i] && v[i]->has_valid && !v[i]->valid[e])
 					ok = false;
 			if (!ok)
 				continue;
-			size_t lo = off ? (size_t)off[e] : (size_t)e, hi = off ? (size_t)off[e + 1] : lo + 1;
-			for (int i = 0; i < 3; i++)
+			size_t lo = off ? (size_t)off[e] : (size_t)e, hi2 = off ? (size_t)off[e + 1] : lo + 1;
+			for (int i = 0; i < QL_VROOTS; i++)
 				if (v[i])
-					memcpy(s->fill[i] + k, d[i] + lo, (hi - lo) * sizeof(double));
-			k += hi - lo;
+					memcpy(s->fill[i] + k, d[i] + lo, (hi2 - lo) * sizeof(double));
+			k += hi2 - lo;
 		}
-		for (int i = 0; i < 3; i++)
-			d[i] = s->fill[i];
+		for (int i = 0; i < QL_VROOTS; i++)
+			if (v[i])
+				d[i] = s->fill[i];
 		total = k;
 	}
-	if (h->ndim == 1)
-		hist_fill1(out, d[0], v[2] ? d[2] : NULL, total);
+	/* String categories: a string's index becomes its category's. */
+	for (int a = 0; a < h->ndim && s->p->str_cat; a++) {
+		const int *m = s->p->str_cat[hi * QL_MAX_DIM + a];
+		if (!m)
+			continue;
+		if (d[a] != s->fill[a]) {
+			if (eval_reserve((void **)&s->fill[a], &s->fill_cap[a], (total + 1) * 8))
+				return -ENOMEM;
+			memcpy(s->fill[a], d[a], total * sizeof(double));
+		}
+		double *x = s->fill[a];
+		for (size_t i = 0; i < total; i++)
+			x[i] = m[(int64_t)x[i]];
+		d[a] = x;
+	}
+	if (h->ndim == 1 && !h->profile)
+		hist_fill1(out, d[0], v[3] ? d[3] : NULL, total);
+	else if (h->ndim == 2 && !h->profile)
+		hist_fill2(out, d[0], d[1], v[3] ? d[3] : NULL, total);
 	else
-		hist_fill2(out, d[0], d[1], v[2] ? d[2] : NULL, total);
+		hist_fill(out, d, v[3] ? d[3] : NULL, d[4], total);
 	return 0;
 }
 
 /* ---- running ---- */
+
+/* The events of variation v at the current phase: NULL when all pass. */
+static const uint8_t *events_of(const struct eval_state *s, int v)
+{
+	if (v && !s->same[v])
+		return s->vhas[v] ? s->vmask[v] : NULL;
+	return s->has_mask ? s->mask : NULL;
+}
+
+/* m (for n events) ANDed with a region's value where it is present; into
+ * s->fmask. */
+static const uint8_t *with_region(struct eval_state *s, const uint8_t *m, const struct val *rv)
+{
+	if (eval_reserve((void **)&s->fmask, &s->fmask_cap, (size_t)s->nev + 1))
+		return NULL;
+	const uint8_t *x = rv->data;
+	for (int64_t e = 0; e < s->nev; e++)
+		s->fmask[e] = (uint8_t)((!m || m[e]) & (x[e] != 0) & (!rv->has_valid || rv->valid[e] != 0));
+	return s->fmask;
+}
+
+static const struct ql_node *vnode(const struct ql_node *nominal, struct ql_node *const *vexpr, int v)
+{
+	return v ? vexpr[v - 1] : nominal;
+}
+
+/* Fill every cell of histogram hi: per region of its axis (or its one
+ * region) and per variation. */
+static int fill_hist(struct eval_state *s, int hi)
+{
+	const struct eval_prog *p = s->p;
+	const struct ql_hist *h = p->hists[hi];
+	const struct result_hrange *hr = s->res->extended ? &s->res->hr[hi] : NULL;
+	int nr = hr ? hr->nr : 1, nv = hr ? hr->nv : 1;
+	for (int v = 0; v < nv; v++) {
+		const struct ql_node *r[QL_VROOTS] = {h->expr[0], h->expr[1], h->expr[2], h->weight,
+						      h->value};
+		if (v)
+			memcpy(r, &h->vroots[(v - 1) * QL_VROOTS], sizeof(r));
+		const uint8_t *m = events_of(s, v);
+		for (int ri = 0; ri < nr; ri++) {
+			int reg = hr && hr->regions ? hr->regions[ri] : h->region;
+			const uint8_t *fm = m;
+			if (reg >= 0) {
+				const struct ql_region *rg = p->regions[reg];
+				if (!(fm = with_region(s, m, eval_arg(s, vnode(rg->expr, rg->vexpr, v)))))
+					return -ENOMEM;
+			}
+			size_t cell = hr ? hr->first + ((size_t)s->sample * (size_t)nr + (size_t)ri) * (size_t)nv + (size_t)v
+					 : (size_t)hi;
+			int rc = fill_cell(s, hi, h, r, fm, s->res->hists[cell]);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The sum of the event weight over the events with pass set (NULL:
+ * every event): missing and NaN weights count nothing. */
+static double weight_sum(struct eval_state *s, const uint8_t *pass)
+{
+	const struct val *w = eval_arg(s, s->p->weight);
+	const double *d = eval_as_f64(s, w, -1, EVAL_SCRATCH - 1);
+	double sum = 0;
+	for (int64_t e = 0; d && e < s->nev; e++)
+		if ((!pass || pass[e]) && (!w->has_valid || w->valid[e]) && !isnan(d[e]))
+			sum += d[e];
+	return sum;
+}
 
 /* Counters read so far against the lengths of their lists. */
 static int check_counters(struct eval_state *s, int k)
@@ -382,18 +487,89 @@ static int check_counters(struct eval_state *s, int k)
 	return 0;
 }
 
+/* The events of variation v that pass filter k, into out; their count. */
+static int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m, uint8_t *out)
+{
+	const uint8_t *val = fv->data;
+	int64_t kept = 0;
+	if (fv->has_valid || m)
+		for (int64_t e = 0; e < s->nev; e++)
+			kept += out[e] = (uint8_t)((val[e] != 0) & (!fv->has_valid || fv->valid[e] != 0) &
+						   (!m || m[e]));
+	else
+		for (int64_t e = 0; e < s->nev; e++)
+			kept += out[e] = val[e] != 0;
+	return kept;
+}
+
+/* Keep pass's events in v's mask, cut down to the kept ones (u) when the
+ * batch is cut. */
+static int keep_mask(struct eval_state *s, int v, const uint8_t *pass, const uint8_t *u, int64_t kept_v,
+		     int64_t n_after)
+{
+	if (eval_reserve((void **)&s->vmask[v], &s->vmask_cap[v], (size_t)s->nev + 1))
+		return -ENOMEM;
+	uint8_t *d = s->vmask[v];
+	int64_t w = 0;
+	for (int64_t e = 0; e < s->nev; e++) {
+		d[w] = pass[e];
+		w += u ? u[e] : 1;
+	}
+	s->vhas[v] = kept_v != n_after;
+	return 0;
+}
+
+/* The cutflow of the current sample at filter k (or, k == F, of regions). */
+static void count_filter(struct eval_state *s, int k, int64_t kept, const uint8_t *pass)
+{
+	struct result *r = s->res;
+	r->passed[k] += kept;
+	if (!r->extended)
+		return;
+	size_t at = (size_t)s->sample * r->nfilters + (size_t)k;
+	r->s_passed[at] += kept;
+	if (s->p->weight)
+		r->s_wpassed[at] += weight_sum(s, pass);
+}
+
+static void count_regions(struct eval_state *s)
+{
+	const struct eval_prog *p = s->p;
+	struct result *r = s->res;
+	for (int g = 0; g < p->nregions; g++) {
+		const struct val *rv = eval_arg(s, p->regions[g]->expr);
+		const uint8_t *m = with_region(s, s->has_mask ? s->mask : NULL, rv);
+		if (!m)
+			continue;
+		int64_t n = 0;
+		for (int64_t e = 0; e < s->nev; e++)
+			n += m[e];
+		size_t at = (size_t)s->sample * r->nregions + (size_t)g;
+		r->s_region[at] += n;
+		if (p->weight)
+			r->s_wregion[at] += weight_sum(s, m);
+	}
+}
+
 static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_column *const *cols,
 		    const char **why)
 {
 	const struct eval_prog *p = s->p;
+	int V = p->nvar - 1;
 	s->nev = s->orig = nevents;
 	s->have_idx = false;
 	s->why = "out of memory";
+	s->first_entry = p->ninputs ? cols[0]->first : 0;
 	for (int i = 0; i < p->nlists; i++)
 		s->list_ready[i] = false;
 	for (int i = 0; i < p->nnodes; i++)
 		s->checked[i] = false;
 	s->has_mask = false;
+	for (int v = 1; v <= V; v++) {
+		s->same[v] = true;
+		s->vhas[v] = false;
+	}
+	struct result *res = s->res;
 	int rc = 0, i = 0;
 	for (int k = 0; k <= p->nfilters && !rc; k++) {
 		for (; i < p->nnodes && p->phase[i] == k && !rc; i++) {
@@ -404,40 +580,88 @@ static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_c
 		}
 		if (!rc)
 			rc = check_counters(s, k);
+		if (!rc && k == 0 && res->extended) {
+			res->s_events[s->sample] += nevents;
+			if (p->weight)
+				res->s_wevents[s->sample] += weight_sum(s, NULL);
+		}
 		for (int h = 0; h < p->nhists && !rc; h++)
 			if (p->hists[h]->nfilters == k)
-				rc = fill_hist(s, p->hists[h], s->res->hists[h]);
-		if (rc || k == p->nfilters)
+				rc = fill_hist(s, h);
+		if (rc)
 			break;
-		/* Filter k: count, then cut the batch down to its events. */
-		const struct val *v = eval_arg(s, p->filters[k]->expr);
-		if (eval_reserve(&s->scratch[0], &s->scratch_cap[0], (size_t)s->nev + 1)) {
+		if (k == p->nfilters) {
+			if (res->extended)
+				count_regions(s);
+			break;
+		}
+		/* Filter k in every variation: count the nominal, then cut the
+		 * batch down to the events some variation keeps. */
+		size_t nb = (size_t)s->nev + 1;
+		if (eval_reserve(&s->scratch[0], &s->scratch_cap[0], nb * (size_t)(V + 1)) ||
+		    (V && eval_reserve((void **)&s->pass_u, &s->pass_u_cap, nb))) {
 			rc = -ENOMEM;
 			break;
 		}
 		uint8_t *pass = s->scratch[0];
-		const uint8_t *val = v->data;
-		int64_t kept = 0;
-		const uint8_t *m = s->has_mask ? s->mask : NULL;
-		if (v->has_valid || m)
+		const struct ql_filter *f = p->filters[k];
+		int64_t kept = pass_of(s, eval_arg(s, f->expr), s->has_mask ? s->mask : NULL, pass);
+		count_filter(s, k, kept, pass);
+		int64_t kept_u = kept;
+		uint8_t *u = pass;
+		if (V) {
+			u = s->pass_u;
+			memcpy(u, pass, (size_t)s->nev);
+			for (int v = 1; v <= V; v++) {
+				const struct ql_node *fe = f->vexpr[v - 1];
+				if (s->same[v] && fe->id == f->expr->id)
+					continue; /* still the nominal's events */
+				uint8_t *pv = pass + (size_t)v * nb;
+				int64_t kv = pass_of(s, eval_arg(s, fe), events_of(s, v), pv);
+				s->same[v] = false;
+				(void)kv;
+				for (int64_t e = 0; e < s->nev; e++)
+					u[e] |= pv[e];
+			}
+			kept_u = 0;
 			for (int64_t e = 0; e < s->nev; e++)
-				kept += pass[e] = (uint8_t)((val[e] != 0) &
-							    (!v->has_valid || v->valid[e] != 0) &
-							    (!m || m[e]));
-		else
-			for (int64_t e = 0; e < s->nev; e++)
-				kept += pass[e] = val[e] != 0;
-		s->res->passed[k] += kept;
-		if (kept == s->nev)
+				kept_u += u[e];
+		}
+		bool cut = 2 * kept_u < s->nev;
+		int64_t n_after = cut ? kept_u : s->nev;
+		/* Every variation's own events, in the batch as it will be. */
+		for (int v = 1; v <= V && !rc; v++)
+			if (!s->same[v]) {
+				const uint8_t *pv = pass + (size_t)v * nb;
+				int64_t kv = 0;
+				for (int64_t e = 0; e < s->nev; e++)
+					kv += pv[e];
+				rc = keep_mask(s, v, pv, cut ? u : NULL, kv, n_after);
+			}
+		if (rc)
+			break;
+		if (kept == s->nev && kept_u == s->nev)
 			continue;
 		/* Cutting the batch down pays when it drops many events; else the
 		 * events that failed are only masked out of later fills. */
-		if (2 * kept < s->nev) {
-			rc = compact(s, k, pass, kept);
-			s->has_mask = false;
-		} else if (!eval_reserve((void **)&s->mask, &s->mask_cap, (size_t)s->nev + 1)) {
+		if (cut) {
+			/* The nominal's events among those kept. */
+			if (kept != kept_u) {
+				if (eval_reserve((void **)&s->mask, &s->mask_cap, nb)) {
+					rc = -ENOMEM;
+					break;
+				}
+				int64_t w = 0;
+				for (int64_t e = 0; e < s->nev; e++) {
+					s->mask[w] = pass[e];
+					w += u[e];
+				}
+			}
+			rc = compact(s, k, u, kept_u);
+			s->has_mask = kept != kept_u;
+		} else if (!eval_reserve((void **)&s->mask, &s->mask_cap, nb)) {
 			memcpy(s->mask, pass, (size_t)s->nev);
-			s->has_mask = true;
+			s->has_mask = kept != s->nev;
 		} else {
 			rc = -ENOMEM;
 		}
@@ -447,7 +671,7 @@ static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_c
 			*why = s->why;
 		return rc;
 	}
-	s->res->events += nevents;
+	res->events += nevents;
 	return 0;
 }
 
@@ -494,6 +718,7 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 	int rc = part && pp && offs ? 0 : -ENOMEM;
 	for (size_t i = 0; i < ni && !rc; i++) {
 		const struct rootio_column *c = cols[i];
+		pp[i] = &part[i];
 		/* The same checks the pass makes, before slicing by them. */
 		if (c->nentries != nevents) {
 			s->why = "a column holds a different number of entries than the batch";
@@ -503,7 +728,6 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 			s->why = "a column's values do not match its entries";
 			rc = -EINVAL;
 		}
-		pp[i] = &part[i];
 	}
 	for (int64_t a = 0; a < nevents && !rc; a += EVAL_COMB_EVENTS) {
 		int64_t b = a + EVAL_COMB_EVENTS < nevents ? a + EVAL_COMB_EVENTS : nevents;
@@ -517,6 +741,18 @@ int eval_run(struct eval_state *s, int64_t nevents, const struct rootio_column *
 	free(pp);
 	free(offs);
 	return rc;
+}
+
+void eval_set_source(struct eval_state *s, int sample, uint64_t fingerprint)
+{
+	s->sample = sample >= 0 && (!s->res->extended || (size_t)sample < s->res->nsamples) ? sample : 0;
+	s->seed = fingerprint;
+}
+
+void eval_add_sumw(struct eval_state *s, double w)
+{
+	if (s->res->extended)
+		s->res->sumw[s->sample] += w;
 }
 
 int eval_state_take(struct eval_state *s, struct result **out)
@@ -539,6 +775,8 @@ int eval_state_split(struct eval_state *s, struct eval_state **out)
 	struct result *r = n->res;
 	n->res = s->res;
 	s->res = r;
+	n->sample = s->sample;
+	n->seed = s->seed;
 	*out = n;
 	return 0;
 }

@@ -67,15 +67,16 @@ bool plan_column_matches(const struct rootio_tree *t, int c, const struct ql_col
 		!strcmp(rootio_tree_column(t, (size_t)b->counter)->name, want->counter));
 }
 
-static int make_schema(struct plan *p, struct rootio_tree *t)
+static int make_schema(struct plan *p, struct rootio_tree *t, int s)
 {
 	size_t n = rootio_tree_ncolumns(t);
-	p->cols = arena_alloc(p->arena, (n + 1) * sizeof(*p->cols));
-	if (!p->cols)
+	struct ql_column *cols = arena_alloc(p->arena, (n + 1) * sizeof(*cols));
+	if (!cols)
 		return -ENOMEM;
+	p->scols[s] = cols;
 	for (size_t i = 0; i < n; i++) {
 		const struct rootio_branch *b = rootio_tree_column(t, i);
-		struct ql_column *c = &p->cols[i];
+		struct ql_column *c = &cols[i];
 		c->name = arena_strndup(p->arena, b->name, strlen(b->name));
 		c->readable = readable(b);
 		c->type = type_of(b->type);
@@ -88,31 +89,89 @@ static int make_schema(struct plan *p, struct rootio_tree *t)
 		if (!c->name || (c->jagged && !c->counter))
 			return -ENOMEM;
 	}
-	p->ncols = n;
+	p->nscols[s] = n;
 	return 0;
+}
+
+const struct ql_column *plan_sample_input(const struct plan *p, int s, size_t i)
+{
+	return &p->scols[s][eval_input_column(p->progs[s], i)];
 }
 
 const struct ql_column *plan_input(const struct plan *p, size_t i)
 {
-	return &p->cols[eval_input_column(p->prog, i)];
+	return plan_sample_input(p, 0, i);
 }
 
-/* Every input of the program in tree t of file f, as the first file had
- * it; else why. */
+const struct eval_prog *plan_sample_prog(const struct plan *p, int s)
+{
+	return s >= 0 && s < p->nq ? p->progs[s] : NULL;
+}
+
+/* Every input of its sample's program in tree t of file f, as the
+ * sample's first file had it; else why. */
 static int check_inputs(const struct plan *p, const struct plan_file *f,
 			const struct rootio_tree *t, char *why, size_t cap)
 {
-	for (size_t k = 0; k < eval_ninputs(p->prog); k++) {
-		const struct ql_column *want = plan_input(p, k);
+	const struct eval_prog *prog = plan_sample_prog(p, f->sample);
+	for (size_t k = 0; prog && k < eval_ninputs(prog); k++) {
+		const struct ql_column *want = plan_sample_input(p, f->sample, k);
 		int c = rootio_tree_find(t, want->name);
 		if (!plan_column_matches(t, c, want)) {
 			snprintf(why, cap, "%s: tree '%s': branch '%s' %s", f->url, f->tree, want->name,
 				 c >= 0 ? "has another type or shape than in the first file"
-					: "is missing (the first file has it)");
+				 : p->q->nsamples ? "is missing (the sample's first file has it)"
+						  : "is missing (the first file has it)");
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+/* sumw=auto: a simulation file must have what its generator weights are
+ * summed from (the Runs tree's genEventSumw, else genWeight); else why. */
+static int check_sumw(const struct plan *p, const struct plan_file *f, struct rootio_file *rf,
+		      const struct rootio_tree *t, char *why, size_t cap)
+{
+	const struct ql_query *q = p->q;
+	if (!q->nsamples || !q->samples[f->sample].sumw_auto)
+		return 0;
+	if (plan_runs_sumw(rf, NULL) == 0 || rootio_tree_find(t, "genWeight") >= 0)
+		return 0;
+	snprintf(why, cap,
+		 "%s: sample '%s' has sumw=auto, but the file has neither a Runs tree with "
+		 "genEventSumw nor a genWeight branch (give sumw=NUMBER)",
+		 f->url, q->samples[f->sample].name);
+	return -EINVAL;
+}
+
+int plan_runs_sumw(struct rootio_file *f, double *sum)
+{
+	struct rootio_tree *runs;
+	struct rootio_err e;
+	bool has = false;
+	for (size_t i = 0; i < rootio_ntrees(f); i++)
+		has |= !strcmp(rootio_tree_at(f, i)->path, "Runs");
+	if (!has || rootio_tree_open(f, "Runs", &runs, &e))
+		return -ENOENT;
+	int c = rootio_tree_find(runs, "genEventSumw");
+	const struct rootio_branch *b = c >= 0 ? rootio_tree_column(runs, (size_t)c) : NULL;
+	int rc = b && b->kind == ROOTIO_FLAT && (b->type == ROOTIO_F64 || b->type == ROOTIO_F32)
+			 ? 0
+			 : -ENOENT;
+	if (!rc && sum) {
+		struct rootio_column col;
+		rootio_column_init(&col);
+		rc = rootio_read(runs, (size_t)c, 0, rootio_tree_entries(runs), &col, &e);
+		double s = 0;
+		for (size_t i = 0; !rc && i < col.nvalues; i++)
+			s += b->type == ROOTIO_F64 ? ((const double *)col.values)[i]
+						   : ((const float *)col.values)[i];
+		*sum = s;
+		rootio_column_free(&col);
+	}
+	rootio_tree_close(runs);
+	return rc;
 }
 
 /* ---- tasks ---- */
@@ -141,12 +200,13 @@ struct cuts {
 	size_t n;
 };
 
-static int take_cuts(struct plan *p, struct rootio_tree *t, struct cuts *out)
+static int take_cuts(struct plan *p, int sample, struct rootio_tree *t, struct cuts *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!eval_ninputs(p->prog))
+	const struct eval_prog *prog = plan_sample_prog(p, sample);
+	if (!prog || !eval_ninputs(prog))
 		return 0;
-	int c = rootio_tree_find(t, plan_input(p, 0)->name);
+	int c = rootio_tree_find(t, plan_sample_input(p, sample, 0)->name);
 	const int64_t *starts = NULL;
 	size_t n = 0;
 	if (c < 0 || rootio_tree_baskets(t, (size_t)c, &starts, &n) || !n)
@@ -227,22 +287,66 @@ static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct ro
 	return open_file_locked(p, i, f, t, why, cap, NULL);
 }
 
-/* The first file's schema, the check of the query against it, the
- * program.  Leaves file 0 open in *f0, *t0. */
-static int compile_on_first(struct plan *p, struct rootio_file **f0, struct rootio_tree **t0,
-			    struct ql_error *err)
+/* Per sample: the schema of its first file here, the query checked
+ * against it for that sample, the program.  A check that fails names the
+ * sample when there are several (ql_check() says which). */
+static int compile_samples(struct plan *p, struct ql_error *err)
 {
 	char why[1024];
 	if (!p->nfiles)
 		return plan_fail(err, p->q, NULL, "the dataset has no file");
-	int rc = open_file(p, 0, f0, t0, why, sizeof(why));
-	if (rc)
-		return rc == -ENOMEM ? rc : plan_fail(err, p->q, NULL, "%s", why);
-	if ((rc = make_schema(p, *t0)))
-		return rc;
-	if ((rc = ql_check(p->q, &(struct ql_schema){p->cols, p->ncols}, err)))
-		return rc;
-	return eval_compile(p->q, &p->prog);
+	int nq = p->q->nsamples ? p->q->nsamples : 1;
+	p->qs = arena_alloc(p->arena, (size_t)nq * sizeof(*p->qs));
+	p->progs = arena_alloc(p->arena, (size_t)nq * sizeof(*p->progs));
+	p->scols = arena_alloc(p->arena, (size_t)nq * sizeof(*p->scols));
+	p->nscols = arena_alloc(p->arena, (size_t)nq * sizeof(*p->nscols));
+	if (!p->qs || !p->progs || !p->scols || !p->nscols)
+		return -ENOMEM;
+	memset(p->qs, 0, (size_t)nq * sizeof(*p->qs));
+	memset(p->progs, 0, (size_t)nq * sizeof(*p->progs));
+	memset(p->scols, 0, (size_t)nq * sizeof(*p->scols));
+	memset(p->nscols, 0, (size_t)nq * sizeof(*p->nscols));
+	p->nq = nq;
+	p->qs[0] = p->q;
+	for (int s = 0; s < nq; s++) {
+		size_t first = 0;
+		while (first < p->nfiles && p->files[first].sample != s)
+			first++;
+		if (first == p->nfiles)
+			continue; /* none of its files in this plan (a worker's) */
+		struct rootio_file *f;
+		struct rootio_tree *t;
+		int rc = open_file(p, first, &f, &t, why, sizeof(why));
+		if (rc)
+			return rc == -ENOMEM ? rc : plan_file_fail(p, err, first, "%s", why);
+		rc = make_schema(p, t, s);
+		rootio_tree_close(t);
+		rootio_close(f);
+		if (!rc && s && (rc = ql_parse(p->text, p->text_len, p->q->filename, &p->qs[s], err)))
+			return rc;
+		if (!rc)
+			rc = ql_check_sample(p->qs[s], &(struct ql_schema){p->scols[s], p->nscols[s]}, s, err);
+		if (!rc)
+			rc = eval_compile(p->qs[s], &p->progs[s]);
+		if (rc)
+			return rc;
+	}
+	p->prog = p->progs[0];
+	p->cols = p->scols[0];
+	p->ncols = p->nscols[0];
+	return 0;
+}
+
+int plan_file_fail(struct plan *p, struct ql_error *err, size_t i, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->q->nsamples && i < p->nfiles)
+		p->q->dataset_line = p->q->samples[p->files[i].sample].line;
+	return plan_fail(err, p->q, NULL, "%s", msg);
 }
 
 static int64_t default_task_events(int64_t total)
@@ -292,9 +396,10 @@ static int check_one(struct checking *k, size_t i, struct rootio_file *f, struct
 		struct plan_file *pf = &p->files[i];
 		pf->entries = rootio_tree_entries(t);
 		pf->fingerprint = rootio_tree_fingerprint(t);
-		if ((rc = check_inputs(p, pf, t, why, cap)) == 0) {
+		if ((rc = check_inputs(p, pf, t, why, cap)) == 0 &&
+		    (rc = check_sumw(p, pf, f, t, why, cap)) == 0) {
 			pthread_mutex_lock(&k->mu);
-			rc = take_cuts(p, t, &k->cuts[i]);
+			rc = take_cuts(p, pf->sample, t, &k->cuts[i]);
 			pthread_mutex_unlock(&k->mu);
 		}
 	}
@@ -360,7 +465,7 @@ static int check_files(struct plan *p, const struct plan_opts *o, struct rootio_
 		pthread_join(tid[i], NULL);
 	pthread_mutex_destroy(&k.mu);
 	if (k.bad < p->nfiles)
-		return k.bad_rc == -ENOMEM ? -ENOMEM : plan_fail(err, p->q, NULL, "%s", k.bad_why);
+		return k.bad_rc == -ENOMEM ? -ENOMEM : plan_file_fail(p, err, k.bad, "%s", k.bad_why);
 	return k.bad_rc;
 }
 
@@ -379,7 +484,7 @@ int plan_new(const char *text, size_t len, const struct plan_opts *o, struct pla
 	if (!rc)
 		rc = plan_expand(p, o, err);
 	if (!rc)
-		rc = compile_on_first(p, &f, &t, err);
+		rc = compile_samples(p, err);
 	if (!rc && !(cuts = calloc(p->nfiles + 1, sizeof(*cuts))))
 		rc = -ENOMEM;
 	if (!rc) {
@@ -453,16 +558,24 @@ int plan_resume(const char *text, size_t len, const struct plan_opts *o,
 	for (size_t i = 0; !rc && i < nfiles; i++)
 		if (!(o->remote_lazy && src_url_remote(p->files[i].url)))
 			rc = plan_file_unchanged(&p->files[i], o, why, cap);
+	for (size_t i = 0; !rc && i < nfiles; i++)
+		if ((p->files[i].sample = plan_sample_of(p->q, o, p->files[i].url)) < 0) {
+			snprintf(why, cap, "%s is in none of the query's samples", p->files[i].url);
+			rc = -EINVAL;
+		}
 	if (!rc && nfiles) {
 		uint64_t recorded = p->files[0].fingerprint;
-		if ((rc = compile_on_first(p, &f, &t, &err)))
+		if ((rc = compile_samples(p, &err)))
 			snprintf(why, cap, "%s", rc == -ENOMEM ? "out of memory" : err.msg);
-		else if (recorded && rootio_tree_fingerprint(t) != recorded) {
-			snprintf(why, cap, "%s changed since the job was planned: its tree '%s' differs",
-				 p->files[0].url, p->files[0].tree);
-			rc = ANA_ECHANGED;
-		} else if ((rc = check_inputs(p, &p->files[0], t, why, cap)) == 0)
-			p->files[0].entries = rootio_tree_entries(t);
+		else if ((rc = open_file(p, 0, &f, &t, why, cap)) == 0) {
+			if (recorded && rootio_tree_fingerprint(t) != recorded) {
+				snprintf(why, cap, "%s changed since the job was planned: its tree '%s' differs",
+					 p->files[0].url, p->files[0].tree);
+				rc = ANA_ECHANGED;
+			} else if ((rc = check_inputs(p, &p->files[0], t, why, cap)) == 0) {
+				p->files[0].entries = rootio_tree_entries(t);
+			}
+		}
 	}
 	rootio_tree_close(t);
 	rootio_close(f);
@@ -489,7 +602,13 @@ void plan_unref(struct plan *p)
 		return;
 	plan_open_free(p);
 	pthread_mutex_destroy(&p->open_mu);
-	eval_prog_free(p->prog);
+	for (int s = 0; s < p->nq; s++) {
+		eval_prog_free(p->progs[s]);
+		if (s)
+			ql_free(p->qs[s]);
+	}
+	if (!p->nq)
+		eval_prog_free(p->prog);
 	ql_free(p->q);
 	free(p->files);
 	free(p->tasks);

@@ -35,6 +35,8 @@ struct plan_file {
 	uint64_t size;        /* 0 together with fingerprint 0: not recorded */
 	int64_t mtime_ns;
 	uint64_t fingerprint; /* rootio_tree_fingerprint() */
+	int sample;           /* its sample (0 when the query names none): found from the
+			       * URL by plan_resume(), so not recorded */
 };
 
 /* Entries [first, last) of file. */
@@ -91,6 +93,11 @@ void plan_unref(struct plan *p);
 
 const struct ql_query *plan_query(const struct plan *p);
 const struct eval_prog *plan_prog(const struct plan *p);
+/* The program of sample s (each sample's is checked against its own
+ * files: conditions on is_data and the sample are decided there), NULL
+ * when this plan has no file of it; and what its input i must be. */
+const struct eval_prog *plan_sample_prog(const struct plan *p, int s);
+const struct ql_column *plan_sample_input(const struct plan *p, int s, size_t i);
 size_t plan_ntasks(const struct plan *p);
 const struct plan_task *plan_task(const struct plan *p, size_t i);
 size_t plan_nfiles(const struct plan *p);
@@ -127,6 +134,10 @@ const char *plan_pick_tree(const struct ql_query *q, struct rootio_file *f);
 struct rootio_file;
 int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg, size_t cap);
 void plan_file_release(struct plan *p, size_t i);
+
+/* The sum of genEventSumw over the Runs tree of file f into *sum (NULL:
+ * only whether there is one): 0, or -ENOENT when f has none. */
+int plan_runs_sumw(struct rootio_file *f, double *sum);
 
 /* Whether branch b of a file has the shape and type column c was checked
  * with (the same test planning makes of every file). */

@@ -15,6 +15,7 @@
 #include "src.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <grp.h>
 #include <limits.h>
@@ -350,13 +351,13 @@ static int take_remote(struct plan *p, const char *d, struct ql_error *err)
 	return rc;
 }
 
-int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
+/* The files of dataset words w[0..n) added to p. */
+static int expand_words(struct plan *p, const struct plan_opts *o, const struct who *w,
+			char *const *words, int n, struct ql_error *err)
 {
 	const struct ql_query *q = p->q;
-	struct who w;
-	who_init(&w, o);
-	for (int i = 0; i < q->ndatasets; i++) {
-		const char *d = q->datasets[i];
+	for (int i = 0; i < n; i++) {
+		const char *d = words[i];
 		char path[PATH_MAX];
 		int rc;
 		if (src_url_remote(d)) {
@@ -372,10 +373,63 @@ int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
 			continue;
 		}
 		plan_display_path(o->basedir, d, path, sizeof(path));
-		rc = has_wildcard(d, strlen(d)) ? expand_glob(p, o, &w, d, path, err)
-						: take_file(p, o, &w, path, NULL, 0, err);
+		rc = has_wildcard(d, strlen(d)) ? expand_glob(p, o, w, d, path, err)
+						: take_file(p, o, w, path, NULL, 0, err);
 		if (rc)
 			return rc;
+	}
+	return 0;
+}
+
+/* Whether dataset word d names file url (as plan_expand() wrote it). */
+static bool word_names(const struct plan_opts *o, const char *d, const char *url)
+{
+	bool wild = has_wildcard(d, strlen(d));
+	if (src_url_remote(d) || is_url(d))
+		return wild ? fnmatch(d, url, FNM_PATHNAME) == 0 : !strcmp(d, url);
+	char path[PATH_MAX], clean[PATH_MAX];
+	plan_display_path(o->basedir, d, path, sizeof(path));
+	clean_file(path, clean, sizeof(clean));
+	if (!wild)
+		return !strcmp(clean, url) || !strcmp(path, url);
+	return fnmatch(clean, url, FNM_PATHNAME | FNM_PERIOD) == 0 ||
+	       fnmatch(path, url, FNM_PATHNAME | FNM_PERIOD) == 0;
+}
+
+int plan_sample_of(const struct ql_query *q, const struct plan_opts *o, const char *url)
+{
+	for (int s = 0; s < q->nsamples; s++)
+		for (int i = 0; i < q->samples[s].nfiles; i++)
+			if (word_names(o, q->samples[s].files[i], url))
+				return s;
+	return q->nsamples ? -1 : 0;
+}
+
+int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err)
+{
+	struct ql_query *q = p->q;
+	struct who w;
+	who_init(&w, o);
+	if (!q->nsamples)
+		return expand_words(p, o, &w, q->datasets, q->ndatasets, err);
+	for (int s = 0; s < q->nsamples; s++) {
+		const struct ql_sample *sm = &q->samples[s];
+		size_t from = p->nfiles;
+		q->dataset_line = sm->line; /* where a file's error points */
+		int rc = expand_words(p, o, &w, sm->files, sm->nfiles, err);
+		if (rc)
+			return rc;
+		/* A file's sample is found again from its name alone when a job
+		 * is taken up or a worker plans its task: it must be one. */
+		for (size_t i = from; i < p->nfiles; i++) {
+			p->files[i].sample = s;
+			int k = plan_sample_of(q, o, p->files[i].url);
+			if (k != s)
+				return plan_fail(err, q, "list each file in one sample",
+						 k < 0 ? "cannot tell the sample of %s from its name"
+						       : "%s is in samples %s and %s",
+						 p->files[i].url, k < 0 ? "" : q->samples[k].name, sm->name);
+		}
 	}
 	return 0;
 }

@@ -19,6 +19,14 @@ struct plan {
 	size_t nfiles, capf;
 	struct ql_column *cols;    /* schema of the first file */
 	size_t ncols;
+	/* Per sample (one without samples; [0] is q, prog, cols): the query
+	 * checked and compiled for that sample against the schema of its
+	 * first file here (no program for a sample with no file here). */
+	int nq;
+	struct ql_query **qs;
+	struct eval_prog **progs;
+	struct ql_column **scols;
+	size_t *nscols;
 	struct plan_task *tasks;
 	size_t ntasks, capt;
 	int64_t events;
@@ -42,6 +50,11 @@ void plan_open_free(struct plan *p);
 int plan_fail(struct ql_error *err, const struct ql_query *q, const char *hint, const char *fmt,
 	      ...) __attribute__((format(printf, 4, 5)));
 
+/* plan_fail() at the line of file i's sample (the dataset line without
+ * samples). */
+int plan_file_fail(struct plan *p, struct ql_error *err, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* ---- the dataset (plan_files.c) ---- */
 
 /* Expand q's dataset words into p->files (url, size, mtime): URLs as
@@ -49,6 +62,10 @@ int plan_fail(struct ql_error *err, const struct ql_query *q, const char *hint, 
  * each made a clean absolute path; every file checked to be a regular file
  * that the submitter may read (o->check_access).  -EINVAL with err. */
 int plan_expand(struct plan *p, const struct plan_opts *o, struct ql_error *err);
+
+/* The sample of the file called url: the first whose dataset words name
+ * it (0 for a query without samples), -1 when none does. */
+int plan_sample_of(const struct ql_query *q, const struct plan_opts *o, const char *url);
 
 /* Check that recorded file f is still what it was: a regular file the
  * submitter may read, of the recorded size and modification time.

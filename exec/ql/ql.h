@@ -34,7 +34,10 @@ struct ql_error {
 	char text[2048];   /* file:line:col: error: msg, the line, a caret, hint */
 };
 
-enum ql_type { QL_BOOL = 1, QL_INT, QL_FLOAT };
+/* QL_STR: a string literal, a sample's name or a choice between them; held
+ * as an index into ql_query.strings, and only compared, chosen with ?: or
+ * filled into a category axis. */
+enum ql_type { QL_BOOL = 1, QL_INT, QL_FLOAT, QL_STR };
 
 /* What the query may read: one entry per column of the tree. */
 struct ql_column {
@@ -62,7 +65,12 @@ enum ql_kind {
 	QN_INDEX,   /* a[b]: an index (b integer), a mask (b boolean list) or
 		     * a gather (b a list of integer indices) */
 	QN_SLICE,   /* a[lo:hi]: args a, lo, hi (omitted bounds: 0, INT64_MAX) */
+	QN_STR,     /* "text": ival is its index in ql_query.strings */
 };
+
+/* What a QN_NAME of a sample's value is (ql_node.op after check, with
+ * column -1 and no define): the same for every event of a task. */
+enum ql_sample_value { QL_SV_IS_DATA = 1, QL_SV_SAMPLE, QL_SV_XSEC, QL_SV_LUMI, QL_SV_SUMW };
 
 enum ql_binop {
 	QB_ADD = 1, QB_SUB, QB_MUL, QB_DIV, QB_MOD, QB_POW,
@@ -93,14 +101,25 @@ struct ql_node {
 	int id;               /* index in evaluation order (set by the compiler) */
 };
 
-enum ql_stmt_kind { QS_DEFINE = 1, QS_FILTER, QS_HIST };
+enum ql_stmt_kind { QS_DEFINE = 1, QS_FILTER, QS_HIST, QS_REGION, QS_VARY };
 
 struct ql_axis {
 	int nbins;
 	double lo, hi;
 	double *edges;        /* variable binning (nbins + 1), or NULL */
 	char *label;
+	/* A category axis (categories=): nbins categories, integers or strings
+	 * (cat_str), values not listed going to an "other" bin. */
+	bool is_cat, cat_str;
+	int64_t *cat_int;
+	char **cat_strs;
 };
+
+#define QL_MAX_DIM 3          /* value axes of a histogram */
+#define QL_MAX_SAMPLES 256
+#define QL_MAX_VARIES 256
+#define QL_MAX_REGIONS 64
+#define QL_VROOTS 5           /* a histogram's roots: x, y, z, weight, profiled value */
 
 struct ql_define {
 	char *name;
@@ -111,17 +130,76 @@ struct ql_filter {
 	char *name;           /* given name, or the expression's text */
 	struct ql_node *expr;
 	int index;            /* 0, 1, ... in order */
+	/* After check, with variations: per variation v (0..nvaries-1) the
+	 * expression in that variation (expr itself where nothing it reads
+	 * is varied). */
+	struct ql_node **vexpr;
+};
+
+/* region NAME: EXPR — a selection histograms may be filled under. */
+struct ql_region {
+	char *name;
+	struct ql_node *expr;
+	int index;
+	int nfilters;         /* filters written before it */
+	struct ql_node **vexpr; /* as ql_filter's */
+};
+
+/* vary NAME: TARGET = EXPR, ...: in variation NAME, each target (a branch
+ * or a define) is replaced by its expression, and everything that reads
+ * it is computed again for that variation only. */
+struct ql_vary_target {
+	char *name;
+	struct ql_node *expr;
+	int line, col, len;
+	int column;           /* after check: the branch, or -1 */
+	struct ql_define *define; /* or the define */
+};
+
+struct ql_vary {
+	char *name;
+	int index;
+	struct ql_vary_target *targets;
+	int ntargets;
+};
+
+/* sample NAME [data] [xsec=X] [sumw=S|auto] [lumi=L] FILES... */
+struct ql_sample {
+	char *name;
+	int line;
+	char **files;         /* as written (globs unexpanded) */
+	int nfiles;
+	bool is_data;
+	bool has_xsec, has_sumw, sumw_auto, has_lumi;
+	double xsec, sumw, lumi;
+	int name_id;          /* its name's index in ql_query.strings */
 };
 
 struct ql_hist {
 	char *name;
 	char *title;
 	int ndim;
-	struct ql_node *expr[2];
-	struct ql_node *weight;   /* NULL: unweighted */
-	struct ql_axis axes[2];   /* label=/xlabel= the first's, ylabel= the second's (2-D) */
+	struct ql_node *expr[QL_MAX_DIM];
+	struct ql_node *weight;   /* NULL: unweighted (after check: the `weight` statement's
+				   * define when the histogram gives none) */
+	struct ql_node *value;    /* profile: the value averaged per bin; else NULL */
+	bool profile;
+	struct ql_axis axes[QL_MAX_DIM]; /* label=/xlabel= the first's, ylabel= the second's */
 	char *value_label;        /* ylabel= of a 1-D histogram: its values' (y) axis; or NULL */
 	int nfilters;         /* filters written before it: they select its events */
+	/* region=NAME: filled only where that region holds (region >= 0);
+	 * regions=A,B: a category axis of regions. */
+	int region;
+	char **region_names;      /* as written, resolved by check into regions[] */
+	int nregion_names;
+	int *regions;
+	int nregions;
+	int line_region;          /* where region(s)= is written: col of the option */
+	/* After check, with variations: per variation v the roots (x, y, z,
+	 * weight, value) in that variation: vroots[v * QL_VROOTS + k]. */
+	struct ql_node **vroots;
+	bool weighted;            /* after check: fills carry weights (weight=, or samples
+				   * scaled by cross section) */
 };
 
 struct ql_stmt {
@@ -131,6 +209,8 @@ struct ql_stmt {
 		struct ql_define define;
 		struct ql_filter filter;
 		struct ql_hist hist;
+		struct ql_region region;
+		struct ql_vary vary;
 	} u;
 };
 
@@ -148,6 +228,22 @@ struct ql_query {
 	int nfilters, nhists;
 	char **lists;         /* names of the lists jagged values are over */
 	int nlists;
+	/* Samples: none (the dataset lines, one unnamed sample), or several. */
+	struct ql_sample *samples;
+	int nsamples;
+	double lumi;          /* lumi X: for every simulation sample without its own */
+	bool has_lumi;
+	int lumi_line;
+	/* weight [NAME =] EXPR: the event weight (a define; NULL when none). */
+	struct ql_define *weight;
+	int weight_line;
+	struct ql_region **regions;
+	int nregions;
+	struct ql_vary **varies;
+	int nvaries;
+	char **strings;       /* string literals and sample names, each once */
+	int nstrings;
+	int nrandom;          /* random_normal calls, numbered 1.. in text order */
 	bool checked;
 	struct arena *arena;
 };
@@ -162,6 +258,13 @@ void ql_free(struct ql_query *q);
 /* Resolve names against schema, type every expression, check jagged
  * lists agree and every statement makes sense.  Returns 0 or -EINVAL. */
 int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error *err);
+/* The same for one sample of the query (an index into its samples):
+ * conditions on is_data and the sample's name are then known, and only
+ * the side taken is checked and compiled, so that `is_data ? 1 :
+ * genWeight` reads genWeight only where there is one.  ql_check() is
+ * sample 0's. */
+int ql_check_sample(struct ql_query *q, const struct ql_schema *schema, int sample,
+		    struct ql_error *err);
 
 /* The name a list is shown by in messages ("nJet", "Muon_pt[good]"). */
 const char *ql_list_name(const struct ql_query *q, int list);
@@ -179,7 +282,13 @@ enum ql_fn {
 	QF_COMBINATIONS, QF_COMB_SUM, QF_COMB_MIN, QF_COMB_MAX,
 	QF_COMB_PT, QF_COMB_ETA, QF_COMB_PHI, QF_COMB_MASS,
 	QF_P4_PT, QF_P4_ETA, QF_P4_PHI, QF_P4_MASS, QF_MT,
+	QF_RANDOM_NORMAL,     /* ival: its call site, 1.. in text order */
 };
+
+/* The index of string s in q->strings, or -1. */
+int ql_string_id(const struct ql_query *q, const char *s);
+
+
 
 /* Combinations: n objects at most per combination, and at most this many
  * combinations in one event (an event past it fails its task: docs/query.md). */

@@ -61,6 +61,8 @@ const struct ql_fninfo ql_functions[] = {
 	{"p4_eta", QF_P4_ETA, -1, "eta of the four-vector sum of objects given as pt, eta, phi, mass"},
 	{"p4_phi", QF_P4_PHI, -1, "phi of the four-vector sum of objects given as pt, eta, phi, mass"},
 	{"p4_mass", QF_P4_MASS, -1, "mass of the four-vector sum of objects given as pt, eta, phi, mass"},
+	{"random_normal", QF_RANDOM_NORMAL, 2, "random_normal(mean, sigma): a normal random number, the same for an event on every run"},
+	{"random_normal", QF_RANDOM_NORMAL, 3, "random_normal(mean, sigma, like): one per element of the list like"},
 	{"transverse_mass", QF_MT, 4, "transverse_mass(pt1, phi1, pt2, phi2): sqrt(2 pt1 pt2 (1 - cos(phi1 - phi2)))"},
 };
 const size_t ql_nfunctions = sizeof(ql_functions) / sizeof(ql_functions[0]);
@@ -82,7 +84,13 @@ bool ql_cfail(struct ql_checker *c, const struct ql_node *n, const char *hint, c
 {
 	if (!c->failed) {
 		char msg[256];
-		snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+		int k = snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+		/* Each sample is checked on its own files. */
+		const struct ql_query *q = c->q;
+		if (q->nsamples > 1 && k > 0 && (size_t)k < sizeof(msg) && c->sample >= 0 &&
+		    c->sample < q->nsamples)
+			snprintf(msg + k, sizeof(msg) - (size_t)k, " (in sample %s)",
+				 q->samples[c->sample].name);
 		ql_fail(c->err, c->q->filename, c->q->text, n->line, n->col, n->len, hint, "%s", msg);
 	}
 	c->failed = true;
@@ -105,7 +113,7 @@ int ql_intern_list(struct ql_checker *c, const char *name)
 
 const char *ql_type_name(enum ql_type t)
 {
-	return t == QL_BOOL ? "true/false" : t == QL_INT ? "integer" : "number";
+	return t == QL_BOOL ? "true/false" : t == QL_INT ? "integer" : t == QL_STR ? "string" : "number";
 }
 
 static const char *shape(const struct ql_node *n)
@@ -161,6 +169,8 @@ static bool check_name(struct ql_checker *c, struct ql_node *n)
 			n->list = e->list;
 			return true;
 		}
+	if (ql_check_sample_value(c, n))
+		return !c->failed;
 	const struct ql_schema *sc = c->sc;
 	for (size_t i = 0; i < sc->ncols; i++) {
 		const struct ql_column *col = &sc->cols[i];
@@ -270,6 +280,7 @@ bool ql_write_key(const struct ql_node *n, char *buf, size_t cap, int *len)
 		return true;
 	}
 	case QN_BOOL: PUT("%s", n->ival ? "true" : "false"); return true;
+	case QN_STR: PUT("\"#%lld\"", (long long)n->ival); return true;
 	case QN_NAME: PUT("%s", n->name); return true;
 	case QN_UNARY: PUT("%c", n->op); SUB(n->args[0]); return true;
 	case QN_BINARY:
@@ -380,6 +391,8 @@ static bool check_call(struct ql_checker *c, struct ql_node *n)
 		return ql_cfail(c, n, f->what, "%s takes %s", f->name, msg);
 	}
 	n->op = f->id;
+	if (f->id == QF_RANDOM_NORMAL)
+		return ql_check_random(c, n);
 	if (f->id >= QF_ARGMAX)
 		return ql_check_list_call(c, n, f);
 	struct ql_node *a = n->args[0];
@@ -435,10 +448,19 @@ static bool check_call(struct ql_checker *c, struct ql_node *n)
 
 bool ql_check_node(struct ql_checker *c, struct ql_node *n)
 {
+	int folded = ql_fold_sample(c, n);
+	if (folded)
+		return folded > 0;
 	for (int i = 0; i < n->nargs; i++)
 		if (!ql_check_node(c, n->args[i]))
 			return false;
+	if (!ql_check_strings(c, n))
+		return false;
 	switch (n->kind) {
+	case QN_STR:
+		n->type = QL_STR;
+		n->jagged = false;
+		return true;
 	case QN_INT:
 		n->type = QL_INT;
 		return true;
@@ -497,7 +519,7 @@ static bool check_define(struct ql_checker *c, struct ql_stmt *s)
 		return ql_cfail(c, &at, "give the define another name",
 			    "'%s' is a branch of the tree; a define may not hide it", d->name, NULL);
 	if (ql_function(d->name, 1) || !strcmp(d->name, "pi") || !strcmp(d->name, "true") ||
-	    !strcmp(d->name, "false"))
+	    !strcmp(d->name, "false") || (c->q->nsamples && ql_sample_value_name(d->name)))
 		return ql_cfail(c, &at, "give the define another name", "'%s' is a reserved name", d->name,
 			    NULL);
 	if (!ql_check_node(c, d->expr))
@@ -506,34 +528,71 @@ static bool check_define(struct ql_checker *c, struct ql_stmt *s)
 	return true;
 }
 
+static bool check_axis_value(struct ql_checker *c, const struct ql_axis *ax, struct ql_node *e)
+{
+	if (ax->is_cat && ax->cat_str && e->type != QL_STR)
+		return ql_cfail(c, e, "string categories take a string value, like a ? \"ee\" : \"mumu\"",
+				"this is %s, not a string", ql_type_name(e->type), NULL);
+	if (ax->is_cat && !ax->cat_str && e->type == QL_STR)
+		return ql_cfail(c, e, "write the categories as strings: categories=\"ee\",\"mumu\"",
+				"the categories are integers, the value a string", NULL, NULL);
+	if (ax->is_cat && !ax->cat_str && e->type == QL_FLOAT)
+		return ql_cfail(c, e, "integer categories take an integer value (a charge, a channel number)",
+				"this is a number, not an integer", NULL, NULL);
+	if (!ax->is_cat && e->type == QL_STR)
+		return ql_cfail(c, e, "a string is filled into a category axis: categories=\"a\",\"b\"",
+				"a binned axis needs numbers, not strings", NULL, NULL);
+	return true;
+}
+
 static bool check_hist(struct ql_checker *c, struct ql_hist *h, int line, struct ql_stmt *all, int k)
 {
+	struct ql_query *q = c->q;
 	struct ql_node at = {.line = line, .col = 1, .len = 4};
 	for (int i = 0; i < k; i++)
 		if (all[i].kind == QS_HIST && !strcmp(all[i].u.hist.name, h->name))
 			return ql_cfail(c, &at, "give each histogram its own name",
 				    "a histogram '%s' already exists", h->name, NULL);
+	struct ql_node *e[QL_MAX_DIM + 1];
+	int n = 0;
 	for (int i = 0; i < h->ndim; i++)
-		if (!ql_check_node(c, h->expr[i]))
+		e[n++] = h->expr[i];
+	if (h->value)
+		e[n++] = h->value;
+	for (int i = 0; i < n; i++)
+		if (!ql_check_node(c, e[i]))
 			return false;
+	for (int i = 0; i < h->ndim; i++)
+		if (!check_axis_value(c, &h->axes[i], h->expr[i]))
+			return false;
+	if (h->value && h->value->type == QL_STR)
+		return ql_cfail(c, h->value, "a profile averages numbers", "the value is a string", NULL, NULL);
 	struct ql_node tmp = at;
-	if (h->ndim == 2 && !ql_combine(c, &tmp, h->expr, 2))
+	if (!ql_combine(c, &tmp, e, n))
 		return false;
+	if (!h->weight && q->weight && !(h->weight = ql_weight_name(c, line)))
+		return ql_cfail(c, &at, NULL, "out of memory", NULL, NULL);
 	if (h->weight) {
 		if (!ql_check_node(c, h->weight))
 			return false;
-		bool fill_jagged = h->expr[0]->jagged || (h->ndim == 2 && h->expr[1]->jagged);
-		int list = h->expr[0]->jagged ? h->expr[0]->list : h->ndim == 2 ? h->expr[1]->list : -1;
-		if (h->weight->jagged && (!fill_jagged || h->weight->list != list))
+		if (h->weight->type == QL_STR)
+			return ql_cfail(c, h->weight, "a weight is a number", "the weight is a string", NULL, NULL);
+		if (h->weight->jagged && (!tmp.jagged || h->weight->list != tmp.list))
 			return ql_cfail(c, h->weight, "a weight is one value per event, or per element of the filled list",
 				    "the weight does not line up with what is filled", NULL, NULL);
 	}
-	return true;
+	return ql_check_hist_regions(c, h);
 }
 
 int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error *err)
 {
-	struct ql_checker c = {.q = q, .sc = schema, .err = err};
+	return ql_check_sample(q, schema, 0, err);
+}
+
+int ql_check_sample(struct ql_query *q, const struct ql_schema *schema, int sample,
+		    struct ql_error *err)
+{
+	struct ql_checker c = {.q = q, .sc = schema, .err = err, .sample = sample};
 	c.defines = calloc((size_t)q->nstmts + 1, sizeof(*c.defines));
 	if (!c.defines)
 		return -ENOMEM;
@@ -551,10 +610,14 @@ int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error
 			else if (e->type != QL_BOOL)
 				ql_cfail(&c, e, "compare it, for example sum(good) >= 2",
 				     "a filter needs a true/false value, not %s", ql_type_name(e->type), NULL);
-		} else {
+		} else if (s->kind == QS_REGION) {
+			ql_check_region(&c, &s->u.region);
+		} else if (s->kind == QS_HIST) {
 			check_hist(&c, &s->u.hist, s->line, q->stmts, i);
 		}
 	}
+	if (!c.failed)
+		ql_check_analysis(&c);
 	free(c.defines);
 	if (c.failed)
 		return -EINVAL;

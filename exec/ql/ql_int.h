@@ -31,6 +31,7 @@ struct ql_checker {
 	struct ql_error *err;
 	struct ql_define **defines;
 	int ndefines;
+	int sample;           /* the sample checked for */
 	bool failed;
 };
 
@@ -51,6 +52,29 @@ bool ql_check_node(struct ql_checker *c, struct ql_node *n);
 /* x[lo:hi], and the list functions (id >= QF_ARGMAX) with n->op set. */
 bool ql_check_slice(struct ql_checker *c, struct ql_node *n);
 bool ql_check_list_call(struct ql_checker *c, struct ql_node *n, const struct ql_fninfo *f);
+
+/* Samples, strings, regions, weights and variations (ql_check_vary.c). */
+/* n, a QN_NAME, is a sample's value (is_data, sample, xsec, lumi, sumw):
+ * true when it is (c->failed set if it may not be used). */
+bool ql_check_sample_value(struct ql_checker *c, struct ql_node *n);
+bool ql_sample_value_name(const char *name);
+/* Strings are only compared, chosen with ?:, or filled into categories. */
+bool ql_check_strings(struct ql_checker *c, struct ql_node *n);
+bool ql_check_random(struct ql_checker *c, struct ql_node *n);
+/* n (c ? a : b, a && b, a || b) when its condition (its left side) is
+ * known for the sample checked: replaced by what it comes to, only that
+ * checked.  1 when folded and checked, -1 when folded and failed, 0 when
+ * there is nothing to fold. */
+int ql_fold_sample(struct ql_checker *c, struct ql_node *n);
+/* After every statement is checked: the weight, the regions, what each
+ * histogram takes from them, and every variation's expressions. */
+bool ql_check_analysis(struct ql_checker *c);
+bool ql_check_region(struct ql_checker *c, struct ql_region *r);
+/* A name node of the weight define, written at line (for a histogram
+ * that takes the event weight); NULL on ENOMEM. */
+struct ql_node *ql_weight_name(struct ql_checker *c, int line);
+/* region= and regions= of h resolved to the regions. */
+bool ql_check_hist_regions(struct ql_checker *c, struct ql_hist *h);
 
 /* ---- the lexer and the parser (ql_lex.c, ql_parse.c) ---- */
 
@@ -79,6 +103,7 @@ struct parser {
 	struct token tok; /* current */
 	int depth;
 	bool failed;
+	void *hist_defaults;  /* the defaults line's options (ql_parse.c), or NULL */
 };
 
 /* Read the next token into p->tok. */
@@ -91,5 +116,29 @@ char *ql_tok_str(struct parser *p, const struct token *t);
 /* The rest of the line as words (paths, globs, URLs; "..." quotes), at
  * most max: the count, or -1 with the error set. */
 int ql_lex_words(struct parser *p, char ***out, int max);
+int ql_lex_word(struct parser *p, struct token *t, bool *quoted);
+bool ql_lex_label(struct parser *p, struct token *t);
+
+/* The parser's pieces other files use (ql_parse.c): an expression at the
+ * current token, a new statement (NULL past QL_MAX_STATEMENTS), a number
+ * (sign, integer, float or pi), the index of string s in the query's
+ * strings (added when new; -1 on ENOMEM). */
+struct ql_node *ql_parse_expr(struct parser *p);
+struct ql_node *ql_new_node(struct parser *p, enum ql_kind k, const struct token *at);
+int ql_parse_numbers(struct parser *p, double *v, int max);
+/* hist, profile and defaults (ql_parse_hist.c). */
+bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile);
+bool ql_parse_defaults(struct parser *p, const struct token *kw);
+struct ql_stmt *ql_new_stmt(struct parser *p, enum ql_stmt_kind k, int line);
+bool ql_parse_number(struct parser *p, double *v);
+int ql_intern_string(struct ql_query *q, const char *s);
+
+/* The statements of samples, regions, variations and defaults
+ * (ql_parse_stmts.c); kw is the keyword, the current token is the next. */
+bool ql_parse_sample(struct parser *p, const struct token *kw);
+bool ql_parse_lumi(struct parser *p, const struct token *kw);
+bool ql_parse_weight(struct parser *p, const struct token *kw);
+bool ql_parse_region(struct parser *p, const struct token *kw);
+bool ql_parse_vary(struct parser *p, const struct token *kw);
 
 #endif

@@ -192,6 +192,35 @@ char *ql_tok_str(struct parser *p, const struct token *t)
 	return arena_strndup(p->q->arena, s, (size_t)n);
 }
 
+/* One word of the rest of the line (a path, a glob, a URL, "..." quoted)
+ * into *t (its text with the quotes, *quoted telling): 1, 0 at the end of
+ * the line, -1 with the error set. */
+int ql_lex_word(struct parser *p, struct token *t, bool *quoted)
+{
+	skip_space(p);
+	if (p->pos >= p->len || p->text[p->pos] == '\n')
+		return 0;
+	*t = (struct token){.t = T_BAD, .line = p->line, .col = p->col, .s = p->text + p->pos};
+	size_t start = p->pos;
+	*quoted = p->text[p->pos] == '"';
+	if (*quoted)
+		advance_char(p);
+	while (p->pos < p->len && p->text[p->pos] != '\n' &&
+	       (*quoted ? p->text[p->pos] != '"'
+			: !isspace((unsigned char)p->text[p->pos]) && p->text[p->pos] != '#'))
+		advance_char(p);
+	t->len = (int)(p->pos - start);
+	if (*quoted) {
+		if (p->pos >= p->len || p->text[p->pos] != '"') {
+			ql_fail_tok(p, t, NULL, "unterminated quoted path");
+			return -1;
+		}
+		advance_char(p);
+		t->len++;
+	}
+	return 1;
+}
+
 /* The rest of the line as words (paths, globs, URLs); "..." quotes. */
 int ql_lex_words(struct parser *p, char ***out, int max)
 {
@@ -200,32 +229,34 @@ int ql_lex_words(struct parser *p, char ***out, int max)
 	if (!v)
 		return -1;
 	for (;;) {
-		skip_space(p);
-		if (p->pos >= p->len || p->text[p->pos] == '\n')
+		struct token t;
+		bool quoted;
+		int rc = ql_lex_word(p, &t, &quoted);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
 			break;
-		struct token t = {.line = p->line, .col = p->col, .s = p->text + p->pos};
-		size_t start = p->pos;
-		bool quoted = p->text[p->pos] == '"';
-		if (quoted)
-			advance_char(p);
-		while (p->pos < p->len && p->text[p->pos] != '\n' &&
-		       (quoted ? p->text[p->pos] != '"'
-			       : !isspace((unsigned char)p->text[p->pos]) && p->text[p->pos] != '#'))
-			advance_char(p);
-		t.len = (int)(p->pos - start);
-		if (quoted) {
-			if (p->pos >= p->len || p->text[p->pos] != '"') {
-				ql_fail_tok(p, &t, NULL, "unterminated quoted path");
-				return -1;
-			}
-			advance_char(p);
-		}
 		if (n == max) {
 			ql_fail_tok(p, &t, NULL, "too many paths on one line");
 			return -1;
 		}
-		v[n++] = arena_strndup(p->q->arena, t.s + quoted, (size_t)t.len - quoted);
+		v[n++] = arena_strndup(p->q->arena, t.s + quoted, (size_t)t.len - 2 * quoted);
 	}
 	*out = v;
 	return n;
+}
+
+/* A name that may start with a digit (a region's "4j1b", a sample's or a
+ * variation's name): letters, digits and '_' from the current position;
+ * then the next token is read.  False when there is none. */
+bool ql_lex_label(struct parser *p, struct token *t)
+{
+	skip_space(p);
+	*t = (struct token){.t = T_IDENT, .line = p->line, .col = p->col, .s = p->text + p->pos};
+	size_t start = p->pos;
+	while (p->pos < p->len && (isalnum((unsigned char)p->text[p->pos]) || p->text[p->pos] == '_'))
+		advance_char(p);
+	t->len = (int)(p->pos - start);
+	ql_lex(p);
+	return t->len > 0;
 }

@@ -15,7 +15,7 @@
 
 /* ---- expressions ---- */
 
-static struct ql_node *node(struct parser *p, enum ql_kind k, const struct token *at)
+struct ql_node *ql_new_node(struct parser *p, enum ql_kind k, const struct token *at)
 {
 	struct ql_node *n = arena_alloc(p->q->arena, sizeof(*n));
 	if (!n) {
@@ -63,6 +63,12 @@ static void span_to(struct ql_node *n, const struct token *t)
 }
 
 static struct ql_node *parse_expr(struct parser *p);
+#define node ql_new_node
+
+struct ql_node *ql_parse_expr(struct parser *p)
+{
+	return parse_expr(p);
+}
 
 static struct ql_node *parse_args(struct parser *p, struct ql_node *n, enum tok close)
 {
@@ -175,6 +181,15 @@ static struct ql_node *parse_primary(struct parser *p)
 			n->fval = t.fval;
 		ql_lex(p);
 		break;
+	case T_STRING: {
+		char *str = ql_tok_str(p, &t);
+		if ((n = node(p, QN_STR, &t)) && (!str || (n->ival = ql_intern_string(p->q, str)) < 0)) {
+			ql_fail_tok(p, &t, NULL, "out of memory");
+			return NULL;
+		}
+		ql_lex(p);
+		break;
+	}
 	case T_IDENT:
 		if (t.len > QL_MAX_NAME) {
 			ql_fail_tok(p, &t, NULL, "name too long");
@@ -190,6 +205,9 @@ static struct ql_node *parse_primary(struct parser *p)
 		} else if (p->tok.t == T_LP) {
 			if ((n = node(p, QN_CALL, &t))) {
 				n->name = ql_tok_str(p, &t);
+				/* Numbered where written: its random numbers depend on it. */
+				if (ql_is_ident(&t, "random_normal"))
+					n->ival = ++p->q->nrandom;
 				n = parse_args(p, n, T_RP);
 			}
 		} else if ((n = node(p, QN_NAME, &t))) {
@@ -369,6 +387,40 @@ static struct ql_node *parse_expr(struct parser *p)
 
 /* ---- statements ---- */
 
+static struct ql_stmt *new_stmt(struct parser *p, enum ql_stmt_kind k, int line);
+static bool parse_number(struct parser *p, double *v);
+
+int ql_intern_string(struct ql_query *q, const char *str)
+{
+	int id = ql_string_id(q, str);
+	if (id >= 0)
+		return id;
+	if ((q->nstrings & (q->nstrings - 1)) == 0 || !q->strings) {
+		char **v = arena_alloc(q->arena, (size_t)(q->nstrings ? 2 * q->nstrings : 8) * sizeof(*v));
+		if (!v)
+			return -1;
+		if (q->nstrings)
+			memcpy(v, q->strings, (size_t)q->nstrings * sizeof(*v));
+		q->strings = v;
+	}
+	if (!(q->strings[q->nstrings] = arena_strndup(q->arena, str, strlen(str))))
+		return -1;
+	return q->nstrings++;
+}
+
+int ql_string_id(const struct ql_query *q, const char *str)
+{
+	for (int i = 0; i < q->nstrings; i++)
+		if (!strcmp(q->strings[i], str))
+			return i;
+	return -1;
+}
+
+struct ql_stmt *ql_new_stmt(struct parser *p, enum ql_stmt_kind k, int line)
+{
+	return new_stmt(p, k, line);
+}
+
 static struct ql_stmt *new_stmt(struct parser *p, enum ql_stmt_kind k, int line)
 {
 	struct ql_query *q = p->q;
@@ -378,6 +430,11 @@ static struct ql_stmt *new_stmt(struct parser *p, enum ql_stmt_kind k, int line)
 	s->kind = k;
 	s->line = line;
 	return s;
+}
+
+bool ql_parse_number(struct parser *p, double *v)
+{
+	return parse_number(p, v);
 }
 
 static bool parse_number(struct parser *p, double *v)
@@ -404,7 +461,7 @@ static bool parse_number(struct parser *p, double *v)
 }
 
 /* key=number,number,... into v (at most max). */
-static int parse_numbers(struct parser *p, double *v, int max)
+int ql_parse_numbers(struct parser *p, double *v, int max)
 {
 	int n = 0;
 	for (;;) {
@@ -418,214 +475,6 @@ static int parse_numbers(struct parser *p, double *v, int max)
 			return n;
 		ql_lex(p);
 	}
-}
-
-struct hist_opts {
-	double bins[2], range[4];
-	int nbins, nrange;
-	double *edges[2];
-	int nedges[2];
-	struct token bins_at, range_at;
-	const char *xlabel_by; /* "label" or "xlabel", once one gave the x axis label */
-};
-
-/* The options of a hist statement, in the order the hint lists them. */
-enum hist_key { K_BINS, K_RANGE, K_EDGES, K_XEDGES, K_YEDGES, K_WEIGHT, K_LABEL, K_XLABEL,
-		K_YLABEL, K_TITLE, K_COUNT };
-static const char *const hist_keys[K_COUNT] = {"bins", "range", "edges", "xedges", "yedges",
-					       "weight", "label", "xlabel", "ylabel", "title"};
-
-/* "did you mean weight? A histogram takes bins=, range=, ...": every
- * option, from the table itself, so that the hint never falls behind it. */
-static void option_hint(const struct token *key, char *hint, size_t cap)
-{
-	char name[QL_MAX_NAME + 1];
-	snprintf(name, sizeof(name), "%.*s", key->len > QL_MAX_NAME ? QL_MAX_NAME : key->len, key->s);
-	ql_suggest(name, hist_keys, K_COUNT, hint, cap);
-	size_t n = strlen(hint);
-	n += (size_t)snprintf(hint + n, cap - n, "%s histogram takes ", n ? " A" : "a");
-	for (int i = 0; i < K_COUNT && n < cap; i++)
-		n += (size_t)snprintf(hint + n, cap - n, "%s%s=", i ? ", " : "", hist_keys[i]);
-}
-
-/* label="..." and the other strings of a histogram, at the current token. */
-static bool parse_hist_text(struct parser *p, struct ql_hist *h, struct hist_opts *o,
-			    const struct token *key, enum hist_key which)
-{
-	if (p->tok.t != T_STRING) {
-		ql_fail_tok(p, &p->tok, "put the text in double quotes", "expected a string");
-		return false;
-	}
-	char *s = ql_tok_str(p, &p->tok);
-	if (which == K_LABEL || which == K_XLABEL) {
-		/* Two spellings of one label: which one would win is a guess. */
-		if (o->xlabel_by && o->xlabel_by != hist_keys[which]) {
-			ql_fail_tok(p, key, "give one of them", "label= and xlabel= both name the x axis");
-			return false;
-		}
-		o->xlabel_by = hist_keys[which];
-		h->axes[0].label = s;
-	} else if (which == K_YLABEL) {
-		/* A 1-D histogram's y axis shows its values. */
-		if (h->ndim == 1)
-			h->value_label = s;
-		else
-			h->axes[1].label = s;
-	} else {
-		h->title = s;
-	}
-	ql_lex(p);
-	return true;
-}
-
-/* edges=/xedges=/yedges= numbers, into the query's arena. */
-static bool parse_edges(struct parser *p, struct hist_opts *o, int axis)
-{
-	double tmp[1024];
-	int n = parse_numbers(p, tmp, 1024);
-	if (n < 0)
-		return false;
-	o->edges[axis] = arena_alloc(p->q->arena, (size_t)n * sizeof(double));
-	if (!o->edges[axis])
-		return false;
-	memcpy(o->edges[axis], tmp, (size_t)n * sizeof(double));
-	o->nedges[axis] = n;
-	return true;
-}
-
-static bool parse_hist_option(struct parser *p, struct ql_hist *h, struct hist_opts *o)
-{
-	struct token key = p->tok;
-	int which = -1;
-	for (int i = 0; i < K_COUNT; i++)
-		if (ql_is_ident(&key, hist_keys[i]))
-			which = i;
-	ql_lex(p);
-	if (which < 0) {
-		char hint[512];
-		option_hint(&key, hint, sizeof(hint));
-		ql_fail_tok(p, &key, hint, "unknown histogram option");
-		return false;
-	}
-	if (p->tok.t != T_ASSIGN) {
-		char hint[64];
-		snprintf(hint, sizeof(hint), "write %s=...", hist_keys[which]);
-		ql_fail_tok(p, &key, hint, "expected '=' after the option name");
-		return false;
-	}
-	ql_lex(p);
-	switch (which) {
-	case K_BINS:
-		o->bins_at = p->tok;
-		return (o->nbins = parse_numbers(p, o->bins, 2)) > 0;
-	case K_RANGE:
-		o->range_at = p->tok;
-		return (o->nrange = parse_numbers(p, o->range, 4)) > 0;
-	case K_EDGES:
-	case K_XEDGES:
-	case K_YEDGES:
-		return parse_edges(p, o, which == K_YEDGES);
-	case K_WEIGHT:
-		return (h->weight = parse_expr(p)) != NULL;
-	default:
-		return parse_hist_text(p, h, o, &key, (enum hist_key)which);
-	}
-}
-
-/* Turn bins=/range=/edges= into axes, checking what can be checked now. */
-static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
-		      const struct token *at)
-{
-	for (int a = 0; a < h->ndim; a++) {
-		struct ql_axis *ax = &h->axes[a];
-		if (o->edges[a]) {
-			int n = o->nedges[a];
-			if (n < 2) {
-				ql_fail_tok(p, at, NULL, "edges need at least two numbers");
-				return false;
-			}
-			for (int i = 0; i < n; i++)
-				if (!isfinite(o->edges[a][i]) || (i && o->edges[a][i] <= o->edges[a][i - 1])) {
-					ql_fail_tok(p, at, NULL, "edges must be finite and increasing");
-					return false;
-				}
-			ax->edges = o->edges[a];
-			ax->nbins = n - 1;
-			ax->lo = ax->edges[0];
-			ax->hi = ax->edges[n - 1];
-			continue;
-		}
-		if (o->nbins != h->ndim || o->nrange != 2 * h->ndim) {
-			ql_fail_tok(p, o->nbins ? &o->bins_at : at,
-				 h->ndim == 1 ? "write bins=N range=lo,hi or edges=e0,e1,..."
-					      : "write bins=NX,NY range=xlo,xhi,ylo,yhi",
-				 o->nbins == 0 && o->nrange == 0
-					 ? "the histogram needs a binning"
-					 : "bins= and range= do not match the histogram's dimension");
-			return false;
-		}
-		double nb = o->bins[a];
-		if (nb != floor(nb) || nb < 1 || nb > 1000000) {
-			ql_fail_tok(p, &o->bins_at, NULL, "bins must be a whole number from 1 to 1000000");
-			return false;
-		}
-		ax->nbins = (int)nb;
-		ax->lo = o->range[2 * a];
-		ax->hi = o->range[2 * a + 1];
-		if (!(ax->lo < ax->hi) || !isfinite(ax->lo) || !isfinite(ax->hi)) {
-			ql_fail_tok(p, &o->range_at, NULL, "a range needs lo < hi, both finite");
-			return false;
-		}
-		if (!isfinite(ax->hi - ax->lo) || !isfinite((ax->hi - ax->lo) * ax->nbins)) {
-			ql_fail_tok(p, &o->range_at, NULL, "the range is too wide to bin");
-			return false;
-		}
-	}
-	if (h->ndim == 2 && (double)h->axes[0].nbins * h->axes[1].nbins > 4e6) {
-		ql_fail_tok(p, at, NULL, "a 2-D histogram may have at most 4,000,000 bins");
-		return false;
-	}
-	return true;
-}
-
-static bool parse_hist(struct parser *p, struct ql_stmt *s, const struct token *kw)
-{
-	struct ql_hist *h = &s->u.hist;
-	struct token name = p->tok;
-	if (name.t != T_IDENT) {
-		ql_fail_tok(p, &name, "hist NAME = EXPR bins=N range=lo,hi", "expected the histogram's name");
-		return false;
-	}
-	h->name = ql_tok_str(p, &name);
-	ql_lex(p);
-	h->ndim = 1;
-	if (p->tok.t == T_ASSIGN) {
-		ql_lex(p);
-		if (!(h->expr[0] = parse_expr(p)))
-			return false;
-		if (p->tok.t == T_COMMA) {
-			ql_lex(p);
-			if (!(h->expr[1] = parse_expr(p)))
-				return false;
-			h->ndim = 2;
-		}
-	} else {
-		/* hist x bins=...: the histogram of the define or branch x. */
-		struct ql_node *n = node(p, QN_NAME, &name);
-		if (!n)
-			return false;
-		n->name = h->name;
-		h->expr[0] = n;
-	}
-	struct hist_opts o = {0};
-	while (p->tok.t == T_IDENT)
-		if (!parse_hist_option(p, h, &o))
-			return false;
-	if (p->failed)
-		return false;
-	h->nfilters = p->q->nfilters;
-	return make_axes(p, h, &o, &name);
-	(void)kw;
 }
 
 /* on_error skip | fail: what a task that keeps failing does to its job. */
@@ -656,19 +505,32 @@ static bool parse_statement(struct parser *p)
 {
 	struct ql_query *q = p->q;
 	struct token kw = p->tok;
-	static const char *const kws[] = {"dataset", "tree", "define", "filter", "hist", "on_error"};
+	static const char *const kws[] = {"dataset", "tree",   "define", "filter", "hist",
+					  "on_error", "sample", "lumi",  "weight", "region",
+					  "vary",     "defaults", "profile"};
+	enum { NKW = sizeof(kws) / sizeof(kws[0]) };
 	int which = -1;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < NKW; i++)
 		if (ql_is_ident(&kw, kws[i]))
 			which = i;
 	if (which < 0) {
 		char hint[512], name[QL_MAX_NAME + 1];
 		snprintf(name, sizeof(name), "%.*s", kw.len > QL_MAX_NAME ? QL_MAX_NAME : kw.len, kw.s);
-		ql_suggest(name, kws, 6, hint, sizeof(hint));
+		ql_suggest(name, kws, NKW, hint, sizeof(hint));
 		ql_fail_tok(p, &kw,
-			    *hint ? hint : "statements are dataset, tree, define, filter, hist, on_error",
+			    *hint ? hint
+				  : "statements are dataset, tree, define, filter, hist, on_error, sample, "
+				    "lumi, weight, region, vary, defaults, profile",
 			    kw.t == T_IDENT ? "unknown statement" : "expected a statement");
 		return false;
+	}
+	switch (which) {
+	case 6: return ql_parse_sample(p, &kw);
+	case 7: return ql_parse_lumi(p, &kw);
+	case 8: return ql_parse_weight(p, &kw);
+	case 9: return ql_parse_region(p, &kw);
+	case 10: return ql_parse_vary(p, &kw);
+	case 11: return ql_parse_defaults(p, &kw);
 	}
 	if (which == 5)
 		return parse_on_error(p, &kw);
@@ -702,6 +564,8 @@ static bool parse_statement(struct parser *p)
 	ql_lex(p);
 	struct ql_stmt *s = new_stmt(p, which == 2 ? QS_DEFINE : which == 3 ? QS_FILTER : QS_HIST,
 				     kw.line);
+	if (which == 12)
+		which = 4;
 	if (!s) {
 		ql_fail_tok(p, &kw, NULL, "too many statements");
 		return false;
@@ -758,7 +622,7 @@ static bool parse_statement(struct parser *p)
 		return true;
 	}
 	q->nhists++;
-	return parse_hist(p, s, &kw);
+	return ql_parse_hist(p, s, ql_is_ident(&kw, "profile"));
 }
 
 int ql_parse(const char *text, size_t len, const char *filename, struct ql_query **out,
@@ -800,10 +664,14 @@ int ql_parse(const char *text, size_t len, const char *filename, struct ql_query
 			ql_fail_tok(&p, &p.tok, "one statement per line; end a line with \\ to continue it",
 				 "unexpected text after the statement");
 	}
-	if (!p.failed && q->ndatasets == 0)
+	if (!p.failed && q->ndatasets == 0 && q->nsamples == 0)
 		ql_fail(err, q->filename, q->text, 0, 0, 0, "add a line like: dataset data/*.root",
 			"the query names no dataset");
-	if (p.failed || q->ndatasets == 0) {
+	else if (!p.failed && q->ndatasets && q->nsamples)
+		ql_fail(err, q->filename, q->text, q->dataset_line, 1, 7,
+			"give every file on the line of its sample",
+			"a query with samples takes no dataset line");
+	if (p.failed || (q->ndatasets == 0) == (q->nsamples == 0)) {
 		if (p.failed && err && !err->text[0])
 			ql_fail(err, q->filename, q->text, p.tok.line, p.tok.col, 1, NULL, "out of memory");
 		ql_free(q);

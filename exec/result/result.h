@@ -27,19 +27,66 @@
 #include <stdint.h>
 
 #define RESULT_VERSION 3
+#define RESULT_VERSION_ANALYSIS 4 /* version 3, then the analysis block */
+
+/* A sample of an analysis, as the result needs it to be written. */
+struct result_sample {
+	char *name;
+	bool is_data;
+	double xsec_lumi;     /* simulation scaled by xsec * lumi / sumw: that product; 0: not scaled */
+	double sumw_given;    /* sumw=NUMBER; 0: summed while running (sumw=auto) */
+};
+
+/* Where the cells of a hist statement are: n = ns * nr * nv histograms
+ * from hists[first], sample outermost, then region, then variation. */
+struct result_hrange {
+	size_t first;
+	int ns, nr, nv;
+	int *regions;         /* nr > 1: the regions of its regions= axis, in order */
+};
 
 struct result {
-	struct hist **hists;  /* in query order */
+	struct hist **hists;  /* in query order; several per statement in an analysis (hr) */
 	size_t nhists;
 	char **filters;       /* filter names, in order */
 	int64_t *passed;      /* events passing each filter (and every one before it) */
 	size_t nfilters;
 	int64_t events;       /* events seen */
+	/* An analysis (samples, an event weight, regions or variations):
+	 * written as version 4.  Per sample s (nsamples of them, 1 when the
+	 * query names none): events seen and passing each filter (s_passed[s
+	 * * nfilters + f]), the same as sums of the event weight, events
+	 * passing every filter and each region (s_region[s * nregions + r]),
+	 * and the generator weights summed for sumw=auto. */
+	bool extended;
+	size_t nsamples, nregions, nvaries;
+	struct result_sample *samples;
+	char **regions, **varies; /* names; varies[0] is "nominal" */
+	bool has_weight;      /* the query has an event weight: the sums mean something */
+	int64_t *s_events, *s_passed, *s_region;
+	double *s_wevents, *s_wpassed, *s_wregion, *sumw;
+	struct result_hrange *hr; /* per hist statement */
+	size_t nhstmts;
 };
 
-/* An empty histogram as statement h defines it (new: hist_free()), NULL
- * when its binning is refused or on ENOMEM. */
-struct hist *result_hist_new(const struct ql_hist *h);
+/* An empty histogram as statement h of q defines it (new: hist_free()),
+ * NULL when its binning is refused or on ENOMEM. */
+struct hist *result_hist_new(const struct ql_query *q, const struct ql_hist *h);
+
+/* hist.json of r: histograms of an analysis as one UHI histogram each
+ * with sample, region and variation axes, simulation scaled by xsec *
+ * lumi / sumw.  *out is new (free()).  0, -ENOMEM, or -EINVAL. */
+/* What hist.json multiplies sample s's histograms by: xsec * lumi / sumw
+ * for scaled simulation (0 while no generator weight is summed), else 1. */
+double result_sample_scale(const struct result *r, size_t s);
+int result_json(const struct result *r, const char *version, char **out, size_t *len);
+/* The histograms as hist.json names them: one per hist statement. */
+size_t result_nnamed(const struct result *r);
+const char *result_hist_name(const struct result *r, size_t i);
+/* The histogram a plot of statement i shows (new: hist_free()): the sum
+ * over samples, scaled, of the nominal, in the first region; NULL on
+ * ENOMEM. */
+struct hist *result_plot_hist(const struct result *r, size_t i);
 
 /* An empty result shaped by parsed query q (checked or not: parsing alone
  * gives the histograms' definitions and the filters' names).  *out is new:

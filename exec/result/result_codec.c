@@ -11,11 +11,12 @@
 #include "le.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
-#define MAGIC 0x53524e41u         /* "ANRS", versions 2 and 3 */
+#define MAGIC 0x53524e41u         /* "ANRS", versions 2, 3 and 4 */
 #define MAGIC1 0x31535645u        /* "EVS1", version 1: a u64 */
 #define HEAD1 32                  /* version 1: bytes before the passed counts */
 #define HEAD2 40                  /* version 2 */
@@ -36,17 +37,69 @@ static uint64_t shape_of(const struct result *r)
 	return id;
 }
 
+/* The analysis block (version 4), after the histograms: u32 samples, u32
+ * regions, then per sample its events (u64), the sum of the event weight
+ * over them and its generator weights (f64), per filter the events
+ * passing (u64) and their weight (f64), the same per region. */
+static size_t analysis_size(const struct result *r)
+{
+	if (!r->extended)
+		return 0;
+	return 8 + r->nsamples * (24 + 16 * (r->nfilters + r->nregions));
+}
+
+static unsigned char *put_f64(unsigned char *q, double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, 8);
+	le_put64(q, u);
+	return q + 8;
+}
+
+static double get_f64(const unsigned char *q)
+{
+	uint64_t u = le_get64(q);
+	double v;
+	memcpy(&v, &u, 8);
+	return v;
+}
+
+static void put_analysis(const struct result *r, unsigned char *q)
+{
+	le_put32(q, (uint32_t)r->nsamples);
+	le_put32(q + 4, (uint32_t)r->nregions);
+	q += 8;
+	for (size_t s = 0; s < r->nsamples; s++) {
+		le_put64(q, (uint64_t)r->s_events[s]);
+		q = put_f64(q + 8, r->s_wevents[s]);
+		q = put_f64(q, r->sumw[s]);
+		for (size_t f = 0; f < r->nfilters; f++, q += 8)
+			le_put64(q, (uint64_t)r->s_passed[s * r->nfilters + f]);
+		for (size_t f = 0; f < r->nfilters; f++)
+			q = put_f64(q, r->s_wpassed[s * r->nfilters + f]);
+		for (size_t g = 0; g < r->nregions; g++, q += 8)
+			le_put64(q, (uint64_t)r->s_region[s * r->nregions + g]);
+		for (size_t g = 0; g < r->nregions; g++)
+			q = put_f64(q, r->s_wregion[s * r->nregions + g]);
+	}
+}
+
+/* Read the analysis block at q (size checked by the caller) into n: the
+ * counts must make sense and the sums be finite. */
+static bool get_analysis(struct result *n, const unsigned char *q);
+
 int result_encode(const struct result *r, void **out, size_t *len)
 {
-	size_t n = HEAD3 + 8 * r->nfilters;
+	size_t n = HEAD3 + 8 * r->nfilters + analysis_size(r);
 	for (size_t h = 0; h < r->nhists; h++)
 		n += hist_save_size(r->hists[h]);
 	unsigned char *b = malloc(n);
 	if (!b)
 		return -ENOMEM;
 	le_put32(b, MAGIC);
-	b[4] = RESULT_VERSION & 0xff;
-	b[5] = RESULT_VERSION >> 8;
+	int version = r->extended ? RESULT_VERSION_ANALYSIS : RESULT_VERSION;
+	b[4] = version & 0xff;
+	b[5] = version >> 8;
 	b[6] = b[7] = 0;
 	le_put64(b + 8, n);
 	le_put32(b + 24, (uint32_t)r->nfilters);
@@ -60,6 +113,8 @@ int result_encode(const struct result *r, void **out, size_t *len)
 		hist_save(r->hists[h], q);
 		q += hist_save_size(r->hists[h]);
 	}
+	if (r->extended)
+		put_analysis(r, q);
 	le_put64(b + 16, XXH64(b + SUM_FROM, n - SUM_FROM, 0));
 	*out = b;
 	*len = n;
@@ -84,7 +139,37 @@ static bool counts_ok(int64_t events, const int64_t *passed, size_t n)
 /* Where a decode reads: the events count, the passed counts, the cells. */
 struct layout {
 	size_t events_at, passed_at, hists_at;
+	bool analysis;        /* version 4: the analysis block ends the bytes */
 };
+
+static bool get_analysis(struct result *n, const unsigned char *q)
+{
+	if (le_get32(q) != n->nsamples || le_get32(q + 4) != n->nregions)
+		return false;
+	q += 8;
+	size_t nf = n->nfilters, nr = n->nregions;
+	for (size_t s = 0; s < n->nsamples; s++) {
+		n->s_events[s] = (int64_t)le_get64(q);
+		n->s_wevents[s] = get_f64(q + 8);
+		n->sumw[s] = get_f64(q + 16);
+		q += 24;
+		bool ok = isfinite(n->s_wevents[s]) && isfinite(n->sumw[s]);
+		for (size_t f = 0; f < nf; f++, q += 8)
+			n->s_passed[s * nf + f] = (int64_t)le_get64(q);
+		for (size_t f = 0; f < nf; f++, q += 8)
+			ok &= isfinite(n->s_wpassed[s * nf + f] = get_f64(q));
+		int64_t last = nf ? n->s_passed[s * nf + nf - 1] : n->s_events[s];
+		for (size_t g = 0; g < nr; g++, q += 8) {
+			int64_t k = n->s_region[s * nr + g] = (int64_t)le_get64(q);
+			ok &= k >= 0 && k <= last;
+		}
+		for (size_t g = 0; g < nr; g++, q += 8)
+			ok &= isfinite(n->s_wregion[s * nr + g] = get_f64(q));
+		if (!ok || !counts_ok(n->s_events[s], n->s_passed + s * nf, nf))
+			return false;
+	}
+	return true;
+}
 
 /* Version 1: u64 magic, filters, histograms, events; no length, no sum. */
 static bool parse_v1(const unsigned char *b, size_t len, const struct result *r,
@@ -103,7 +188,8 @@ static bool parse_v23(const unsigned char *b, size_t len, const struct result *r
 {
 	int version = b[4] | b[5] << 8;
 	size_t head = version == 2 ? HEAD2 : HEAD3;
-	if ((version != 2 && version != 3) || b[6] || b[7] || len < head ||
+	/* An analysis's result is version 4, any other's 3 (or older). */
+	if (version != (r->extended ? 4 : version == 2 ? 2 : 3) || b[6] || b[7] || len < head ||
 	    le_get64(b + 8) != len || le_get64(b + 16) != XXH64(b + SUM_FROM, len - SUM_FROM, 0))
 		return false;
 	if (le_get32(b + 24) != r->nfilters || le_get32(b + 28) != r->nhists ||
@@ -111,9 +197,12 @@ static bool parse_v23(const unsigned char *b, size_t len, const struct result *r
 		return false;
 	/* Version 2 carries no shape: its bytes fit any query with as many
 	 * cells, and are taken on trust there as they always were. */
-	if (version == 3 && le_get64(b + 40) != shape_of(r))
+	if (version >= 3 && le_get64(b + 40) != shape_of(r))
 		return false;
-	*l = (struct layout){.events_at = 32, .passed_at = head, .hists_at = head + 8 * r->nfilters};
+	if (version == 4 && (len - head) / 8 - r->nfilters < analysis_size(r) / 8)
+		return false;
+	*l = (struct layout){.events_at = 32, .passed_at = head, .hists_at = head + 8 * r->nfilters,
+			     .analysis = version == 4};
 	return true;
 }
 
@@ -121,7 +210,7 @@ static bool parse_head(const unsigned char *b, size_t len, const struct result *
 		       struct layout *l)
 {
 	if (len >= 8 && le_get64(b) == MAGIC1)
-		return parse_v1(b, len, r, l);
+		return !r->extended && parse_v1(b, len, r, l);
 	return len >= 8 && le_get32(b) == MAGIC && parse_v23(b, len, r, l);
 }
 
@@ -146,15 +235,17 @@ int result_decode(struct result *r, const void *data, size_t len)
 	for (size_t f = 0; f < n->nfilters; f++)
 		n->passed[f] = (int64_t)le_get64(b + l.passed_at + 8 * f);
 	rc = counts_ok(n->events, n->passed, n->nfilters) ? 0 : ANA_ECORRUPT;
-	size_t at = l.hists_at;
+	size_t at = l.hists_at, tail = analysis_size(n);
 	for (size_t h = 0; !rc && h < n->nhists; h++) {
-		long used = hist_load(n->hists[h], b + at, len - at);
+		long used = hist_load(n->hists[h], b + at, len - tail - at);
 		if (used < 0)
 			rc = ANA_ECORRUPT;
 		else
 			at += (size_t)used;
 	}
-	if (!rc && at != len)
+	if (!rc && at + tail != len)
+		rc = ANA_ECORRUPT;
+	if (!rc && l.analysis && !get_analysis(n, b + at))
 		rc = ANA_ECORRUPT;
 	if (!rc)
 		swap_contents(r, n);

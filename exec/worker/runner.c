@@ -14,7 +14,9 @@
 
 struct runner {
 	struct plan *p;
-	struct eval_state *st;
+	struct eval_state *st;     /* the open file's sample's (one of sts) */
+	struct eval_state **sts;   /* per sample, made at its first task */
+	int sample;                /* the open file's */
 	int file;                  /* whose tree is open, or -1 */
 	int file_open;             /* the file f is (shared through the plan) */
 	struct rootio_file *f;
@@ -54,14 +56,20 @@ int runner_new(struct plan *p, struct runner **out)
 	r->p = plan_ref(p);
 	r->file = -1;
 	r->ahead = -1;
-	r->ninputs = eval_ninputs(plan_prog(p));
+	/* Room for the inputs of the sample that reads the most. */
+	int nq = plan_query(p)->nsamples ? plan_query(p)->nsamples : 1;
+	for (int s = 0; s < nq; s++) {
+		const struct eval_prog *prog = plan_sample_prog(p, s);
+		if (prog && eval_ninputs(prog) > r->ninputs)
+			r->ninputs = eval_ninputs(prog);
+	}
 	r->map = calloc(r->ninputs + 1, sizeof(*r->map));
 	r->cols = calloc(r->ninputs + 1, sizeof(*r->cols));
 	r->colp = calloc(r->ninputs + 1, sizeof(*r->colp));
-	int rc = r->map && r->cols && r->colp ? eval_state_new(plan_prog(p), &r->st) : -ENOMEM;
-	if (rc) {
+	r->sts = calloc((size_t)nq + 1, sizeof(*r->sts));
+	if (!r->map || !r->cols || !r->colp || !r->sts) {
 		runner_free(r);
-		return rc;
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < r->ninputs; i++) {
 		rootio_column_init(&r->cols[i]);
@@ -98,7 +106,10 @@ void runner_free(struct runner *r)
 	close_file(r);
 	for (size_t i = 0; r->cols && i < r->ninputs; i++)
 		rootio_column_free(&r->cols[i]);
-	eval_state_free(r->st);
+	int nq = plan_query(r->p)->nsamples ? plan_query(r->p)->nsamples : 1;
+	for (int s = 0; r->sts && s < nq; s++)
+		eval_state_free(r->sts[s]);
+	free(r->sts);
 	plan_unref(r->p);
 	free(r->map);
 	free(r->cols);
@@ -141,8 +152,24 @@ static int open_file(struct runner *r, int i, char *msg, size_t cap)
 		close_file(r);
 		return rc;
 	}
-	for (size_t k = 0; k < r->ninputs; k++) {
-		const struct ql_column *want = plan_input(r->p, k);
+	/* The file's sample: its program, its state. */
+	const struct eval_prog *prog = plan_sample_prog(r->p, pf->sample);
+	if (!prog) {
+		snprintf(msg, cap, "%s: its sample has no program in this plan", pf->url);
+		close_file(r);
+		return -EINVAL;
+	}
+	if (!r->sts[pf->sample] && (rc = eval_state_new(prog, &r->sts[pf->sample]))) {
+		snprintf(msg, cap, "out of memory");
+		close_file(r);
+		return rc;
+	}
+	r->sample = pf->sample;
+	r->st = r->sts[pf->sample];
+	eval_set_source(r->st, pf->sample, pf->fingerprint);
+	size_t ninputs = eval_ninputs(prog);
+	for (size_t k = 0; k < ninputs; k++) {
+		const struct ql_column *want = plan_sample_input(r->p, pf->sample, k);
 		int c = rootio_tree_find(r->t, want->name);
 		if (!plan_column_matches(r->t, c, want)) {
 			snprintf(msg, cap, "%s: tree '%s': branch '%s' %s", pf->url, pf->tree, want->name,
@@ -185,16 +212,18 @@ static int by_offset(const void *x, const void *y)
 
 /* The on-disk baskets every column the program reads needs in entries
  * [a, b) of tree t (map: program input -> column of t, or NULL to find
- * them by name), in file order: new (malloc), *n of them; NULL when none. */
+ * them by name) for sample's program, in file order: new (malloc), *n of them; NULL when none. */
 static struct src_range *tree_ranges(const struct runner *r, const struct rootio_tree *t,
-				     const int *map, int64_t a, int64_t b, size_t *n)
+				     const int *map, int sample, int64_t a, int64_t b, size_t *n)
 {
 	*n = 0;
 	struct src_range *v = a < b ? malloc(PREFETCH_MAX_RANGES * sizeof(*v)) : NULL;
 	if (!v)
 		return NULL;
-	for (size_t k = 0; k < r->ninputs; k++) {
-		int c = map ? map[k] : rootio_tree_find(t, plan_input(r->p, k)->name);
+	const struct eval_prog *prog = plan_sample_prog(r->p, sample);
+	size_t ninputs = prog ? eval_ninputs(prog) : 0;
+	for (size_t k = 0; k < ninputs; k++) {
+		int c = map ? map[k] : rootio_tree_find(t, plan_sample_input(r->p, sample, k)->name);
 		if (c < 0)
 			continue;
 		basket_ranges(t, c, a, b, v, n);
@@ -208,7 +237,7 @@ static struct src_range *tree_ranges(const struct runner *r, const struct rootio
 
 static struct src_range *entry_ranges(struct runner *r, int64_t a, int64_t b, size_t *n)
 {
-	return tree_ranges(r, r->t, r->map, a, b, n);
+	return tree_ranges(r, r->t, r->map, r->sample, a, b, n);
 }
 
 /* Ask the file's source for the baskets of entries [a, b): the query
@@ -266,7 +295,7 @@ static void prefetch_ahead(struct runner *r, const struct plan_task *nt)
 		return;
 	}
 	size_t n;
-	struct src_range *v = tree_ranges(r, t, NULL, nt->first, nt->last, &n);
+	struct src_range *v = tree_ranges(r, t, NULL, pf->sample, nt->first, nt->last, &n);
 	if (v)
 		src_prefetch(rootio_file_src(f), v, n);
 	free(v);
@@ -279,9 +308,10 @@ static int run_batches(struct runner *r, const struct plan_task *t,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, char *msg, size_t cap)
 {
 	const struct plan_file *pf = plan_file(r->p, (size_t)t->file);
+	size_t ninputs = eval_ninputs(plan_sample_prog(r->p, r->sample));
 	for (int64_t a = t->first; a < t->last; a += PLAN_BATCH) {
 		int64_t b = a + PLAN_BATCH < t->last ? a + PLAN_BATCH : t->last;
-		for (size_t k = 0; k < r->ninputs; k++) {
+		for (size_t k = 0; k < ninputs; k++) {
 			struct rootio_err e;
 			e.msg[0] = '\0';
 			int rc = rootio_read(r->t, (size_t)r->map[k], a, b, &r->cols[k], &e);
@@ -386,6 +416,51 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 	return run_entries(r, t, NULL, progress, ctx, out, msg, cap);
 }
 
+/* sumw=auto: the generator weights of the task's file into its result:
+ * the Runs tree's genEventSumw, once, by the task that starts the file;
+ * else genWeight summed over the task's entries, in order. */
+static int add_sumw(struct runner *r, const struct plan_task *t, char *msg, size_t cap)
+{
+	const struct ql_query *q = plan_query(r->p);
+	const struct plan_file *pf = plan_file(r->p, (size_t)t->file);
+	if (!q->nsamples || !q->samples[pf->sample].sumw_auto)
+		return 0;
+	double sum = 0;
+	int rc = 0;
+	struct rootio_err e = {0};
+	if (plan_runs_sumw(r->f, NULL) == 0) {
+		if (t->first != 0)
+			return 0;
+		if ((rc = plan_runs_sumw(r->f, &sum)))
+			snprintf(e.msg, sizeof(e.msg), "its Runs tree could not be read");
+	} else {
+		int c = rootio_tree_find(r->t, "genWeight");
+		const struct rootio_branch *b = c >= 0 ? rootio_tree_column(r->t, (size_t)c) : NULL;
+		if (!b || b->kind != ROOTIO_FLAT || (b->type != ROOTIO_F32 && b->type != ROOTIO_F64)) {
+			snprintf(e.msg, sizeof(e.msg), "no Runs tree and no genWeight to sum (sumw=auto)");
+			rc = -EINVAL;
+		}
+		struct rootio_column col;
+		rootio_column_init(&col);
+		for (int64_t a = t->first; !rc && a < t->last; a += PLAN_BATCH) {
+			int64_t z = a + PLAN_BATCH < t->last ? a + PLAN_BATCH : t->last;
+			if ((rc = rootio_read(r->t, (size_t)c, a, z, &col, &e)))
+				break;
+			for (size_t i = 0; i < col.nvalues; i++)
+				sum += b->type == ROOTIO_F64 ? ((const double *)col.values)[i]
+							     : ((const float *)col.values)[i];
+		}
+		rootio_column_free(&col);
+	}
+	if (rc) {
+		snprintf(msg, cap, "%s: the sum of generator weights: %s", pf->url,
+			 rc == -ENOMEM ? "out of memory" : e.msg);
+		return rc;
+	}
+	eval_add_sumw(r->st, sum);
+	return 0;
+}
+
 static int run_entries(struct runner *r, const struct plan_task *t, const struct plan_task *next,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap)
@@ -399,7 +474,9 @@ static int run_entries(struct runner *r, const struct plan_task *t, const struct
 	}
 	prefetch_task(r, t);
 	prefetch_ahead(r, next);
-	rc = run_batches(r, t, progress, ctx, msg, cap);
+	rc = add_sumw(r, t, msg, cap);
+	if (!rc)
+		rc = run_batches(r, t, progress, ctx, msg, cap);
 	task_end();
 	struct result *part = NULL;
 	int rc2 = eval_state_take(r->st, &part);

@@ -198,7 +198,7 @@ static int plan_for(struct wslots *s, struct wtask *t, struct plan **out)
 		struct plan_opts po = {.basedir = t->basedir, .filename = "query",
 				       .remote_lazy = true};
 		struct plan_file f = {t->url, t->tree, t->entries, t->size, t->mtime_ns,
-				      t->fingerprint};
+				      t->fingerprint, 0};
 		struct plan_task pt = {0, t->first, t->last};
 		if ((rc = plan_resume(t->text, t->text_len, &po, &f, 1, &pt, 1, &p, t->why,
 				      sizeof(t->why))))
