@@ -315,6 +315,146 @@ static void test_2d(void)
 	hist_free(h);
 }
 
+/* Category axes: one CSV line per category, "other" empty; bars with
+ * their labels under them. */
+static void test_categories(void)
+{
+	const char *cats[] = { "ee", "mu,mu", "e\"mu" };
+	struct hist_def d = { .name = "channels", .ndim = 1,
+			      .axes = { { .kind = HIST_AXIS_CAT_STR, .nbins = 3, .cat_str = cats, .flow = true,
+					  .label = "channel" } } };
+	struct hist *h = make(&d);
+	double c[] = { 0, 0, 1, 2, 2, 2, 7 };
+	hist_fill1(h, c, NULL, 7);
+	csv_is(h, "x,value,variance\nee,2,2\n\"mu,mu\",1,1\n\"e\"\"mu\",3,3\n,1,1\n");
+	const char *want[] = { ">ee</text>", ">mu,mu</text>", ">e&quot;mu</text>", ">other</text>",
+			       ">channel</text>", ">Entries</text>", "fill=\"#cadcf0\"", NULL };
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+
+	const int64_t pdg[] = { 11, -11, 13 };
+	struct hist_def di = { .name = "pdg", .ndim = 1, .weighted = true,
+			       .axes = { { .kind = HIST_AXIS_CAT_INT, .nbins = 3, .cat_int = pdg } } };
+	h = make(&di);
+	double x[] = { 11, 13, 13 }, w[] = { 0.5, 2, 1 };
+	hist_fill1(h, x, w, 3);
+	csv_is(h, "x,value,variance\n11,0.5,0.25\n-11,0,0\n13,3,5\n");
+	const char *wanti[] = { ">-11</text>", ">Sum of weights</text>", NULL };
+	svg_has(h, 64 * 1024, wanti);
+	hist_free(h);
+
+	/* Many categories: labels thinned, the SVG bounded. */
+	enum { N = 100000 };
+	int64_t *many = malloc(N * sizeof(*many));
+	for (int i = 0; i < N; i++)
+		many[i] = 1000000 + i;
+	di.name = "many-categories";
+	di.axes[0].cat_int = many;
+	di.axes[0].nbins = N;
+	h = make(&di);
+	free(many);
+	for (int i = 0; i < N; i += 7) {
+		double v = 1000000 + i, one = 1;
+		hist_fill1(h, &v, &one, 1);
+	}
+	const char *wantm[] = { ">1000000</text>", "drawn 93 bins per step", NULL };
+	svg_has(h, 256 * 1024, wantm);
+	hist_free(h);
+
+	/* A 2-D colour map with a category axis: labelled rows. */
+	const char *samples[] = { "ttbar", "wjets", "data" };
+	struct hist_def d2 = { .name = "pt-by-sample", .ndim = 2,
+			       .axes = { { .nbins = 10, .lo = 0, .hi = 100, .label = "p_T [GeV]" },
+					 { .kind = HIST_AXIS_CAT_STR, .nbins = 3, .cat_str = samples } } };
+	h = make(&d2);
+	for (int i = 0; i < 3000; i++) {
+		double pt = 30 + 20 * normal(), s = i % 3;
+		hist_fill2(h, &pt, &s, NULL, 1);
+	}
+	const char *want2[] = { ">ttbar</text>", ">wjets</text>", ">data</text>", "url(#cmap)",
+				">p_T [GeV]</text>", "out of range", NULL };
+	svg_has(h, 256 * 1024, want2);
+	hist_free(h);
+}
+
+/* Profiles: count (or sums of weights), mean and variance per cell in
+ * CSV; points with the error of the mean in SVG. */
+static void test_profiles(void)
+{
+	struct hist_def d = { .name = "profile", .title = "Mean response", .ndim = 1, .profile = true,
+			      .axes = { { .nbins = 2, .lo = 0, .hi = 2, .label = "p_T" } } };
+	struct hist *h = make(&d);
+	double x[] = { 0.5, 0.5, 0.5, 1.5 }, s[] = { 1, 2, 6, 4 };
+	const double *xs[1] = { x };
+	hist_fill(h, xs, NULL, s, 4);
+	csv_is(h, "xlo,xhi,count,value,variance\n-inf,0,0,0,0\n0,1,3,3,7\n1,2,1,4,0\n2,inf,0,0,0\n");
+	/* Bin 1: 3 +- sqrt(7 / 3) = 1.53; bin 2: 4, no error bar. */
+	const char *want[] = { ">Mean</text>", ">Mean response</text>", "<circle", NULL };
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+
+	d.weighted = true;
+	d.name = "weighted-profile";
+	h = make(&d);
+	double w[] = { 1, 3, 0, 2 }, s2[] = { 1, 5, 100, 7 };
+	hist_fill(h, xs, w, s2, 4);
+	csv_is(h, "xlo,xhi,sum_of_weights,sum_of_weights_squared,value,variance\n"
+		  "-inf,0,0,0,0,0\n0,1,4,10,4,8\n1,2,2,4,7,0\n2,inf,0,0,0,0\n");
+	svg_has(h, 64 * 1024, want);
+	hist_free(h);
+
+	/* A million bins: spans, bounded. */
+	d.name = "profile-dense";
+	d.weighted = false;
+	d.axes[0].nbins = 1000000;
+	h = make(&d);
+	for (int i = 0; i < 200000; i++) {
+		double xi = 2 * uniform(), si = xi * xi + normal();
+		const double *xp[1] = { &xi };
+		hist_fill(h, xp, NULL, &si, 1);
+	}
+	const char *wantd[] = { "drawn 926 bins per step", NULL };
+	svg_has(h, 512 * 1024, wantd);
+	hist_free(h);
+
+	/* 2-D: a colour map of means. */
+	struct hist_def d2 = { .name = "profile-2d", .ndim = 2, .profile = true,
+			       .axes = { { .nbins = 5, .lo = 0, .hi = 1 }, { .nbins = 4, .lo = 0, .hi = 1 } } };
+	h = make(&d2);
+	for (int i = 0; i < 2000; i++) {
+		double xi = uniform(), yi = uniform(), si = xi + yi;
+		const double *xy[2] = { &xi, &yi };
+		hist_fill(h, xy, NULL, &si, 1);
+	}
+	const char *want2[] = { ">Mean</text>", "url(#cmap)", NULL };
+	svg_has(h, 256 * 1024, want2);
+	hist_free(h);
+}
+
+/* 3-D: not drawn, said in words; CSV one line per cell. */
+static void test_3d(void)
+{
+	const char *cats[] = { "a", "b" };
+	struct hist_def d = { .name = "three", .ndim = 3,
+			      .axes = { { .nbins = 1, .lo = 0, .hi = 1 },
+					{ .kind = HIST_AXIS_CAT_STR, .nbins = 2, .cat_str = cats },
+					{ .nbins = 1, .lo = 0, .hi = 1 } } };
+	struct hist *h = make(&d);
+	double x[] = { 0.5, 0.5 }, c[] = { 1, 0 }, z[] = { 0.5, 3 };
+	const double *xyz[3] = { x, c, z };
+	hist_fill(h, xyz, NULL, NULL, 2);
+	csv_is(h, "xlo,xhi,y,zlo,zhi,value,variance\n"
+		  "-inf,0,a,-inf,0,0,0\n-inf,0,a,0,1,0,0\n-inf,0,a,1,inf,0,0\n"
+		  "-inf,0,b,-inf,0,0,0\n-inf,0,b,0,1,0,0\n-inf,0,b,1,inf,0,0\n"
+		  "0,1,a,-inf,0,0,0\n0,1,a,0,1,0,0\n0,1,a,1,inf,1,1\n"
+		  "0,1,b,-inf,0,0,0\n0,1,b,0,1,1,1\n0,1,b,1,inf,0,0\n"
+		  "1,inf,a,-inf,0,0,0\n1,inf,a,0,1,0,0\n1,inf,a,1,inf,0,0\n"
+		  "1,inf,b,-inf,0,0,0\n1,inf,b,0,1,0,0\n1,inf,b,1,inf,0,0\n");
+	const char *want[] = { ">3-D histograms are not drawn.</text>", "hist.json", ">Entries 2</text>", NULL };
+	svg_has(h, 8 * 1024, want);
+	hist_free(h);
+}
+
 int main(int argc, char **argv)
 {
 	outdir = argc > 1 ? argv[1] : NULL;
@@ -326,6 +466,9 @@ int main(int argc, char **argv)
 	test_edges();
 	test_extreme_axes();
 	test_2d();
+	test_categories();
+	test_profiles();
+	test_3d();
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;

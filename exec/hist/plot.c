@@ -1,4 +1,4 @@
-/* plot.c — histograms as SVG and CSV (see plot.h).
+/* plot.c — histograms as SVG (see plot.h; the CSV is plot_csv.c's).
  *
  * The SVG is a fixed 640x480 canvas.  Layout sizes come from estimated text
  * widths (0.6 em per character), which is close enough for sans-serif
@@ -6,8 +6,10 @@
  * the binning: a 1-D histogram is drawn with at most two groups of bins per
  * pixel column (each group drawn as its minimum-to-maximum span, so values
  * stay per original bin), and a 2-D one with at most PLOT_MAX_CELLS cells
- * per axis (adjacent bins summed), in PLOT_NCOLOURS colours, each colour one
- * path whose horizontal runs of equal colour are merged.
+ * per axis (adjacent bins summed, a profile's means averaged), in
+ * PLOT_NCOLOURS colours, each colour one path whose horizontal runs of
+ * equal colour are merged.  A category axis spans 0..n in the frame's
+ * coordinates, one unit a category, with its labels as the ticks.
  *
  * Numbers in the markup never depend on LC_NUMERIC: sb_printf() turns a
  * decimal comma back into a point, so its formats carry no literal commas;
@@ -32,6 +34,7 @@
 #define PLOT_BIG 1e300          /* larger magnitudes are drawn at this value */
 #define PLOT_TINY 1e-280        /* smaller magnitudes count as 0 for ranges */
 #define PLOT_MAX_TEXT 160       /* bytes of a label or title shown */
+#define PLOT_CAT_CHARS 16       /* bytes of a category's tick label shown */
 
 /* ---- text ---- */
 
@@ -103,12 +106,14 @@ struct ticks {
 	double step, v[PLOT_MAX_TICKS];
 	char s[PLOT_MAX_TICKS][32];
 	size_t maxw;             /* characters of the widest label */
+	bool cat;                /* labels of categories at their centres: no minor ticks */
 };
 
 /* A step of 1, 2 or 5 times a power of ten nearest to giving target
  * steps over [lo, hi], into t; halves keep the span finite. */
 static void nice_step(struct ticks *t, double lo, double hi, int target)
 {
+	t->cat = false;
 	double raw = (hi / 2 - lo / 2) / target * 2;
 	double mag = pow(10, floor(log10(raw)));
 	double f = raw / mag;
@@ -212,6 +217,8 @@ static void text_at(struct strbuf *b, double x, double y, int size, const char *
  * on the y axis (at x0 and x1) when vertical, else on the x axis. */
 static void minor_ticks(struct strbuf *b, const struct frame *f, const struct ticks *t, bool vertical)
 {
+	if (t->cat)
+		return;
 	double lo = vertical ? f->ylo : f->xlo, hi = vertical ? f->yhi : f->xhi;
 	double step = t->step / (t->mant == 2 ? 4 : 5);
 	double k0 = ceil(lo / step - 1e-9);
@@ -288,6 +295,82 @@ static void y_title(char *buf, size_t cap, const struct hist *h, const char *wha
 	char wb[32];
 	snprintf(wb, sizeof(wb), "%.3g", w);
 	snprintf(buf, cap, "%s / %s%s%.*s", what, wb, ul > 0 ? " " : "", ul > 0 ? ul : 0, ul > 0 ? lb + 1 : "");
+}
+
+/* ---- category axes ---- */
+
+/* The bins an axis draws, numbered 1..n: a regular or variable axis's own
+ * (its flow bins stay off the frame, in the heading's numbers), or every
+ * stored bin of a category axis, "other" included, each one unit wide. */
+static bool is_cat(const struct hist *h, int axis)
+{
+	int k = hist_axis_kind(h, axis);
+	return k == HIST_AXIS_CAT_INT || k == HIST_AXIS_CAT_STR;
+}
+
+static int dbins(const struct hist *h, int axis)
+{
+	return is_cat(h, axis) ? hist_extent(h, axis) : hist_nbins(h, axis);
+}
+
+/* The stored bin of drawn bin k. */
+static int dcell(const struct hist *h, int axis, int k)
+{
+	return is_cat(h, axis) ? k - 1 : k;
+}
+
+/* The lower edge of drawn bin k (1..n+1). */
+static double dedge(const struct hist *h, int axis, int k)
+{
+	return is_cat(h, axis) ? k - 1 : hist_edge(h, axis, k);
+}
+
+/* The tick label of stored bin i of a category axis: at most
+ * PLOT_CAT_CHARS bytes, cut at a character's start, then an ellipsis. */
+static void cat_label(char buf[32], const struct hist *h, int axis, int i)
+{
+	if (i == hist_nbins(h, axis))
+		snprintf(buf, 32, "other");
+	else if (hist_axis_kind(h, axis) == HIST_AXIS_CAT_INT)
+		snprintf(buf, 32, "%" PRId64, hist_cat_int(h, axis, i));
+	else
+		snprintf(buf, 32, "%.*s", PLOT_CAT_CHARS + 1, hist_cat_str(h, axis, i));
+	if (strlen(buf) > PLOT_CAT_CHARS) {
+		int k = PLOT_CAT_CHARS;
+		while (k > 0 && ((unsigned char)buf[k] & 0xc0) == 0x80)
+			k--;
+		strcpy(buf + k, "\xe2\x80\xa6");
+	}
+}
+
+/* Ticks at the centres of a category axis's bins, each labelled when
+ * the labels fit along px (12 px font; 16 px a row when vertical), else
+ * every k-th. */
+static void cat_ticks(struct ticks *t, const struct hist *h, int axis, double px, bool vertical)
+{
+	int n = dbins(h, axis);
+	char buf[32];
+	size_t w = 1;
+	for (int i = 0; i < n; i++) {
+		cat_label(buf, h, axis, i);
+		w = strlen(buf) > w ? strlen(buf) : w;
+	}
+	double each = vertical ? 16 : w * 7.2 + 14;
+	int every = 1;
+	while ((n + every - 1) / every > PLOT_MAX_TICKS || (n + every - 1) / every * each > px)
+		every++;
+	*t = (struct ticks){ .mant = 1, .step = 1, .cat = true, .maxw = 1 };
+	for (int i = 0; i < n && t->n < PLOT_MAX_TICKS; i += every) {
+		cat_label(t->s[t->n], h, axis, i);
+		t->maxw = strlen(t->s[t->n]) > t->maxw ? strlen(t->s[t->n]) : t->maxw;
+		t->v[t->n++] = i + 0.5;
+	}
+}
+
+/* Whether stored bin i of axis is inside the frame. */
+static bool drawn(const struct hist *h, int axis, int i)
+{
+	return is_cat(h, axis) || (i >= 1 && i <= hist_nbins(h, axis));
 }
 
 /* ---- 1-D ---- */
@@ -404,6 +487,139 @@ static void plot1(struct strbuf *b, const struct hist *h)
 	heading(b, h, &f, flow);
 }
 
+/* ---- 1-D categories and profiles ---- */
+
+/* What drawn bin k of a 1-D histogram shows: a profile's mean and the
+ * error of the mean, boost-histogram's sqrt(variances() / counts()) (the
+ * count, or the sum of weights; 0 where undefined), or a category's
+ * count or sum of weights, with the root of its variance when weighted.
+ * false for an empty profile cell, which is not drawn. */
+static bool point(const struct hist *h, int k, double *v, double *e)
+{
+	size_t c = (size_t)dcell(h, 0, k);
+	*v = hist_cell_value(h, c);
+	*e = 0;
+	if (!hist_profile(h)) {
+		if (hist_weighted(h))
+			*e = sqrt(hist_cell_variance(h, c));
+		return true;
+	}
+	double n = hist_cell_sumw(h, c), n2 = hist_cell_sumw2(h, c), var = hist_cell_variance(h, c);
+	if (n == 0 && n2 == 0)
+		return false;
+	if ((hist_weighted(h) ? n * n > n2 : n > 1) && var > 0)
+		*e = sqrt(var / n);
+	return true;
+}
+
+/* Bars (categories) or points with error bars (profiles), over
+ * categories or bins; more than two bins per pixel column are drawn as
+ * the span of their values, as plot1() does. */
+static void plot1x(struct strbuf *b, const struct hist *h)
+{
+	int n = dbins(h, 0);
+	bool prof = hist_profile(h);
+	int per = n > 1080 ? (n + 1079) / 1080 : 1;
+	double ylo = INFINITY, yhi = -INFINITY, v, e;
+	for (int k = 1; k <= n; k++) {
+		if (point(h, k, &v, &e)) {
+			ylo = fmin(ylo, clampv(v - e));
+			yhi = fmax(yhi, clampv(v + e));
+		}
+	}
+	if (!prof) {  /* bars stand on 0 */
+		ylo = fmin(ylo, 0);
+		yhi = fmax(yhi, 0);
+	}
+	if (!(ylo <= yhi))
+		ylo = yhi = 0;  /* an empty profile */
+	if (fabs(ylo) < PLOT_TINY)
+		ylo = 0;
+	if (fabs(yhi) < PLOT_TINY)
+		yhi = 0;
+	if (!(yhi > ylo)) {
+		double d = prof && ylo != 0 ? fabs(ylo) / 2 : 1;
+		ylo = prof ? clampv(ylo - d) : ylo;
+		yhi = clampv(yhi + d);
+	} else {
+		double pad = (yhi / 2 - ylo / 2) * 0.1;
+		yhi = clampv(yhi + pad);
+		if (prof || ylo < 0)
+			ylo = clampv(ylo - pad);
+	}
+	struct ticks tx, ty;
+	nice_step(&ty, ylo, yhi, 6);
+	ylo = clampv(floor(ylo / ty.step) * ty.step);
+	yhi = clampv(ceil(yhi / ty.step) * ty.step);
+	ticks_make(&ty, ylo, yhi);
+	struct frame f = { .x0 = 36 + ty.maxw * 7.2, .x1 = PLOT_W - 24, .y0 = 52, .y1 = PLOT_H - 58,
+			   .xlo = dedge(h, 0, 1), .xhi = dedge(h, 0, n + 1), .ylo = ylo, .yhi = yhi };
+	if (is_cat(h, 0))
+		cat_ticks(&tx, h, 0, f.x1 - f.x0, false);
+	else
+		ticks_fit(&tx, f.xlo, f.xhi, f.x1 - f.x0);
+	double base = fy(&f, 0), bw = (f.x1 - f.x0) / n;
+
+	if (ylo < 0 && yhi > 0)
+		sb_printf(b, "<path d=\"M%.1f %.1fH%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
+			  f.x0, base, f.x1);
+	struct strbuf dots = STRBUF_INIT;
+	if (!prof && per == 1) {
+		strbuf_puts(b, "<path fill=\"#cadcf0\" stroke=\"#1f4e9c\" stroke-width=\"1.2\" d=\"");
+		for (int k = 1; k <= n; k++) {
+			point(h, k, &v, &e);
+			double xa = fx(&f, dedge(h, 0, k)), xb = fx(&f, dedge(h, 0, k + 1)), g = (xb - xa) * 0.1;
+			sb_printf(b, "M%.1f %.1fV%.1fH%.1fV%.1fZ", xa + g, base, fy(&f, v), xb - g, base);
+		}
+		strbuf_puts(b, "\"/>\n");
+	}
+	/* Error bars and points, or the spans of merged groups. */
+	strbuf_puts(b, "<path fill=\"none\" stroke=\"black\" stroke-width=\"1.2\" d=\"");
+	for (int k = 1; k <= n; k += per) {
+		int k1 = k + per - 1 > n ? n : k + per - 1;
+		double lo = INFINITY, hi = -INFINITY;
+		for (int j = k; j <= k1; j++) {
+			if (point(h, j, &v, &e)) {
+				lo = fmin(lo, clampv(v - e));
+				hi = fmax(hi, clampv(v + e));
+			}
+		}
+		if (!(lo <= hi) || (!prof && per == 1 && e == 0))
+			continue;
+		double xa = fx(&f, dedge(h, 0, k)), xb = fx(&f, dedge(h, 0, k1 + 1)), xm = (xa + xb) / 2;
+		sb_printf(b, "M%.1f %.1fV%.1f", xm, fy(&f, hi), fy(&f, lo));
+		if (prof && per == 1) {
+			sb_printf(b, "M%.1f %.1fH%.1f", xa, fy(&f, v), xb);
+			if (bw >= 5)
+				sb_printf(&dots, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.0f\"/>\n", xm, fy(&f, v),
+					  bw >= 10 ? 3.0 : 2.0);
+		}
+	}
+	strbuf_puts(b, "\"/>\n<g fill=\"black\">\n");
+	strbuf_put(b, dots.buf ? dots.buf : "", dots.len);
+	strbuf_puts(b, "</g>\n");
+	b->err = b->err ? b->err : dots.err;
+	strbuf_free(&dots);
+
+	/* A profile's flow bins hold means: the heading gives their entries. */
+	char flow[128] = "", u[32], o[32];
+	if (!is_cat(h, 0)) {
+		double uw = hist_cell_sumw(h, 0), ow = hist_cell_sumw(h, (size_t)n + 1);
+		fmt_amount(u, uw, hist_weighted(h));
+		fmt_amount(o, ow, hist_weighted(h));
+		if (uw != 0 || ow != 0)
+			snprintf(flow, sizeof(flow), "%s %s, %s %s", prof ? "entries below" : "underflow", u,
+				 prof ? "above" : "overflow", o);
+	}
+	if (per > 1)
+		snprintf(flow + strlen(flow), sizeof(flow) - strlen(flow), "%sdrawn %d bins per step",
+			 flow[0] ? ", " : "", per);
+	axes(b, &f, &tx, &ty, hist_label(h, 0)[0] ? hist_label(h, 0) : hist_name(h),
+	     hist_value_label(h)[0] ? hist_value_label(h)
+	     : prof ? "Mean" : hist_weighted(h) ? "Sum of weights" : "Entries");
+	heading(b, h, &f, flow);
+}
+
 /* ---- 2-D ---- */
 
 /* A viridis-like colour map: 8 stops, linear in RGB between them. */
@@ -423,14 +639,27 @@ static void colour(char *buf, double t)
 	snprintf(buf, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
+/* Whether cell (ix, iy) of a 2-D histogram holds anything. */
+static bool filled(const struct hist *h, int ix, int iy)
+{
+	int idx[2] = { ix, iy };
+	return hist_value(h, ix, iy) != 0 ||
+	       (hist_profile(h) ? hist_cell_sumw2(h, hist_cell(h, idx)) : hist_variance(h, ix, iy)) != 0;
+}
+
+/* A colour map: of sums, or of a profile's means (merged cells show the
+ * mean of their samples).  A category axis draws every category, "other"
+ * included, as a labelled row or column. */
 static void plot2(struct strbuf *b, const struct hist *h)
 {
-	int nx = hist_nbins(h, 0), ny = hist_nbins(h, 1);
+	int nx = dbins(h, 0), ny = dbins(h, 1);
+	bool prof = hist_profile(h);
 	int gx = (nx + PLOT_MAX_CELLS - 1) / PLOT_MAX_CELLS, gy = (ny + PLOT_MAX_CELLS - 1) / PLOT_MAX_CELLS;
 	int cols = (nx + gx - 1) / gx, rows = (ny + gy - 1) / gy;
 	double *sum = calloc((size_t)cols * rows, sizeof(*sum));
+	double *wsum = prof ? calloc((size_t)cols * rows, sizeof(*wsum)) : NULL;
 	signed char *q = calloc((size_t)cols * rows, 1);
-	if (!sum || !q) {
+	if (!sum || !q || (prof && !wsum)) {
 		b->err = -ENOMEM;
 		goto out;
 	}
@@ -441,12 +670,22 @@ static void plot2(struct strbuf *b, const struct hist *h)
 		for (int ix = c * gx + 1; ix <= nx && ix <= (c + 1) * gx; ix++) {
 			for (int iy = 1; iy <= ny; iy++) {
 				size_t k = (size_t)c * rows + (iy - 1) / gy;
-				sum[k] += hist_value(h, ix, iy);
-				q[k] |= hist_value(h, ix, iy) != 0 || hist_variance(h, ix, iy) != 0;
+				int sx = dcell(h, 0, ix), sy = dcell(h, 1, iy), idx[2] = { sx, sy };
+				double v = hist_value(h, sx, sy);
+				if (prof) {
+					double w = hist_cell_sumw(h, hist_cell(h, idx));
+					sum[k] += v * w;
+					wsum[k] += w;
+				} else {
+					sum[k] += v;
+				}
+				q[k] |= filled(h, sx, sy);
 			}
 		}
 	}
 	for (size_t k = 0; k < (size_t)cols * rows; k++) {
+		if (prof)
+			sum[k] = wsum[k] != 0 ? sum[k] / wsum[k] : 0;
 		sum[k] = clampv(sum[k]);
 		zlo = fmin(zlo, sum[k]);
 		zhi = fmax(zhi, sum[k]);
@@ -460,19 +699,26 @@ static void plot2(struct strbuf *b, const struct hist *h)
 	nice_step(&tz, zlo, zhi, 6);
 	ticks_make(&tz, zlo, zhi);
 	struct frame f = { .x1 = PLOT_W - 74 - tz.maxw * 7.2, .y0 = 52, .y1 = PLOT_H - 58,
-			   .xlo = hist_edge(h, 0, 1), .xhi = hist_edge(h, 0, nx + 1),
-			   .ylo = hist_edge(h, 1, 1), .yhi = hist_edge(h, 1, ny + 1) };
-	nice_step(&ty, f.ylo, f.yhi, 6);
-	ticks_make(&ty, f.ylo, f.yhi);
+			   .xlo = dedge(h, 0, 1), .xhi = dedge(h, 0, nx + 1),
+			   .ylo = dedge(h, 1, 1), .yhi = dedge(h, 1, ny + 1) };
+	if (is_cat(h, 1)) {
+		cat_ticks(&ty, h, 1, f.y1 - f.y0, true);
+	} else {
+		nice_step(&ty, f.ylo, f.yhi, 6);
+		ticks_make(&ty, f.ylo, f.yhi);
+	}
 	f.x0 = 36 + ty.maxw * 7.2;
-	ticks_fit(&tx, f.xlo, f.xhi, f.x1 - f.x0);
+	if (is_cat(h, 0))
+		cat_ticks(&tx, h, 0, f.x1 - f.x0, false);
+	else
+		ticks_fit(&tx, f.xlo, f.xhi, f.x1 - f.x0);
 
 	strbuf_puts(b, "<g shape-rendering=\"crispEdges\" stroke=\"none\">\n");
 	for (int level = 0; level < PLOT_NCOLOURS; level++) {
 		bool open = false;
 		for (int r = 0; r < rows; r++) {
 			int iy0 = r * gy + 1, iy1 = (r + 1) * gy + 1 > ny + 1 ? ny + 1 : (r + 1) * gy + 1;
-			double ya = fy(&f, hist_edge(h, 1, iy1)), yb = fy(&f, hist_edge(h, 1, iy0));
+			double ya = fy(&f, dedge(h, 1, iy1)), yb = fy(&f, dedge(h, 1, iy0));
 			for (int c = 0; c < cols; c++) {
 				if (q[(size_t)c * rows + r] != level)
 					continue;
@@ -480,7 +726,7 @@ static void plot2(struct strbuf *b, const struct hist *h)
 				while (c1 + 1 < cols && q[(size_t)(c1 + 1) * rows + r] == level)
 					c1++;
 				int ix1 = (c1 + 1) * gx + 1 > nx + 1 ? nx + 1 : (c1 + 1) * gx + 1;
-				double xa = fx(&f, hist_edge(h, 0, c * gx + 1)), xb = fx(&f, hist_edge(h, 0, ix1));
+				double xa = fx(&f, dedge(h, 0, c * gx + 1)), xb = fx(&f, dedge(h, 0, ix1));
 				if (!open) {
 					char col[8];
 					colour(col, (double)level / (PLOT_NCOLOURS - 1));
@@ -517,16 +763,22 @@ static void plot2(struct strbuf *b, const struct hist *h)
 	strbuf_puts(b, "</g>\n");
 	text_at(b, PLOT_W - 10, (f.y0 + f.y1) / 2, 13, "middle", -90,
 		hist_value_label(h)[0] ? hist_value_label(h)
-		: hist_weighted(h) ? "Sum of weights" : "Entries");
+		: prof ? "Mean" : hist_weighted(h) ? "Sum of weights" : "Entries");
 
+	/* Off the frame: the flow bins of regular and variable axes (for a
+	 * profile, their entries). */
 	double flow = 0;
-	for (int ix = 0; ix <= nx + 1; ix++)
-		for (int iy = 0; iy <= ny + 1; iy++)
-			if (ix == 0 || iy == 0 || ix == nx + 1 || iy == ny + 1)
-				flow += hist_value(h, ix, iy);
+	for (int ix = 0; ix < hist_extent(h, 0); ix++) {
+		for (int iy = 0; iy < hist_extent(h, 1); iy++) {
+			int idx[2] = { ix, iy };
+			if (!drawn(h, 0, ix) || !drawn(h, 1, iy))
+				flow += prof ? hist_cell_sumw(h, hist_cell(h, idx)) : hist_value(h, ix, iy);
+		}
+	}
 	char extra[128] = "", fb[32];
 	fmt_amount(fb, flow, hist_weighted(h));
-	int n = flow != 0 ? snprintf(extra, sizeof(extra), "out of range %s", fb) : 0;
+	int n = flow != 0 ? snprintf(extra, sizeof(extra), "%s %s", prof ? "entries out of range" :
+				     "out of range", fb) : 0;
 	if (gx > 1 || gy > 1)
 		snprintf(extra + n, sizeof(extra) - n, "%sdrawn %dx%d bins per cell", n ? ", " : "", gx, gy);
 	axes(b, &f, &tx, &ty, hist_label(h, 0)[0] ? hist_label(h, 0) : "x",
@@ -534,7 +786,20 @@ static void plot2(struct strbuf *b, const struct hist *h)
 	heading(b, h, &f, extra);
 out:
 	free(sum);
+	free(wsum);
 	free(q);
+}
+
+/* ---- 3-D ---- */
+
+/* A picture of three axes would mislead more than it shows: say so. */
+static void plot3(struct strbuf *b, const struct hist *h)
+{
+	struct frame f = { .x0 = 40, .x1 = PLOT_W - 40, .y0 = 52, .y1 = PLOT_H - 58 };
+	text_at(b, PLOT_W / 2.0, PLOT_H / 2.0 - 12, 15, "middle", 0, "3-D histograms are not drawn.");
+	text_at(b, PLOT_W / 2.0, PLOT_H / 2.0 + 14, 13, "middle", 0,
+		"Their bins are in hist.json, and one line per cell in the .csv beside this file.");
+	heading(b, h, &f, "");
 }
 
 int plot_svg(const struct hist *h, char **out, size_t *len)
@@ -544,59 +809,14 @@ int plot_svg(const struct hist *h, char **out, size_t *len)
 		  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
 		  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
 	strbuf_puts(&b, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-	if (hist_ndim(h) == 2)
+	if (hist_ndim(h) == 3)
+		plot3(&b, h);
+	else if (hist_ndim(h) == 2)
 		plot2(&b, h);
+	else if (hist_profile(h) || is_cat(h, 0))
+		plot1x(&b, h);
 	else
 		plot1(&b, h);
 	strbuf_puts(&b, "</svg>\n");
-	return strbuf_finish(&b, out, len);
-}
-
-/* ---- CSV ---- */
-
-static void csv_num(struct strbuf *b, double v, bool last)
-{
-	char buf[32];
-	size_t n = jsonw_fmt_double(buf, v);
-	if (n == 0)
-		n = (size_t)snprintf(buf, sizeof(buf), "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-	buf[n++] = last ? '\n' : ',';
-	strbuf_put(b, buf, n);
-}
-
-/* Edges of bin i on axis: flow bins reach to -inf / inf. */
-static void csv_edges(struct strbuf *b, const struct hist *h, int axis, int i)
-{
-	int n = hist_nbins(h, axis);
-	csv_num(b, i == 0 ? -INFINITY : hist_edge(h, axis, i), false);
-	csv_num(b, i == n + 1 ? INFINITY : hist_edge(h, axis, i + 1), false);
-}
-
-static void csv_cell(struct strbuf *b, const struct hist *h, int ix, int iy)
-{
-	if (hist_weighted(h)) {
-		csv_num(b, hist_value(h, ix, iy), false);
-		csv_num(b, hist_variance(h, ix, iy), true);
-	} else {
-		char buf[48];
-		int64_t c = hist_count(h, ix, iy);
-		strbuf_put(b, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRId64 ",%" PRId64 "\n", c, c));
-	}
-}
-
-int plot_csv(const struct hist *h, char **out, size_t *len)
-{
-	struct strbuf b = STRBUF_INIT;
-	bool two = hist_ndim(h) == 2;
-	int nx = hist_nbins(h, 0), ny = two ? hist_nbins(h, 1) : -1;
-	strbuf_puts(&b, two ? "xlo,xhi,ylo,yhi,value,variance\n" : "xlo,xhi,value,variance\n");
-	for (int ix = 0; ix <= nx + 1 && !b.err; ix++) {
-		for (int iy = 0; iy <= ny + 1; iy++) {
-			csv_edges(&b, h, 0, ix);
-			if (two)
-				csv_edges(&b, h, 1, iy);
-			csv_cell(&b, h, ix, iy);
-		}
-	}
 	return strbuf_finish(&b, out, len);
 }

@@ -9,12 +9,22 @@
 
 #include <stddef.h>
 
-/* SVG of h; *out is new (free()), *len its length.  0 or -ENOMEM. */
+/* SVG of h; *out is new (free()), *len its length.  0 or -ENOMEM.  A
+ * category axis is drawn with a labelled bin per category ("other"
+ * included): bars in 1-D, rows or columns of a colour map in 2-D.  A
+ * profile is drawn as points with the error of the mean (1-D) or a
+ * colour map of means (2-D).  A 3-D histogram is not drawn: the SVG says
+ * so in words. */
 int plot_svg(const struct hist *h, char **out, size_t *len);
 
-/* CSV of h: a header line, then one line per bin including flow bins
- * (edges -inf / +inf): "xlo,xhi,value,variance" (1-D) or
- * "xlo,xhi,ylo,yhi,value,variance" (2-D).  *out is new (free()). */
+/* CSV of h: a header line, then one line per cell including flow bins,
+ * x outermost.  Per axis two columns of edges (flow bins reach to -inf /
+ * +inf; "xlo,xhi", "ylo,yhi", "zlo,zhi"), or for a category axis one
+ * column ("x") with the category, quoted as RFC 4180 has it, empty for
+ * the "other" bin.  Then "value,variance"; for a profile
+ * "count,value,variance", or "sum_of_weights,sum_of_weights_squared,
+ * value,variance" when weighted (hist_cell_value() and friends).  *out
+ * is new (free()). */
 int plot_csv(const struct hist *h, char **out, size_t *len);
 
 #endif
