@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Local worker processes behind a real mount: the same job on 1, 2 and 4
-`anafs worker` processes gives the hist.json of `anafs run`, byte for byte;
+`anafs worker` processes gives the hist.json of `anafs run`, byte for byte,
+and so does the AGC analysis (samples, regions, variations: each worker
+plans its task's file alone and must find its sample from its name);
 kill -9 of one worker mid-task, and of two at once, changes nothing in the
 bytes; the `workers` file lists the workers with their pids; unmounting
 ends them.
@@ -139,6 +141,25 @@ def sec_counts(anafs, data):
         unmount(m, pids)
 
 
+def sec_analysis(anafs, data):
+    """examples/agc_ttbar.query on 2 worker processes: the bytes of anafs
+    run, hist.json and the per-sample cutflow."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    text = mu.read(os.path.join(here, "..", "examples", "agc_ttbar.query"))
+    text = text.replace("../../shared/data", data)
+    want = reference(anafs, text, "agc")
+    path = os.path.join(TMP, "agc.query")
+    r = subprocess.run([anafs, "run", "--cutflow", path], capture_output=True, timeout=300,
+                       cwd=TMP)
+    m = mount(anafs, "agc", 2)
+    pids = [w["pid"] for w in workers(m)]
+    job = run_job(m, "agc", text, want, "the AGC analysis on 2 workers")
+    got = mu.read("%s/%s/cutflow" % (m.jobs, job), "rb")
+    check(r.returncode == 0 and got == r.stdout and b"sample data (data)" in got,
+          "the AGC analysis on 2 workers: the cutflow per sample of anafs run", got[:2000])
+    unmount(m, pids)
+
+
 def busy_pids(m, k):
     """Up to k pids of workers busy now (ours only)."""
     return [w["pid"] for w in workers(m) if w["state"] == "busy" and ours(w["pid"])][:k]
@@ -193,6 +214,7 @@ def main():
     TMP = mu.tmpdir("anafs-workers-")
     atexit.register(end_strays)  # runs before mount_util's cleanup
     mu.section(sec_counts, anafs, data, budget=240)
+    mu.section(sec_analysis, anafs, data, budget=120)
     mu.section(sec_kills, anafs, data, budget=240)
     return mu.finish()
 

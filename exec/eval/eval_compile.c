@@ -51,7 +51,7 @@ static int add_node(struct builder *b, struct ql_node *n)
  * operator, literal and arguments. */
 static bool same(const struct ql_node *a, const struct ql_node *b)
 {
-	if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs ||
+	if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs || a->lookup != b->lookup ||
 	    a->is_mask != b->is_mask || a->is_gather != b->is_gather || a->type != b->type ||
 	    a->ival != b->ival ||
 	    memcmp(&a->fval, &b->fval, sizeof(a->fval)))
@@ -66,8 +66,9 @@ static size_t hash_node(const struct ql_node *n)
 {
 	uint64_t h = 1469598103934665603ull, bits;
 	memcpy(&bits, &n->fval, sizeof(bits));
-	uint64_t v[6] = {(uint64_t)n->kind, (uint64_t)n->op, (uint64_t)n->type,
-			 (uint64_t)n->ival, bits, (uint64_t)n->is_mask | (uint64_t)n->is_gather << 1};
+	uint64_t v[6] = {(uint64_t)n->kind, (uint64_t)n->op ^ (uint64_t)(uintptr_t)n->lookup,
+			 (uint64_t)n->type, (uint64_t)n->ival, bits,
+			 (uint64_t)n->is_mask | (uint64_t)n->is_gather << 1};
 	for (int i = 0; i < 6 + n->nargs; i++) {
 		h ^= i < 6 ? v[i] : (uint64_t)n->args[i - 6]->id;
 		h *= 1099511628211ull;

@@ -91,6 +91,7 @@ struct eval_state {
 	int64_t nev;            /* events still in the batch */
 	int64_t orig;           /* events the batch started with */
 	const char *why;        /* error text of the batch */
+	char why_buf[512];      /* room for one that is not static (a lookup's) */
 };
 
 /* Grow *buf to hold bytes; 0 or -ENOMEM. */
@@ -136,6 +137,9 @@ int eval_list_call(struct eval_state *s, const struct ql_node *n, struct val *ou
 int eval_random_normal(struct eval_state *s, const struct ql_node *n, struct val *out,
 		       struct val **args);
 double eval_normal_at(uint64_t fingerprint, int64_t site, int64_t entry, int64_t element);
+
+/* correction() and lumi_mask() (eval_lookup.c). */
+int eval_lookup(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
 
 /* Compute node n's values into its struct val (eval_ops.c). */
 int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out);

@@ -693,6 +693,8 @@ int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
 	case QN_CALL:
 		if (n->op == QF_RANDOM_NORMAL)
 			return eval_random_normal(s, n, out, args);
+		if (n->op == QF_CORRECTION || n->op == QF_LUMI_MASK)
+			return eval_lookup(s, n, out, args);
 		if (n->op >= QF_ARGMAX)
 			return eval_list_call(s, n, out, args);
 		if (n->op >= QF_SUM)

@@ -155,6 +155,8 @@ int plan_runs_sumw(struct rootio_file *f, double *sum)
 	if (!has || rootio_tree_open(f, "Runs", &runs, &e))
 		return -ENOENT;
 	int c = rootio_tree_find(runs, "genEventSumw");
+	if (c < 0)
+		c = rootio_tree_find(runs, "genEventSumw_"); /* NanoAOD before v6 */
 	const struct rootio_branch *b = c >= 0 ? rootio_tree_column(runs, (size_t)c) : NULL;
 	int rc = b && b->kind == ROOTIO_FLAT && (b->type == ROOTIO_F64 || b->type == ROOTIO_F32)
 			 ? 0
@@ -325,7 +327,8 @@ static int compile_samples(struct plan *p, struct ql_error *err)
 		if (!rc && s && (rc = ql_parse(p->text, p->text_len, p->q->filename, &p->qs[s], err)))
 			return rc;
 		if (!rc)
-			rc = ql_check_sample(p->qs[s], &(struct ql_schema){p->scols[s], p->nscols[s]}, s, err);
+			rc = ql_check_in(p->qs[s], &(struct ql_schema){p->scols[s], p->nscols[s]}, s, p->basedir,
+					 err);
 		if (!rc)
 			rc = eval_compile(p->qs[s], &p->progs[s]);
 		if (rc)

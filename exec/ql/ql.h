@@ -99,6 +99,19 @@ struct ql_node {
 	bool is_mask;         /* QN_INDEX: b is a mask */
 	bool is_gather;       /* QN_INDEX: b is a list of indices into a */
 	int id;               /* index in evaluation order (set by the compiler) */
+	const struct ql_lookup *lookup; /* correction() and lumi_mask(): what they read */
+};
+
+/* A loaded correction (correction("f.json", "name", inputs...)) or
+ * certified-luminosity mask (lumi_mask("golden.json", run, lumi)), owned
+ * by the query.  For each string input k of a correction, strmap[k] turns
+ * a query string's index into the correction's (-1: no such key). */
+struct corr;
+struct lumimask;
+struct ql_lookup {
+	const struct corr *corr;
+	const struct lumimask *mask;
+	int **strmap;
 };
 
 enum ql_stmt_kind { QS_DEFINE = 1, QS_FILTER, QS_HIST, QS_REGION, QS_VARY };
@@ -244,6 +257,7 @@ struct ql_query {
 	char **strings;       /* string literals and sample names, each once */
 	int nstrings;
 	int nrandom;          /* random_normal calls, numbered 1.. in text order */
+	void *lookups;        /* the files correction() and lumi_mask() loaded (ql_check_corr.c) */
 	bool checked;
 	struct arena *arena;
 };
@@ -265,6 +279,10 @@ int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error
  * sample 0's. */
 int ql_check_sample(struct ql_query *q, const struct ql_schema *schema, int sample,
 		    struct ql_error *err);
+/* The same, with relative paths of correction files starting at basedir
+ * (NULL: the current folder). */
+int ql_check_in(struct ql_query *q, const struct ql_schema *schema, int sample, const char *basedir,
+		struct ql_error *err);
 
 /* The name a list is shown by in messages ("nJet", "Muon_pt[good]"). */
 const char *ql_list_name(const struct ql_query *q, int list);
@@ -283,6 +301,7 @@ enum ql_fn {
 	QF_COMB_PT, QF_COMB_ETA, QF_COMB_PHI, QF_COMB_MASS,
 	QF_P4_PT, QF_P4_ETA, QF_P4_PHI, QF_P4_MASS, QF_MT,
 	QF_RANDOM_NORMAL,     /* ival: its call site, 1.. in text order */
+	QF_CORRECTION, QF_LUMI_MASK, /* lookups (ql_node.lookup) */
 };
 
 /* The index of string s in q->strings, or -1. */

@@ -63,6 +63,8 @@ const struct ql_fninfo ql_functions[] = {
 	{"p4_mass", QF_P4_MASS, -1, "mass of the four-vector sum of objects given as pt, eta, phi, mass"},
 	{"random_normal", QF_RANDOM_NORMAL, 2, "random_normal(mean, sigma): a normal random number, the same for an event on every run"},
 	{"random_normal", QF_RANDOM_NORMAL, 3, "random_normal(mean, sigma, like): one per element of the list like"},
+	{"correction", QF_CORRECTION, -1, "correction(\"file.json\", \"name\", inputs...): a correctionlib lookup"},
+	{"lumi_mask", QF_LUMI_MASK, 3, "lumi_mask(\"golden.json\", run, luminosityBlock): certified data"},
 	{"transverse_mass", QF_MT, 4, "transverse_mass(pt1, phi1, pt2, phi2): sqrt(2 pt1 pt2 (1 - cos(phi1 - phi2)))"},
 };
 const size_t ql_nfunctions = sizeof(ql_functions) / sizeof(ql_functions[0]);
@@ -393,6 +395,8 @@ static bool check_call(struct ql_checker *c, struct ql_node *n)
 	n->op = f->id;
 	if (f->id == QF_RANDOM_NORMAL)
 		return ql_check_random(c, n);
+	if (f->id == QF_CORRECTION || f->id == QF_LUMI_MASK)
+		return ql_check_lookup(c, n);
 	if (f->id >= QF_ARGMAX)
 		return ql_check_list_call(c, n, f);
 	struct ql_node *a = n->args[0];
@@ -487,7 +491,9 @@ bool ql_check_node(struct ql_checker *c, struct ql_node *n)
 		struct ql_node *a = n->args[1], *b = n->args[2];
 		if (!ql_need_bool(c, n->args[0], "the condition of ?:") || !ql_combine(c, n, n->args, 3))
 			return false;
-		n->type = a->type == QL_BOOL && b->type == QL_BOOL ? QL_BOOL : ql_promote(a->type, b->type);
+		n->type = a->type == b->type && (a->type == QL_BOOL || a->type == QL_STR)
+				  ? a->type
+				  : ql_promote(a->type, b->type);
 		return true;
 	}
 	case QN_CALL:
@@ -592,7 +598,13 @@ int ql_check(struct ql_query *q, const struct ql_schema *schema, struct ql_error
 int ql_check_sample(struct ql_query *q, const struct ql_schema *schema, int sample,
 		    struct ql_error *err)
 {
-	struct ql_checker c = {.q = q, .sc = schema, .err = err, .sample = sample};
+	return ql_check_in(q, schema, sample, NULL, err);
+}
+
+int ql_check_in(struct ql_query *q, const struct ql_schema *schema, int sample, const char *basedir,
+		struct ql_error *err)
+{
+	struct ql_checker c = {.q = q, .sc = schema, .err = err, .sample = sample, .basedir = basedir};
 	c.defines = calloc((size_t)q->nstmts + 1, sizeof(*c.defines));
 	if (!c.defines)
 		return -ENOMEM;

@@ -103,6 +103,8 @@ bool ql_check_strings(struct ql_checker *c, struct ql_node *n)
 	}
 	if (n->kind == QN_COND && n->args[0]->type != QL_STR && nstr == 2)
 		return true;
+	if (n->kind == QN_CALL && (!strcmp(n->name, "correction") || !strcmp(n->name, "lumi_mask")))
+		return true; /* files, names and string inputs: checked there */
 	while (n->args[first]->type != QL_STR)
 		first++;
 	return ql_cfail(c, n->args[first],

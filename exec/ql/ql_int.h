@@ -32,6 +32,7 @@ struct ql_checker {
 	struct ql_define **defines;
 	int ndefines;
 	int sample;           /* the sample checked for */
+	const char *basedir;  /* where relative paths of lookup files start (NULL: ".") */
 	bool failed;
 };
 
@@ -61,6 +62,10 @@ bool ql_sample_value_name(const char *name);
 /* Strings are only compared, chosen with ?:, or filled into categories. */
 bool ql_check_strings(struct ql_checker *c, struct ql_node *n);
 bool ql_check_random(struct ql_checker *c, struct ql_node *n);
+/* correction() and lumi_mask(): the file loaded (once per query and
+ * path), the inputs checked against it (ql_check_corr.c). */
+bool ql_check_lookup(struct ql_checker *c, struct ql_node *n);
+void ql_lookups_free(struct ql_query *q);
 /* n (c ? a : b, a && b, a || b) when its condition (its left side) is
  * known for the sample checked: replaced by what it comes to, only that
  * checked.  1 when folded and checked, -1 when folded and failed, 0 when

@@ -685,6 +685,7 @@ void ql_free(struct ql_query *q)
 {
 	if (!q)
 		return;
+	ql_lookups_free(q);
 	free(q->stmts);
 	free(q->lists);
 	arena_free(q->arena);

@@ -22,6 +22,7 @@ struct hist_opts {
 	int nregion_names, region_col;
 	bool one_region;
 	int maxdim;            /* numbers bins= takes: the histogram's axes, at least 2 */
+	bool own_bins;         /* bins= or range= given by the histogram, not the defaults */
 };
 
 /* The options of a hist statement, in the order the hint lists them. */
@@ -221,9 +222,11 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	ql_lex(p);
 	switch (which) {
 	case K_BINS:
+		o->own_bins = o->maxdim != 0;
 		o->bins_at = p->tok;
 		return (o->nbins = ql_parse_numbers(p, o->bins, o->maxdim ? o->maxdim : QL_MAX_DIM)) > 0;
 	case K_RANGE:
+		o->own_bins = o->maxdim != 0;
 		o->range_at = p->tok;
 		return (o->nrange = ql_parse_numbers(p, o->range, 2 * (o->maxdim ? o->maxdim : QL_MAX_DIM))) > 0;
 	case K_EDGES:
@@ -254,6 +257,9 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 	int nreg = 0; /* axes binned by bins= and range= */
 	for (int a = 0; a < h->ndim; a++)
 		nreg += !o->edges[a] && !o->cats[a].is_cat;
+	/* The defaults' binning is for the axes that need one. */
+	if (!o->own_bins && nreg == 0)
+		o->nbins = o->nrange = 0;
 	double total = 1;
 	for (int a = 0, r = 0; a < h->ndim; a++) {
 		struct ql_axis *ax = &h->axes[a];
@@ -287,9 +293,9 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 				 h->ndim == 1 ? "write bins=N range=lo,hi or edges=e0,e1,..."
 				 : h->ndim == 2 ? "write bins=NX,NY range=xlo,xhi,ylo,yhi"
 						: "write bins=NX,NY,NZ range=xlo,xhi,ylo,yhi,zlo,zhi",
-				 o->nbins == 0 && o->nrange == 0
-					 ? "the histogram needs a binning"
-					 : "bins= and range= do not match the histogram's dimension");
+				 o->nbins == 0 && o->nrange == 0 ? "the histogram needs a binning"
+				 : o->own_bins ? "bins= and range= do not match the histogram's dimension"
+					       : "the defaults' bins= and range= do not fit this histogram's axes");
 			return false;
 		}
 		double nb = o->bins[r];
