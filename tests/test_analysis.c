@@ -300,6 +300,34 @@ static void test_vary_lists(void)
 	result_free(r);
 }
 
+/* A variation computes only what reads what it varies: a weight
+ * variation adds its own weight (w * 2: the product; the literal 2 is the
+ * filter's), an object variation the copies of the jet selection and of
+ * the filter. */
+static void test_shared(void)
+{
+	const char *base = "sample mc mc.root\n"
+			   "weight w = genWeight\n"
+			   "define good = Jet_pt > 30\n"
+			   "filter two: sum(good) >= 2\n"
+			   "hist x = x bins=4 range=0,4\n";
+	char text[1024];
+	struct job j = {0};
+	CHECK(prepare(&j, base, 0, NULL));
+	size_t nominal = j.prog[0] ? eval_nnodes(j.prog[0]) : 0;
+	job_free(&j);
+	snprintf(text, sizeof(text), "%svary wup: w = w * 2\n", base);
+	CHECK(prepare(&j, text, 0, NULL));
+	CHECK_EQ_I(j.prog[0] ? eval_nnodes(j.prog[0]) : 0, nominal + 1);
+	job_free(&j);
+	/* Jet_pt * 1.5 (2 nodes), > 30, sum, >= 2 (the literals are shared):
+	 * 5 more; x and its histogram are not copied. */
+	snprintf(text, sizeof(text), "%svary up: Jet_pt = Jet_pt * 1.5\n", base);
+	CHECK(prepare(&j, text, 0, NULL));
+	CHECK_EQ_I(j.prog[0] ? eval_nnodes(j.prog[0]) : 0, nominal + 5);
+	job_free(&j);
+}
+
 /* regions=: a category axis of regions, an event in each that holds. */
 static void test_region_axis(void)
 {
@@ -468,6 +496,7 @@ int main(void)
 	test_variations();
 	test_folding();
 	test_vary_lists();
+	test_shared();
 	test_region_axis();
 	test_hist_kinds();
 	test_random();

@@ -28,6 +28,9 @@ void eval_prog_free(struct eval_prog *p);
 /* The schema columns the program reads, in input order: a batch passes
  * one struct rootio_column per input, in this order. */
 size_t eval_ninputs(const struct eval_prog *p);
+/* The nodes the program computes per batch (what a variation adds shows
+ * here: only what depends on what it varies). */
+size_t eval_nnodes(const struct eval_prog *p);
 int eval_input_column(const struct eval_prog *p, size_t i);
 
 /* Per-thread state: histograms and the cutflow, empty at first. */

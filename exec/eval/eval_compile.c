@@ -449,6 +449,11 @@ size_t eval_ninputs(const struct eval_prog *p)
 	return (size_t)p->ninputs;
 }
 
+size_t eval_nnodes(const struct eval_prog *p)
+{
+	return (size_t)p->nnodes;
+}
+
 int eval_input_column(const struct eval_prog *p, size_t i)
 {
 	return i < (size_t)p->ninputs ? p->inputs[i] : -1;
