@@ -2,15 +2,16 @@
  * decoded into results shaped by a few fixed queries, as the store, the
  * mount and the worker protocol decode what they are given.
  *
- * Each input is decoded into an empty result of every shape, as it is and,
- * when it has a version 2 or 3 header, resealed (length, shape and checksum
- * made right for that shape) so that mutations get past the checksum to
- * the counts and cells behind it.  Beyond crashes and sanitizer reports it
+ * Each input is decoded into an empty result of every shape (an analysis's,
+ * version 4, among them), as it is and, when it has a version 2, 3 or 4
+ * header, resealed (length, shape and checksum made right for that shape)
+ * so that mutations get past the checksum to the counts and cells behind
+ * it.  Beyond crashes and sanitizer reports it
  * aborts when
  *   - a refused decode returns anything but ANA_ECORRUPT or -ENOMEM, or
  *     changes the result;
  *   - an accepted one does not re-encode to bytes that decode again to the
- *     same bytes, or (version 3 input) to the input itself;
+ *     same bytes, or (version 3 or 4 input) to the input itself;
  *   - an accepted result's hist.json or cutflow cannot be written, or a
  *     merge of it into itself fails other than by -EOVERFLOW. */
 #include <errno.h>
@@ -36,6 +37,9 @@ static const char *const queries[] = {
 	D "filter HLT\nhist w1 = MET_pt bins=2 range=0,50 weight=w\n"
 	  "hist w2 = MET_pt, nJet bins=2,1 range=0,1,0,1 weight=w\nhist u = nJet bins=1 range=0,1\n",
 	D,
+	"sample a xsec=2 sumw=auto a.root\nsample d data d.root\nweight w = x\nfilter f: HLT\n"
+	"region r1: HLT\nregion r2: HLT\nvary up: x = x * 2\n"
+	"hist h = x bins=2 range=0,1 regions=r1,r2\nhist g = x bins=1 range=0,1 region=r2\n",
 };
 #define NSHAPES (sizeof(queries) / sizeof(queries[0]))
 
@@ -83,8 +87,9 @@ static void accepted(struct result *r, const uint8_t *data, size_t size, size_t 
 {
 	size_t n1 = 0, n2 = 0;
 	unsigned char *e1 = encode(r, &n1, shape);
-	if (size >= 8 && !memcmp(data, "ANRS\x03\x00", 6) && !same(e1, n1, data, size))
-		die("version 3 bytes decode but re-encode differently", shape);
+	if (size >= 8 && (!memcmp(data, "ANRS\x03\x00", 6) || !memcmp(data, "ANRS\x04\x00", 6)) &&
+	    !same(e1, n1, data, size))
+		die("version 3 or 4 bytes decode but re-encode differently", shape);
 	struct result *again = NULL;
 	if (result_new_like(r, &again) == 0) {
 		if (result_decode(again, e1, n1))
@@ -99,7 +104,7 @@ static void accepted(struct result *r, const uint8_t *data, size_t size, size_t 
 		result_free(again);
 	}
 	char *json = NULL, *cut = result_cutflow(r);
-	if (hist_to_json(r->hists, r->nhists, "fuzz", &json, NULL) || !cut)
+	if (result_json(r, "fuzz", &json, NULL) || !cut)
 		die("hist.json or the cutflow of an accepted result failed", shape);
 	free(json);
 	free(cut);
@@ -138,7 +143,7 @@ static void resealed(size_t shape, const uint8_t *data, size_t size)
 		return;
 	memcpy(b, data, size);
 	le_put64(b + 8, size);
-	if (b[4] == 3 && b[5] == 0 && size >= 48)
+	if ((b[4] == 3 || b[4] == 4) && b[5] == 0 && size >= 48)
 		le_put64(b + 40, shape_ids[shape]);
 	le_put64(b + 16, XXH64(b + 24, size - 24, 0));
 	decode_into(shape, b, size);
