@@ -5,7 +5,7 @@
  * random_normal written in the query), the file (its tree's fingerprint,
  * the same wherever and however the file is read), the entry and the
  * element is a hash of those four, so every task, worker, retry and
- * restart draws the same number for the same event.  docs/query.md gives
+ * restart draws the same number for the same event.  docs/analysis.md gives
  * the exact recipe, so that others can reproduce it:
  *
  *   mix(z) = splitmix64's finaliser of z + 0x9E3779B97F4A7C15
