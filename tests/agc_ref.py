@@ -36,8 +36,8 @@ weighted (sum of w and of w^2 per bin).
 Variations, after "nominal": pt_scale_up (simulation jets' pt * 1.03
 before the jet selection), pt_res_up (simulation jets' pt * N(1, 0.05)
 from anafs's reproducible random_normal, below), btag_var_{0..3}_{up,down}
-(w * (1 +- 0.075 * pt_i / 50), pt_i the i-th selected jet's pt, on every
-sample, data included, as the query writes it), scale_var_up/down
+(w * (1 +- 0.075 * pt_i / 50), pt_i the i-th selected jet's pt, in
+simulation only), scale_var_up/down
 (w * 1.025 / 0.975 for wjets only).  A pt variation recomputes the
 selection, the regions and the observables.
 """
@@ -343,7 +343,7 @@ def sample_hists(name, s, is_data, xsec):
     for v in VARIATIONS:
         a = varied.get(v, nominal)
         wv = w
-        if v.startswith("btag_var_"):
+        if v.startswith("btag_var_") and not is_data:
             i, sign = int(v.split("_")[2]), (1.0 if v.endswith("_up") else -1.0)
             wv = w * (1 + sign * 0.075 * a["lead_pt"][:, i] / 50)
         elif v.startswith("scale_var_") and name == "wjets":
@@ -408,7 +408,7 @@ def self_checks(ref, loaded):
             for v in ("scale_var_up", "scale_var_down"):
                 same(h, name, v, want=name != "wjets")
             for i in range(4):
-                same(h, name, "btag_var_%d_up" % i, want=False)
+                same(h, name, "btag_var_%d_up" % i, want=xsec is None)
                 up, down = ref[h][name]["btag_var_%d_up" % i], ref[h][name]["btag_var_%d_down" % i]
                 nom = ref[h][name]["nominal"][0]
                 if not np.allclose(up[0] + down[0], 2 * nom, rtol=1e-12, atol=1e-9):

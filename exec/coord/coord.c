@@ -243,15 +243,16 @@ static int check_memory(const struct coord *c, const struct ql_query *q, struct 
 	if (one > per_result) {
 		human(lim, sizeof(lim), (double)per_result);
 		ql_fail(err, q->filename, q->text, line, 1, 4, "use fewer or coarser histograms",
-			"the %d histograms take %s in one copy; a job's result may take at most %s",
-			q->nhists, b, lim);
+			"the %d histogram%s take%s %s in one copy; a job's result may take at most %s",
+			q->nhists, q->nhists == 1 ? "" : "s", q->nhists == 1 ? "s" : "", b, lim);
 	} else {
 		human(lim, sizeof(lim), (double)c->hist_memory);
 		ql_fail(err, q->filename, q->text, line, 1, 4,
 			"use fewer or coarser histograms, or raise the limit (--hist-memory)",
-			"the %d histograms need %s: %s per copy, %llu copies (the merged result, one "
-			"per worker, one waiting to merge); the limit is %s",
-			q->nhists, a, b, (unsigned long long)copies, lim);
+			"the %d histogram%s need%s %s: %s per copy, %llu copies (the merged result, "
+			"one per worker, one waiting to merge); the limit is %s",
+			q->nhists, q->nhists == 1 ? "" : "s", q->nhists == 1 ? "s" : "", a, b,
+			(unsigned long long)copies, lim);
 	}
 	return -EINVAL;
 }

@@ -225,6 +225,11 @@ static int cut_file(struct plan *p, int i, const struct cuts *cu, int64_t target
 {
 	int64_t n = p->files[i].entries, a = 0;
 	size_t k = 0;
+	/* A skimmed file with no event left still holds its Runs tree's sum
+	 * of generator weights: an empty task adds it (sumw=auto). */
+	const struct ql_query *q = p->q;
+	if (n == 0 && q->nsamples && q->samples[p->files[i].sample].sumw_auto)
+		return add_task(p, i, 0, 0);
 	while (a < n) {
 		int64_t b = a + target < n ? a + target : n;
 		if (cu->n) {

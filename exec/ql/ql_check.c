@@ -388,6 +388,8 @@ static bool check_call(struct ql_checker *c, struct ql_node *n)
 			snprintf(msg, sizeof(msg), "1 (a list) or 2 (two values) arguments");
 		else if (f->id == QF_FIRST || f->id == QF_LAST)
 			snprintf(msg, sizeof(msg), "1 or 2 arguments (a list, and a default)");
+		else if (f->id == QF_RANDOM_NORMAL)
+			snprintf(msg, sizeof(msg), "2 or 3 arguments (mean, sigma[, a list])");
 		else
 			snprintf(msg, sizeof(msg), "%d argument%s", f->nargs, f->nargs == 1 ? "" : "s");
 		return ql_cfail(c, n, f->what, "%s takes %s", f->name, msg);

@@ -122,7 +122,7 @@ bool ql_check_random(struct ql_checker *c, struct ql_node *n)
 		return false;
 	if (n->nargs == 3 && !n->args[2]->jagged)
 		return ql_cfail(c, n->args[2], "give a list (like Jet_pt) to draw one number per element",
-				"like= must be a list", NULL, NULL);
+				"random_normal's third argument must be a list", NULL, NULL);
 	n->type = QL_FLOAT;
 	return true;
 }

@@ -23,6 +23,7 @@ struct hist_opts {
 	bool one_region;
 	int maxdim;            /* numbers bins= takes: the histogram's axes, at least 2 */
 	bool own_bins;         /* bins= or range= given by the histogram, not the defaults */
+	bool own_edges[QL_MAX_DIM], own_cats[QL_MAX_DIM], own_region;
 };
 
 /* The options of a hist statement, in the order the hint lists them. */
@@ -167,6 +168,11 @@ static bool parse_region_names(struct parser *p, struct hist_opts *o, bool one)
 {
 	char *v[QL_MAX_REGIONS];
 	int n = 0;
+	if (o->own_region) {
+		ql_fail_tok(p, &p->tok, "give one of them", "region= or regions= is given twice");
+		return false;
+	}
+	o->own_region = o->maxdim != 0;
 	o->region_col = p->tok.col;
 	for (;;) {
 		struct token t;
@@ -232,13 +238,19 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	case K_EDGES:
 	case K_XEDGES:
 	case K_YEDGES:
-	case K_ZEDGES:
-		return parse_edges(p, o, which == K_YEDGES ? 1 : which == K_ZEDGES ? 2 : 0);
+	case K_ZEDGES: {
+		int a = which == K_YEDGES ? 1 : which == K_ZEDGES ? 2 : 0;
+		o->own_edges[a] = o->maxdim != 0;
+		return parse_edges(p, o, a);
+	}
 	case K_CATEGORIES:
 	case K_XCATEGORIES:
 	case K_YCATEGORIES:
-	case K_ZCATEGORIES:
-		return parse_categories(p, o, which == K_YCATEGORIES ? 1 : which == K_ZCATEGORIES ? 2 : 0);
+	case K_ZCATEGORIES: {
+		int a = which == K_YCATEGORIES ? 1 : which == K_ZCATEGORIES ? 2 : 0;
+		o->own_cats[a] = o->maxdim != 0;
+		return parse_categories(p, o, a);
+	}
 	case K_LABELS:
 		return parse_labels(p, o);
 	case K_WEIGHT:
@@ -399,7 +411,8 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 	}
 	if (profile && (n < 2 || n > 3)) {
 		ql_fail_tok(p, &name, "profile NAME = X, VALUE (or X, Y, VALUE) bins=... range=...",
-			    "a profile needs its axes and the value averaged");
+			    n > 3 ? "a profile has at most 2 axes and its value"
+				  : "a profile needs its axes and the value averaged");
 		return false;
 	}
 	h->ndim = n - profile;
@@ -416,6 +429,15 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 			return false;
 	if (p->failed)
 		return false;
+	/* A histogram's own binning of an axis wins over the defaults' of any
+	 * kind (their edges or categories would otherwise take precedence). */
+	for (int a = 0; a < QL_MAX_DIM; a++) {
+		bool own = o.own_edges[a] || o.own_cats[a] || o.own_bins;
+		if (own && !o.own_edges[a])
+			o.edges[a] = NULL;
+		if (own && !o.own_cats[a])
+			o.cats[a].is_cat = false;
+	}
 	h->nfilters = p->q->nfilters;
 	h->weight = o.weight;
 	h->title = o.title;

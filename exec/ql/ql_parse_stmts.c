@@ -130,6 +130,10 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 			    "a data sample takes no cross section or sum of weights");
 		return false;
 	}
+	/* A cross section is divided by the sum of generator weights: the
+	 * files' own unless one is given. */
+	if (sm->has_xsec && !sm->has_sumw)
+		sm->has_sumw = sm->sumw_auto = true;
 	sm->files = files;
 	if ((sm->name_id = ql_intern_string(q, sm->name)) < 0)
 		return false;

@@ -60,12 +60,19 @@ static bool is_analysis(const struct ql_query *q)
 	return q->nsamples || q->weight || q->nregions || q->nvaries;
 }
 
+/* Whether statement h has a category axis of regions (regions=, even of
+ * one region; region= fills under one region, with no axis). */
+static bool region_axis(const struct ql_hist *h)
+{
+	return h->nregion_names > 0 && h->region == -1;
+}
+
 /* The cells of statement h: samples, regions of its regions= axis,
  * variations. */
 static void cells_of(const struct ql_query *q, const struct ql_hist *h, int *ns, int *nr, int *nv)
 {
 	*ns = q->nsamples ? q->nsamples : 1;
-	*nr = h->nregion_names > 0 && h->region != -2 && h->region < 0 ? h->nregion_names : 1;
+	*nr = region_axis(h) ? h->nregion_names : 1;
 	*nv = 1 + q->nvaries;
 }
 
@@ -181,7 +188,7 @@ int result_new(const struct ql_query *q, struct result **out)
 		if (r->extended) {
 			struct result_hrange *hr = &r->hr[k++];
 			*hr = (struct result_hrange){.first = r->nhists, .ns = ns, .nr = nr, .nv = nv};
-			if (nr > 1)
+			if (region_axis(&s->u.hist))
 				rc = copy_regions(hr, s->u.hist.regions, s->u.hist.region_names, q);
 		}
 		for (int c = 0; !rc && c < ns * nr * nv; c++) {
@@ -231,7 +238,7 @@ int result_new_like(const struct result *src, struct result **out)
 		for (size_t i = 0; i < src->nhstmts; i++) {
 			r->hr[i].regions = NULL;
 			if (src->hr[i].regions &&
-			    !(r->hr[i].regions = malloc((size_t)src->hr[i].nr * sizeof(int))))
+			    !(r->hr[i].regions = malloc(((size_t)src->hr[i].nr + 1) * sizeof(int))))
 				goto fail;
 			if (src->hr[i].regions)
 				memcpy(r->hr[i].regions, src->hr[i].regions, (size_t)src->hr[i].nr * sizeof(int));
@@ -375,11 +382,22 @@ int result_load(const char *query, size_t qlen, const void *data, size_t len,
 }
 
 /* One block of the cutflow: the events seen, then a line per filter and
- * per region, with sums of weights (scaled by scale) when weighted. */
+ * per region, with sums of weights (scaled by scale) when weighted; with
+ * no event weight (a sample only scaled) each event weighs 1. */
 static void cutflow_block(struct strbuf *b, const struct result *r, int w, int64_t events,
 			  const int64_t *passed, const int64_t *region, bool weighted, double wevents,
 			  const double *wpassed, const double *wregion, double scale)
 {
+	double one[QL_MAX_STATEMENTS + QL_MAX_REGIONS];
+	if (weighted && !r->has_weight) {
+		for (size_t i = 0; i < r->nfilters; i++)
+			one[i] = (double)passed[i];
+		for (size_t i = 0; region && i < r->nregions; i++)
+			one[r->nfilters + i] = (double)region[i];
+		wevents = (double)events;
+		wpassed = one;
+		wregion = one + r->nfilters;
+	}
 	int64_t prev = events;
 	strbuf_printf(b, "%-*s %14s %9s %9s%s\n", w, "filter", "events", "eff", "cumul",
 		      weighted ? "       weighted" : "");

@@ -42,7 +42,7 @@ struct result_sample {
 struct result_hrange {
 	size_t first;
 	int ns, nr, nv;
-	int *regions;         /* nr > 1: the regions of its regions= axis, in order */
+	int *regions;         /* the regions of its regions= axis, in order; NULL: no such axis */
 };
 
 struct result {

@@ -64,7 +64,7 @@ int result_json(const struct result *r, const char *version, char **out, size_t 
 		it->parts = cells[k];
 		if (named)
 			it->cat[it->ncat++] = (struct hist_cat_axis){"sample", snames, (int)r->nsamples};
-		if (hr->nr > 1) {
+		if (hr->regions) {
 			if (!(rnames[k] = calloc((size_t)hr->nr, sizeof(char *)))) {
 				rc = -ENOMEM;
 				break;
