@@ -437,6 +437,97 @@ static void test_hist_labels(void)
 	BAD(D "hist h = MET_pt bins=1 range=0,1 xlabel=1", -EINVAL, 2, 41, "expected a string", NULL);
 }
 
+/* Sample s of text, parsed afresh and checked against sc (as the planner
+ * does, one parse per sample): the query, or NULL and a failure. */
+static struct ql_query *ok_sample_(int at, const char *text, const struct ql_schema *sc, int s)
+{
+	struct ql_query *q = NULL;
+	struct ql_error err;
+	memset(&err, 0, sizeof(err));
+	int rc = ql_parse(text, strlen(text), "t.query", &q, &err);
+	if (rc == 0 && (rc = ql_check_sample(q, sc, s, &err)) != 0) {
+		ql_free(q);
+		q = NULL;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s:%d: sample %d refused (%d):\n%s\n%s", __FILE__, at, s, rc, text,
+			err.text);
+		failures++;
+		return NULL;
+	}
+	CHECK(q->checked);
+	return q;
+}
+#define OK_SAMPLE(text, sc, s) ok_sample_(__LINE__, text, sc, s)
+
+/* What is known per sample is folded before it is checked: in data,
+ * is_data ? 1 : genWeight is 1 and needs no genWeight branch (the data
+ * files have none); in simulation it is genWeight, which must be there.
+ * sample == "NAME" folds the same way, and && and || by their left side. */
+static void test_sample_folding(void)
+{
+	const char *t = "sample tt xsec=729.84 sumw=auto tt.root\n"
+			"sample wjets xsec=15487.16 sumw=1e6 wj.root\n"
+			"sample data data d.root\n"
+			"weight w = is_data ? 1 : genWeight\n"
+			"define scaled = sample == \"wjets\" ? w * 1.025 : w\n"
+			"define kept = !is_data && genWeight > 0\n"
+			"define any_data = is_data || genWeight > 0\n"
+			"hist h = MET_pt bins=1 range=0,1\n";
+	enum { N = sizeof(columns) / sizeof(columns[0]) };
+	struct ql_column sim_cols[N + 1];
+	memcpy(sim_cols, columns, sizeof(columns));
+	sim_cols[N] = (struct ql_column){"genWeight", QL_FLOAT, false, NULL, 0, true};
+	const struct ql_schema sim = {sim_cols, N + 1};
+
+	/* Data, without genWeight. */
+	struct ql_query *q = OK_SAMPLE(t, &schema, 2);
+	if (q) {
+		const struct ql_node *w = def_expr(q, "w");
+		CHECK_EQ_I(w->kind, QN_INT);
+		CHECK_EQ_I(w->ival, 1);
+		CHECK(q->weight && q->weight->expr == w);
+		CHECK_EQ_I(def_expr(q, "scaled")->kind, QN_NAME); /* w */
+		const struct ql_node *k = def_expr(q, "kept");
+		CHECK(k->kind == QN_UNARY && k->type == QL_BOOL); /* !is_data: false */
+		const struct ql_node *a = def_expr(q, "any_data");
+		CHECK(a->kind == QN_NAME && a->type == QL_BOOL); /* is_data: true */
+		CHECK(q->stmts[q->nstmts - 1].u.hist.weight != NULL);
+		ql_free(q);
+	}
+	/* Simulation, with it; wjets scaled, ttbar not. */
+	for (int s = 0; s < 2; s++) {
+		q = OK_SAMPLE(t, &sim, s);
+		if (!q)
+			continue;
+		const struct ql_node *w = def_expr(q, "w");
+		CHECK(w->kind == QN_NAME && !strcmp(w->name, "genWeight"));
+		CHECK_EQ_I(w->column, N);
+		CHECK_EQ_I(w->type, QL_FLOAT);
+		const struct ql_node *sc = def_expr(q, "scaled");
+		CHECK_EQ_I(sc->kind, s == 1 ? QN_BINARY : QN_NAME);
+		const struct ql_node *k = def_expr(q, "kept");
+		CHECK(k->kind == QN_BINARY && k->op == QB_GT); /* genWeight > 0 */
+		const struct ql_node *a = def_expr(q, "any_data");
+		CHECK(a->kind == QN_BINARY && a->op == QB_GT);
+		ql_free(q);
+	}
+	/* The data sample checks against the simulation's branches too. */
+	q = OK_SAMPLE(t, &sim, 2);
+	ql_free(q);
+	/* The example analysis folds the same way: its scale variations
+	 * choose by the sample's name. */
+	q = OK_SAMPLE("sample wjets xsec=1 sumw=1 wj.root\nsample data data d.root\n"
+		      "weight w = is_data ? 1 : genWeight\n"
+		      "vary up: w = sample == \"wjets\" ? w * 1.025 : w\n"
+		      "hist h = MET_pt bins=1 range=0,1\n",
+		      &schema, 1);
+	if (q) {
+		CHECK_EQ_I(q->nvaries, 1);
+		ql_free(q);
+	}
+}
+
 /* ---- regressions: bugs found by these tests, fixed since ---- */
 
 /* Run fn in a child; report a crash as a failure. */
@@ -514,6 +605,7 @@ int main(void)
 	test_precedence();
 	test_lexical();
 	test_hist_labels();
+	test_sample_folding();
 	test_regressions();
 	if (failures) {
 		fprintf(stderr, "test_ql: %d failures\n", failures);
