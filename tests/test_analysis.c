@@ -266,14 +266,21 @@ static void test_folding(void)
 	CHECK(prepare(&j, ANALYSIS, 1, NULL) && eval_ninputs(j.prog[1]) == 2); /* Jet_pt, x */
 	CHECK(prepare(&j, ANALYSIS, 0, NULL) && eval_ninputs(j.prog[0]) == 3); /* and genWeight */
 	job_free(&j);
-	/* Unguarded, data's check fails and says which sample. */
+	/* Unguarded, data's check fails; said to be that sample's own (the
+	 * planner does when another sample passes), it names the sample. */
 	const char *bad = "sample mc mc.root\nsample dat data dat.root\nhist g = genWeight bins=1 range=0,1\n";
 	struct ql_query *q = NULL;
 	struct ql_error err;
 	struct ql_schema sc = {data_columns, NCOLS};
 	CHECK(ql_parse(bad, strlen(bad), "t.query", &q, &err) == 0);
 	CHECK(q && ql_check_sample(q, &sc, 1, &err) == -EINVAL);
-	CHECK(strstr(err.msg, "(in sample dat)") != NULL);
+	CHECK(strstr(err.msg, "unknown name 'genWeight'") && !strstr(err.msg, "(in sample"));
+	ql_free(q);
+	q = NULL;
+	CHECK(ql_parse(bad, strlen(bad), "t.query", &q, &err) == 0);
+	CHECK(q && ql_check_opts(q, &sc, &(struct ql_check_opts){.sample = 1, .name_sample = true},
+				 &err) == -EINVAL);
+	CHECK(strstr(err.msg, "unknown name 'genWeight' (in sample dat)") != NULL);
 	ql_free(q);
 }
 

@@ -294,6 +294,43 @@ static int open_file(struct plan *p, size_t i, struct rootio_file **f, struct ro
 	return open_file_locked(p, i, f, t, why, cap, NULL);
 }
 
+static int check_sample(struct plan *p, struct ql_query *q, int s, bool named, struct ql_error *err)
+{
+	return ql_check_opts(q, &(struct ql_schema){p->scols[s], p->nscols[s]},
+			     &(struct ql_check_opts){.sample = s, .basedir = p->basedir, .name_sample = named},
+			     err);
+}
+
+/* Whether some sample but s checks: then s's error is its own. */
+static bool another_passes(struct plan *p, int s)
+{
+	for (int t = 0; t < p->nq; t++) {
+		struct ql_query *q = NULL;
+		struct ql_error e;
+		if (t == s || !p->scols[t] || ql_parse(p->text, p->text_len, p->q->filename, &q, &e))
+			continue;
+		bool ok = check_sample(p, q, t, false, &e) == 0;
+		ql_free(q);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* Sample s checked again on a fresh parse, its error saying "(in sample
+ * NAME)"; the query kept in p->qs[s]. */
+static int recheck_named(struct plan *p, int s, struct ql_error *err)
+{
+	struct ql_query *q = NULL;
+	int rc = ql_parse(p->text, p->text_len, p->q->filename, &q, err);
+	if (!rc)
+		rc = check_sample(p, q, s, true, err);
+	if (!rc)
+		rc = -EINVAL; /* it failed before: it must again */
+	ql_free(q);
+	return rc;
+}
+
 /* Per sample: the schema of its first file here, the query checked
  * against it for that sample, the program.  A check that fails names the
  * sample when there are several (ql_check() says which). */
@@ -315,6 +352,8 @@ static int compile_samples(struct plan *p, struct ql_error *err)
 	memset(p->nscols, 0, (size_t)nq * sizeof(*p->nscols));
 	p->nq = nq;
 	p->qs[0] = p->q;
+	/* Every sample's schema first: an error is then said to be one
+	 * sample's own only when another sample passes the same check. */
 	for (int s = 0; s < nq; s++) {
 		size_t first = 0;
 		while (first < p->nfiles && p->files[first].sample != s)
@@ -329,11 +368,16 @@ static int compile_samples(struct plan *p, struct ql_error *err)
 		rc = make_schema(p, t, s);
 		rootio_tree_close(t);
 		rootio_close(f);
-		if (!rc && s && (rc = ql_parse(p->text, p->text_len, p->q->filename, &p->qs[s], err)))
+		if (rc)
 			return rc;
-		if (!rc)
-			rc = ql_check_in(p->qs[s], &(struct ql_schema){p->scols[s], p->nscols[s]}, s, p->basedir,
-					 err);
+	}
+	for (int s = 0; s < nq; s++) {
+		if (!p->scols[s])
+			continue;
+		int rc = s ? ql_parse(p->text, p->text_len, p->q->filename, &p->qs[s], err) : 0;
+		if (!rc && (rc = check_sample(p, p->qs[s], s, false, err)) == -EINVAL && nq > 1 &&
+		    another_passes(p, s))
+			rc = recheck_named(p, s, err);
 		if (!rc)
 			rc = eval_compile(p->qs[s], &p->progs[s]);
 		if (rc)

@@ -80,6 +80,11 @@ enum ql_binop {
 
 struct ql_define;
 
+/* Where something is written: for errors about it. */
+struct ql_place {
+	int line, col, len;
+};
+
 struct ql_node {
 	enum ql_kind kind;
 	int op;               /* unary/binary operator, or function id after check */
@@ -207,7 +212,7 @@ struct ql_hist {
 	int nregion_names;
 	int *regions;
 	int nregions;
-	int line_region;          /* where region(s)= is written: col of the option */
+	struct ql_place *region_at; /* where each name of region(s)= is written */
 	/* After check, with variations: per variation v the roots (x, y, z,
 	 * weight, value) in that variation: vroots[v * QL_VROOTS + k]. */
 	struct ql_node **vroots;
@@ -283,6 +288,15 @@ int ql_check_sample(struct ql_query *q, const struct ql_schema *schema, int samp
  * (NULL: the current folder). */
 int ql_check_in(struct ql_query *q, const struct ql_schema *schema, int sample, const char *basedir,
 		struct ql_error *err);
+/* All of it: name_sample makes every error end "(in sample NAME)", for an
+ * error that is that sample's own (the caller has seen another pass). */
+struct ql_check_opts {
+	int sample;
+	const char *basedir;
+	bool name_sample;
+};
+int ql_check_opts(struct ql_query *q, const struct ql_schema *schema, const struct ql_check_opts *o,
+		  struct ql_error *err);
 
 /* The name a list is shown by in messages ("nJet", "Muon_pt[good]"). */
 const char *ql_list_name(const struct ql_query *q, int list);

@@ -87,9 +87,12 @@ bool ql_cfail(struct ql_checker *c, const struct ql_node *n, const char *hint, c
 	if (!c->failed) {
 		char msg[256];
 		int k = snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
-		/* Each sample is checked on its own files. */
+		/* A copy of a variation's, or an error of one sample's only (the
+		 * caller knows: another sample checks). */
 		const struct ql_query *q = c->q;
-		if (q->nsamples > 1 && k > 0 && (size_t)k < sizeof(msg) && c->sample >= 0 &&
+		if (c->variation && k > 0 && (size_t)k < sizeof(msg))
+			k += snprintf(msg + k, sizeof(msg) - (size_t)k, " (in variation %s)", c->variation);
+		if (c->name_sample && k > 0 && (size_t)k < sizeof(msg) && c->sample >= 0 &&
 		    c->sample < q->nsamples)
 			snprintf(msg + k, sizeof(msg) - (size_t)k, " (in sample %s)",
 				 q->samples[c->sample].name);
@@ -198,7 +201,8 @@ static bool check_name(struct ql_checker *c, struct ql_node *n)
 		return true;
 	}
 	/* Unknown: suggest the closest branch or define names. */
-	size_t nc = sc->ncols + (size_t)c->ndefines;
+	static const char *const sample_names[] = {"is_data", "sample", "xsec", "lumi", "sumw"};
+	size_t nc = sc->ncols + (size_t)c->ndefines + 5;
 	const char **cands = malloc((nc ? nc : 1) * sizeof(*cands));
 	char hint[512] = "";
 	if (cands) {
@@ -207,6 +211,8 @@ static bool check_name(struct ql_checker *c, struct ql_node *n)
 			cands[k++] = sc->cols[i].name;
 		for (int i = 0; i < c->ndefines; i++)
 			cands[k++] = c->defines[i]->name;
+		for (int i = 0; c->q->nsamples && i < 5; i++)
+			cands[k++] = sample_names[i];
 		ql_suggest(n->name, (const char *const *)cands, k, hint, sizeof(hint));
 		free(cands);
 	}
@@ -606,14 +612,22 @@ int ql_check_sample(struct ql_query *q, const struct ql_schema *schema, int samp
 int ql_check_in(struct ql_query *q, const struct ql_schema *schema, int sample, const char *basedir,
 		struct ql_error *err)
 {
-	struct ql_checker c = {.q = q, .sc = schema, .err = err, .sample = sample, .basedir = basedir};
+	return ql_check_opts(q, schema, &(struct ql_check_opts){.sample = sample, .basedir = basedir}, err);
+}
+
+int ql_check_opts(struct ql_query *q, const struct ql_schema *schema, const struct ql_check_opts *o,
+		  struct ql_error *err)
+{
+	struct ql_checker c = {.q = q, .sc = schema, .err = err, .sample = o->sample,
+			       .basedir = o->basedir, .name_sample = o->name_sample};
 	c.defines = calloc((size_t)q->nstmts + 1, sizeof(*c.defines));
 	if (!c.defines)
 		return -ENOMEM;
 	for (int i = 0; i < q->nstmts && !c.failed; i++) {
 		struct ql_stmt *s = &q->stmts[i];
 		if (s->kind == QS_DEFINE) {
-			check_define(&c, s);
+			if (check_define(&c, s) && &s->u.define == q->weight)
+				ql_check_weight(&c);
 		} else if (s->kind == QS_FILTER) {
 			struct ql_node *e = s->u.filter.expr;
 			if (!ql_check_node(&c, e))

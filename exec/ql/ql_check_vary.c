@@ -66,6 +66,8 @@ bool ql_check_sample_value(struct ql_checker *c, struct ql_node *n)
 
 static bool is_sample_name(const struct ql_node *n)
 {
+	while (n->kind == QN_NAME && n->define)
+		n = n->define->expr;
 	return n->kind == QN_NAME && !n->define && n->column < 0 && n->op == QL_SV_SAMPLE;
 }
 
@@ -173,14 +175,12 @@ bool ql_check_hist_regions(struct ql_checker *c, struct ql_hist *h)
 			if (!strcmp(names[k], name))
 				r = k;
 		}
-		struct ql_node at = {.line = 0, .col = h->line_region, .len = 6};
-		for (int s = 0; s < q->nstmts; s++)
-			if (q->stmts[s].kind == QS_HIST && &q->stmts[s].u.hist == h)
-				at.line = q->stmts[s].line;
+		const struct ql_place *w = &h->region_at[i];
+		struct ql_node at = {.line = w->line, .col = w->col, .len = w->len};
 		if (r < 0) {
 			char hint[512];
 			ql_suggest(name, names, (size_t)q->nregions, hint, sizeof(hint));
-			return ql_cfail(c, &at, *hint ? hint : "regions are named on region lines above the histogram",
+			return ql_cfail(c, &at, *hint ? hint : "regions are named on region lines",
 					"no region is named '%s'", name, NULL);
 		}
 		for (int k = 0; k < i; k++)
@@ -271,6 +271,23 @@ static struct ql_node *subst(struct subst *s, struct ql_node *n, bool *oom)
 	return copy;
 }
 
+/* A name's closest branches and defines, for a hint. */
+static void closest(const struct ql_checker *c, const char *name, char *hint, size_t cap)
+{
+	size_t nc = c->sc->ncols + (size_t)c->ndefines;
+	const char **cands = malloc((nc ? nc : 1) * sizeof(*cands));
+	*hint = 0;
+	if (!cands)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < c->sc->ncols; i++)
+		cands[k++] = c->sc->cols[i].name;
+	for (int i = 0; i < c->ndefines; i++)
+		cands[k++] = c->defines[i]->name;
+	ql_suggest(name, cands, k, hint, cap);
+	free(cands);
+}
+
 static bool resolve_target(struct ql_checker *c, struct ql_vary_target *t)
 {
 	struct ql_node at = {.line = t->line, .col = t->col, .len = t->len};
@@ -278,14 +295,20 @@ static bool resolve_target(struct ql_checker *c, struct ql_vary_target *t)
 		if (!strcmp(c->defines[i]->name, t->name))
 			t->define = c->defines[i];
 	if (!t->define) {
+		if (ql_sample_value_name(t->name) && c->q->nsamples)
+			return ql_cfail(c, &at, "vary what depends on it instead, e.g. a define that reads it",
+					"'%s' is a sample's value and cannot be varied", t->name, NULL);
 		for (size_t i = 0; i < c->sc->ncols; i++)
 			if (!strcmp(c->sc->cols[i].name, t->name) && c->sc->cols[i].readable)
 				t->column = (int)i;
-		if (t->column < 0)
-			return ql_cfail(c, &at, "a variation replaces a branch or a define of the query",
+		if (t->column < 0) {
+			char hint[512];
+			closest(c, t->name, hint, sizeof(hint));
+			return ql_cfail(c, &at, *hint ? hint : "a variation replaces a branch or a define of the query",
 					"unknown name '%s'", t->name, NULL);
-		for (int l = 0; l < c->q->nlists; l++)
-			if (!strcmp(c->q->lists[l], t->name))
+		}
+		for (size_t i = 0; i < c->sc->ncols; i++)
+			if (c->sc->cols[i].counter && !strcmp(c->sc->cols[i].counter, t->name))
 				return ql_cfail(c, &at, "vary the list's values (Jet_pt), not its length",
 						"'%s' counts a list and cannot be varied", t->name, NULL);
 	}
@@ -343,8 +366,7 @@ static bool vary_roots(struct ql_checker *c, struct ql_vary *v, struct subst *s)
 				return false;
 			if (e && e != root[k] && st->kind != QS_HIST && (e->jagged || e->type != QL_BOOL))
 				return ql_cfail(c, e, "vary a value by one of its kind",
-						"in variation '%s' this is no longer one true/false per event",
-						v->name, NULL);
+						"this is no longer one true/false per event", NULL, NULL);
 		}
 		if (st->kind == QS_HIST) {
 			/* The copies must still line up as the histogram needs. */
@@ -360,8 +382,7 @@ static bool vary_roots(struct ql_checker *c, struct ql_vary *v, struct subst *s)
 			for (int a = 0; a < h->ndim; a++)
 				if (h->axes[a].is_cat && !h->axes[a].cat_str && r[a]->type == QL_FLOAT)
 					return ql_cfail(c, r[a], "integer categories take an integer value",
-							"in variation '%s' this is a number, not an integer",
-							v->name, NULL);
+							"this is a number, not an integer", NULL, NULL);
 			if (r[3] && r[3]->jagged && (!tmp.jagged || r[3]->list != tmp.list))
 				return ql_cfail(c, r[3], "in a variation, the weight must still line up",
 						"the weight does not line up with what is filled", NULL, NULL);
@@ -371,15 +392,18 @@ static bool vary_roots(struct ql_checker *c, struct ql_vary *v, struct subst *s)
 	return !oom || ql_cfail(c, &(struct ql_node){.line = 1}, NULL, "out of memory", NULL, NULL);
 }
 
+bool ql_check_weight(struct ql_checker *c)
+{
+	const struct ql_node *w = c->q->weight->expr;
+	if (w->jagged || w->type == QL_STR)
+		return ql_cfail(c, w, "the event weight is one number per event",
+				"the weight is %s", w->jagged ? "a list" : "a string", NULL);
+	return true;
+}
+
 bool ql_check_analysis(struct ql_checker *c)
 {
 	struct ql_query *q = c->q;
-	if (q->weight) {
-		const struct ql_node *w = q->weight->expr;
-		if (w->jagged || w->type == QL_STR)
-			return ql_cfail(c, w, "the event weight is one number per event",
-					"the weight is %s", w->jagged ? "a list" : "a string", NULL);
-	}
 	int V = q->nvaries;
 	if (!V)
 		return true;
@@ -413,7 +437,9 @@ bool ql_check_analysis(struct ql_checker *c)
 		}
 		memset(s.done, 0, ((size_t)c->ndefines + 1) * sizeof(*s.done));
 		s.v = v;
+		c->variation = v->name; /* errors in the copies say which */
 		ok = ok && vary_roots(c, v, &s);
+		c->variation = NULL;
 	}
 	free(s.memo);
 	free(s.done);

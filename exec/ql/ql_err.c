@@ -35,10 +35,18 @@ void ql_fail(struct ql_error *err, const char *filename, const char *text, int l
 	if (p && line > 0 && n < cap) {
 		const char *e = strchr(p, '\n');
 		int w = e ? (int)(e - p) : (int)strlen(p);
+		/* A line is shown 200 bytes at most: from its start, or around a
+		 * spot so far along that the caret line would not fit. */
+		int from = col > 1000 ? col - 100 : 1;
+		if (from > w)
+			from = w > 0 ? w : 1;
+		const char *cut = from > 1 ? "..." : "";
+		w -= from - 1;
 		if (w > 200)
 			w = 200;
-		n += (size_t)snprintf(err->text + n, cap - n, "  %.*s\n  ", w, p);
-		for (int i = 1; i < col && n + 2 < cap; i++)
+		n += (size_t)snprintf(err->text + n, cap - n, "  %s%.*s\n  %s", cut, w, p + from - 1,
+				      from > 1 ? "   " : "");
+		for (int i = from; i < col && n + 2 < cap; i++)
 			err->text[n++] = p[i - 1] == '\t' ? '\t' : ' ';
 		if (n + 2 < cap)
 			err->text[n++] = '^';

@@ -33,6 +33,8 @@ struct ql_checker {
 	int ndefines;
 	int sample;           /* the sample checked for */
 	const char *basedir;  /* where relative paths of lookup files start (NULL: ".") */
+	const char *variation; /* checking the copies of this variation (errors say so) */
+	bool name_sample;     /* errors say "(in sample X)": this sample's own */
 	bool failed;
 };
 
@@ -75,6 +77,8 @@ int ql_fold_sample(struct ql_checker *c, struct ql_node *n);
  * histogram takes from them, and every variation's expressions. */
 bool ql_check_analysis(struct ql_checker *c);
 bool ql_check_region(struct ql_checker *c, struct ql_region *r);
+/* The weight statement's define, just checked: one number per event. */
+bool ql_check_weight(struct ql_checker *c);
 /* A name node of the weight define, written at line (for a histogram
  * that takes the event weight); NULL on ENOMEM. */
 struct ql_node *ql_weight_name(struct ql_checker *c, int line);
@@ -145,5 +149,7 @@ bool ql_parse_lumi(struct parser *p, const struct token *kw);
 bool ql_parse_weight(struct parser *p, const struct token *kw);
 bool ql_parse_region(struct parser *p, const struct token *kw);
 bool ql_parse_vary(struct parser *p, const struct token *kw);
+/* After the last line: lumi and cross sections make sense together. */
+void ql_check_scales(struct parser *p);
 
 #endif

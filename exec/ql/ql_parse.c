@@ -671,6 +671,8 @@ int ql_parse(const char *text, size_t len, const char *filename, struct ql_query
 		ql_fail(err, q->filename, q->text, q->dataset_line, 1, 7,
 			"give every file on the line of its sample",
 			"a query with samples takes no dataset line");
+	else if (!p.failed)
+		ql_check_scales(&p);
 	if (p.failed || (q->ndatasets == 0) == (q->nsamples == 0)) {
 		if (p.failed && err && !err->text[0])
 			ql_fail(err, q->filename, q->text, p.tok.line, p.tok.col, 1, NULL, "out of memory");

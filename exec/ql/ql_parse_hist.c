@@ -19,11 +19,13 @@ struct hist_opts {
 	struct ql_node *weight;
 	char *title, *value_label;
 	char **region_names;
-	int nregion_names, region_col;
+	int nregion_names;
+	struct ql_place *region_at;
+	const char *axis_by[QL_MAX_DIM]; /* the option that named each axis (zedges=, ...) */
 	bool one_region;
 	int maxdim;            /* numbers bins= takes: the histogram's axes, at least 2 */
 	bool own_bins;         /* bins= or range= given by the histogram, not the defaults */
-	bool own_edges[QL_MAX_DIM], own_cats[QL_MAX_DIM], own_region;
+	bool own_edges[QL_MAX_DIM], own_cats[QL_MAX_DIM], own_region, own_labels;
 };
 
 /* The options of a hist statement, in the order the hint lists them. */
@@ -63,6 +65,11 @@ static bool parse_hist_text(struct parser *p, struct hist_opts *o, const struct 
 			ql_fail_tok(p, key, "give one of them", "label= and xlabel= both name the x axis");
 			return false;
 		}
+		if (o->own_labels) {
+			ql_fail_tok(p, key, "give labels= alone, or label=, ylabel= for each axis",
+				    "labels= and label= both name the x axis");
+			return false;
+		}
 		o->xlabel_by = hist_keys[which];
 		o->labels[0] = s;
 	} else if (which == K_YLABEL) {
@@ -75,8 +82,14 @@ static bool parse_hist_text(struct parser *p, struct hist_opts *o, const struct 
 }
 
 /* labels="x", "y", "z": one per axis. */
-static bool parse_labels(struct parser *p, struct hist_opts *o)
+static bool parse_labels(struct parser *p, struct hist_opts *o, const struct token *key)
 {
+	if (o->maxdim && o->xlabel_by) {
+		ql_fail_tok(p, key, "give labels= alone, or label=, ylabel= for each axis",
+			    "labels= and label= both name the x axis");
+		return false;
+	}
+	o->own_labels = o->maxdim != 0;
 	for (int a = 0;; a++) {
 		if (p->tok.t != T_STRING || a == QL_MAX_DIM) {
 			ql_fail_tok(p, &p->tok, "labels=\"x\", \"y\", \"z\": one string per axis",
@@ -117,11 +130,12 @@ static bool parse_categories(struct parser *p, struct hist_opts *o, int axis)
 	struct token first = p->tok;
 	ax->cat_str = first.t == T_STRING;
 	for (;;) {
-		struct token t = p->tok;
+		struct token t = p->tok, at = t;
 		bool neg = t.t == T_MINUS;
 		if (neg) {
 			ql_lex(p);
 			t = p->tok;
+			at.len = t.col + t.len - at.col;
 		}
 		if (n == 1024) {
 			ql_fail_tok(p, &t, NULL, "at most 1024 categories");
@@ -140,7 +154,7 @@ static bool parse_categories(struct parser *p, struct hist_opts *o, int axis)
 		}
 		for (int i = 0; i < n; i++)
 			if (ax->cat_str ? !strcmp(sv[i], sv[n]) : iv[i] == iv[n]) {
-				ql_fail_tok(p, &t, NULL, "a category is listed twice");
+				ql_fail_tok(p, &at, NULL, "a category is listed twice");
 				return false;
 			}
 		n++;
@@ -167,13 +181,13 @@ static bool parse_categories(struct parser *p, struct hist_opts *o, int axis)
 static bool parse_region_names(struct parser *p, struct hist_opts *o, bool one)
 {
 	char *v[QL_MAX_REGIONS];
+	struct ql_place at[QL_MAX_REGIONS];
 	int n = 0;
 	if (o->own_region) {
 		ql_fail_tok(p, &p->tok, "give one of them", "region= or regions= is given twice");
 		return false;
 	}
 	o->own_region = o->maxdim != 0;
-	o->region_col = p->tok.col;
 	for (;;) {
 		struct token t;
 		if (n == QL_MAX_REGIONS || !ql_lex_label(p, &t)) {
@@ -181,15 +195,18 @@ static bool parse_region_names(struct parser *p, struct hist_opts *o, bool one)
 				    n == QL_MAX_REGIONS ? "too many regions" : "expected a region's name");
 			return false;
 		}
+		at[n] = (struct ql_place){t.line, t.col, t.len};
 		if (!(v[n++] = ql_tok_str(p, &t)))
 			return false;
 		if (one || p->tok.t != T_COMMA)
 			break;
 		/* ql_lex_label reads from the text after the comma. */
 	}
-	if (!(o->region_names = arena_alloc(p->q->arena, (size_t)n * sizeof(char *))))
+	if (!(o->region_names = arena_alloc(p->q->arena, (size_t)n * sizeof(char *))) ||
+	    !(o->region_at = arena_alloc(p->q->arena, (size_t)n * sizeof(*at))))
 		return false;
 	memcpy(o->region_names, v, (size_t)n * sizeof(char *));
+	memcpy(o->region_at, at, (size_t)n * sizeof(*at));
 	o->nregion_names = n;
 	o->one_region = one;
 	return true;
@@ -240,7 +257,13 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	case K_YEDGES:
 	case K_ZEDGES: {
 		int a = which == K_YEDGES ? 1 : which == K_ZEDGES ? 2 : 0;
+		if (o->maxdim && o->own_cats[a]) {
+			ql_fail_tok(p, &key, "an axis is binned by edges= or is categories=, not both",
+				    "this axis already has categories");
+			return false;
+		}
 		o->own_edges[a] = o->maxdim != 0;
+		o->axis_by[a] = hist_keys[which];
 		return parse_edges(p, o, a);
 	}
 	case K_CATEGORIES:
@@ -248,11 +271,17 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	case K_YCATEGORIES:
 	case K_ZCATEGORIES: {
 		int a = which == K_YCATEGORIES ? 1 : which == K_ZCATEGORIES ? 2 : 0;
+		if (o->maxdim && o->own_edges[a]) {
+			ql_fail_tok(p, &key, "an axis is binned by edges= or is categories=, not both",
+				    "this axis already has edges");
+			return false;
+		}
 		o->own_cats[a] = o->maxdim != 0;
+		o->axis_by[a] = hist_keys[which];
 		return parse_categories(p, o, a);
 	}
 	case K_LABELS:
-		return parse_labels(p, o);
+		return parse_labels(p, o, &key);
 	case K_WEIGHT:
 		return (o->weight = ql_parse_expr(p)) != NULL;
 	default:
@@ -377,7 +406,7 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 		ql_fail_tok(p, &name,
 			    profile ? "profile NAME = X, VALUE bins=N range=lo,hi"
 				    : "hist NAME = EXPR bins=N range=lo,hi",
-			    "expected the histogram's name");
+			    profile ? "expected the profile's name" : "expected the histogram's name");
 		return false;
 	}
 	h->name = ql_tok_str(p, &name);
@@ -447,14 +476,35 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 	}
 	h->region_names = o.region_names;
 	h->nregion_names = o.nregion_names;
-	h->line_region = o.region_col;
+	h->region_at = o.region_at;
 	if (o.one_region)
 		h->region = -2; /* one region, resolved by check */
-	for (int a = h->ndim; a < QL_MAX_DIM; a++)
-		if (o.edges[a] || o.cats[a].is_cat || o.labels[a]) {
-			ql_fail_tok(p, &name, NULL, "an option names an axis the histogram does not have");
+	/* An axis the histogram does not have: the defaults' options for it
+	 * are for other histograms; its own are a mistake. */
+	for (int a = h->ndim; a < QL_MAX_DIM; a++) {
+		bool own = o.own_edges[a] || o.own_cats[a] || (o.own_labels && o.labels[a]);
+		if (own) {
+			char msg[120];
+			snprintf(msg, sizeof(msg), "%s names axis %d; the histogram has %d",
+				 o.axis_by[a] && (o.own_edges[a] || o.own_cats[a]) ? o.axis_by[a] : "labels=",
+				 a + 1, h->ndim);
+			ql_fail_tok(p, &name, NULL, msg);
 			return false;
 		}
+		o.edges[a] = NULL;
+		o.cats[a].is_cat = false;
+		o.labels[a] = NULL;
+	}
+	if (o.own_bins && o.nbins) {
+		bool all_given = true;
+		for (int a = 0; a < h->ndim; a++)
+			all_given &= o.edges[a] || o.cats[a].is_cat;
+		if (all_given) {
+			ql_fail_tok(p, &o.bins_at, "give bins= and range=, or edges=/categories=",
+				    "bins= is given, but every axis has edges= or categories=");
+			return false;
+		}
+	}
 	return make_axes(p, h, &o, &name);
 }
 

@@ -43,8 +43,8 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 		return false;
 	struct ql_sample *sm = &q->samples[q->nsamples];
 	*sm = (struct ql_sample){.line = kw->line};
-	struct token t, name = {0};
-	bool quoted;
+	struct token t, name = {0}, kind_at = {0}, scale_at = {0};
+	bool quoted, given[3] = {false};
 	char **files = arena_alloc(q->arena, 4096 * sizeof(*files));
 	if (!files)
 		return false;
@@ -74,6 +74,12 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 		}
 		char *eq = quoted ? NULL : strchr(w, '=');
 		if (!quoted && (!strcmp(w, "data") || !strcmp(w, "simulation"))) {
+			if (kind_at.s) {
+				ql_fail_tok(p, &t, "a sample is data or simulation (the default)",
+					    "data or simulation is given twice");
+				return false;
+			}
+			kind_at = t;
 			sm->is_data = w[0] == 'd';
 			continue;
 		}
@@ -97,11 +103,21 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 			ql_suggest(w, opts, 3, hint, sizeof(hint));
 			size_t n = strlen(hint);
 			snprintf(hint + n, sizeof(hint) - n,
-				 "%sa sample takes data, xsec=, sumw= and lumi=, then its files",
+				 "%sa sample takes data, xsec=, sumw= and lumi=, then its files (put a "
+				 "path that holds '=' in double quotes)",
 				 n ? " " : "");
 			ql_fail_tok(p, &t, hint, "unknown sample option");
 			return false;
 		}
+		if (given[k]) {
+			char msg[64];
+			snprintf(msg, sizeof(msg), "%s= is given twice", opts[k]);
+			ql_fail_tok(p, &t, "keep one", msg);
+			return false;
+		}
+		given[k] = true;
+		if (!scale_at.s)
+			scale_at = t;
 		if (k == 1 && !strcmp(val, "auto")) {
 			sm->has_sumw = sm->sumw_auto = true;
 			continue;
@@ -125,9 +141,9 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 			    sm->name ? "the sample names no file" : "expected the sample's name");
 		return false;
 	}
-	if (sm->is_data && (sm->has_xsec || sm->has_sumw)) {
-		ql_fail_tok(p, &name, "data are not scaled: leave xsec= and sumw= out",
-			    "a data sample takes no cross section or sum of weights");
+	if (sm->is_data && (sm->has_xsec || sm->has_sumw || sm->has_lumi)) {
+		ql_fail_tok(p, &scale_at, "data are not scaled: leave xsec=, sumw= and lumi= out",
+			    "a data sample takes no cross section, sum of weights or luminosity");
 		return false;
 	}
 	/* A cross section is divided by the sum of generator weights: the
@@ -153,9 +169,15 @@ bool ql_parse_lumi(struct parser *p, const struct token *kw)
 		ql_fail_tok(p, kw, "keep one lumi line", "lumi is given twice");
 		return false;
 	}
+	struct token at = p->tok;
+	if (at.t == T_NL || at.t == T_EOF) {
+		ql_fail_tok(p, kw, "lumi 3378: the integrated luminosity, in the inverse of the cross "
+			    "sections' unit (pb^-1 for xsec in pb)", "lumi takes a number");
+		return false;
+	}
 	if (!ql_parse_number(p, &v) || !(v > 0) || !isfinite(v)) {
 		if (!p->failed)
-			ql_fail_tok(p, kw, "lumi 3378", "lumi takes a positive number");
+			ql_fail_tok(p, &at, "lumi 3378", "lumi takes a positive number");
 		return false;
 	}
 	q->lumi = v;
@@ -207,7 +229,7 @@ bool ql_parse_weight(struct parser *p, const struct token *kw)
 /* "NAME:" of a region or a variation, new among names[0..n): the name
  * (arena), or NULL with the error set. */
 static char *label_colon(struct parser *p, const char *what, const char *example, char *const *names,
-			 int n)
+			 int n, struct token *where)
 {
 	struct token name;
 	char msg[80];
@@ -219,6 +241,8 @@ static char *label_colon(struct parser *p, const char *what, const char *example
 	}
 	ql_lex(p);
 	char *nm = ql_tok_str(p, &name);
+	if (where)
+		*where = name;
 	return nm && !names_taken(p, &name, what, nm, names, n) ? nm : NULL;
 }
 
@@ -233,7 +257,7 @@ bool ql_parse_region(struct parser *p, const struct token *kw)
 	char *names[QL_MAX_REGIONS];
 	for (int i = 0; i < q->nregions; i++)
 		names[i] = q->regions[i]->name;
-	char *nm = label_colon(p, "region", "region 4j2b: nbtag >= 2", names, q->nregions);
+	char *nm = label_colon(p, "region", "region 4j2b: nbtag >= 2", names, q->nregions, NULL);
 	if (!nm)
 		return false;
 	struct ql_stmt *s = ql_new_stmt(p, QS_REGION, kw->line);
@@ -261,13 +285,19 @@ bool ql_parse_vary(struct parser *p, const struct token *kw)
 		ql_fail_tok(p, kw, NULL, "too many variations (at most 256)");
 		return false;
 	}
-	char *names[QL_MAX_VARIES + 1];
-	names[0] = "nominal";
+	char *names[QL_MAX_VARIES];
 	for (int i = 0; i < q->nvaries; i++)
-		names[i + 1] = q->varies[i]->name;
-	char *nm = label_colon(p, "variation", "vary jes_up: Jet_pt = Jet_pt * 1.03", names, q->nvaries + 1);
+		names[i] = q->varies[i]->name;
+	struct token at;
+	char *nm = label_colon(p, "variation", "vary jes_up: Jet_pt = Jet_pt * 1.03", names, q->nvaries,
+			       &at);
 	if (!nm)
 		return false;
+	if (!strcmp(nm, "nominal")) {
+		ql_fail_tok(p, &at, "give the variation another name",
+			    "'nominal' names the values that are not varied");
+		return false;
+	}
 	struct ql_stmt *s = ql_new_stmt(p, QS_VARY, kw->line);
 	if (!s) {
 		ql_fail_tok(p, kw, NULL, "too many statements");
@@ -310,4 +340,17 @@ bool ql_parse_vary(struct parser *p, const struct token *kw)
 	v->index = q->nvaries;
 	q->varies[q->nvaries++] = v;
 	return true;
+}
+
+/* After the last line: a lumi needs samples to scale.  (A scaled sample
+ * without one is scaled to a luminosity of 1: cross section per bin.) */
+void ql_check_scales(struct parser *p)
+{
+	struct ql_query *q = p->q;
+	if (q->has_lumi && !q->nsamples) {
+		ql_fail(p->err, q->filename, q->text, q->lumi_line, 1, 4,
+			"write the files on sample lines with their cross sections",
+			"lumi scales samples, and the query has none");
+		p->failed = true;
+	}
 }

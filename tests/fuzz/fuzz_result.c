@@ -37,7 +37,7 @@ static const char *const queries[] = {
 	D "filter HLT\nhist w1 = MET_pt bins=2 range=0,50 weight=w\n"
 	  "hist w2 = MET_pt, nJet bins=2,1 range=0,1,0,1 weight=w\nhist u = nJet bins=1 range=0,1\n",
 	D,
-	"sample a xsec=2 sumw=auto a.root\nsample d data d.root\nweight w = x\nfilter f: HLT\n"
+	"lumi 1\nsample a xsec=2 sumw=auto a.root\nsample d data d.root\nweight w = x\nfilter f: HLT\n"
 	"region r1: HLT\nregion r2: HLT\nvary up: x = x * 2\n"
 	"hist h = x bins=2 range=0,1 regions=r1,r2\nhist g = x bins=1 range=0,1 region=r2\n",
 };
