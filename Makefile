@@ -7,6 +7,7 @@
 #   make fuzz    build the libFuzzer targets with clang in build-fuzz/
 #   make bench   build, run the reader benchmark
 #   make bench-remote  build, run bench/remote_bench.py (root, xrootd; BENCH_REMOTE_ARGS)
+#   make bench-agc     build, run bench/agc_bench.py (the AGC query's speed; BENCH_AGC_ARGS)
 #   make clean   remove the build directories
 
 SHELL := /bin/bash
@@ -19,6 +20,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= 2
 BENCH_ARGS ?=
 BENCH_REMOTE_ARGS ?=
+BENCH_AGC_ARGS ?=
 
 # ctest fails when it finds no test at all: a run that tested nothing
 # must not pass.
@@ -27,7 +29,7 @@ CTEST := ctest --output-on-failure --no-tests=error --no-label-summary -j$(TEST_
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build test asan tsan fuzz bench bench-remote demo clean
+.PHONY: all deps build test asan tsan fuzz bench bench-remote bench-agc demo clean
 
 all: build
 
@@ -83,6 +85,12 @@ bench: build
 # (skipped) without them.  Not part of `make bench`: a few minutes.
 bench-remote: build
 	/usr/bin/python3 bench/remote_bench.py $(BENCH_REMOTE_ARGS)
+
+# The AGC ttbar query (examples/agc_ttbar.query): its rate on one and two
+# cores, the cost of its variations, instruction counts (bench/README.md).
+# Not part of `make bench`: about 2.5 minutes on two cores.
+bench-agc: build
+	/usr/bin/python3 bench/agc_bench.py --anafs build/anafs $(BENCH_AGC_ARGS)
 
 # The whole idea in one command: list a shipped ROOT file, mount anafs on
 # build/demo-mnt (state in build/demo-state, fresh each time), submit
