@@ -103,6 +103,9 @@ static void print_json(const struct rootio_tree *t, const struct rootio_tree_inf
 	json_string(stdout, ti->classname);
 	printf(", \"entries\": %lld, \"title\": ", (long long)rootio_tree_entries(t));
 	json_string(stdout, rootio_tree_title(t));
+	/* A string: a 64-bit number is more than a JSON reader's double holds.
+	 * random_normal() is seeded by it (docs/analysis.md). */
+	printf(", \"fingerprint\": \"%llu\"", (unsigned long long)rootio_tree_fingerprint(t));
 	printf(", \"branches\": [");
 	for (size_t i = 0; i < rootio_tree_ncolumns(t); i++) {
 		printf(i ? ",\n    " : "\n    ");

@@ -413,6 +413,10 @@ static void test_errors_sample_values(void)
 	BAD("sample tt xsec=1 tt.root\nhist h = sumw bins=1 range=0,1\n", -EINVAL, 2, 10,
 	    "sumw of sample 'tt' is known only once every event is read", give);
 	/* With samples, their values' names are taken. */
+	/* Categories of the sample's name must be samples. */
+	BAD_EVERY(S3 "hist h = sample categories=\"ttbar\",\"wjet\"\n", 4, 10,
+		  "category 'wjet' is no sample's name", "did you mean wjets?");
+	ql_free(OK(S3 "hist h = sample categories=\"ttbar\",\"data\"\n"));
 	BAD_EVERY(S3 "define is_data = 1\n", 4, 1, "'is_data' is a reserved name",
 		  "give the define another name");
 	BAD_EVERY(S3 "define sample = 1\n", 4, 1, "'sample' is a reserved name", NULL);
@@ -478,7 +482,7 @@ static void test_errors_categories(void)
 	BAD(D "hist h = \"a\" categories=1,2\n", -EINVAL, 2, 10,
 	    "the categories are integers, the value a string",
 	    "write the categories as strings: categories=\"ee\",\"mumu\"");
-	BAD(D "hist h = nJet categories=\"a\",\"b\"\n", -EINVAL, 2, 10, "this is integer, not a string",
+	BAD(D "hist h = nJet categories=\"a\",\"b\"\n", -EINVAL, 2, 10, "this is an integer, not a string",
 	    "string categories take a string value, like a ? \"ee\" : \"mumu\"");
 	BAD(D "hist h = \"a\" bins=1 range=0,1\n", -EINVAL, 2, 10, "a binned axis needs numbers, not strings",
 	    "a string is filled into a category axis: categories=\"a\",\"b\"");
@@ -585,8 +589,8 @@ static void test_errors_defaults(void)
 	ql_free(OK(D "defaults labels=\"a\",\"b\",\"c\"\nhist h = MET_pt bins=1 range=0,1\n"));
 	BAD(D "defaults bins=1 range=0,1\nhist h = MET_pt, nJet\n",
 	    -EINVAL,
-	    2,
-	    15,
+	    3,
+	    6,
 	    "the defaults' bins= and range= do not fit this histogram's axes",
 	    "write bins=NX,NY range=xlo,xhi,ylo,yhi");
 	BAD(D "defaults weight=Muon_pt\nhist h = MET_pt bins=1 range=0,1\n", -EINVAL, 2, 17,

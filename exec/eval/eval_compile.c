@@ -176,11 +176,13 @@ static void renumber_fix(struct ql_node *n)
 		renumber_fix(n->args[i]);
 }
 
-/* Every root of statement st: its expressions, and their variations. */
-static int roots_of(const struct ql_query *q, const struct ql_stmt *st, struct ql_node **r, int cap)
+#define MAX_ROOTS (QL_VROOTS * (QL_MAX_VARIES + 1))
+
+/* Every root of statement st: its expressions, and their variations (at
+ * most MAX_ROOTS into r). */
+static int roots_of(const struct ql_query *q, const struct ql_stmt *st, struct ql_node **r)
 {
 	int n = 0, V = q->nvaries;
-	(void)cap;
 	switch (st->kind) {
 	case QS_DEFINE:
 		r[n++] = st->u.define.expr;
@@ -210,7 +212,6 @@ static int roots_of(const struct ql_query *q, const struct ql_stmt *st, struct q
 	return n;
 }
 
-#define MAX_ROOTS (QL_VROOTS * (QL_MAX_VARIES + 1))
 
 /* Order the nodes by phase (a stable sort keeps arguments first): a node
  * is computed only for the events that passed the filters before its
@@ -282,7 +283,7 @@ static int order_by_phase(struct eval_prog *p)
 	}
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < q->nstmts; i++) {
-			int nr = roots_of(q, &q->stmts[i], roots, MAX_ROOTS);
+			int nr = roots_of(q, &q->stmts[i], roots);
 			for (int r = 0; r < nr; r++)
 				if (pass)
 					renumber_fix(roots[r]);
@@ -362,7 +363,7 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 	if (!roots)
 		rc = -ENOMEM;
 	for (int i = 0; i < q->nstmts && !rc; i++) {
-		int nr = roots_of(q, &q->stmts[i], roots, MAX_ROOTS);
+		int nr = roots_of(q, &q->stmts[i], roots);
 		for (int k = 0; k < nr; k++)
 			if (roots[k]) {
 				clear_ids(roots[k]);
@@ -384,7 +385,7 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 			p->hists[p->nhists++] = &s->u.hist;
 		}
 		if (s->kind == QS_FILTER || s->kind == QS_HIST || s->kind == QS_REGION) {
-			int nr = roots_of(q, s, roots, MAX_ROOTS);
+			int nr = roots_of(q, s, roots);
 			for (int k = 0; k < nr && !rc; k++)
 				if (roots[k])
 					rc = visit(&b, roots[k]);

@@ -617,9 +617,8 @@ static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_c
 				if (s->same[v] && fe->id == f->expr->id)
 					continue; /* still the nominal's events */
 				uint8_t *pv = pass + (size_t)v * nb;
-				int64_t kv = pass_of(s, eval_arg(s, fe), events_of(s, v), pv);
+				pass_of(s, eval_arg(s, fe), events_of(s, v), pv);
 				s->same[v] = false;
-				(void)kv;
 				for (int64_t e = 0; e < s->nev; e++)
 					u[e] |= pv[e];
 			}

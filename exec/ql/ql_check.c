@@ -546,13 +546,16 @@ static bool check_axis_value(struct ql_checker *c, const struct ql_axis *ax, str
 {
 	if (ax->is_cat && ax->cat_str && e->type != QL_STR)
 		return ql_cfail(c, e, "string categories take a string value, like a ? \"ee\" : \"mumu\"",
-				"this is %s, not a string", ql_type_name(e->type), NULL);
+				"this is %s, not a string",
+				e->type == QL_INT ? "an integer" : e->type == QL_BOOL ? "true/false" : "a number",
+				NULL);
+	if (ax->is_cat && ax->cat_str && !ql_check_sample_categories(c, ax, e))
+		return false;
 	if (ax->is_cat && !ax->cat_str && e->type == QL_STR)
 		return ql_cfail(c, e, "write the categories as strings: categories=\"ee\",\"mumu\"",
 				"the categories are integers, the value a string", NULL, NULL);
 	if (ax->is_cat && !ax->cat_str && e->type == QL_FLOAT)
-		return ql_cfail(c, e, "integer categories take an integer value (a charge, a channel number)",
-				"this is a number, not an integer", NULL, NULL);
+		return ql_cfail(c, e, QL_INT_CATEGORIES_HINT, "this is a number, not an integer", NULL, NULL);
 	if (!ax->is_cat && e->type == QL_STR)
 		return ql_cfail(c, e, "a string is filled into a category axis: categories=\"a\",\"b\"",
 				"a binned axis needs numbers, not strings", NULL, NULL);

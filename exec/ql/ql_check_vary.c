@@ -89,6 +89,28 @@ static bool check_sample_literal(struct ql_checker *c, const struct ql_node *lit
 			"no sample is named '%s'", s, NULL);
 }
 
+bool ql_check_sample_categories(struct ql_checker *c, const struct ql_axis *ax, const struct ql_node *e)
+{
+	if (!is_sample_name(e))
+		return true;
+	const struct ql_query *q = c->q;
+	const char *names[QL_MAX_SAMPLES];
+	for (int i = 0; i < q->nsamples; i++)
+		names[i] = q->samples[i].name;
+	for (int k = 0; k < ax->nbins; k++) {
+		int i = 0;
+		while (i < q->nsamples && strcmp(names[i], ax->cat_strs[k]))
+			i++;
+		if (i == q->nsamples) {
+			char hint[512];
+			ql_suggest(ax->cat_strs[k], names, (size_t)q->nsamples, hint, sizeof(hint));
+			return ql_cfail(c, e, *hint ? hint : "the samples are named on the sample lines",
+					"category '%s' is no sample's name", ax->cat_strs[k], NULL);
+		}
+	}
+	return true;
+}
+
 bool ql_check_strings(struct ql_checker *c, struct ql_node *n)
 {
 	int first = 0, nstr = 0;
@@ -339,7 +361,6 @@ static bool resolve_target(struct ql_checker *c, struct ql_vary_target *t)
 static bool vary_roots(struct ql_checker *c, struct ql_vary *v, struct subst *s)
 {
 	struct ql_query *q = c->q;
-	int V = q->nvaries;
 	bool oom = false;
 	for (int i = 0; i < q->nstmts && !c->failed; i++) {
 		struct ql_stmt *st = &q->stmts[i];
@@ -381,14 +402,13 @@ static bool vary_roots(struct ql_checker *c, struct ql_vary *v, struct subst *s)
 				return false;
 			for (int a = 0; a < h->ndim; a++)
 				if (h->axes[a].is_cat && !h->axes[a].cat_str && r[a]->type == QL_FLOAT)
-					return ql_cfail(c, r[a], "integer categories take an integer value",
+					return ql_cfail(c, r[a], QL_INT_CATEGORIES_HINT,
 							"this is a number, not an integer", NULL, NULL);
 			if (r[3] && r[3]->jagged && (!tmp.jagged || r[3]->list != tmp.list))
 				return ql_cfail(c, r[3], "in a variation, the weight must still line up",
 						"the weight does not line up with what is filled", NULL, NULL);
 		}
 	}
-	(void)V;
 	return !oom || ql_cfail(c, &(struct ql_node){.line = 1}, NULL, "out of memory", NULL, NULL);
 }
 

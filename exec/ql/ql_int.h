@@ -61,6 +61,10 @@ bool ql_check_list_call(struct ql_checker *c, struct ql_node *n, const struct ql
  * true when it is (c->failed set if it may not be used). */
 bool ql_check_sample_value(struct ql_checker *c, struct ql_node *n);
 bool ql_sample_value_name(const char *name);
+/* categories= over the sample's name: every category must be a sample. */
+bool ql_check_sample_categories(struct ql_checker *c, const struct ql_axis *ax, const struct ql_node *e);
+#define QL_INT_CATEGORIES_HINT "integer categories take an integer value (a charge, a channel number)"
+
 /* Strings are only compared, chosen with ?:, or filled into categories. */
 bool ql_check_strings(struct ql_checker *c, struct ql_node *n);
 bool ql_check_random(struct ql_checker *c, struct ql_node *n);

@@ -330,7 +330,7 @@ static bool make_axes(struct parser *p, struct ql_hist *h, struct hist_opts *o,
 			continue;
 		}
 		if (o->nbins != nreg || o->nrange != 2 * nreg) {
-			ql_fail_tok(p, o->nbins ? &o->bins_at : at,
+			ql_fail_tok(p, o->nbins && o->own_bins ? &o->bins_at : at,
 				 h->ndim == 1 ? "write bins=N range=lo,hi or edges=e0,e1,..."
 				 : h->ndim == 2 ? "write bins=NX,NY range=xlo,xhi,ylo,yhi"
 						: "write bins=NX,NY,NZ range=xlo,xhi,ylo,yhi,zlo,zhi",
@@ -488,7 +488,8 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 			snprintf(msg, sizeof(msg), "%s names axis %d; the histogram has %d",
 				 o.axis_by[a] && (o.own_edges[a] || o.own_cats[a]) ? o.axis_by[a] : "labels=",
 				 a + 1, h->ndim);
-			ql_fail_tok(p, &name, NULL, msg);
+			ql_fail_tok(p, &name, "labels=, zedges= and the like give one per axis of the histogram",
+				    msg);
 			return false;
 		}
 		o.edges[a] = NULL;
