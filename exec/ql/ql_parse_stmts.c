@@ -45,9 +45,7 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 	*sm = (struct ql_sample){.line = kw->line};
 	struct token t, name = {0}, kind_at = {0}, scale_at = {0};
 	bool quoted, given[3] = {false};
-	char **files = arena_alloc(q->arena, 4096 * sizeof(*files));
-	if (!files)
-		return false;
+	char *files[4096]; /* copied to the arena, as many as there are, at the end */
 	int rc;
 	while ((rc = ql_lex_word(p, &t, &quoted)) > 0) {
 		char *w = arena_strndup(q->arena, t.s + quoted, (size_t)t.len - 2 * quoted);
@@ -150,7 +148,9 @@ bool ql_parse_sample(struct parser *p, const struct token *kw)
 	 * files' own unless one is given. */
 	if (sm->has_xsec && !sm->has_sumw)
 		sm->has_sumw = sm->sumw_auto = true;
-	sm->files = files;
+	if (!(sm->files = arena_alloc(q->arena, (size_t)sm->nfiles * sizeof(*files))))
+		return false;
+	memcpy(sm->files, files, (size_t)sm->nfiles * sizeof(*files));
 	if ((sm->name_id = ql_intern_string(q, sm->name)) < 0)
 		return false;
 	q->nsamples++;
