@@ -9,6 +9,10 @@
  *   hist     mass = inv_mass(Muon_pt[good], Muon_eta[good], Muon_phi[good], \
  *                            Muon_mass[good]) bins=60 range=60,120 label="m [GeV]"
  *
+ * An analysis adds sample, lumi, weight, region and vary lines
+ * (docs/analysis.md); a query with samples is checked once per sample
+ * (ql_check_sample()).
+ *
  * Every error carries a line and column, the line with a caret under the
  * spot, and a hint.  Nothing half-checked runs: ql_check() must succeed
  * before a query is compiled.  See docs/query.md.
@@ -216,8 +220,6 @@ struct ql_hist {
 	/* After check, with variations: per variation v the roots (x, y, z,
 	 * weight, value) in that variation: vroots[v * QL_VROOTS + k]. */
 	struct ql_node **vroots;
-	bool weighted;            /* after check: fills carry weights (weight=, or samples
-				   * scaled by cross section) */
 };
 
 struct ql_stmt {
@@ -320,8 +322,6 @@ enum ql_fn {
 
 /* The index of string s in q->strings, or -1. */
 int ql_string_id(const struct ql_query *q, const char *s);
-
-
 
 /* Combinations: n objects at most per combination, and at most this many
  * combinations in one event (an event past it fails its task: docs/query.md). */

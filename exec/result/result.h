@@ -1,7 +1,7 @@
 /* result.h — a job's result: its histograms and its cutflow (events seen,
  * events passing each filter), shaped by the query's statements; and the
  * one codec that turns a result into bytes and back.  The store keeps
- * these bytes, the mount renders them, and the worker protocol will carry
+ * these bytes, the mount renders them, and the worker protocol carries
  * them: every decoder of a partial result is this one.
  *
  * The bytes (version 3, little-endian):
@@ -11,6 +11,12 @@
  *   u64 shape: the histograms' hist_shape_id()s folded by XXH64, so that
  *       bytes of another binning with as many cells are refused,
  *   u64 passed per filter, then each histogram's contents (hist_save()).
+ * An analysis (samples, a weight, regions or variations) writes version 4:
+ * the same, then the analysis block: u32 samples, u32 regions, and per
+ * sample u64 events, f64 sum of the event weight, f64 generator weights
+ * (sumw=auto), per filter u64 passed then f64 their weight, per region u64
+ * passing then f64 their weight.  Its histograms are cells: per hist
+ * statement, sample x region (of a regions= axis) x variation (hr).
  * Older bytes are still read: version 2 (the same without the shape) and
  * version 1 (anafs 0.1: u64 "EVS1", u64 filters, u64 histograms, u64
  * events, the passed counts and the contents; no length or checksum).
