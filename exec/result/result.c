@@ -5,6 +5,7 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,7 +433,8 @@ double result_sample_scale(const struct result *r, size_t s)
 	if (!r->extended || s >= r->nsamples || r->samples[s].xsec_lumi == 0)
 		return 1;
 	double sumw = r->samples[s].sumw_given ? r->samples[s].sumw_given : r->sumw[s];
-	return sumw != 0 ? r->samples[s].xsec_lumi / sumw : 0;
+	double c = sumw != 0 ? r->samples[s].xsec_lumi / sumw : 0;
+	return isfinite(c) ? c : 0; /* a sum too small to divide by (bytes from outside) */
 }
 
 char *result_cutflow(const struct result *r)

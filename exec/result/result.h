@@ -83,7 +83,8 @@ struct hist *result_hist_new(const struct ql_query *q, const struct ql_hist *h);
  * with sample, region and variation axes, simulation scaled by xsec *
  * lumi / sumw.  *out is new (free()).  0, -ENOMEM, or -EINVAL. */
 /* What hist.json multiplies sample s's histograms by: xsec * lumi / sumw
- * for scaled simulation (0 while no generator weight is summed), else 1. */
+ * for scaled simulation (0 while no generator weight is summed, or when
+ * the quotient is not finite), else 1. */
 double result_sample_scale(const struct result *r, size_t s);
 int result_json(const struct result *r, const char *version, char **out, size_t *len);
 /* The histograms as hist.json names them: one per hist statement. */
