@@ -382,29 +382,25 @@ int result_load(const char *query, size_t qlen, const void *data, size_t len,
 	return 0;
 }
 
+/* The weighted figure of a cutflow line: the sum of the event weight, or
+ * without one (a sample only scaled) the count, each event weighing 1. */
+static double wsum(const struct result *r, double w, int64_t count)
+{
+	return r->has_weight ? w : (double)count;
+}
+
 /* One block of the cutflow: the events seen, then a line per filter and
- * per region, with sums of weights (scaled by scale) when weighted; with
- * no event weight (a sample only scaled) each event weighs 1. */
+ * per region, with sums of weights (scaled by scale) when weighted. */
 static void cutflow_block(struct strbuf *b, const struct result *r, int w, int64_t events,
 			  const int64_t *passed, const int64_t *region, bool weighted, double wevents,
 			  const double *wpassed, const double *wregion, double scale)
 {
-	double one[QL_MAX_STATEMENTS + QL_MAX_REGIONS];
-	if (weighted && !r->has_weight) {
-		for (size_t i = 0; i < r->nfilters; i++)
-			one[i] = (double)passed[i];
-		for (size_t i = 0; region && i < r->nregions; i++)
-			one[r->nfilters + i] = (double)region[i];
-		wevents = (double)events;
-		wpassed = one;
-		wregion = one + r->nfilters;
-	}
 	int64_t prev = events;
 	strbuf_printf(b, "%-*s %14s %9s %9s%s\n", w, "filter", "events", "eff", "cumul",
 		      weighted ? "       weighted" : "");
 	strbuf_printf(b, "%-*s %14lld", w, "all events", (long long)events);
 	if (weighted)
-		strbuf_printf(b, "%20s %14.6g", "", wevents * scale);
+		strbuf_printf(b, "%20s %14.6g", "", wsum(r, wevents, events) * scale);
 	strbuf_printf(b, "\n");
 	for (size_t i = 0; i < r->nfilters; i++) {
 		int64_t k = passed[i];
@@ -412,7 +408,7 @@ static void cutflow_block(struct strbuf *b, const struct result *r, int w, int64
 			      prev ? 100.0 * (double)k / (double)prev : 0.0,
 			      events ? 100.0 * (double)k / (double)events : 0.0);
 		if (weighted)
-			strbuf_printf(b, " %14.6g", wpassed[i] * scale);
+			strbuf_printf(b, " %14.6g", wsum(r, wpassed[i], k) * scale);
 		strbuf_printf(b, "\n");
 		prev = k;
 	}
@@ -423,7 +419,7 @@ static void cutflow_block(struct strbuf *b, const struct result *r, int w, int64
 			      prev ? 100.0 * (double)region[i] / (double)prev : 0.0,
 			      events ? 100.0 * (double)region[i] / (double)events : 0.0);
 		if (weighted)
-			strbuf_printf(b, " %14.6g", wregion[i] * scale);
+			strbuf_printf(b, " %14.6g", wsum(r, wregion[i], region[i]) * scale);
 		strbuf_printf(b, "\n");
 	}
 }

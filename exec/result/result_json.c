@@ -76,10 +76,6 @@ int result_json(const struct result *r, const char *version, char **out, size_t 
 		if (hr->nv > 1)
 			it->cat[it->ncat++] =
 				(struct hist_cat_axis){"variation", (const char *const *)r->varies, hr->nv};
-		/* A dimension of one entry (no samples, one region) has no axis:
-		 * its single cell per remaining index is what the parts hold. */
-		if (!named && hr->ns != 1)
-			rc = -EINVAL;
 	}
 	if (!rc)
 		rc = hist_to_json_items(items, r->nhstmts, version, out, len);

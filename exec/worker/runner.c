@@ -17,6 +17,7 @@ struct runner {
 	struct eval_state *st;     /* the open file's sample's (one of sts) */
 	struct eval_state **sts;   /* per sample, made at its first task */
 	int sample;                /* the open file's */
+	bool runs_sumw;            /* the open file has a Runs tree's genEventSumw (sumw=auto) */
 	int file;                  /* whose tree is open, or -1 */
 	int file_open;             /* the file f is (shared through the plan) */
 	struct rootio_file *f;
@@ -166,6 +167,8 @@ static int open_file(struct runner *r, int i, char *msg, size_t cap)
 	}
 	r->sample = pf->sample;
 	r->st = r->sts[pf->sample];
+	const struct ql_query *q = plan_query(r->p);
+	r->runs_sumw = q->nsamples && q->samples[pf->sample].sumw_auto && plan_runs_sumw(r->f, NULL) == 0;
 	eval_set_source(r->st, pf->sample, pf->fingerprint);
 	size_t ninputs = eval_ninputs(prog);
 	for (size_t k = 0; k < ninputs; k++) {
@@ -428,7 +431,7 @@ static int add_sumw(struct runner *r, const struct plan_task *t, char *msg, size
 	double sum = 0;
 	int rc = 0;
 	struct rootio_err e = {0};
-	if (plan_runs_sumw(r->f, NULL) == 0) {
+	if (r->runs_sumw) {
 		if (t->first != 0)
 			return 0;
 		if ((rc = plan_runs_sumw(r->f, &sum)))
