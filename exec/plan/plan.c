@@ -221,7 +221,22 @@ static int take_cuts(struct plan *p, int sample, struct rootio_tree *t, struct c
 	return 0;
 }
 
-static int cut_file(struct plan *p, int i, const struct cuts *cu, int64_t target)
+/* The first tasks of a job are small, so that its first partial result
+ * comes soon whatever its size: task k < PLAN_RAMP_TASKS takes target >>
+ * (PLAN_RAMP_TASKS - k) events, at least PLAN_RAMP_MIN (then the next
+ * basket boundary); later ones the whole target. */
+#define PLAN_RAMP_TASKS 4
+#define PLAN_RAMP_MIN 10000
+
+static int64_t task_target(const struct plan *p, int64_t target, bool ramp)
+{
+	if (!ramp || p->ntasks >= PLAN_RAMP_TASKS)
+		return target;
+	int64_t t = target >> (PLAN_RAMP_TASKS - p->ntasks);
+	return t < PLAN_RAMP_MIN ? (target < PLAN_RAMP_MIN ? target : PLAN_RAMP_MIN) : t;
+}
+
+static int cut_file(struct plan *p, int i, const struct cuts *cu, int64_t full, bool ramp)
 {
 	int64_t n = p->files[i].entries, a = 0;
 	size_t k = 0;
@@ -231,6 +246,7 @@ static int cut_file(struct plan *p, int i, const struct cuts *cu, int64_t target
 	if (n == 0 && q->nsamples && q->samples[p->files[i].sample].sumw_auto)
 		return add_task(p, i, 0, 0);
 	while (a < n) {
+		int64_t target = task_target(p, full, ramp);
 		int64_t b = a + target < n ? a + target : n;
 		if (cu->n) {
 			while (k < cu->n && cu->starts[k] < b)
@@ -549,7 +565,7 @@ int plan_new(const char *text, size_t len, const struct plan_opts *o, struct pla
 		total += p->files[i].entries;
 	int64_t target = o->task_events > 0 ? o->task_events : default_task_events(total);
 	for (size_t i = 0; !rc && i < p->nfiles; i++)
-		rc = cut_file(p, (int)i, &cuts[i], target);
+		rc = cut_file(p, (int)i, &cuts[i], target, o->task_events <= 0);
 	rootio_tree_close(t);
 	rootio_close(f);
 	free(cuts);
