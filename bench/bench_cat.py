@@ -268,7 +268,7 @@ def run_job(mnt, name, text, readers, deadline, pid, pause=0.0):
 
 
 def mount(anafs, mnt, state, workers, cwd):
-    subprocess.run([anafs, "mount", mnt, "--state", state, "--workers", str(workers)],
+    subprocess.run([anafs, "mount", mnt, "--state", state, "--workers", str(workers), "--no-reuse"],
                    cwd=cwd, check=True)
 
 

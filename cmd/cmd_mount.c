@@ -159,7 +159,7 @@ static void say_damage(struct store *st)
 static int mount_usage(void)
 {
 	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--backend NAME] "
-			"[--set KEY=VALUE]... [--foreground] [--allow-other] [--hist-memory SIZE]\n");
+			"[--set KEY=VALUE]... [--foreground] [--allow-other] [--hist-memory SIZE] [--no-reuse]\n");
 	return 2;
 }
 
@@ -340,7 +340,7 @@ int cmd_mount(int argc, char **argv)
 	for (int k = 0; k < 2; k++)
 		caller_out_known[k] = fstat(k + 1, &caller_out[k]) == 0;
 	const char *dir = NULL, *state = NULL;
-	bool fg = false, other = false;
+	bool fg = false, other = false, no_reuse = false;
 	uint64_t memory = 0;
 	char *sets[64], workers_set[64], backend_set[64];
 	int nsets = 0;
@@ -366,6 +366,8 @@ int cmd_mount(int argc, char **argv)
 			fg = true;
 		else if (!strcmp(argv[i], "--allow-other"))
 			other = true;
+		else if (!strcmp(argv[i], "--no-reuse"))
+			no_reuse = true;
 		else if (argv[i][0] == '-' || dir)
 			return mount_usage();
 		else
@@ -434,6 +436,7 @@ int cmd_mount(int argc, char **argv)
 	co.check_access = other;
 	co.resume = true;
 	co.hist_memory = memory;
+	co.no_reuse = no_reuse;
 	co.base_desc = "the folder anafs mount ran in";
 	return serve(m, db, co);
 }

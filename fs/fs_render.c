@@ -250,6 +250,10 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 		} else {
 			strbuf_printf(b, ", \"cache\": null");
 		}
+		if (j->reused_from)
+			strbuf_printf(b, ", \"reused_from\": %lld", (long long)j->reused_from);
+		else
+			strbuf_printf(b, ", \"reused_from\": null");
 		strbuf_printf(b, ", \"planned\": %s, \"note\": ", planned ? "true" : "false");
 		json_string(b, live.note);
 		/* Workers connected now (on any job) and tasks waiting to be tried again. */
@@ -274,7 +278,9 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 	human(r, sizeof(r), live.rate);
 	eta_text(e, sizeof(e), eta);
 	char extra[96] = "";
-	if (nskips)
+	if (j->reused_from)
+		snprintf(extra, sizeof(extra), "  reused the result of job %lld", (long long)j->reused_from);
+	else if (nskips)
 		snprintf(extra, sizeof(extra), "  %zu tasks left out (progress.json lists them)", nskips);
 	else if (live.retrying)
 		snprintf(extra, sizeof(extra), "  %d tasks to retry", live.retrying);

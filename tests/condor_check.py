@@ -98,7 +98,7 @@ def main():
     state = os.path.join(tmp, "state-condor")
     os.makedirs(state, mode=0o700)
     mu.write(os.path.join(state, "workers.conf"), CONF % os.path.join(HERE, "condor"))
-    m = mu.Mount(anafs, tmp, "condor", state=state)
+    m = mu.Mount(anafs, tmp, "condor", "--no-reuse", state=state)
     mu.check(mu.wait_for(lambda: len(running(dbl)) == 1, 30, 0.2),
              "min_workers = 1: one pilot runs before any job", live(dbl))
     with open(os.path.join(state, "secret"), "rb") as f:

@@ -511,7 +511,7 @@ def readers(env, mnt, job, secs, nthreads=20):
 def long_jobs(env):
     q, text, secs = calibrate(env)
     ref = env.run_ref(q)
-    mnt, state = env.mount("long", "--workers", "1")
+    mnt, state = env.mount("long", "--workers", "1", "--no-reuse")
     r = sh("cp '%s' '%s/jobs/L1.query'" % (q, mnt))
     check(r.returncode == 0, "long job submitted", r.stderr)
     j1 = os.readlink(mnt + "/jobs/L1")
@@ -582,7 +582,7 @@ def long_jobs(env):
     check(r.returncode == 0, "anafs umount with a job running exits 0", r.stderr)
     check(not os.path.ismount(mnt), "the mount is gone after anafs umount")
     check(not lock_holders(state), "the daemon has stopped after anafs umount")
-    mnt2, _ = env.mount("long", "--workers", "1", state=state)
+    mnt2, _ = env.mount("long", "--workers", "1", "--no-reuse", state=state)
     check(status(mnt2, j3) in ("running", "queued", "done"), "after mount again the job "
           "is active", status(mnt2, j3))
     check(os.readlink(mnt2 + "/jobs/L3") == j3, "jobs/L3 link survives the remount")

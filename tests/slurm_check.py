@@ -79,7 +79,7 @@ def mount(anafs, tmp, tag, conf):
     state = os.path.join(tmp, "state-" + tag)
     os.makedirs(state, mode=0o700, exist_ok=True)
     mu.write(os.path.join(state, "workers.conf"), conf)
-    return mu.Mount(anafs, tmp, tag, state=state)
+    return mu.Mount(anafs, tmp, tag, "--no-reuse", state=state)
 
 
 CONF = """# a one-node Slurm: at most two pilots, released 3 s after they idle

@@ -596,6 +596,48 @@ static void test_regressions(void)
 	in_child("filter name over a continuation", bug_filter_name_continuation);
 }
 
+/* The normal text reused results are keyed on. */
+static char *normal(const char *text)
+{
+	char *out = NULL;
+	size_t len = 0;
+	if (ql_normal_text(text, strlen(text), &out, &len))
+		return NULL;
+	return out;
+}
+
+static bool same_normal(const char *a, const char *b)
+{
+	char *x = normal(a), *y = normal(b);
+	bool same = x && y && !strcmp(x, y);
+	free(x);
+	free(y);
+	return same;
+}
+
+static void test_normal_text(void)
+{
+	const char *q = "dataset f.root\ndefine a = x > 1\ndefine b = y < 2\n"
+			"filter f: a && b\nhist h = x bins=10 range=0,1\n";
+	char *n = normal(q);
+	CHECK_STR(n, "dataset f.root\nfilter f : a && b\nhist h = x bins = 10 range = 0 , 1\n"
+		     "--\ndefine a = x > 1\ndefine b = y < 2\n");
+	free(n);
+	/* Comments, blanks, continuations, blank lines, define order: ignored. */
+	CHECK(same_normal(q, "# a comment\ndataset   f.root\n\ndefine b=y<2 # b\n"
+			     "define a = x>1\nfilter f:a&&\\\n b\nhist h = x bins=10 range=0,1"));
+	/* Statement order that matters, a changed number or string: not. */
+	CHECK(!same_normal(q, "dataset f.root\ndefine a = x > 1\ndefine b = y < 2\n"
+			      "hist h = x bins=10 range=0,1\nfilter f: a && b\n"));
+	CHECK(!same_normal(q, "dataset f.root\ndefine a = x > 1\ndefine b = y < 2\n"
+			      "filter f: a && b\nhist h = x bins=11 range=0,1\n"));
+	CHECK(!same_normal("hist h = x label=\"a b\"\n", "hist h = x label=\"a  b\"\n"));
+	/* random_normal numbers its calls in text order: defines stay put. */
+	CHECK(!same_normal("define a = random_normal(0, 1)\ndefine b = random_normal(0, 2)\n",
+			   "define b = random_normal(0, 2)\ndefine a = random_normal(0, 1)\n"));
+	CHECK(normal("hist h = x $\n") == NULL);
+}
+
 int main(void)
 {
 	test_full_query();
@@ -607,6 +649,7 @@ int main(void)
 	test_hist_labels();
 	test_sample_folding();
 	test_regressions();
+	test_normal_text();
 	if (failures) {
 		fprintf(stderr, "test_ql: %d failures\n", failures);
 		return 1;

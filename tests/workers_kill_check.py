@@ -114,7 +114,7 @@ def cleanup():
 
 def start_daemon(anafs, mnt, state):
     """anafs mount --foreground as our child; returns once the mount serves."""
-    d = subprocess.Popen([anafs, "mount", mnt, "--state", state, "--workers", "2",
+    d = subprocess.Popen([anafs, "mount", mnt, "--state", state, "--workers", "2", "--no-reuse",
                           "--backend", "local", "--set", "linger=30", "--foreground"],
                          stdout=STATE["log"], stderr=STATE["log"], cwd=STATE["tmp"])
     STATE["daemon"] = d

@@ -465,6 +465,15 @@ int coord_submit(struct coord *c, const struct coord_submission *s, int64_t *id,
 		free(j);
 		return rc;
 	}
+	if (s->fresh && (rc = store_job_set_fresh(c->o.st, *id))) {
+		/* Queued and never planned: it would take a result it must not. */
+		store_job_transition(c->o.st, *id, JOB_MASK_ACTIVE, JOB_FAILED,
+				     "cannot record that the job runs afresh");
+		snprintf(err->text, sizeof(err->text), "the job store: %s", ana_strerror(rc));
+		free(j->filename);
+		free(j);
+		return rc;
+	}
 	j->id = *id;
 	j->status = JOB_QUEUED;
 	j->uid = s->uid;
@@ -480,15 +489,15 @@ int coord_submit(struct coord *c, const struct coord_submission *s, int64_t *id,
 
 /* ---- control ---- */
 
-enum ctl { CTL_CANCEL, CTL_PAUSE, CTL_RESUME, CTL_BAD };
+enum ctl { CTL_CANCEL, CTL_PAUSE, CTL_RESUME, CTL_RERUN, CTL_BAD };
 
 static enum ctl parse_ctl(const char *cmd, size_t len)
 {
 	while (len && (cmd[len - 1] == '\n' || cmd[len - 1] == ' ' || cmd[len - 1] == '\r' ||
 		       cmd[len - 1] == '\t'))
 		len--;
-	static const char *const words[] = {"cancel", "pause", "resume"};
-	for (int i = 0; i < 3; i++)
+	static const char *const words[] = {"cancel", "pause", "resume", "rerun"};
+	for (int i = 0; i < 4; i++)
 		if (len == strlen(words[i]) && !memcmp(cmd, words[i], len))
 			return (enum ctl)i;
 	return CTL_BAD;
@@ -519,11 +528,45 @@ static int control(struct coord *c, struct cjob *j, enum ctl what)
 	return rc;
 }
 
+/* The query of job id submitted again, to run afresh. */
+static int rerun(struct coord *c, int64_t id)
+{
+	struct job_info info;
+	char *text = NULL, *basedir = NULL;
+	size_t len = 0;
+	int rc = store_job_get(c->o.st, id, &info);
+	if (!rc)
+		rc = store_job_text(c->o.st, id, &text, &len, &basedir, NULL);
+	if (rc)
+		return rc;
+	char filename[300];
+	snprintf(filename, sizeof(filename), "%s.query", info.name);
+	struct coord_submission s = {.name = info.name, .filename = filename, .uid = info.uid,
+				     .gid = info.gid, .text = text, .len = len, .basedir = basedir,
+				     .fresh = true};
+	struct ql_error err;
+	int64_t nid = 0;
+	rc = coord_submit(c, &s, &nid, &err);
+	if (rc == 0 || rc == -EINVAL) { /* an invalid query is a job too */
+		pthread_mutex_lock(&c->lock);
+		coord_log(c, id, "rerun: its query runs afresh as job %lld", (long long)nid);
+		coord_log(c, nid, "a fresh run of job %lld's query (rerun): no earlier result taken",
+			  (long long)id);
+		coord_unlock(c);
+		rc = 0;
+	}
+	free(text);
+	free(basedir);
+	return rc;
+}
+
 int coord_control(struct coord *c, int64_t id, const char *cmd, size_t len)
 {
 	enum ctl what = parse_ctl(cmd, len);
 	if (what == CTL_BAD)
 		return -EINVAL;
+	if (what == CTL_RERUN)
+		return rerun(c, id);
 	pthread_mutex_lock(&c->lock);
 	struct cjob *j = coord_find(c, id);
 	int rc = j ? control(c, j, what) : 0;

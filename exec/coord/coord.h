@@ -52,6 +52,7 @@ struct coord_opts {
 	const char *statedir;
 	int retries;             /* tries of a failing task after its first (0: none) */
 	double retry_backoff;    /* seconds before the first retry, doubled for each next */
+	bool no_reuse;           /* every job runs: none takes an earlier job's result */
 	/* Called when job changes (events: enum coord_event bits), from a
 	 * coordinator thread or the caller of coord_submit()/coord_control(),
 	 * never with a coordinator lock held.  It must not call back into the
@@ -77,6 +78,7 @@ struct coord_submission {
 	const char *text;      /* the query, len bytes (borrowed) */
 	size_t len;
 	const char *basedir;   /* where relative dataset paths start */
+	bool fresh;            /* run it even when an earlier job's result would do */
 };
 
 /* Submit a query.  What can be checked without its data is checked now:
@@ -89,10 +91,13 @@ struct coord_submission {
 int coord_submit(struct coord *c, const struct coord_submission *s, int64_t *id,
 		 struct ql_error *err);
 
-/* "cancel", "pause" or "resume", a trailing newline or blanks allowed.
- * Returns 0; -EINVAL for anything else; -ENOENT for no such job; -EBUSY
- * when the job is over (nothing changes).  Pausing a paused job and
- * resuming one that is not paused change nothing and return 0. */
+/* "cancel", "pause", "resume" or "rerun", a trailing newline or blanks
+ * allowed.  Returns 0; -EINVAL for anything else; -ENOENT for no such
+ * job; -EBUSY when the job is over (nothing changes; not for rerun).
+ * Pausing a paused job and resuming one that is not paused change nothing
+ * and return 0.  "rerun", in any status, submits the job's query again as
+ * a new job of the same name and owner that runs afresh (it takes no
+ * earlier result); both logs name the other. */
 int coord_control(struct coord *c, int64_t id, const char *cmd, size_t len);
 
 /* A job as the coordinator sees it: the store's record, with what the

@@ -29,6 +29,7 @@ struct outcome {
 	size_t merged;          /* tasks merged already (resumed) */
 	void *saved;            /* their result */
 	size_t len;
+	int64_t reused_from;    /* the job whose result it took (0: none) */
 	enum job_status fail_as; /* JOB_INVALID or JOB_FAILED */
 	char why[2300];
 };
@@ -79,6 +80,47 @@ static int record_plan(struct coord *c, int64_t id, const struct plan *p)
 	return rc;
 }
 
+/* Job td->id, just planned: its reuse key recorded and, unless it must
+ * run afresh, the result of the newest done job of its owner with that
+ * key taken (every task of it merged then).  Nothing here fails the job:
+ * without a result to take it runs. */
+static void try_reuse(struct coord *c, struct todo *td, struct outcome *out)
+{
+	char key[40];
+	struct job_info ji;
+	int64_t from = 0;
+	if (plan_reuse_key(out->plan, key, sizeof(key)) ||
+	    store_job_set_reuse_key(c->o.st, td->id, key) || c->o.no_reuse ||
+	    store_job_get(c->o.st, td->id, &ji) || ji.fresh ||
+	    store_job_find_reuse(c->o.st, key, ji.uid, td->id, &from) || !from)
+		return;
+	void *blob = NULL;
+	size_t len = 0;
+	int64_t version;
+	struct result *r = NULL;
+	/* The bytes must be a whole result of this query's shape. */
+	int rc = store_job_result(c->o.st, from, &blob, &len, &version);
+	if (!rc && !len)
+		rc = -ENOENT;
+	if (!rc)
+		rc = result_new(plan_query(out->plan), &r);
+	if (!rc)
+		rc = result_decode(r, blob, len);
+	if (!rc && r->events != plan_events(out->plan))
+		rc = ANA_ECORRUPT;
+	result_free(r);
+	if (!rc)
+		rc = store_job_reuse(c->o.st, td->id, from, blob, len);
+	if (rc) {
+		free(blob);
+		return;
+	}
+	out->merged = plan_ntasks(out->plan);
+	out->saved = blob;
+	out->len = len;
+	out->reused_from = from;
+}
+
 static void plan_fresh(struct coord *c, struct todo *td, const char *text, size_t len,
 		       const char *basedir, struct outcome *out)
 {
@@ -93,6 +135,8 @@ static void plan_fresh(struct coord *c, struct todo *td, const char *text, size_
 	} else if (!out->rc && (out->rc = record_plan(c, td->id, out->plan))) {
 		snprintf(out->why, sizeof(out->why), "cannot record the plan in the job store: %s",
 			 ana_strerror(out->rc));
+	} else if (!out->rc) {
+		try_reuse(c, td, out);
 	}
 }
 
@@ -182,7 +226,11 @@ static void apply(struct coord *c, struct cjob *j, struct outcome *out)
 		return;
 	}
 	const struct plan *p = j->plan;
-	if (j->resume)
+	if (out->reused_from)
+		coord_log(c, j->id, "reused the result of job %lld (the same query over the same "
+				    "files): %zu tasks, %lld events; echo rerun > ctl runs it afresh",
+			  (long long)out->reused_from, j->ntasks, (long long)plan_events(p));
+	else if (j->resume)
 		coord_log(c, j->id, "resumed at task %zu of %zu", j->merged, j->ntasks);
 	else
 		coord_log(c, j->id, "planned: %zu tasks, %lld events in %zu file(s)", j->ntasks,

@@ -116,6 +116,11 @@ uint64_t plan_task_digest(const struct plan *p, size_t i);
 /* The digest of entries t of one of p's files (t->file must be one), as
  * plan_task_digest() gives it for a task of those entries. */
 uint64_t plan_digest_of(const struct plan *p, const struct plan_task *t);
+/* The key a result of p is reused by (plan_key.c): 32 hex digits into out
+ * (cap >= 33).  -ENOENT when p cannot have one (a file without a recorded
+ * identity, a correction file gone), -EINVAL for a text that does not lex,
+ * -ENOMEM. */
+int plan_reuse_key(const struct plan *p, char *out, size_t cap);
 /* What program input i must be in every file: the schema column the
  * query was checked with (borrowed). */
 const struct ql_column *plan_input(const struct plan *p, size_t i);

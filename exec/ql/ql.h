@@ -300,6 +300,20 @@ struct ql_check_opts {
 int ql_check_opts(struct ql_query *q, const struct ql_schema *schema, const struct ql_check_opts *o,
 		  struct ql_error *err);
 
+/* The normal text of a query (len bytes of text that parses): its tokens
+ * without comments, blanks or continuations, one statement a line, the
+ * defines sorted after the others (kept in place when random_normal()
+ * numbers calls in text order).  Two queries with one normal text compute
+ * the same result over the same files.  *out is new (free()).  Returns 0,
+ * -EINVAL for a text that does not lex, or -ENOMEM. */
+int ql_normal_text(const char *text, size_t len, char **out, size_t *outlen);
+
+/* The files correction() and lumi_mask() of checked query q read, as the
+ * query names them (relative ones start at the basedir it was checked
+ * in): n of them, path(i) borrowed until ql_free(). */
+size_t ql_lookup_count(const struct ql_query *q);
+const char *ql_lookup_path(const struct ql_query *q, size_t i);
+
 /* The name a list is shown by in messages ("nJet", "Muon_pt[good]"). */
 const char *ql_list_name(const struct ql_query *q, int list);
 

@@ -34,6 +34,22 @@ void ql_lookups_free(struct ql_query *q)
 	q->lookups = NULL;
 }
 
+size_t ql_lookup_count(const struct ql_query *q)
+{
+	size_t n = 0;
+	for (const struct loaded *l = q->lookups; l; l = l->next)
+		n++;
+	return n;
+}
+
+const char *ql_lookup_path(const struct ql_query *q, size_t i)
+{
+	const struct loaded *l = q->lookups;
+	while (l && i--)
+		l = l->next;
+	return l ? l->path : NULL;
+}
+
 /* The file named by literal n, loaded once; NULL with the error set. */
 static struct loaded *load(struct ql_checker *c, const struct ql_node *n, bool mask)
 {

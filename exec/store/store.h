@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 enum job_status {
 	JOB_QUEUED = 0,
@@ -94,6 +94,8 @@ struct job_info {
 	int64_t result_version;  /* +1 at each merge */
 	uint32_t gid;            /* the submitter's group */
 	bool planned;            /* its files and tasks are recorded */
+	int64_t reused_from;     /* the job whose result it took (0: none) */
+	bool fresh;              /* never takes another job's result (`rerun`) */
 };
 
 /* A bit set of statuses, for store_job_transition(). */
@@ -215,6 +217,22 @@ int store_job_cache_add(struct store *st, int64_t id, const struct store_cache *
 /* Job id's figures (all zero before any was added).  -ENOENT for no such
  * job. */
 int store_job_cache(struct store *st, int64_t id, struct store_cache *out);
+
+/* Reusing results (store_reuse.c).  A job planned records its reuse key
+ * (what makes its result: the query's normal text, its files' identities,
+ * its tasks); a later job of the same owner and key takes the result of
+ * the newest such job that is done with every task merged and none left
+ * out.  A job marked fresh never takes one. */
+int store_job_set_fresh(struct store *st, int64_t id);
+int store_job_set_reuse_key(struct store *st, int64_t id, const char *key);
+/* The newest done job of uid with key, other than id: *from (0: none). */
+int store_job_find_reuse(struct store *st, const char *key, uint32_t uid, int64_t id,
+			 int64_t *from);
+/* Job id (planned, not over) takes result (len bytes, job from's): in one
+ * transaction every task done, the result stored, its counts complete and
+ * reused_from set; the caller then makes it done.  -EBUSY when it is over
+ * or not planned, -ENOENT for no such job. */
+int store_job_reuse(struct store *st, int64_t id, int64_t from, const void *result, size_t len);
 
 /* The job's merged result (NULL, 0 before the first merge). *data is new.
  * -ENOENT for no such job. */

@@ -64,6 +64,11 @@ enum stmt_id {
 	S_LOG,
 	S_CACHE_ADD,
 	S_CACHE_GET,
+	S_JOB_FRESH,
+	S_JOB_REUSE_KEY,
+	S_JOB_FIND_REUSE,
+	S_TASKS_ALL_DONE,
+	S_JOB_REUSED,
 	/* The damage scan (store_check.c). */
 	S_QUICK_CHECK,
 	S_MAX_SEQ,

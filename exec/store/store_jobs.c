@@ -87,6 +87,8 @@ static int job_get_locked(struct store *st, int64_t id, struct job_info *out)
 	ji.result_version = sqlite3_column_int64(s, 12);
 	ji.gid = (uint32_t)sqlite3_column_int64(s, 13);
 	ji.planned = sqlite3_column_int(s, 14) != 0;
+	ji.reused_from = sqlite3_column_int64(s, 15);
+	ji.fresh = sqlite3_column_int(s, 16) != 0;
 	*out = ji;
 out:
 	st_unprep(s);

@@ -111,6 +111,13 @@ static const char *const migrations[] = {
 	" bytes_hit INTEGER NOT NULL DEFAULT 0,"
 	" bytes_fetched INTEGER NOT NULL DEFAULT 0,"
 	" bytes_prefetched INTEGER NOT NULL DEFAULT 0);",
+	/* 5 -> 6: a result reused from an earlier job of the same query over
+	 * the same files: the key both are found by, the job it came from,
+	 * and whether the job must run afresh (`rerun`). */
+	"ALTER TABLE jobs ADD COLUMN reuse_key TEXT;"
+	"ALTER TABLE jobs ADD COLUMN reused_from INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_reuse ON jobs(reuse_key);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");

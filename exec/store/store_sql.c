@@ -19,7 +19,7 @@ const char *const st_sql[S_NSTMT] = {
 			 " ?5, ?6, ?7, ?8, ?9, ?7, ?10, ?11)",
 	[S_JOB_GET] = "SELECT name, uid, status, created, started, finished, status_changed,"
 		      " result_changed, events_total, events_done, tasks_total, tasks_done,"
-		      " result_version, gid, planned FROM jobs WHERE id = ?1",
+		      " result_version, gid, planned, reused_from, fresh FROM jobs WHERE id = ?1",
 	[S_JOB_TEXT] = "SELECT query, basedir, error FROM jobs WHERE id = ?1",
 	/* From after ?1, so that a listing can resume past a damaged page. */
 	[S_JOB_IDS] = "SELECT id FROM jobs WHERE id > ?1 ORDER BY id",
@@ -72,6 +72,19 @@ const char *const st_sql[S_NSTMT] = {
 			" bytes_prefetched = bytes_prefetched + excluded.bytes_prefetched",
 	[S_CACHE_GET] = "SELECT hits, misses, bytes_hit, bytes_fetched, bytes_prefetched"
 			" FROM job_cache WHERE job = ?1",
+	[S_JOB_FRESH] = "UPDATE jobs SET fresh = 1 WHERE id = ?1",
+	[S_JOB_REUSE_KEY] = "UPDATE jobs SET reuse_key = ?2 WHERE id = ?1",
+	/* Only a result that is whole: done, every event merged, no task
+	 * left out. */
+	[S_JOB_FIND_REUSE] = "SELECT id FROM jobs WHERE reuse_key = ?1 AND uid = ?2 AND id <> ?3"
+			     " AND status = 3 AND planned = 1 AND events_done = events_total"
+			     " AND tasks_done = tasks_total AND NOT EXISTS"
+			     " (SELECT 1 FROM skipped s WHERE s.job = jobs.id)"
+			     " ORDER BY id DESC LIMIT 1",
+	[S_TASKS_ALL_DONE] = "UPDATE tasks SET done = 1 WHERE job = ?1",
+	[S_JOB_REUSED] = "UPDATE jobs SET result_version = result_version + 1,"
+			 " result_changed = ?2, events_done = events_total,"
+			 " tasks_done = tasks_total, reused_from = ?3 WHERE id = ?1",
 	/* Ten problems are plenty to say what is wrong. */
 	[S_QUICK_CHECK] = "PRAGMA quick_check(10)",
 	/* The highest job id each table knows, where the jobs table cannot
