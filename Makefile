@@ -8,6 +8,7 @@
 #   make bench   build, run the reader benchmark
 #   make bench-remote  build, run bench/remote_bench.py (root, xrootd; BENCH_REMOTE_ARGS)
 #   make bench-agc     build, run bench/agc_bench.py (the AGC query's speed; BENCH_AGC_ARGS)
+#   make bench-speed   build, run bench/speed_bench.py (issue 12's figures; BENCH_SPEED_ARGS)
 #   make clean   remove the build directories
 
 SHELL := /bin/bash
@@ -29,7 +30,7 @@ CTEST := ctest --output-on-failure --no-tests=error --no-label-summary -j$(TEST_
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build test asan tsan fuzz bench bench-remote bench-agc demo clean
+.PHONY: all deps build test asan tsan fuzz bench bench-remote bench-agc bench-speed demo clean
 
 all: build
 
@@ -91,6 +92,12 @@ bench-remote: build
 # Not part of `make bench`: about 2.5 minutes on two cores.
 bench-agc: build
 	/usr/bin/python3 bench/agc_bench.py --anafs build/anafs $(BENCH_AGC_ARGS)
+
+# Per query: events/s per core against bare decompression and uproot, the
+# second run with the column cache warm, the first partial on a mount, 1 and
+# 2 cores (bench/README.md).  Not part of `make bench`: a few minutes.
+bench-speed: build
+	/usr/bin/python3 bench/speed_bench.py --anafs build/anafs $(BENCH_SPEED_ARGS)
 
 # The whole idea in one command: list a shipped ROOT file, mount anafs on
 # build/demo-mnt (state in build/demo-state, fresh each time), submit
