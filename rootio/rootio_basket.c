@@ -113,11 +113,12 @@ static int convert_offsets(struct decoded *d, const uint8_t *raw, size_t n, int3
 		return -1;
 	size_t need = (size_t)d->nevbuf + 1;
 	if (d->cap_offsets < need) {
-		int32_t *o = realloc(d->offsets, need * sizeof(*o));
+		size_t cap = d->cap_offsets * sizeof(*d->offsets);
+		int32_t *o = rootio_pool_grow(d->offsets, &cap, need * sizeof(*o));
 		if (!o)
 			return -ENOMEM;
 		d->offsets = o;
-		d->cap_offsets = need;
+		d->cap_offsets = cap / sizeof(*o);
 	}
 	if (offsets_from_raw(d->offsets, raw, (size_t)d->nevbuf, (uint32_t)mask, keylen,
 			     d->len))
@@ -161,13 +162,10 @@ static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 		*payload = rec + h->k.keylen;
 		return 0;
 	}
-	if (d->cap_owned < objlen + 8) {
-		uint8_t *p = realloc(d->owned, objlen + 8);
-		if (!p)
-			return rootio_fail(err, -ENOMEM, "out of memory");
-		d->owned = p;
-		d->cap_owned = objlen + 8;
-	}
+	uint8_t *owned = rootio_pool_grow(d->owned, &d->cap_owned, objlen + 8);
+	if (!owned)
+		return rootio_fail(err, -ENOMEM, "out of memory");
+	d->owned = owned;
 	if (stored == objlen && t && rec == t->scratch) {
 		/* Stored as is: keep the record buffer instead of copying it. */
 		uint8_t *p = d->owned;
@@ -289,13 +287,10 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 	if (rec) {
 		t->views++;
 	} else {
-		if (t->cap_scratch < sl->nbytes) {
-			uint8_t *p = realloc(t->scratch, sl->nbytes);
-			if (!p)
-				return rootio_fail(err, -ENOMEM, "out of memory");
-			t->scratch = p;
-			t->cap_scratch = sl->nbytes;
-		}
+		uint8_t *p = rootio_pool_grow(t->scratch, &t->cap_scratch, sl->nbytes);
+		if (!p)
+			return rootio_fail(err, -ENOMEM, "out of memory");
+		t->scratch = p;
 		ssize_t r = src_pread(t->file->src, t->scratch, sl->nbytes, sl->seek);
 		char why[sizeof(err->msg)];
 		if (r < 0 || (size_t)r != sl->nbytes)

@@ -79,12 +79,13 @@ void rootio_tree_close(struct rootio_tree *t)
 		return;
 	if (t->cache)
 		for (int i = 0; i < t->nbranches; i++) {
-			free(t->cache[i].owned);
-			free(t->cache[i].offsets);
+			rootio_pool_put(t->cache[i].owned, t->cache[i].cap_owned);
+			rootio_pool_put(t->cache[i].offsets,
+					t->cache[i].cap_offsets * sizeof(*t->cache[i].offsets));
 		}
 	free(t->cache);
 	free(t->branches);
-	free(t->scratch);
+	rootio_pool_put(t->scratch, t->cap_scratch);
 	free(t->object);
 	arena_free(t->arena);
 	free(t);
@@ -352,13 +353,14 @@ static int offsets_from_counter(struct reader *r, struct decoded *d, int k)
 		return rc;
 	}
 	if (d->cap_offsets < (size_t)n + 1) {
-		int32_t *p = realloc(d->offsets, ((size_t)n + 1) * sizeof(*p));
+		size_t cap = d->cap_offsets * sizeof(*d->offsets);
+		int32_t *p = rootio_pool_grow(d->offsets, &cap, ((size_t)n + 1) * sizeof(*p));
 		if (!p) {
 			rootio_column_free(&cnt);
 			return -ENOMEM;
 		}
 		d->offsets = p;
-		d->cap_offsets = (size_t)n + 1;
+		d->cap_offsets = cap / sizeof(*p);
 	}
 	int64_t at = 0;
 	size_t cs = rootio_type_size(cnt.type);
