@@ -253,6 +253,19 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 {
 	const struct basket_slot *sl = &br->slots[i];
 	const char *url = src_url(t->file->src);
+	struct decoded *l = t->lent;
+	t->lent = NULL;
+	if (l && l != d) {
+		uint8_t *p = l->owned;
+		size_t cap = l->cap_owned;
+		l->owned = d->owned;
+		l->cap_owned = d->cap_owned;
+		l->slot = -1;
+		l->data = NULL;
+		l->has_offsets = false;
+		d->owned = p;
+		d->cap_owned = cap;
+	}
 	d->slot = -1;
 	d->first = br->starts[i];
 	d->has_offsets = false;
