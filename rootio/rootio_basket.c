@@ -85,22 +85,31 @@ struct embedded *rootio_parse_embedded(struct stream *s)
 }
 
 /* Offsets from n raw big-endian ones: out[i] = (raw[i] & mask) - keylen,
- * each within [0, len] and none below the one before.  Branch-free loops
- * so that the compiler vectorizes them. */
+ * each within [0, len] and none below the one before.  One branch-free
+ * pass that the compiler vectorizes: each offset is compared with the one
+ * before it as decoded again from raw (in the cache by then), not as
+ * loaded back from out. */
 ROOTIO_CLONES
 static int offsets_from_raw(int32_t *restrict out, const uint8_t *restrict raw, size_t n,
 			    uint32_t mask, int32_t keylen, size_t len)
 {
 	uint32_t bad = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t v;
-		memcpy(&v, raw + 4 * i, 4);
-		v = (__builtin_bswap32(v) & mask) - (uint32_t)keylen;
-		bad |= v > (uint32_t)len; /* also catches values below keylen */
-		out[i] = (int32_t)v;
+	if (!n)
+		return 0;
+	uint32_t v;
+	memcpy(&v, raw, 4);
+	v = (__builtin_bswap32(v) & mask) - (uint32_t)keylen;
+	bad |= v > (uint32_t)len; /* also catches values below keylen */
+	out[0] = (int32_t)v;
+	for (size_t i = 1; i < n; i++) {
+		uint32_t p, c;
+		memcpy(&p, raw + 4 * i - 4, 4);
+		memcpy(&c, raw + 4 * i, 4);
+		p = (__builtin_bswap32(p) & mask) - (uint32_t)keylen;
+		c = (__builtin_bswap32(c) & mask) - (uint32_t)keylen;
+		bad |= (c > (uint32_t)len) | (c < p);
+		out[i] = (int32_t)c;
 	}
-	for (size_t i = 1; i < n; i++)
-		bad |= out[i] < out[i - 1];
 	return bad ? -1 : 0;
 }
 
