@@ -25,12 +25,16 @@ static _Thread_local struct pool *tl_pool;
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
+/* At the thread's exit, on that thread: a tree closed later by another
+ * destructor starts a new pool, freed in turn. */
 static void free_pool(void *p)
 {
 	struct pool *pl = p;
 	for (int i = 0; i < pl->n; i++)
 		free(pl->buf[i]);
 	free(pl);
+	if (tl_pool == pl)
+		tl_pool = NULL;
 }
 
 static void make_key(void)
