@@ -100,6 +100,7 @@ struct bench {
 struct sample {
 	double wall, cpu;
 	long passes;
+	long faults; /* minor page faults of this thread */
 };
 
 static double clock_s(clockid_t id)
@@ -120,6 +121,13 @@ static uint32_t get_be(const uint8_t *p, int n)
 static uint32_t le24(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+static long thread_faults(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
 }
 
 static long peak_rss_mb(void)
@@ -395,6 +403,7 @@ static int measure(struct bench *b, int (*pass)(struct bench *), double seconds,
 		   struct sample *s)
 {
 	double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID), w;
+	long f0 = thread_faults();
 	s->passes = 0;
 	do {
 		if (pass(b))
@@ -404,6 +413,7 @@ static int measure(struct bench *b, int (*pass)(struct bench *), double seconds,
 	} while (w - w0 < seconds);
 	s->wall = w - w0;
 	s->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	s->faults = thread_faults() - f0;
 	return 0;
 }
 
@@ -531,10 +541,12 @@ static int run_file(const char *path, const struct opts *o, struct result *res)
 		bmbs[r] = (double)b.databytes * (double)bs.passes / bs.wall / 1e6;
 		ratio[r] = (bs.wall / (double)bs.passes) / (rs.wall / (double)rs.passes);
 		cratio[r] = (bs.cpu / (double)bs.passes) / (rs.cpu / (double)rs.passes);
-		printf("    round %d: reader %ld passes %.2f s (cpu %.2f s, tree opens %.1f ms)"
-		       " %.0f MB/s; bare %ld passes %.2f s (cpu %.2f s) %.0f MB/s; ratio %.3f\n",
-		       r + 1, rs.passes, rs.wall, rs.cpu, 1e3 * (b.open_s - open0), rmbs[r],
-		       bs.passes, bs.wall, bs.cpu, bmbs[r], ratio[r]);
+		printf("    round %d: reader %ld passes %.2f s (cpu %.2f s, tree opens %.1f ms,"
+		       " %ld page faults a pass) %.0f MB/s; bare %ld passes %.2f s (cpu %.2f s)"
+		       " %.0f MB/s; ratio %.3f\n",
+		       r + 1, rs.passes, rs.wall, rs.cpu, 1e3 * (b.open_s - open0),
+		       rs.passes ? rs.faults / rs.passes : 0, rmbs[r], bs.passes, bs.wall, bs.cpu,
+		       bmbs[r], ratio[r]);
 	}
 	res->reader_mbs = median(rmbs, o->repeat);
 	res->reader_zmbs = median(rzmbs, o->repeat);

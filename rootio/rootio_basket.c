@@ -85,22 +85,31 @@ struct embedded *rootio_parse_embedded(struct stream *s)
 }
 
 /* Offsets from n raw big-endian ones: out[i] = (raw[i] & mask) - keylen,
- * each within [0, len] and none below the one before.  Branch-free loops
- * so that the compiler vectorizes them. */
+ * each within [0, len] and none below the one before.  One branch-free
+ * pass that the compiler vectorizes: each offset is compared with the one
+ * before it as decoded again from raw (in the cache by then), not as
+ * loaded back from out. */
 ROOTIO_CLONES
 static int offsets_from_raw(int32_t *restrict out, const uint8_t *restrict raw, size_t n,
 			    uint32_t mask, int32_t keylen, size_t len)
 {
 	uint32_t bad = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t v;
-		memcpy(&v, raw + 4 * i, 4);
-		v = (__builtin_bswap32(v) & mask) - (uint32_t)keylen;
-		bad |= v > (uint32_t)len; /* also catches values below keylen */
-		out[i] = (int32_t)v;
+	if (!n)
+		return 0;
+	uint32_t v;
+	memcpy(&v, raw, 4);
+	v = (__builtin_bswap32(v) & mask) - (uint32_t)keylen;
+	bad |= v > (uint32_t)len; /* also catches values below keylen */
+	out[0] = (int32_t)v;
+	for (size_t i = 1; i < n; i++) {
+		uint32_t p, c;
+		memcpy(&p, raw + 4 * i - 4, 4);
+		memcpy(&c, raw + 4 * i, 4);
+		p = (__builtin_bswap32(p) & mask) - (uint32_t)keylen;
+		c = (__builtin_bswap32(c) & mask) - (uint32_t)keylen;
+		bad |= (c > (uint32_t)len) | (c < p);
+		out[i] = (int32_t)c;
 	}
-	for (size_t i = 1; i < n; i++)
-		bad |= out[i] < out[i - 1];
 	return bad ? -1 : 0;
 }
 
@@ -113,11 +122,12 @@ static int convert_offsets(struct decoded *d, const uint8_t *raw, size_t n, int3
 		return -1;
 	size_t need = (size_t)d->nevbuf + 1;
 	if (d->cap_offsets < need) {
-		int32_t *o = realloc(d->offsets, need * sizeof(*o));
+		size_t cap = d->cap_offsets * sizeof(*d->offsets);
+		int32_t *o = rootio_pool_grow(d->offsets, &cap, need * sizeof(*o));
 		if (!o)
 			return -ENOMEM;
 		d->offsets = o;
-		d->cap_offsets = need;
+		d->cap_offsets = cap / sizeof(*o);
 	}
 	if (offsets_from_raw(d->offsets, raw, (size_t)d->nevbuf, (uint32_t)mask, keylen,
 			     d->len))
@@ -161,13 +171,10 @@ static int unpack(struct decoded *d, const uint8_t *rec, const struct bhead *h,
 		*payload = rec + h->k.keylen;
 		return 0;
 	}
-	if (d->cap_owned < objlen + 8) {
-		uint8_t *p = realloc(d->owned, objlen + 8);
-		if (!p)
-			return rootio_fail(err, -ENOMEM, "out of memory");
-		d->owned = p;
-		d->cap_owned = objlen + 8;
-	}
+	uint8_t *owned = rootio_pool_grow(d->owned, &d->cap_owned, objlen + 8);
+	if (!owned)
+		return rootio_fail(err, -ENOMEM, "out of memory");
+	d->owned = owned;
 	if (stored == objlen && t && rec == t->scratch) {
 		/* Stored as is: keep the record buffer instead of copying it. */
 		uint8_t *p = d->owned;
@@ -255,6 +262,19 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 {
 	const struct basket_slot *sl = &br->slots[i];
 	const char *url = src_url(t->file->src);
+	struct decoded *l = t->lent;
+	t->lent = NULL;
+	if (l && l != d) {
+		uint8_t *p = l->owned;
+		size_t cap = l->cap_owned;
+		l->owned = d->owned;
+		l->cap_owned = d->cap_owned;
+		l->slot = -1;
+		l->data = NULL;
+		l->has_offsets = false;
+		d->owned = p;
+		d->cap_owned = cap;
+	}
 	d->slot = -1;
 	d->first = br->starts[i];
 	d->has_offsets = false;
@@ -289,13 +309,10 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 	if (rec) {
 		t->views++;
 	} else {
-		if (t->cap_scratch < sl->nbytes) {
-			uint8_t *p = realloc(t->scratch, sl->nbytes);
-			if (!p)
-				return rootio_fail(err, -ENOMEM, "out of memory");
-			t->scratch = p;
-			t->cap_scratch = sl->nbytes;
-		}
+		uint8_t *p = rootio_pool_grow(t->scratch, &t->cap_scratch, sl->nbytes);
+		if (!p)
+			return rootio_fail(err, -ENOMEM, "out of memory");
+		t->scratch = p;
 		ssize_t r = src_pread(t->file->src, t->scratch, sl->nbytes, sl->seek);
 		char why[sizeof(err->msg)];
 		if (r < 0 || (size_t)r != sl->nbytes)

@@ -79,12 +79,13 @@ void rootio_tree_close(struct rootio_tree *t)
 		return;
 	if (t->cache)
 		for (int i = 0; i < t->nbranches; i++) {
-			free(t->cache[i].owned);
-			free(t->cache[i].offsets);
+			rootio_pool_put(t->cache[i].owned, t->cache[i].cap_owned);
+			rootio_pool_put(t->cache[i].offsets,
+					t->cache[i].cap_offsets * sizeof(*t->cache[i].offsets));
 		}
 	free(t->cache);
 	free(t->branches);
-	free(t->scratch);
+	rootio_pool_put(t->scratch, t->cap_scratch);
 	free(t->object);
 	arena_free(t->arena);
 	free(t);
@@ -352,13 +353,14 @@ static int offsets_from_counter(struct reader *r, struct decoded *d, int k)
 		return rc;
 	}
 	if (d->cap_offsets < (size_t)n + 1) {
-		int32_t *p = realloc(d->offsets, ((size_t)n + 1) * sizeof(*p));
+		size_t cap = d->cap_offsets * sizeof(*d->offsets);
+		int32_t *p = rootio_pool_grow(d->offsets, &cap, ((size_t)n + 1) * sizeof(*p));
 		if (!p) {
 			rootio_column_free(&cnt);
 			return -ENOMEM;
 		}
 		d->offsets = p;
-		d->cap_offsets = (size_t)n + 1;
+		d->cap_offsets = cap / sizeof(*p);
 	}
 	int64_t at = 0;
 	size_t cs = rootio_type_size(cnt.type);
@@ -386,6 +388,24 @@ static int offsets_from_counter(struct reader *r, struct decoded *d, int k)
 	return 0;
 }
 
+/* out[j] = base + (doff[j] - start) / 2^sh for n entries; returns the OR
+ * of every (doff[j] - start), whose low bits tell whether an entry is not
+ * a whole number of values (start is, and so then is every entry).  The
+ * offsets rise (rootio_basket.c checks them), so the differences are not
+ * negative. */
+ROOTIO_CLONES
+static size_t pow2_offsets(int64_t *restrict out, const int32_t *restrict doff, size_t n,
+			   int32_t start, size_t base, int sh)
+{
+	uint32_t bad = 0;
+	for (size_t j = 0; j < n; j++) {
+		uint32_t rel = (uint32_t)(doff[j] - start);
+		bad |= rel;
+		out[j] = (int64_t)(base + (rel >> sh));
+	}
+	return bad;
+}
+
 static int take_jagged(struct reader *r, struct decoded *d, int k, int64_t j0, int64_t j1)
 {
 	const struct leaf *l = r->c->leaf;
@@ -402,18 +422,13 @@ static int take_jagged(struct reader *r, struct decoded *d, int k, int64_t j0, i
 	int64_t *off = o->offsets + o->nentries;
 	if (!l->header && !(unit & (unit - 1))) {
 		/* Power-of-two sizes: masks and shifts, no division per entry. */
-		size_t base = o->nvalues, bad = 0;
+		size_t base = o->nvalues;
+		int32_t start = d->offsets[j0];
 		int sh = __builtin_ctz((unsigned)l->size);
-		const int32_t *doff = d->offsets;
-		int32_t start = doff[j0];
-		for (int64_t j = j0; j < j1; j++) {
-			size_t n = (size_t)(doff[j + 1] - doff[j]);
-			bad |= n;
-			off[j - j0 + 1] = (int64_t)(base + ((size_t)(doff[j + 1] - start) >> sh));
-		}
-		if (bad & (unit - 1))
+		if (pow2_offsets(off + 1, d->offsets + j0 + 1, (size_t)(j1 - j0), start, base, sh) &
+		    (unit - 1))
 			return fail_at(r, k, "an entry's size is not a whole number of values");
-		size_t nv = (size_t)(doff[j1] - start) >> sh;
+		size_t nv = (size_t)(d->offsets[j1] - start) >> sh;
 		convert(l, (uint8_t *)o->values + o->nvalues * r->vsize, d->data + start, nv);
 		o->nvalues = base + nv;
 		o->nentries += j1 - j0;
@@ -555,6 +570,8 @@ static int read_range(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
 			int rc = rootio_basket_load(t, br, k, d, err);
 			if (rc)
 				return rc;
+		} else if (t->lent == d) {
+			t->lent = NULL; /* in use again: not to be taken */
 		}
 		if (stop - s > d->nevbuf)
 			return fail_at(&r, k, "holds fewer entries than the branch says");
@@ -570,6 +587,12 @@ static int read_range(struct rootio_tree *t, size_t i, int64_t a, int64_t b,
 			t->views++;
 		if (rc)
 			return rc == -ENOMEM ? rootio_fail(err, rc, "out of memory") : rc;
+		/* Read to its end, the basket is likely done with: the next one
+		 * decoded, of any branch, goes into its buffer while that is
+		 * still in the cache, instead of into a buffer of its own that
+		 * was last written a whole round of branches ago. */
+		if (s + j1 == stop && !d->in_map && !br->slots[k].emb)
+			t->lent = d;
 		e = s + j1;
 	}
 	if (!offsets)

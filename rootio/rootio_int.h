@@ -38,6 +38,15 @@ int rootio_check_src(struct src *s, int rc, struct rootio_err *err);
  * the server's reason), else the code's text.  buf holds cap bytes. */
 const char *rootio_read_reason(struct src *s, int code, char *buf, size_t cap);
 
+/* Buffers that outlive a tree (rootio_pool.c), kept per thread: the
+ * decoded baskets of a closed tree serve the next one without fresh pages.
+ * rootio_pool_grow() returns buf when its *cap bytes hold need, else a
+ * buffer of at least need bytes (contents not kept; *cap updated, buf given
+ * to the pool), or NULL when out of memory (buf and *cap untouched).
+ * rootio_pool_put() takes ownership of p (NULL is fine). */
+void *rootio_pool_grow(void *buf, size_t *cap, size_t need);
+void rootio_pool_put(void *p, size_t cap);
+
 /* A TKey header. */
 struct rkey {
 	int32_t nbytes;

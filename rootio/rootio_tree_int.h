@@ -102,6 +102,7 @@ struct rootio_tree {
 	uint8_t *scratch;      /* compressed records, reused */
 	size_t cap_scratch;
 	uint64_t views;        /* reads of the source's view: see rootio_read() */
+	struct decoded *lent;  /* read to its end: its buffer serves the next load */
 	struct rootio_stats stats;
 };
 
@@ -109,7 +110,10 @@ struct rootio_tree {
 int rootio_parse_tree(struct rootio_tree *t, const uint8_t *obj, size_t len, int64_t origin,
 		      const char *classname, struct rootio_err *err);
 
-/* Make basket slot i of branch br decoded in d (rootio_basket.c). */
+/* Make basket slot i of branch br decoded in d (rootio_basket.c).  When
+ * t->lent is another branch's, d takes its buffer (the one most recently
+ * written, likely still in the CPU's cache) and that branch its basket no
+ * longer: its slot becomes -1. */
 int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct decoded *d,
 		       struct rootio_err *err);
 

@@ -339,9 +339,10 @@ static int cmp_size(const void *a, const void *b)
 }
 
 /* The first column with an on-disk basket that is compressed (or, with
- * want_compressed 0, any), and that basket. */
-static int find_basket(const struct image *im, int want_compressed, int *col,
-		       struct rootio_basket_loc *loc, char *colname, size_t cap)
+ * want_compressed 0, stored as is), and that basket; with jagged set, the
+ * first jagged column whose basket holds entry offsets. */
+static int find_basket_of(const struct image *im, int want_compressed, int jagged, int *col,
+			  struct rootio_basket_loc *loc, char *colname, size_t cap)
 {
 	struct rootio_file *f;
 	struct rootio_tree *t;
@@ -359,7 +360,7 @@ static int find_basket(const struct image *im, int want_compressed, int *col,
 		const struct rootio_basket_loc *l;
 		size_t n;
 		if (br->kind == ROOTIO_UNSUPPORTED || strpbrk(br->name, "./") ||
-		    rootio_tree_basket_locs(t, i, &l, &n))
+		    (jagged && br->kind != ROOTIO_JAGGED) || rootio_tree_basket_locs(t, i, &l, &n))
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			if (!l[k].seek || l[k].seek + l[k].nbytes > im->len)
@@ -367,6 +368,10 @@ static int find_basket(const struct image *im, int want_compressed, int *col,
 			const uint8_t *r = im->data + l[k].seek;
 			int compressed = be32(r) - be16(r + 14) != be32(r + 6);
 			if (compressed != want_compressed)
+				continue;
+			/* fLast is the key's last int32 but for fFlag. */
+			if (jagged && (compressed || be32(r + 6) + be16(r + 14) <
+							 be32(r + be16(r + 14) - 5) + 16))
 				continue;
 			*col = (int)i;
 			*loc = l[k];
@@ -378,6 +383,12 @@ static int find_basket(const struct image *im, int want_compressed, int *col,
 	rootio_tree_close(t);
 	rootio_close(f);
 	return found;
+}
+
+static int find_basket(const struct image *im, int want_compressed, int *col,
+		       struct rootio_basket_loc *loc, char *colname, size_t cap)
+{
+	return find_basket_of(im, want_compressed, 0, col, loc, colname, cap);
 }
 
 /* Where the on-disk baskets of the first tree lie, and whose they are. */
@@ -606,6 +617,38 @@ static void test_sizes(const struct image *im)
 	}
 }
 
+/* (g) Entry offsets of a basket stored as is that go backwards, or past
+ * the data: each must fail the read, not hand out entries. */
+static void test_offsets(const struct image *im)
+{
+	char what[600], colname[256];
+	struct rootio_basket_loc loc;
+	int col;
+	if (find_basket_of(im, 0, 1, &col, &loc, colname, sizeof(colname)))
+		return;
+	const uint8_t *r = im->data + loc.seek;
+	uint32_t keylen = be16(r + 14), last = be32(r + keylen - 5);
+	uint32_t n = be32(r + last);
+	if (n < 3)
+		return;
+	uint64_t at = loc.seek + last + 4; /* offsets from the key's start */
+	/* An entry j that is not empty, after one that is not either: its
+	 * end moved one byte before its start, still past fKeylen. */
+	for (uint32_t j = 1; j + 1 < n; j++) {
+		uint32_t a = be32(im->data + at + 4 * j), b = be32(im->data + at + 4 * j + 4);
+		if (a <= keylen || b <= a)
+			continue;
+		snprintf(what, sizeof(what), "%s: '%s' entry offset %u below offset %u", im->file,
+			 colname, j + 1, j);
+		expect_error(im, at + 4 * j + 4, a - 1, col, "entry offsets are corrupt", what);
+		break;
+	}
+	snprintf(what, sizeof(what), "%s: '%s' entry offset 1 past fLast", im->file, colname);
+	expect_error(im, at + 4, last + 1, col, "entry offsets are corrupt", what);
+	snprintf(what, sizeof(what), "%s: '%s' entry offset 1 below fKeylen", im->file, colname);
+	expect_error(im, at + 4, keylen - 1, col, "entry offsets are corrupt", what);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -637,6 +680,7 @@ int main(int argc, char **argv)
 			test_magic(&im);
 		test_flips(&im, files[i].nflips);
 		test_sizes(&im);
+		test_offsets(&im);
 		free(im.data);
 	}
 	printf("test_rootio_bad: %d checks, %d failed\n", nchecks, failures);
