@@ -916,6 +916,91 @@ static void test_hist_fills(void)
 	run_close(&r);
 }
 
+/* A batch as large as the runner's, of random jets: the issue-12 query's
+ * kernels (comparisons with a literal, a jagged mask, sum of a mask, an
+ * index after a mask, fills), cut by a filter and masked by another,
+ * against the same computed element by element in doubles. */
+static void test_large_batch(void)
+{
+	enum { NE = 8192 + 37 };
+	static int64_t off[NE + 1], ev[NE];
+	static int32_t nj[NE];
+	static float pt[NE * 9], eta[NE * 9], met[NE];
+	static uint8_t hlt[NE];
+	uint64_t r = 0x243F6A8885A308D3ull;
+#define NEXT() (r ^= r << 13, r ^= r >> 7, r ^= r << 17, r)
+	off[0] = 0;
+	for (int e = 0; e < NE; e++) {
+		ev[e] = e;
+		nj[e] = (int32_t)(NEXT() % 10);
+		off[e + 1] = off[e] + nj[e];
+		for (int64_t i = off[e]; i < off[e + 1]; i++) {
+			uint64_t u = NEXT();
+			pt[i] = u % 53 == 0 ? NAN : u % 41 == 0 ? 30.0f : (float)(u >> 40) / 16777216.0f * 320;
+			eta[i] = u % 37 == 0 ? 2.4f : (float)((double)(NEXT() >> 11) / 9007199254740992.0 * 6 - 3);
+		}
+		met[e] = (float)(NEXT() >> 40) / 16777216.0f * 250;
+		hlt[e] = NEXT() % 3 != 0;
+	}
+#undef NEXT
+	memset(cols, 0, sizeof(cols));
+	nev = NE;
+	set_col(C_EV, ROOTIO_I64, ev, NE, NULL);
+	set_col(C_NJET, ROOTIO_I32, nj, NE, NULL);
+	set_col(C_JET_PT, ROOTIO_F32, pt, (size_t)off[NE], off);
+	set_col(C_JET_ETA, ROOTIO_F32, eta, (size_t)off[NE], off);
+	set_col(C_MET_PT, ROOTIO_F32, met, NE, NULL);
+	set_col(C_HLT, ROOTIO_BOOL, hlt, NE, NULL);
+	static const char *const filters[] = {"", "filter HLT\n", "filter nJet > 0\n"};
+	for (size_t f = 0; f < N(filters); f++) {
+		char text[1024];
+		snprintf(text, sizeof(text),
+			 "dataset x.root\n"
+			 "define good = Jet_pt > 30 && abs(Jet_eta) < 2.4\n"
+			 "%s"
+			 "hist met = MET_pt bins=50 range=0,200\n"
+			 "hist njet = nJet bins=15 range=0,15\n"
+			 "hist ngood = sum(good) bins=12 range=0,12\n"
+			 "hist jetpt = Jet_pt[good] bins=50 range=0,300\n"
+			 "hist lead = Jet_pt[good][0] bins=20 range=0,300\n",
+			 filters[f]);
+		struct run run;
+		if (run_all(__LINE__, &run, text))
+			return;
+		struct hist *want[5];
+		for (int h = 0; h < 5; h++)
+			want[h] = hist_new_like(eval_hist(run.s, (size_t)h));
+		for (int e = 0; e < NE; e++) {
+			if ((f == 1 && !hlt[e]) || (f == 2 && nj[e] <= 0))
+				continue;
+			double m = met[e], n = nj[e], lead = NAN;
+			int64_t good = 0;
+			for (int64_t i = off[e]; i < off[e + 1]; i++)
+				if ((double)pt[i] > 30 && fabs((double)eta[i]) < 2.4) {
+					double p = pt[i];
+					hist_fill1(want[3], &p, NULL, 1);
+					if (!good++)
+						lead = p;
+				}
+			double g = (double)good;
+			hist_fill1(want[0], &m, NULL, 1);
+			hist_fill1(want[1], &n, NULL, 1);
+			hist_fill1(want[2], &g, NULL, 1);
+			if (good)
+				hist_fill1(want[4], &lead, NULL, 1);
+		}
+		for (int h = 0; h < 5; h++) {
+			struct hist *got = eval_hist(run.s, (size_t)h);
+			bool same = hist_entries(got) == hist_entries(want[h]);
+			for (int b = 0; b < hist_extent(got, 0); b++)
+				same &= hist_count(got, b, 0) == hist_count(want[h], b, 0);
+			check(same, "large batch, filter %zu: histogram %s differs", f, hist_name(got));
+			hist_free(want[h]);
+		}
+		run_close(&run);
+	}
+}
+
 static void test_filters(void)
 {
 	load_physics();
@@ -1483,6 +1568,7 @@ int main(void)
 	test_missing();
 	test_inv_mass();
 	test_hist_fills();
+	test_large_batch();
 	test_filters();
 	test_inputs();
 	test_after_filters();

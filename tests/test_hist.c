@@ -552,6 +552,94 @@ static void check_split(const struct hist *whole, const double *x, const double 
 	hist_free(acc);
 }
 
+/* A coordinate for axis [lo, hi): mostly inside, and the hard cases: the
+ * edges, the doubles just beside them, NaN, infinities, huge values. */
+static double edge_x(double lo, double hi)
+{
+	uint64_t r = rng();
+	switch (r % 16) {
+	case 0: return NAN;
+	case 1: return r & 64 ? INFINITY : -INFINITY;
+	case 2: return r & 64 ? 1e308 : -1e308;
+	case 3: return nextafter(hi, -INFINITY);
+	case 4: return r & 64 ? hi : lo;
+	case 5: return nextafter(lo, r & 64 ? INFINITY : -INFINITY);
+	default: return lo - (hi - lo) * 0.1 + (hi - lo) * 1.2 * (double)(r >> 11) / 9007199254740992.0;
+	}
+}
+
+/* hist_fill1/2 (bins of a chunk first, then counts on several copies)
+ * against the bin hist_find_bin() gives each point, counts and sums of
+ * weights in point order; for sizes around the chunk and the copies. */
+static void check_fill_points(const struct hist_def *def, size_t n, bool weighted)
+{
+	struct hist *h = new_or_die(def);
+	int nd = def->ndim, nx = hist_extent(h, 0), ny = nd == 2 ? hist_extent(h, 1) : 1;
+	double *x = malloc((n + 1) * sizeof(double)), *y = malloc((n + 1) * sizeof(double));
+	double *w = malloc((n + 1) * sizeof(double));
+	double *sw = calloc((size_t)(nx * ny), sizeof(double)), *sw2 = calloc((size_t)(nx * ny), sizeof(double));
+	int64_t *cnt = calloc((size_t)(nx * ny), sizeof(int64_t));
+	CHECK(x && y && w && sw && sw2 && cnt);
+	uint64_t skipped = 0;
+	for (size_t i = 0; i < n; i++) {
+		x[i] = edge_x(def->axes[0].lo, def->axes[0].hi);
+		y[i] = nd == 2 ? edge_x(def->axes[1].lo, def->axes[1].hi) : 0;
+		w[i] = rng() % 50 ? (double)(rng() % 1000) * 0.001 : NAN;
+		int bx = hist_find_bin(h, 0, x[i]), by = nd == 2 ? hist_find_bin(h, 1, y[i]) : 0;
+		if (bx < 0 || by < 0 || (weighted && !isfinite(w[i]))) {
+			skipped++;
+			continue;
+		}
+		cnt[bx * ny + by]++;
+		sw[bx * ny + by] += w[i];
+		sw2[bx * ny + by] += w[i] * w[i];
+	}
+	if (nd == 1)
+		hist_fill1(h, x, weighted ? w : NULL, n);
+	else
+		hist_fill2(h, x, y, weighted ? w : NULL, n);
+	bool same = hist_skipped(h) == skipped && hist_entries(h) == n - skipped;
+	for (int ix = 0; ix < nx; ix++)
+		for (int iy = 0; iy < ny; iy++) {
+			int c = ix * ny + iy;
+			if (weighted)
+				same &= hist_value(h, ix, iy) == sw[c] && hist_variance(h, ix, iy) == sw2[c];
+			else
+				same &= hist_count(h, ix, iy) == cnt[c];
+		}
+	check(same, "fill of %zu points (%d-D, %d bins, %s) differs from point by point", n, nd,
+	      def->axes[0].nbins, weighted ? "weighted" : "counts");
+	free(x);
+	free(y);
+	free(w);
+	free(sw);
+	free(sw2);
+	free(cnt);
+	hist_free(h);
+}
+
+static void test_fill_points(void)
+{
+	static const double edges[] = {-1, 0, 0.5, 2, 7, 7.25, 100};
+	const struct hist_axis_def axes[] = {
+		{.nbins = 10, .lo = 0, .hi = 10},
+		{.nbins = 32, .lo = -M_PI, .hi = M_PI},
+		{.nbins = 7, .lo = 0.1, .hi = 0.7}, /* edges that are not doubles */
+		{.nbins = 300, .lo = -3, .hi = 1e-3}, /* past the copies' size */
+		{.kind = HIST_AXIS_VARIABLE, .nbins = 6, .lo = -1, .hi = 100, .edges = edges},
+	};
+	static const size_t sizes[] = {0, 1, 3, 63, 64, 1023, 1024, 1025, 5003};
+	for (size_t a = 0; a < sizeof(axes) / sizeof(axes[0]); a++)
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+			for (int wt = 0; wt < 2; wt++) {
+				struct hist_def d = {.name = "f", .ndim = 1, .weighted = wt, .axes = {axes[a]}};
+				check_fill_points(&d, sizes[k], wt);
+				struct hist_def d2 = {.name = "f", .ndim = 2, .weighted = wt,
+						      .axes = {axes[a], axes[(a + 1) % 5]}};
+				check_fill_points(&d2, sizes[k], wt);
+			}
+}
+
 static void test_merge_random(void)
 {
 	enum { N = 1000000 };
@@ -1252,6 +1340,7 @@ int main(int argc, char **argv)
 	test_bad_defs();
 	test_merge_refused();
 	test_merge_random();
+	test_fill_points();
 	test_json();
 	test_value_label();
 	test_3d();

@@ -7,6 +7,16 @@
 
 #include <stdbool.h>
 
+/* The kernels' loops compiled twice, for AVX2 and for any x86-64, chosen
+ * when the program loads (no FMA either way, so every result is the same
+ * to the bit).  ThreadSanitizer cannot run the chooser, so its build
+ * (ANAFS_NO_CLONES) has one version. */
+#ifdef ANAFS_NO_CLONES
+#define EVAL_CLONES
+#else
+#define EVAL_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 /* The values of one node for the current batch. */
 struct val {
 	enum ql_type t;       /* storage: BOOL uint8_t, INT int64_t, FLOAT double */
@@ -76,6 +86,8 @@ struct eval_state {
 	size_t fill_cap[QL_VROOTS + 1];
 	uint8_t *fmask;         /* the events a histogram's cell is filled with */
 	size_t fmask_cap;
+	uint8_t *fill_ok;       /* those of them where every value is present */
+	size_t fill_ok_cap;
 	/* Variations: per variation v >= 1, whether its events are still the
 	 * nominal's (same[v]), else its own mask (vmask[v], vhas[v]). */
 	uint8_t **vmask;

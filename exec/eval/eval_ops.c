@@ -44,7 +44,7 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
  * when it already is, else into scratch slot.  Loops are split by source
  * type so that each is a plain, vectorizable copy. */
 #define AS(NAME, T, WANT)                                                                 \
-	const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)       \
+	EVAL_CLONES const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)       \
 	{                                                                                  \
 		bool spread = list >= 0 && !v->jagged;                                       \
 		size_t n = spread ? eval_list_size(s, list) : v->n;                        \
@@ -156,19 +156,21 @@ double eval_delta_phi(double a, double b)
 
 /* ---- node kinds ---- */
 
-static int eval_literal(struct eval_state *s, const struct ql_node *n, struct val *out)
+static EVAL_CLONES int eval_literal(struct eval_state *s, const struct ql_node *n, struct val *out)
 {
 	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	out->is_const = true;
 	size_t k = out->n;
-	if (n->type == QL_FLOAT)
+	if (n->type == QL_FLOAT) {
+		double *restrict o = out->data, c = n->fval;
 		for (size_t i = 0; i < k; i++)
-			((double *)out->data)[i] = n->fval;
-	else if (n->type == QL_INT || n->type == QL_STR)
+			o[i] = c;
+	} else if (n->type == QL_INT || n->type == QL_STR) {
+		int64_t *restrict o = out->data, c = n->ival;
 		for (size_t i = 0; i < k; i++)
-			((int64_t *)out->data)[i] = n->ival;
-	else
+			o[i] = c;
+	} else
 		memset(out->data, n->ival != 0, k);
 	return 0;
 }
@@ -208,17 +210,22 @@ static int eval_sample_value(struct eval_state *s, const struct ql_node *n, stru
 	return 0;
 }
 
-static int eval_logic(struct eval_state *s, const struct ql_node *n, struct val *out,
+static EVAL_CLONES int eval_logic(struct eval_state *s, const struct ql_node *n, struct val *out,
 		      struct val *a, struct val *b)
 {
 	int L = n->jagged ? n->list : -1;
 	const uint8_t *x = eval_as_u8(s, a, L, 0), *y = eval_as_u8(s, b, L, 1);
 	if (!x || !y || eval_prepare(s, n, out))
 		return -ENOMEM;
-	uint8_t *o = out->data;
+	uint8_t *restrict o = out->data;
 	bool and = n->op == QB_AND;
-	for (size_t i = 0; i < out->n; i++)
-		o[i] = and ? (x[i] & y[i]) : (x[i] | y[i]);
+	size_t k = out->n;
+	if (and)
+		for (size_t i = 0; i < k; i++)
+			o[i] = x[i] & y[i];
+	else
+		for (size_t i = 0; i < k; i++)
+			o[i] = x[i] | y[i];
 	if (!a->has_valid && !b->has_valid)
 		return 0;
 	/* Three-valued: false && missing is false, true || missing is true. */
@@ -243,38 +250,51 @@ static int eval_logic(struct eval_state *s, const struct ql_node *n, struct val 
 	return 0;
 }
 
-static int eval_compare(struct eval_state *s, const struct ql_node *n, struct val *out,
+static EVAL_CLONES int eval_compare(struct eval_state *s, const struct ql_node *n, struct val *out,
 			struct val *a, struct val *b)
 {
 	int L = n->jagged ? n->list : -1;
 	if (eval_prepare(s, n, out))
 		return -ENOMEM;
-	uint8_t *o = out->data;
+	uint8_t *restrict o = out->data;
 	size_t k = out->n;
-#define CMP(T, FN)                                                                   \
-	do {                                                                         \
-		const T *x = FN(s, a, L, 0), *y = FN(s, b, L, 1);                      \
-		if (!x || !y)                                                        \
-			return -ENOMEM;                                              \
-		switch (n->op) {                                                     \
-		case QB_EQ: for (size_t i = 0; i < k; i++) o[i] = x[i] == y[i]; break; \
-		case QB_NE: for (size_t i = 0; i < k; i++) o[i] = x[i] != y[i]; break; \
-		case QB_LT: for (size_t i = 0; i < k; i++) o[i] = x[i] < y[i]; break;  \
-		case QB_LE: for (size_t i = 0; i < k; i++) o[i] = x[i] <= y[i]; break; \
-		case QB_GT: for (size_t i = 0; i < k; i++) o[i] = x[i] > y[i]; break;  \
-		default: for (size_t i = 0; i < k; i++) o[i] = x[i] >= y[i]; break;    \
-		}                                                                    \
+	/* A literal on the right is compared as one value, not broadcast; it is
+	 * converted as eval_as_*() would, so every answer is the same. */
+#define CMP_LOOPS(Y)                                                                  \
+	switch (n->op) {                                                              \
+	case QB_EQ: for (size_t i = 0; i < k; i++) o[i] = x[i] == (Y); break;          \
+	case QB_NE: for (size_t i = 0; i < k; i++) o[i] = x[i] != (Y); break;          \
+	case QB_LT: for (size_t i = 0; i < k; i++) o[i] = x[i] < (Y); break;           \
+	case QB_LE: for (size_t i = 0; i < k; i++) o[i] = x[i] <= (Y); break;          \
+	case QB_GT: for (size_t i = 0; i < k; i++) o[i] = x[i] > (Y); break;           \
+	default: for (size_t i = 0; i < k; i++) o[i] = x[i] >= (Y); break;             \
+	}
+#define CMP(T, FN, GETC)                                                              \
+	do {                                                                          \
+		const T *restrict x = FN(s, a, L, 0);                                 \
+		if (!x)                                                               \
+			return -ENOMEM;                                               \
+		if (b->is_const && b->n) {                                            \
+			const T c = GETC;                                             \
+			CMP_LOOPS(c)                                                  \
+		} else {                                                              \
+			const T *restrict y = FN(s, b, L, 1);                         \
+			if (!y)                                                       \
+				return -ENOMEM;                                       \
+			CMP_LOOPS(y[i])                                               \
+		}                                                                     \
 	} while (0)
 	if (a->t == QL_FLOAT || b->t == QL_FLOAT)
-		CMP(double, eval_as_f64);
+		CMP(double, eval_as_f64, GET(double, b, 0));
 	else
-		CMP(int64_t, eval_as_i64);
+		CMP(int64_t, eval_as_i64, GET(int64_t, b, 0));
 #undef CMP
+#undef CMP_LOOPS
 	struct val *args[2] = {a, b};
 	return eval_join_valid(s, out, args, 2);
 }
 
-static int eval_arith(struct eval_state *s, const struct ql_node *n, struct val *out,
+static EVAL_CLONES int eval_arith(struct eval_state *s, const struct ql_node *n, struct val *out,
 		      struct val *a, struct val *b)
 {
 	int L = n->jagged ? n->list : -1;
@@ -310,7 +330,7 @@ static int eval_arith(struct eval_state *s, const struct ql_node *n, struct val 
 	return eval_join_valid(s, out, args, 2);
 }
 
-static int eval_unary(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *a)
+static EVAL_CLONES int eval_unary(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *a)
 {
 	int L = n->jagged ? n->list : -1;
 	if (eval_prepare(s, n, out))
@@ -338,7 +358,7 @@ static int eval_unary(struct eval_state *s, const struct ql_node *n, struct val 
 	return eval_join_valid(s, out, &a, 1);
 }
 
-static int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *out,
+static EVAL_CLONES int eval_cond(struct eval_state *s, const struct ql_node *n, struct val *out,
 		     struct val **args)
 {
 	int L = n->jagged ? n->list : -1;
@@ -412,41 +432,41 @@ static int eval_index(struct eval_state *s, const struct ql_node *n, struct val 
 	return 0;
 }
 
-static int eval_mask(struct eval_state *s, const struct ql_node *n, struct val *out,
-		     struct val *x, struct val *m)
+/* Compaction of a list's elements by keep, in one pass over the elements
+ * of the batch and no loop per event (whose exits a CPU cannot predict):
+ * write every element, advance past the kept; before[i] records the kept
+ * elements before element i, which gives the new offsets. */
+#define MASK_LOOP(T)                                                               \
+	do {                                                                       \
+		T *restrict o_ = out->data;                                        \
+		const T *restrict x_ = x->data;                                    \
+		for (size_t i = 0; i < total; i++) {                               \
+			o_[k] = x_[i];                                             \
+			before[i] = (int64_t)k;                                    \
+			k += keep[i] != 0;                                         \
+		}                                                                  \
+	} while (0)
+
+static EVAL_CLONES int eval_mask(struct eval_state *s, const struct ql_node *n, struct val *out,
+				 struct val *x, struct val *m)
 {
 	const int64_t *off = s->lists[x->list];
-	const uint8_t *keep = m->data;
+	const uint8_t *restrict keep = m->data;
 	int L = n->list;
 	size_t total = (size_t)off[s->nev], size = x->t == QL_BOOL ? 1 : 8;
 	if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8) ||
-	    eval_reserve(&out->data, &out->cap, (total + 1) * size))
+	    eval_reserve(&out->data, &out->cap, (total + 1) * size) ||
+	    eval_reserve(&s->scratch[2], &s->scratch_cap[2], (total + 1) * 8))
 		return -ENOMEM;
-	int64_t *noff = s->lists[L];
-	/* Branch-free compaction: write every element, advance past the kept. */
+	int64_t *restrict noff = s->lists[L], *restrict before = s->scratch[2];
 	size_t k = 0;
-	if (size == 8) {
-		uint64_t *o = out->data;
-		const uint64_t *src = x->data;
-		for (int64_t e = 0; e < s->nev; e++) {
-			noff[e] = (int64_t)k;
-			for (int64_t i = off[e]; i < off[e + 1]; i++) {
-				o[k] = src[i];
-				k += keep[i] != 0;
-			}
-		}
-	} else {
-		uint8_t *o = out->data;
-		const uint8_t *src = x->data;
-		for (int64_t e = 0; e < s->nev; e++) {
-			noff[e] = (int64_t)k;
-			for (int64_t i = off[e]; i < off[e + 1]; i++) {
-				o[k] = src[i];
-				k += keep[i] != 0;
-			}
-		}
-	}
-	noff[s->nev] = (int64_t)k;
+	if (size == 8)
+		MASK_LOOP(uint64_t);
+	else
+		MASK_LOOP(uint8_t);
+	before[total] = (int64_t)k;
+	for (int64_t e = 0; e <= s->nev; e++) /* off[0] is 0: lists start at 0 */
+		noff[e] = before[off[e]];
 	s->list_ready[L] = true;
 	out->t = n->type;
 	out->jagged = true;
@@ -457,8 +477,9 @@ static int eval_mask(struct eval_state *s, const struct ql_node *n, struct val *
 	struct val *args[2] = {x, m};
 	return eval_join_valid(s, out, args, 2);
 }
+#undef MASK_LOOP
 
-static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *x)
+static EVAL_CLONES int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val *out, struct val *x)
 {
 	if (eval_prepare(s, n, out))
 		return -ENOMEM;
@@ -480,15 +501,27 @@ static int eval_reduce(struct eval_state *s, const struct ql_node *n, struct val
 		return eval_join_valid(s, out, &x, 1);
 	}
 	if (fn == QF_SUM && n->type == QL_INT) {
-		const int64_t *v = eval_as_i64(s, x, -1, 0);
-		if (!v)
+		/* From running sums over the batch's elements: a loop per event
+		 * has exits a CPU cannot predict.  Wrapping sums of integers do
+		 * not depend on the order, so the differences are the sums. */
+		size_t total = (size_t)off[s->nev];
+		if (eval_reserve(&s->scratch[1], &s->scratch_cap[1], (total + 1) * 8))
 			return -ENOMEM;
-		for (int64_t e = 0; e < s->nev; e++) {
-			int64_t r = 0;
-			for (int64_t i = off[e]; i < off[e + 1]; i++)
-				r = eval_wrap_add(r, v[i]);
-			((int64_t *)out->data)[e] = r;
+		int64_t *restrict run = s->scratch[1], *restrict o = out->data;
+		run[0] = 0;
+		if (x->t == QL_BOOL) { /* sum(mask): a count */
+			const uint8_t *restrict v = x->data;
+			for (size_t i = 0; i < total; i++)
+				run[i + 1] = run[i] + v[i];
+		} else {
+			const int64_t *restrict v = eval_as_i64(s, x, -1, 0);
+			if (!v)
+				return -ENOMEM;
+			for (size_t i = 0; i < total; i++)
+				run[i + 1] = eval_wrap_add(run[i], v[i]);
 		}
+		for (int64_t e = 0; e < s->nev; e++)
+			o[e] = wrap_sub(run[off[e + 1]], run[off[e]]);
 		return eval_join_valid(s, out, &x, 1);
 	}
 	if (fn == QF_SUM) {
@@ -608,7 +641,7 @@ static int eval_inv_mass(struct eval_state *s, const struct ql_node *n, struct v
 	return 0;
 }
 
-static int eval_math(struct eval_state *s, const struct ql_node *n, struct val *out,
+static EVAL_CLONES int eval_math(struct eval_state *s, const struct ql_node *n, struct val *out,
 		     struct val **args)
 {
 	int L = n->jagged ? n->list : -1;

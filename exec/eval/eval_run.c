@@ -61,6 +61,7 @@ void eval_state_free(struct eval_state *s)
 	free(s->same);
 	free(s->pass_u);
 	free(s->fmask);
+	free(s->fill_ok);
 	free(s->idx);
 	free(s->mask);
 	free(s->checked);
@@ -74,7 +75,7 @@ void eval_state_free(struct eval_state *s)
 /* ---- loading columns ---- */
 
 /* Convert k values of c starting at value `from` into o[at...]. */
-static void convert_values(const struct rootio_column *c, enum ql_type t, void *o, size_t at,
+static EVAL_CLONES void convert_values(const struct rootio_column *c, enum ql_type t, void *o, size_t at,
 			   size_t from, size_t k)
 {
 	const void *src = c->values;
@@ -82,55 +83,67 @@ static void convert_values(const struct rootio_column *c, enum ql_type t, void *
 		memcpy((uint8_t *)o + at, (const uint8_t *)src + from, k);
 		return;
 	}
+	/* A float widened to double is exact: the same double as before. */
+#define CONVERT(T, S)                                                       \
+	do {                                                                \
+		T *restrict d_ = (T *)o + at;                               \
+		const S *restrict x_ = (const S *)src + from;               \
+		for (size_t i = 0; i < k; i++)                              \
+			d_[i] = x_[i];                                      \
+	} while (0)
 	if (t == QL_FLOAT) {
-		double *d = (double *)o + at;
 		if (c->type == ROOTIO_F32)
-			for (size_t i = 0; i < k; i++)
-				d[i] = ((const float *)src)[from + i];
+			CONVERT(double, float);
 		else
-			memcpy(d, (const double *)src + from, k * 8);
+			memcpy((double *)o + at, (const double *)src + from, k * 8);
 		return;
 	}
-	int64_t *d = (int64_t *)o + at;
 	switch (c->type) {
 	case ROOTIO_BOOL:
-	case ROOTIO_U8: for (size_t i = 0; i < k; i++) d[i] = ((const uint8_t *)src)[from + i]; break;
-	case ROOTIO_I8: for (size_t i = 0; i < k; i++) d[i] = ((const int8_t *)src)[from + i]; break;
-	case ROOTIO_I16: for (size_t i = 0; i < k; i++) d[i] = ((const int16_t *)src)[from + i]; break;
-	case ROOTIO_U16: for (size_t i = 0; i < k; i++) d[i] = ((const uint16_t *)src)[from + i]; break;
-	case ROOTIO_I32: for (size_t i = 0; i < k; i++) d[i] = ((const int32_t *)src)[from + i]; break;
-	case ROOTIO_U32: for (size_t i = 0; i < k; i++) d[i] = ((const uint32_t *)src)[from + i]; break;
-	default: memcpy(d, (const int64_t *)src + from, k * 8); break;
+	case ROOTIO_U8: CONVERT(int64_t, uint8_t); break;
+	case ROOTIO_I8: CONVERT(int64_t, int8_t); break;
+	case ROOTIO_I16: CONVERT(int64_t, int16_t); break;
+	case ROOTIO_U16: CONVERT(int64_t, uint16_t); break;
+	case ROOTIO_I32: CONVERT(int64_t, int32_t); break;
+	case ROOTIO_U32: CONVERT(int64_t, uint32_t); break;
+	default: memcpy((int64_t *)o + at, (const int64_t *)src + from, k * 8); break;
 	}
+#undef CONVERT
 }
 
 /* The offsets of column c for the current events (gathered through idx). */
-static int column_offsets(struct eval_state *s, const struct rootio_column *c, int64_t *o)
+static EVAL_CLONES int column_offsets(struct eval_state *s, const struct rootio_column *c, int64_t *o)
 {
-	int64_t per = 0;
-	if (!c->offsets)
-		per = c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 0;
+	const int64_t *restrict co = c->offsets, *restrict idx = s->idx;
+	int64_t per = !co && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 0;
+	int64_t n = s->nev, at = 0;
 	o[0] = 0;
-	for (int64_t j = 0; j < s->nev; j++) {
-		int64_t e = s->have_idx ? s->idx[j] : j;
-		int64_t len = c->offsets ? c->offsets[e + 1] - c->offsets[e] : per;
-		o[j + 1] = o[j] + len;
-	}
+	if (co && !s->have_idx) /* starts at 0: load_column checked it */
+		memcpy(o + 1, co + 1, (size_t)n * sizeof(*o));
+	else if (co)
+		for (int64_t j = 0; j < n; j++)
+			o[j + 1] = at += co[idx[j] + 1] - co[idx[j]];
+	else
+		for (int64_t j = 0; j < n; j++)
+			o[j + 1] = (j + 1) * per;
 	return 0;
 }
 
 /* Copy the current events' values of c (through idx) into o, converted:
  * per event for flat columns, per range of elements for lists (off: the
- * gathered offsets).  Loops by source type, with no call per event. */
-static void gather_values(struct eval_state *s, const struct rootio_column *c,
-			  const struct ql_node *n, void *o, const int64_t *off)
+ * gathered offsets).  Loops by source type, with no call per event.  (A
+ * version without a loop per event, from a prefix sum of where each
+ * element lies, ran no faster on the bench query: fewer mispredicted loop
+ * exits, twice the instructions.) */
+static EVAL_CLONES void gather_values(struct eval_state *s, const struct rootio_column *c,
+				      const struct ql_node *n, void *o, const int64_t *off)
 {
-	const int64_t *idx = s->idx, *co = c->offsets;
+	const int64_t *restrict idx = s->idx, *restrict co = c->offsets;
 	int64_t per = !co && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 1;
 #define GATHER(T, S)                                                                     \
 	do {                                                                             \
-		T *d_ = o;                                                               \
-		const S *x_ = c->values;                                                 \
+		T *restrict d_ = o;                                                      \
+		const S *restrict x_ = c->values;                                        \
 		if (!n->jagged)                                                          \
 			for (int64_t j = 0; j < s->nev; j++)                             \
 				d_[j] = (T)x_[idx[j]];                                   \
@@ -231,7 +244,7 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 
 /* ---- cutting the batch down to the events that pass a filter ---- */
 
-static int compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
+static EVAL_CLONES int compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
 {
 	size_t w = 0;
 	if (v->borrowed) { /* the caller's column is read-only: take a copy */
@@ -285,7 +298,7 @@ static int compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
 	return 0;
 }
 
-static void compact_list(struct eval_state *s, int64_t *off, const uint8_t *pass)
+static EVAL_CLONES void compact_list(struct eval_state *s, int64_t *off, const uint8_t *pass)
 {
 	int64_t m = 0, at = 0;
 	for (int64_t j = 0; j < s->nev; j++)
@@ -326,6 +339,32 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 
 /* ---- filling ---- */
 
+/* o: the values x[e] of the events with ok[e], in order; their count. */
+static EVAL_CLONES size_t gather_flat(double *restrict o, const double *restrict x,
+				      const uint8_t *restrict ok, int64_t n)
+{
+	size_t k = 0;
+	for (int64_t e = 0; e < n; e++) { /* branch-free: write each, keep the ok */
+		o[k] = x[e];
+		k += ok[e];
+	}
+	return k;
+}
+
+/* o: the elements x[off[e]..off[e+1]) of the events with ok[e], in order;
+ * their count. */
+static EVAL_CLONES size_t gather_lists(double *restrict o, const double *restrict x,
+				       const int64_t *restrict off, const uint8_t *restrict ok,
+				       int64_t n)
+{
+	size_t k = 0;
+	for (int64_t e = 0; e < n; e++)
+		if (ok[e])
+			for (int64_t i = off[e]; i < off[e + 1]; i++)
+				o[k++] = x[i];
+	return k;
+}
+
 /* Fill cell out of histogram h (index hi in the program) from roots r (x,
  * y, z, weight, value) with the events where mask (NULL: every current
  * event) is set and every value is present. */
@@ -349,27 +388,25 @@ static int fill_cell(struct eval_state *s, int hi, const struct ql_hist *h,
 			return -ENOMEM;
 	size_t total = L >= 0 ? eval_list_size(s, L) : (size_t)s->nev;
 	if (valid) { /* gather the events where every value is present */
+		if (eval_reserve((void **)&s->fill_ok, &s->fill_ok_cap, (size_t)s->nev + 1))
+			return -ENOMEM;
+		uint8_t *ok = s->fill_ok;
+		for (int64_t e = 0; e < s->nev; e++)
+			ok[e] = !mask || mask[e] != 0;
 		for (int i = 0; i < QL_VROOTS; i++)
-			if (v[i] && eval_reserve((void **)&s->fill[i], &s->fill_cap[i], (total + 1) * 8))
-				return -ENOMEM;
-		const int64_t *off = L >= 0 ? s->lists[L] : NULL;
+			if (v[i] && v[i]->has_valid)
+				for (int64_t e = 0; e < s->nev; e++)
+					ok[e] &= v[i]->valid[e] != 0;
 		size_t k = 0;
-		for (int64_t e = 0; e < s->nev; e++) {
-			bool ok = !mask || mask[e];
-			for (int i = 0; i < QL_VROOTS; i++)
-				if (v[i] && v[i]->has_valid && !v[i]->valid[e])
-					ok = false;
-			if (!ok)
+		for (int i = 0; i < QL_VROOTS; i++) {
+			if (!v[i])
 				continue;
-			size_t lo = off ? (size_t)off[e] : (size_t)e, hi2 = off ? (size_t)off[e + 1] : lo + 1;
-			for (int i = 0; i < QL_VROOTS; i++)
-				if (v[i])
-					memcpy(s->fill[i] + k, d[i] + lo, (hi2 - lo) * sizeof(double));
-			k += hi2 - lo;
+			if (eval_reserve((void **)&s->fill[i], &s->fill_cap[i], (total + 1) * 8))
+				return -ENOMEM;
+			k = L >= 0 ? gather_lists(s->fill[i], d[i], s->lists[L], ok, s->nev)
+				   : gather_flat(s->fill[i], d[i], ok, s->nev);
+			d[i] = s->fill[i];
 		}
-		for (int i = 0; i < QL_VROOTS; i++)
-			if (v[i])
-				d[i] = s->fill[i];
 		total = k;
 	}
 	/* String categories: a string's index becomes its category's. */
@@ -488,7 +525,7 @@ static int check_counters(struct eval_state *s, int k)
 }
 
 /* The events of variation v that pass filter k, into out; their count. */
-static int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m, uint8_t *out)
+static EVAL_CLONES int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m, uint8_t *out)
 {
 	const uint8_t *val = fv->data;
 	int64_t kept = 0;

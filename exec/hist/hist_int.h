@@ -6,6 +6,8 @@
 
 #include "hist.h"
 
+#include <math.h>
+
 /* Storage kinds; the numbers are those of the saved bytes. */
 #define HIST_ST_INT 0
 #define HIST_ST_WEIGHTED 1
@@ -46,6 +48,12 @@ struct hist {
 			     * of (weighted) squared deltas from it (boost-histogram's) */
 	uint64_t skipped, entries;
 };
+
+/* NaN as 0: a sum that met overflows of both signs (see hist_merge()). */
+static inline double nan0(double v)
+{
+	return isnan(v) ? 0 : v;
+}
 
 /* Whether a and b have cells that line up (hist_merge_check() without the
  * overflow check). */
