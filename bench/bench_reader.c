@@ -9,12 +9,14 @@
  *   reader  rootio_read() of every numeric column of the first tree over
  *           all entries, in windows of N entries (window by window, every
  *           column in each, as a batch analysis reads), pass after pass,
- *           each pass with a fresh tree (--reuse: one tree).  This includes fetching each basket record through the byte
- *           source, the checks, the LZ4 checksum, and converting
- *           big-endian values into native ones.
+ *           each pass with a fresh tree (--reuse: one tree).  This
+ *           includes fetching each basket record through the byte source,
+ *           the checks, the LZ4 checksum, and converting big-endian
+ *           values into native ones.
  *   bare    the same basket records, read into memory once beforehand,
  *           decompressed by calling libdeflate, liblz4, libzstd and liblzma
- *           directly: no rootio_* call, no checksum, no conversion.
+ *           directly: no rootio_* call, no checksum, no conversion
+ *           (bench_bare.h, which bench_query uses too).
  *
  * Each measurement runs whole passes for at least S seconds; the two are
  * measured in turn R times and the median of each is reported.  Both
@@ -23,20 +25,13 @@
  *
  * Exit status: 0; 1 when a file fails or the two paths disagree on what
  * they decoded; 2 on bad usage. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <libdeflate.h>
-#include <lz4.h>
-#include <lzma.h>
-#include <zstd.h>
-
+#include "bench_bare.h"
 #include "rootio.h"
 
 #ifndef SHARED
@@ -44,7 +39,6 @@
 #endif
 
 #define MAX_REPEAT 51
-#define BLOCK_HEADER 9
 
 static const char *const DEFAULT_FILES[] = {
 	"nano_like_lz4_200k.root",
@@ -62,13 +56,6 @@ struct opts {
 	int reuse;       /* one tree for every pass instead of one per pass */
 };
 
-/* One on-disk basket record, held in memory for the bare path. */
-struct rec {
-	const uint8_t *p;
-	uint32_t nbytes, keylen, objlen;
-	uint32_t datalen; /* fLast - fKeylen: the entries' bytes */
-};
-
 struct bench {
 	const char *path;
 	struct rootio_file *f;
@@ -82,18 +69,8 @@ struct bench {
 	size_t *cols; /* readable numeric columns */
 	size_t ncols;
 	struct rootio_column *out; /* one per column, reused */
-	struct rec *recs;
-	size_t nrecs, nembedded, nbaskets;
-	size_t nraw;        /* records stored uncompressed */
-	uint8_t *records;   /* every record, back to back */
-	uint64_t zbytes;    /* compressed bytes of the records */
-	uint64_t objbytes;  /* their decompressed size (data and offsets) */
-	uint64_t databytes; /* their entries' bytes */
-	uint8_t *dst;       /* bare output, as large as the largest basket */
-	size_t cap_dst;
-	char algo[32];      /* the block types seen */
-	struct libdeflate_decompressor *zl;
-	ZSTD_DCtx *zs;
+	struct bench_bare *bare;   /* the same baskets' records, in memory */
+	size_t nbaskets;           /* theirs and the embedded ones */
 };
 
 /* One measurement: whole passes over the file. */
@@ -110,19 +87,6 @@ static double clock_s(clockid_t id)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static uint32_t get_be(const uint8_t *p, int n)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t le24(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-}
-
 static long thread_faults(void)
 {
 	struct rusage ru;
@@ -137,230 +101,11 @@ static long peak_rss_mb(void)
 	return ru.ru_maxrss / 1024;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* ---- preparing the bare path (not timed) ---- */
-
-/* Skip a TString at *at; returns -1 when it runs past len. */
-static int skip_tstring(const uint8_t *p, size_t len, size_t *at)
-{
-	if (*at >= len)
-		return -1;
-	size_t n = p[(*at)++];
-	if (n == 255) {
-		if (len - *at < 4)
-			return -1;
-		n = get_be(p + *at, 4);
-		*at += 4;
-	}
-	if (n > len - *at)
-		return -1;
-	*at += n;
-	return 0;
-}
-
-/* Read the TKey and TBasket fields the bare path and the byte check need:
- * fNbytes i32 @0, fVersion i16 @4, fObjlen i32 @6, fDatime @10, fKeylen
- * i16 @14, fCycle @16, two seeks (8 bytes each when fVersion > 1000), three
- * TStrings, then TBasket's version, fBufferSize, fNevBufSize, fNevBuf,
- * fLast. */
-static int parse_record(struct rec *r, size_t len)
-{
-	const uint8_t *p = r->p;
-	if (len < 18 || get_be(p, 4) != len)
-		return -1;
-	uint32_t version = get_be(p + 4, 2);
-	r->nbytes = (uint32_t)len;
-	r->objlen = get_be(p + 6, 4);
-	r->keylen = get_be(p + 14, 2);
-	size_t at = 18 + (version > 1000 ? 16 : 8);
-	for (int i = 0; i < 3; i++)
-		if (skip_tstring(p, len, &at))
-			return -1;
-	if (len - at < 2 + 4 + 4 + 4 + 4)
-		return -1;
-	int32_t nevbufsize = (int32_t)get_be(p + at + 6, 4);
-	at += 10 + (nevbufsize < 0) + 4;
-	int32_t last = (int32_t)get_be(p + at, 4);
-	if (r->keylen > len || r->keylen < at || last < (int32_t)r->keylen ||
-	    (uint32_t)last - r->keylen > r->objlen || r->objlen > ROOTIO_MAX_BASKET)
-		return -1;
-	r->datalen = (uint32_t)last - r->keylen;
-	return 0;
-}
-
-/* Name the compression from the first block of each compressed record. */
-static void note_algo(struct bench *b, const struct rec *r)
-{
-	static const struct { const char *magic, *name; } names[] = {
-		{"ZL", "zlib"}, {"L4", "lz4"}, {"ZS", "zstd"}, {"XZ", "lzma"},
-	};
-	const char *name = "other";
-	if (r->nbytes - r->keylen == r->objlen)
-		name = "raw";
-	else if (r->nbytes - r->keylen >= BLOCK_HEADER)
-		for (size_t i = 0; i < 4; i++)
-			if (!memcmp(r->p + r->keylen, names[i].magic, 2))
-				name = names[i].name;
-	if (!strcmp(name, "raw") && b->algo[0])
-		return;
-	if (!b->algo[0] || !strcmp(b->algo, "raw"))
-		snprintf(b->algo, sizeof(b->algo), "%s", name);
-	else if (strcmp(b->algo, name))
-		snprintf(b->algo, sizeof(b->algo), "mixed");
-}
-
-/* Read the record at loc into at and account for it. */
-static int load_record(struct bench *b, int fd, const struct rootio_basket_loc *loc,
-		       uint8_t *at)
-{
-	ssize_t got = pread(fd, at, loc->nbytes, (off_t)loc->seek);
-	struct rec *r = &b->recs[b->nrecs];
-	r->p = at;
-	if (got != (ssize_t)loc->nbytes || parse_record(r, loc->nbytes)) {
-		fprintf(stderr, "%s: basket at %llu (%u bytes): %s\n", b->path,
-			(unsigned long long)loc->seek, loc->nbytes,
-			got < 0 ? strerror(errno) : "short read or bad header");
-		return -1;
-	}
-	note_algo(b, r);
-	b->nraw += r->nbytes - r->keylen == r->objlen;
-	b->zbytes += r->nbytes;
-	b->objbytes += r->objlen;
-	b->databytes += r->datalen;
-	if (r->objlen > b->cap_dst)
-		b->cap_dst = r->objlen;
-	b->nrecs++;
-	return 0;
-}
-
-/* Read every on-disk basket of the selected columns into memory, each
- * branch once: leaf-list columns share their branch's baskets, and so
- * the same locs array. */
-static int prepare_bare(struct bench *b)
-{
-	struct span {
-		const struct rootio_basket_loc *locs;
-		size_t n;
-	} *seen = calloc(b->ncols ? b->ncols : 1, sizeof(*seen));
-	int fd = open(b->path, O_RDONLY);
-	int rc = -1;
-	if (!seen || fd < 0) {
-		fprintf(stderr, "%s: %s\n", b->path, strerror(errno));
-		goto out;
-	}
-	size_t nseen = 0, total = 0;
-	for (size_t c = 0; c < b->ncols; c++) {
-		struct span sp;
-		if (rootio_tree_basket_locs(b->t, b->cols[c], &sp.locs, &sp.n))
-			goto out;
-		size_t k = 0;
-		while (k < nseen && seen[k].locs != sp.locs)
-			k++;
-		if (k < nseen)
-			continue;
-		seen[nseen++] = sp;
-		b->nbaskets += sp.n;
-		for (size_t i = 0; i < sp.n; i++) {
-			b->nembedded += !sp.locs[i].seek;
-			total += sp.locs[i].seek ? sp.locs[i].nbytes : 0;
-		}
-	}
-	b->records = malloc(total ? total : 1);
-	b->recs = calloc(b->nbaskets ? b->nbaskets : 1, sizeof(*b->recs));
-	if (!b->records || !b->recs) {
-		fprintf(stderr, "%s: out of memory\n", b->path);
-		goto out;
-	}
-	uint8_t *at = b->records;
-	for (size_t k = 0; k < nseen; k++)
-		for (size_t i = 0; i < seen[k].n; i++) {
-			const struct rootio_basket_loc *loc = &seen[k].locs[i];
-			if (!loc->seek)
-				continue;
-			if (load_record(b, fd, loc, at))
-				goto out;
-			at += loc->nbytes;
-		}
-	b->dst = malloc(b->cap_dst ? b->cap_dst : 1);
-	b->zl = libdeflate_alloc_decompressor();
-	b->zs = ZSTD_createDCtx();
-	if (!b->dst || !b->zl || !b->zs) {
-		fprintf(stderr, "%s: out of memory\n", b->path);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(seen);
-	return rc;
-}
-
 /* ---- the two paths ---- */
-
-/* One block of a ROOT compressed record, straight into the library. */
-static int bare_block(struct bench *b, const uint8_t *h, uint32_t clen, uint8_t *out,
-		      uint32_t ulen)
-{
-	const uint8_t *in = h + BLOCK_HEADER;
-	if (h[0] == 'Z' && h[1] == 'L') {
-		size_t got;
-		return libdeflate_zlib_decompress(b->zl, in, clen, out, ulen, &got) ||
-		       got != ulen;
-	}
-	if (h[0] == 'L' && h[1] == '4') /* an xxhash64 checksum, then the block */
-		return clen < 8 ||
-		       LZ4_decompress_safe((const char *)in + 8, (char *)out, (int)clen - 8,
-					   (int)ulen) != (int)ulen;
-	if (h[0] == 'Z' && h[1] == 'S')
-		return ZSTD_decompressDCtx(b->zs, out, ulen, in, clen) != ulen;
-	if (h[0] == 'X' && h[1] == 'Z') {
-		uint64_t memlimit = UINT64_MAX;
-		size_t inpos = 0, outpos = 0;
-		return lzma_stream_buffer_decode(&memlimit, 0, NULL, in, &inpos, clen, out,
-						 &outpos, ulen) != LZMA_OK || outpos != ulen;
-	}
-	return 1;
-}
 
 static int bare_pass(struct bench *b)
 {
-	for (size_t i = 0; i < b->nrecs; i++) {
-		const struct rec *r = &b->recs[i];
-		const uint8_t *src = r->p + r->keylen;
-		size_t srclen = r->nbytes - r->keylen, in = 0, out = 0;
-		if (srclen == r->objlen) {
-			memcpy(b->dst, src, r->objlen);
-			continue;
-		}
-		while (out < r->objlen) {
-			const uint8_t *h = src + in;
-			if (srclen - in < BLOCK_HEADER)
-				goto bad;
-			uint32_t clen = le24(h + 3), ulen = le24(h + 6);
-			if (clen > srclen - in - BLOCK_HEADER || ulen > r->objlen - out || !ulen ||
-			    bare_block(b, h, clen, b->dst + out, ulen))
-				goto bad;
-			in += BLOCK_HEADER + clen;
-			out += ulen;
-		}
-		continue;
-bad:
-		fprintf(stderr, "%s: bare: record %zu does not decompress\n", b->path, i);
-		return -1;
-	}
-	return 0;
+	return bench_bare_pass(b->bare);
 }
 
 /* A fresh tree per pass, as when a file is read once: with one tree the
@@ -457,7 +202,10 @@ static int open_bench(struct bench *b, const char *path, const struct opts *o)
 	}
 	if (b->ncols < n)
 		printf("  %s: %zu of %zu columns are numeric and read\n", path, b->ncols, n);
-	return prepare_bare(b);
+	if (bench_bare_open(path, b->t, b->cols, b->ncols, &b->bare))
+		return -1;
+	b->nbaskets = bench_bare_records(b->bare) + bench_bare_embedded(b->bare);
+	return 0;
 }
 
 static void close_bench(struct bench *b)
@@ -466,12 +214,7 @@ static void close_bench(struct bench *b)
 		rootio_column_free(&b->out[c]);
 	free(b->out);
 	free(b->cols);
-	free(b->recs);
-	free(b->records);
-	free(b->dst);
-	if (b->zl)
-		libdeflate_free_decompressor(b->zl);
-	ZSTD_freeDCtx(b->zs);
+	bench_bare_free(b->bare);
 	rootio_tree_close(b->t);
 	rootio_close(b->f);
 }
@@ -485,18 +228,22 @@ static int check(struct bench *b, struct rootio_stats *one)
 	if (reader_pass(b) || bare_pass(b))
 		return -1;
 	*one = b->last;
+	const struct bench_bare *bb = b->bare;
+	size_t nembedded = bench_bare_embedded(bb);
+	uint64_t zbytes = bench_bare_zbytes(bb), databytes = bench_bare_databytes(bb);
 	printf("  %s: %zu columns, %zu baskets (%zu embedded, not in bare; %zu stored"
-	       " uncompressed), %s\n", b->path, b->ncols, b->nbaskets, b->nembedded, b->nraw,
-	       b->algo);
+	       " uncompressed), %s\n", b->path, b->ncols, b->nbaskets, nembedded, bench_bare_raw(bb),
+	       bench_bare_algo(bb));
 	printf("    per pass: reader decoded %llu baskets, %llu -> %llu bytes;"
 	       " bare %zu records, %llu -> %llu bytes (%llu of entries' data, the rest"
 	       " entry offsets)\n",
 	       (unsigned long long)one->baskets, (unsigned long long)one->bytes_read,
-	       (unsigned long long)one->bytes_out, b->nrecs, (unsigned long long)b->zbytes,
-	       (unsigned long long)b->objbytes, (unsigned long long)b->databytes);
+	       (unsigned long long)one->bytes_out, bench_bare_records(bb),
+	       (unsigned long long)zbytes, (unsigned long long)bench_bare_objbytes(bb),
+	       (unsigned long long)databytes);
 	int bad = one->baskets < b->nbaskets ||
-		  (one->baskets == b->nbaskets && (one->bytes_read != b->zbytes ||
-		   (!b->nembedded && one->bytes_out != b->databytes)));
+		  (one->baskets == b->nbaskets && (one->bytes_read != zbytes ||
+		   (!nembedded && one->bytes_out != databytes)));
 	if (one->baskets > b->nbaskets)
 		printf("    the reader decoded %llu baskets more than once (leaf-list columns"
 		       " share a branch's cached basket)\n",
@@ -519,7 +266,7 @@ static int run_file(const char *path, const struct opts *o, struct result *res)
 	memset(res, 0, sizeof(*res));
 	const char *base = strrchr(path, '/');
 	snprintf(res->name, sizeof(res->name), "%s", base ? base + 1 : path);
-	snprintf(res->algo, sizeof(res->algo), "%s", b.algo);
+	snprintf(res->algo, sizeof(res->algo), "%s", bench_bare_algo(b.bare));
 	res->entries = b.entries;
 	res->mb = (double)one.bytes_out / 1e6;
 	for (int r = 0; r < o->repeat; r++) {
@@ -538,7 +285,7 @@ static int run_file(const char *path, const struct opts *o, struct result *res)
 		rmbs[r] = (double)(s1.bytes_out - s0.bytes_out) / rs.wall / 1e6;
 		rzmbs[r] = (double)(s1.bytes_read - s0.bytes_read) / rs.wall / 1e6;
 		reps[r] = (double)b.entries * (double)rs.passes / rs.wall;
-		bmbs[r] = (double)b.databytes * (double)bs.passes / bs.wall / 1e6;
+		bmbs[r] = (double)bench_bare_databytes(b.bare) * (double)bs.passes / bs.wall / 1e6;
 		ratio[r] = (bs.wall / (double)bs.passes) / (rs.wall / (double)rs.passes);
 		cratio[r] = (bs.cpu / (double)bs.passes) / (rs.cpu / (double)rs.passes);
 		printf("    round %d: reader %ld passes %.2f s (cpu %.2f s, tree opens %.1f ms,"
@@ -548,12 +295,12 @@ static int run_file(const char *path, const struct opts *o, struct result *res)
 		       rs.passes ? rs.faults / rs.passes : 0, rmbs[r], bs.passes, bs.wall, bs.cpu,
 		       bmbs[r], ratio[r]);
 	}
-	res->reader_mbs = median(rmbs, o->repeat);
-	res->reader_zmbs = median(rzmbs, o->repeat);
-	res->reader_eps = median(reps, o->repeat);
-	res->bare_mbs = median(bmbs, o->repeat);
-	res->ratio = median(ratio, o->repeat);
-	res->cpu_ratio = median(cratio, o->repeat);
+	res->reader_mbs = bench_median(rmbs, o->repeat);
+	res->reader_zmbs = bench_median(rzmbs, o->repeat);
+	res->reader_eps = bench_median(reps, o->repeat);
+	res->bare_mbs = bench_median(bmbs, o->repeat);
+	res->ratio = bench_median(ratio, o->repeat);
+	res->cpu_ratio = bench_median(cratio, o->repeat);
 	res->rss_mb = peak_rss_mb();
 	rc = 0;
 out:
