@@ -321,7 +321,7 @@ static void scan_sub(int dfd, const char *xx, struct cc_ent **v, size_t *n, size
 		struct cc_ent *x = &(*v)[(*n)++];
 		x->use = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
 		x->size = (uint64_t)st.st_size;
-		snprintf(x->name, sizeof(x->name), "%s/%s", xx, e->d_name);
+		snprintf(x->name, sizeof(x->name), "%.2s/%.34s", xx, e->d_name);
 		*total += x->size;
 	}
 	closedir(d);
@@ -343,7 +343,8 @@ void cc_evict_to(struct colcache *c, uint64_t target)
 	while ((e = readdir(d)))
 		if (hex2(e->d_name))
 			scan_sub(dfd, e->d_name, &v, &n, &cap, &total);
-	qsort(v, n, sizeof(*v), by_use);
+	if (n)
+		qsort(v, n, sizeof(*v), by_use);
 	for (size_t i = 0; i < n && total > target; i++) {
 		if (unlinkat(dfd, v[i].name, 0) < 0)
 			continue;
