@@ -64,7 +64,7 @@ void dcache_default_dir(char *out, size_t cap)
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
-static int make_dirs(const char *dir)
+int dc_make_dirs(const char *dir)
 {
 	char p[4096];
 	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
@@ -89,7 +89,7 @@ static int prepare_dir(struct dcache *c, bool create, char *msg, size_t cap)
 	if (stat(c->dir, &st) < 0) {
 		rc = -errno;
 		if (rc == -ENOENT && create)
-			rc = make_dirs(c->dir);
+			rc = dc_make_dirs(c->dir);
 		if (rc) {
 			snprintf(msg, cap, "%s: %s", c->dir,
 				 rc == -ENOENT ? "no such cache folder" : strerror(-rc));
@@ -303,7 +303,7 @@ static void stat_json(struct strbuf *b, const struct dcache_stats *st, const cha
 }
 
 /* 1.5G, 12M, 300K, 17 (cap bytes). */
-static void human(char *out, size_t cap, uint64_t v)
+void dc_human(char *out, size_t cap, uint64_t v)
 {
 	const char *u = "KMGTP";
 	double x = (double)v;
@@ -329,16 +329,16 @@ int dcache_stat_text(struct dcache *c, struct strbuf *b, bool json)
 		return b->err;
 	}
 	char u[32], l[32], bs[32];
-	human(u, sizeof(u), st.used);
-	human(l, sizeof(l), st.limit);
-	human(bs, sizeof(bs), st.block_size);
+	dc_human(u, sizeof(u), st.used);
+	dc_human(l, sizeof(l), st.limit);
+	dc_human(bs, sizeof(bs), st.block_size);
 	uint64_t reads = st.node[DC_HITS] + st.node[DC_MISSES];
 	strbuf_printf(b, "cache       %s\n", c->dir);
 	strbuf_printf(b, "used        %s of %s (%llu of %llu bytes)\n", u, l,
 		      (unsigned long long)st.used, (unsigned long long)st.limit);
 	strbuf_printf(b, "files       %llu\nblocks      %llu of %s\n",
 		      (unsigned long long)st.files, (unsigned long long)st.blocks, bs);
-	human(u, sizeof(u), st.unread);
+	dc_human(u, sizeof(u), st.unread);
 	strbuf_printf(b, "unread      %s fetched ahead, not read yet\n", u);
 	strbuf_printf(b, "hit ratio   %.1f%%\n",
 		      reads ? 100.0 * (double)st.node[DC_HITS] / (double)reads : 0.0);

@@ -32,7 +32,7 @@ bool dc_block_exists(const struct dcache *c, struct dc_key k)
 	return access(path, F_OK) == 0;
 }
 
-static int read_full(int fd, void *buf, size_t len, off_t off)
+int dc_read_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 	while (done < len) {
@@ -70,11 +70,11 @@ int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data
 	    (uint64_t)st.st_size != (uint64_t)DC_HDR_LEN + len)
 		rc = -EBADMSG;
 	if (!rc)
-		rc = read_full(fd, h, sizeof(h), 0);
+		rc = dc_read_full(fd, h, sizeof(h), 0);
 	if (!rc && !header_ok(h, k, len))
 		rc = -EBADMSG;
 	if (!rc)
-		rc = read_full(fd, data, len, DC_HDR_LEN);
+		rc = dc_read_full(fd, data, len, DC_HDR_LEN);
 	if (!rc && XXH64(data, len, 0) != le_get64(h + 40))
 		rc = -EBADMSG;
 	close(fd);
@@ -85,7 +85,7 @@ int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data
 	return rc ? -ENOENT : 0;
 }
 
-static int write_full(int fd, const void *buf, size_t len)
+int dc_write_full(int fd, const void *buf, size_t len)
 {
 	size_t done = 0;
 	while (done < len) {
@@ -122,9 +122,9 @@ int dc_block_write(struct dcache *c, struct dc_key k, const uint8_t *data, uint3
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int rc = write_full(fd, h, sizeof(h));
+	int rc = dc_write_full(fd, h, sizeof(h));
 	if (!rc)
-		rc = write_full(fd, data, len);
+		rc = dc_write_full(fd, data, len);
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path) < 0)

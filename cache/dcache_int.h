@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define DC_HDR_LEN 48
 #define DC_MAGIC "ANAFSBLK"
@@ -126,6 +127,15 @@ int dc_lock(int fd, uint64_t off, bool wait);
 /* Counting: the process's, the delta for the index, the source's. */
 void dc_count(struct dcache *c, struct dsrc *d, enum dcache_counter k, uint64_t n);
 int64_t dc_now_us(void);
+
+/* Shared with the column cache (colcache*.c): mkdir -p, mode 0700 for
+ * what it creates (0 or -errno); 1.5G, 12M, 300K, 17 into out (cap
+ * bytes); pread of exactly len bytes (-EBADMSG when the file is shorter)
+ * and write of all len bytes, retried on EINTR (0 or -errno). */
+int dc_make_dirs(const char *dir);
+void dc_human(char *out, size_t cap, uint64_t v);
+int dc_read_full(int fd, void *buf, size_t len, off_t off);
+int dc_write_full(int fd, const void *buf, size_t len);
 
 /* The length of block b of a file of size bytes. */
 static inline uint32_t dc_block_len(const struct dcache *c, uint64_t size, uint64_t b)

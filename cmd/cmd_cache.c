@@ -1,7 +1,10 @@
 /* cmd_cache.c — `anafs cache ls|stat|purge [URL] [--dir D] [--json]`: the
  * node's disk cache from the shell (docs/cache.md).  The folder is --dir,
- * else the one the reads use (ANAFS_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
+ * else the one the reads use (ANAFS_CACHE_DIR, XDG_CACHE_HOME, ~/.cache).
+ * `stat` and `purge` (of everything) also cover the column cache
+ * (ANAFS_COLCACHE_DIR, else /dev/shm/anafs-columns-UID). */
 #include "cmd.h"
+#include "colcache.h"
 #include "dcache.h"
 #include "jsonw.h"
 #include "strbuf.h"
@@ -76,10 +79,47 @@ static int do_ls(struct dcache *c, bool json)
 	return rc;
 }
 
+/* The column cache of the node (ANAFS_COLCACHE_DIR or its default), if
+ * there is one: NULL otherwise, with why in msg. */
+static struct colcache *open_columns(char *msg, size_t cap)
+{
+	char dir[4096];
+	struct colcache_conf conf;
+	colcache_env_conf(&conf, dir, sizeof(dir));
+	conf.no_create = true;
+	struct colcache *cc;
+	return colcache_open(&conf, &cc, msg, cap) ? NULL : cc;
+}
+
+/* The column cache's part of `stat`: after the disk cache's lines, or as
+ * the member "columns" of its JSON object (null when there is none). */
+static void stat_columns(struct strbuf *b, bool json)
+{
+	char msg[512];
+	struct colcache *cc = open_columns(msg, sizeof(msg));
+	if (json) {
+		/* The object ends with "}\n": the member goes before it. */
+		if (b->len >= 2 && b->buf[b->len - 2] == '}') {
+			b->len -= 2;
+			strbuf_printf(b, ",\"columns\":");
+			if (!cc || colcache_stat_text(cc, b, true))
+				strbuf_printf(b, "null");
+			strbuf_printf(b, "}\n");
+		}
+	} else if (cc) {
+		(void)colcache_stat_text(cc, b, false);
+	} else {
+		strbuf_printf(b, "columns     none (%s)\n", msg);
+	}
+	colcache_close(cc);
+}
+
 static int do_stat(struct dcache *c, bool json)
 {
 	struct strbuf b = STRBUF_INIT;
 	int rc = dcache_stat_text(c, &b, json);
+	if (!rc)
+		stat_columns(&b, json);
 	char *s;
 	if (strbuf_finish(&b, &s, NULL) == 0) {
 		if (!rc)
@@ -133,6 +173,11 @@ int cmd_cache(int argc, char **argv)
 		if (!rc)
 			printf("purged %llu blocks%s%s\n", (unsigned long long)n, url ? " of " : "",
 			       url ? url : "");
+		/* Decoded columns are not kept by URL: only a purge of everything drops them. */
+		struct colcache *cc = url || rc ? NULL : open_columns(msg, sizeof(msg));
+		if (cc && colcache_purge(cc, &n) == 0)
+			printf("purged %llu column entries\n", (unsigned long long)n);
+		colcache_close(cc);
 	}
 	if (rc)
 		fprintf(stderr, "anafs cache %s: %s: %s\n", what, conf.dir, strerror(-rc));

@@ -189,6 +189,16 @@ struct rootio_stats {
 };
 void rootio_tree_stats(const struct rootio_tree *t, struct rootio_stats *st);
 
+/* Keep t's decoded baskets in the column cache c (cache/colcache.h; NULL:
+ * none) and look them up there first, under the identity of the file as
+ * the caller checked it: its URL, size and modification time, and the
+ * tree's fingerprint.  The caller promises the open file is that one.
+ * A basket read in place from a mapped file (stored uncompressed) is not
+ * cached. */
+struct colcache;
+void rootio_tree_set_colcache(struct rootio_tree *t, struct colcache *c, const char *url,
+			      uint64_t size, int64_t mtime_ns, uint64_t fingerprint);
+
 /* Decode one basket record as stored in a file (key header, then the
  * possibly compressed payload) into a freshly allocated buffer.  Exposed
  * for the fuzzer and the benchmark.  *out is new: free() it. */

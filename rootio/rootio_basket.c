@@ -257,6 +257,14 @@ int rootio_decode_basket_record(const uint8_t *rec, size_t len, uint8_t **out, s
 	return 0;
 }
 
+/* Whether the record in a view is stored uncompressed, so used in place:
+ * no column cache entry is worth its copy. */
+static bool stored_in_place(const uint8_t *rec, size_t len)
+{
+	struct bhead h;
+	return parse_head(rec, len, &h) == 0 && h.k.objlen == h.k.nbytes - h.k.keylen;
+}
+
 int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct decoded *d,
 		       struct rootio_err *err)
 {
@@ -306,6 +314,13 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 	 * off while it was read: rootio_read() checks the source once it is
 	 * done with the basket, whatever the decoding said. */
 	const uint8_t *rec = src_view(t->file->src, sl->seek, sl->nbytes);
+	if (t->cc && !(rec && stored_in_place(rec, sl->nbytes)) &&
+	    rootio_colcache_get(t, br, i, d) == 0) {
+		d->slot = i;
+		t->stats.baskets++;
+		t->stats.bytes_out += d->len;
+		return 0;
+	}
 	if (rec) {
 		t->views++;
 	} else {
@@ -331,6 +346,8 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 		return rootio_fail(err, rc, "%s: branch '%s' basket %d at offset %llu: %s", url,
 				   br->path, i, (unsigned long long)sl->seek, inner);
 	}
+	if (t->cc && !d->in_map)
+		rootio_colcache_put(t, br, i, d);
 	d->slot = i;
 	t->stats.baskets++;
 	t->stats.bytes_read += sl->nbytes;

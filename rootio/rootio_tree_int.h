@@ -104,6 +104,9 @@ struct rootio_tree {
 	uint64_t views;        /* reads of the source's view: see rootio_read() */
 	struct decoded *lent;  /* read to its end: its buffer serves the next load */
 	struct rootio_stats stats;
+	struct colcache *cc;   /* decoded baskets kept and found there, or NULL */
+	uint8_t *cc_key;       /* the file's part of their keys (arena) */
+	size_t cc_klen;
 };
 
 /* Parse the TTree record into t (rootio_tree.c). */
@@ -116,6 +119,12 @@ int rootio_parse_tree(struct rootio_tree *t, const uint8_t *obj, size_t len, int
  * longer: its slot becomes -1. */
 int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct decoded *d,
 		       struct rootio_err *err);
+
+/* The column cache (rootio_colcache.c): basket slot i of br found there
+ * into d (0, or -ENOENT / -ENOMEM: decode it), and d stored there. */
+int rootio_colcache_get(struct rootio_tree *t, const struct branch *br, int i, struct decoded *d);
+void rootio_colcache_put(struct rootio_tree *t, const struct branch *br, int i,
+			 const struct decoded *d);
 
 /* Parse a TBasket streamed inside a TTree (rootio_basket.c).  The cursor
  * is on the TKey part; returns NULL on a malformed record. */

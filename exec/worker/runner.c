@@ -3,6 +3,7 @@
 #include "runner.h"
 
 #include "ana_err.h"
+#include "colcache.h"
 #include "dcache.h"
 #include "rootio.h"
 #include "src.h"
@@ -153,6 +154,11 @@ static int open_file(struct runner *r, int i, char *msg, size_t cap)
 		close_file(r);
 		return rc;
 	}
+	/* Decoded baskets are kept under the identity just checked; a file
+	 * planned without one (never the case for a job) is decoded each time. */
+	if (pf->size || pf->fingerprint)
+		rootio_tree_set_colcache(r->t, colcache_default(), pf->url, pf->size, pf->mtime_ns,
+					 pf->fingerprint);
 	/* The file's sample: its program, its state. */
 	const struct eval_prog *prog = plan_sample_prog(r->p, pf->sample);
 	if (!prog) {
