@@ -636,6 +636,26 @@ static void test_normal_text(void)
 	CHECK(!same_normal("define a = random_normal(0, 1)\ndefine b = random_normal(0, 2)\n",
 			   "define b = random_normal(0, 2)\ndefine a = random_normal(0, 1)\n"));
 	CHECK(normal("hist h = x $\n") == NULL);
+	/* Paths, URLs and a sample's options are words, as the parser reads
+	 * them: a temporary folder "-1kcq" or "-4e1b" in a path is no number. */
+	const char *tmp = "dataset /tmp/anafs-reuse-1kcqrofz/a-4e1b.root  root://h:1094//d/*.root\n"
+			  "tree Events\nsample tt xsec=1.5 sumw=auto /tmp/x-1j/t.root\n"
+			  "on_error skip\n";
+	CHECK(normal(tmp) != NULL);
+	CHECK(same_normal(tmp, "dataset   /tmp/anafs-reuse-1kcqrofz/a-4e1b.root root://h:1094//d/*.root "
+			       "# the files\ntree   Events\n"
+			       "sample tt   xsec=1.5 sumw=auto   /tmp/x-1j/t.root\non_error   skip\n"));
+	CHECK(!same_normal(tmp, "dataset /tmp/anafs-reuse-1kcqrofz/a-4e1c.root root://h:1094//d/*.root\n"
+				"tree Events\nsample tt xsec=1.5 sumw=auto /tmp/x-1j/t.root\n"
+				"on_error skip\n"));
+	/* Region names that start with a digit, as labels. */
+	const char *reg = "dataset f.root\nregion 4j1b: x > 1\nhist h = x bins=2 range=0,1 "
+			  "regions=4j1b,4j2b\n";
+	CHECK(normal(reg) != NULL);
+	CHECK(same_normal(reg, "dataset f.root\nregion 4j1b : x>1\nhist h = x bins=2 range=0,1 "
+			       "regions = 4j1b , 4j2b\n"));
+	CHECK(!same_normal(reg, "dataset f.root\nregion 4j1b: x > 1\nhist h = x bins=2 range=0,1 "
+				"regions=4j1b,4j3b\n"));
 }
 
 int main(void)

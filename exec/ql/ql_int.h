@@ -116,6 +116,7 @@ struct parser {
 	struct token tok; /* current */
 	int depth;
 	bool failed;
+	bool labels;          /* a number run into letters is a label ("4j1b"): ql_normal.c */
 	void *hist_defaults;  /* the defaults line's options (ql_parse.c), or NULL */
 };
 

@@ -94,6 +94,14 @@ static void lex_number(struct parser *p, struct token *t)
 	if (*end || n >= sizeof(buf) - 1 ||
 	    (p->pos + n < p->len && (isalpha((unsigned char)s[n]) || s[n] == '_')))
 		t->t = T_BAD;
+	size_t run = 0;
+	while (p->labels && p->pos + run < p->len && (isalnum((unsigned char)s[run]) || s[run] == '_'))
+		run++;
+	if (t->t == T_BAD && p->labels && run >= n) {
+		/* Where the parser reads a label ("4j1b", ql_lex_label), the same run. */
+		t->t = T_IDENT;
+		n = run;
+	}
 	for (size_t i = 0; i < n; i++)
 		advance_char(p);
 }

@@ -25,11 +25,19 @@ static int by_text(const void *a, const void *b, void *ctx)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* dataset, tree, on_error, sample: ql_parse.c reads the rest as words. */
+static bool word_statement(const struct token *t)
+{
+	return ql_is_ident(t, "dataset") || ql_is_ident(t, "tree") ||
+	       ql_is_ident(t, "on_error") || ql_is_ident(t, "sample");
+}
+
 int ql_normal_text(const char *text, size_t len, char **out, size_t *outlen)
 {
 	static struct ql_query none;
 	struct ql_error err;
-	struct parser p = {.q = &none, .err = &err, .text = text, .len = len, .line = 1, .col = 1};
+	struct parser p = {.q = &none, .err = &err, .text = text, .len = len, .line = 1, .col = 1,
+			   .labels = true};
 	struct strbuf toks = {0};
 	struct line *lines = NULL;
 	size_t nlines = 0, cap = 0;
@@ -66,8 +74,22 @@ int ql_normal_text(const char *text, size_t len, char **out, size_t *outlen)
 			strbuf_putc(&toks, ' ');
 		}
 		strbuf_put(&toks, t->s, (size_t)t->len);
-		lines[nlines - 1].len = toks.len - lines[nlines - 1].at;
 		random |= ql_is_ident(t, "random_normal");
+		/* The statements the parser reads as words (paths, URLs, a
+		 * sample's options), as words: "-1x" in a path is no token. */
+		if (toks.len - lines[nlines - 1].at == (size_t)t->len && word_statement(t)) {
+			struct token w;
+			bool quoted;
+			while ((rc = ql_lex_word(&p, &w, &quoted)) > 0) {
+				strbuf_putc(&toks, ' ');
+				strbuf_put(&toks, w.s, (size_t)w.len);
+			}
+			if (rc < 0) {
+				rc = -EINVAL;
+				break;
+			}
+		}
+		lines[nlines - 1].len = toks.len - lines[nlines - 1].at;
 	}
 	if (!rc && toks.err)
 		rc = toks.err;
