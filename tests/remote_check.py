@@ -81,7 +81,7 @@ def mount_with(env, tag, *args):
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        return mu.Mount(ANAFS, TMP, tag, *args, foreground=True)
+        return mu.Mount(ANAFS, TMP, tag, "--no-reuse", *args, foreground=True)
     finally:
         for k, v in saved.items():
             if v is None:
@@ -132,7 +132,8 @@ def cold_and_warm(x, ref):
     cache = os.path.join(TMP, "cache-mount")
     os.environ["ANAFS_CACHE_DIR"] = cache  # the daemon and its workers inherit it
     try:
-        m = mu.Mount(ANAFS, TMP, "cw", "--backend", "local", "--workers", "2", foreground=True)
+        m = mu.Mount(ANAFS, TMP, "cw", "--backend", "local", "--workers", "2", "--no-reuse",
+                     foreground=True)
     finally:
         del os.environ["ANAFS_CACHE_DIR"]
     remote = query(x.url("d/*.root"))
@@ -181,7 +182,8 @@ def server_restart(x, ref):
     cache = os.path.join(TMP, "cache-restart")
     os.environ.update({"ANAFS_CACHE_DIR": cache, "ANAFS_XRD_TIMEOUT": "60"})
     try:
-        m = mu.Mount(ANAFS, TMP, "rs", "--backend", "local", "--workers", "2", foreground=True)
+        m = mu.Mount(ANAFS, TMP, "rs", "--backend", "local", "--workers", "2", "--no-reuse",
+                     foreground=True)
     finally:
         del os.environ["ANAFS_CACHE_DIR"]
         del os.environ["ANAFS_XRD_TIMEOUT"]
