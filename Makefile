@@ -71,7 +71,10 @@ tsan: deps
 	cmake --build build-tsan -j$(NPROC)
 	$(TSAN_ENV) $(CTEST) --test-dir build-tsan -E 'rootio_|fuzz_|cli_ls|plot_render|hist_schema'
 
-fuzz: deps
+# The fuzzing toolchain (clang, its libFuzzer runtime) is installed for
+# this target only.
+fuzz:
+	packaging/deps.sh --fuzz
 	$(call configure,build-fuzz,-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DANAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	cmake --build build-fuzz -j$(NPROC)
 	@echo "fuzz: targets are in build-fuzz/tests/fuzz/; run one on a scratch corpus, e.g."
