@@ -64,12 +64,13 @@ test: build
 	$(SAN_ENV) $(CTEST) --test-dir build-asan -L unit
 
 # ThreadSanitizer: every test but the reader's own (single-threaded, and
-# slow under TSan).  A report fails the test (halt_on_error).
+# slow under TSan) and the packaging tests (files, not threads; the
+# packaged binary is stripped).  A report fails the test (halt_on_error).
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp ANAFS_TSAN=1
 tsan: deps
 	$(call configure,build-tsan,-DANAFS_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	cmake --build build-tsan -j$(NPROC)
-	$(TSAN_ENV) $(CTEST) --test-dir build-tsan -E 'rootio_|fuzz_|cli_ls|plot_render|hist_schema'
+	$(TSAN_ENV) $(CTEST) --test-dir build-tsan -E 'rootio_|fuzz_|cli_ls|plot_render|hist_schema|^deb$$|^manpage$$|^completion$$'
 
 # The fuzzing toolchain (clang, its libFuzzer runtime) is installed for
 # this target only.
