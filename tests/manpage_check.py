@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The man pages against the command: every subcommand that `anafs help`
 lists has its entry in anafs(1) (a tag in COMMANDS and a SYNOPSIS line),
-every option `anafs help` shows is named there, and man renders anafs(1)
-and anafs-query(5) without a warning (MANWIDTH=80 man --warnings -l).
+every option `anafs help` shows is named there, anafs-query(5) has every
+statement and histogram option of docs/query.md's tables, and man renders
+anafs(1) and anafs-query(5) without a warning (MANWIDTH=80 man --warnings
+-l).
 
 Usage: manpage_check.py ANAFS PACKAGING_DIR
 
@@ -29,6 +31,35 @@ def render(page):
 def section(text, name):
     m = re.search(r"^%s\n(.*?)(?=^\S)" % re.escape(name), text, re.M | re.S)
     return m.group(1) if m else ""
+
+
+def render_quiet(page):
+    r = subprocess.run(["man", "-l", page], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, MANWIDTH="80"))
+    return re.sub(r".\x08", "", r.stdout).replace("\u2010", "-").replace("\u2212", "-")
+
+
+def table(md, heading):
+    """The first column of the table under a heading of docs/query.md."""
+    m = re.search(r"^#+ %s\n(.*?)(?=^#)" % re.escape(heading), md, re.M | re.S)
+    rows = re.findall(r"^\| (.*?) \|", m.group(1) if m else "", re.M)
+    return [r for r in rows if r not in ("statement", "option") and not r.startswith("---")]
+
+
+def query_page(page, query_md):
+    """anafs-query(5) against docs/query.md: every statement and every
+    histogram option of its tables."""
+    md = open(query_md, encoding="utf-8").read()
+    stmts = {re.match(r"`(\w+)", r).group(1) for r in table(md, "Statements")
+             if re.match(r"`(\w+)", r)}
+    statements = section(page, "STATEMENTS") + section(page, "SYNOPSIS")
+    missing = sorted(w for w in stmts if not re.search(r"(?<![\w-])%s\b" % w, statements))
+    check(len(stmts) >= 10 and not missing,
+          "anafs-query(5) has every statement of docs/query.md", missing or stmts)
+    opts = {o for r in table(md, "Histogram options") for o in re.findall(r"(\w+)=", r)}
+    missing = sorted(o for o in opts if not re.search(r"(?<![\w-])%s=" % o, page))
+    check(len(opts) >= 8 and not missing,
+          "anafs-query(5) has every histogram option of docs/query.md", missing or opts)
 
 
 def help_commands(anafs):
@@ -72,6 +103,8 @@ def main():
     check(not missing, "every option anafs help shows is in anafs(1)", missing)
     for s in ("ENVIRONMENT", "EXIT STATUS", "EXAMPLES", "FILES", "THE FILES OF A MOUNT"):
         check(section(page, s).strip() != "", "anafs(1) has a section %s" % s)
+    query_page(render_quiet(os.path.join(pkg, "anafs-query.5")),
+               os.path.join(os.path.dirname(pkg), "docs/query.md"))
     for var in ("ANAFS_MOUNT", "ANAFS_COLCACHE_DIR", "ANAFS_XRD_TIMEOUT", "ANAFS_CACHE_DIR"):
         check(var in section(page, "ENVIRONMENT"), "anafs(1) ENVIRONMENT names %s" % var)
     print("%d check(s) failed" % len(FAILED) if FAILED else "all checks passed")
