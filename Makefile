@@ -5,6 +5,7 @@
 #   make test    build, run every test, then the unit tests under ASan+UBSan
 #   make tsan    build under ThreadSanitizer in build-tsan/, run the unit and integration tests
 #   make fuzz    build the libFuzzer targets with clang in build-fuzz/
+#   make deb     build, then the Debian package build/anafs_VERSION_ARCH.deb (docs/install.md)
 #   make bench   build, run the reader benchmark
 #   make bench-remote  build, run bench/remote_bench.py (root, xrootd; BENCH_REMOTE_ARGS)
 #   make bench-agc     build, run bench/agc_bench.py (the AGC query's speed; BENCH_AGC_ARGS)
@@ -30,7 +31,7 @@ CTEST := ctest --output-on-failure --no-tests=error --no-label-summary -j$(TEST_
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build test asan tsan fuzz bench bench-remote bench-agc bench-speed demo clean
+.PHONY: all deps build test asan tsan fuzz deb bench bench-remote bench-agc bench-speed demo clean
 
 all: build
 
@@ -63,19 +64,28 @@ test: build
 	$(SAN_ENV) $(CTEST) --test-dir build-asan -L unit
 
 # ThreadSanitizer: every test but the reader's own (single-threaded, and
-# slow under TSan).  A report fails the test (halt_on_error).
+# slow under TSan) and the packaging tests (files, not threads; the
+# packaged binary is stripped).  A report fails the test (halt_on_error).
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp ANAFS_TSAN=1
 tsan: deps
 	$(call configure,build-tsan,-DANAFS_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	cmake --build build-tsan -j$(NPROC)
-	$(TSAN_ENV) $(CTEST) --test-dir build-tsan -E 'rootio_|fuzz_|cli_ls|plot_render|hist_schema'
+	$(TSAN_ENV) $(CTEST) --test-dir build-tsan -E 'rootio_|fuzz_|cli_ls|plot_render|hist_schema|^deb$$|^manpage$$|^completion$$'
 
-fuzz: deps
+# The fuzzing toolchain (clang, its libFuzzer runtime) is installed for
+# this target only.
+fuzz:
+	packaging/deps.sh --fuzz
 	$(call configure,build-fuzz,-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DANAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	cmake --build build-fuzz -j$(NPROC)
 	@echo "fuzz: targets are in build-fuzz/tests/fuzz/; run one on a scratch corpus, e.g."
 	@echo "  mkdir -p /tmp/fuzz-rootfile"
 	@echo "  build-fuzz/tests/fuzz/fuzz_rootfile -max_total_time=600 /tmp/fuzz-rootfile tests/fuzz/corpus/rootfile"
+
+# The Debian package from the built tree, nothing rebuilt: staging by
+# cmake --install, control from dpkg-shlibdeps, dpkg-deb (packaging/mkdeb.sh).
+deb: build
+	packaging/mkdeb.sh build build
 
 bench: build
 	build/bench/bench_reader $(BENCH_ARGS)

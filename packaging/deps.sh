@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# deps.sh — install the Debian 12 packages anafs needs to build and test.
+# deps.sh — install the Debian 12 packages that building anafs, `make demo`
+# and the tests need, and nothing else.  Each group below says what uses
+# it; README.md has them as a table.  The installed package (`make deb`) needs
+# none of the -dev packages: its Depends come from dpkg-shlibdeps.
+#
+#   packaging/deps.sh           build, demo and test groups
+#   packaging/deps.sh --fuzz    and the fuzzing toolchain (`make fuzz`)
 #
 # Idempotent and quick when nothing is missing: each package is checked with
 # dpkg-query, and apt-get (update, then install) runs only for the missing
@@ -9,48 +15,78 @@
 #   DEPS_DRY_RUN=1   print the apt-get commands instead of running them.
 set -euo pipefail
 
-# Build and test of the ROOT reader.
+fuzz=0
+for arg in "$@"; do
+	case $arg in
+	--fuzz) fuzz=1 ;;
+	*)
+		echo "usage: $0 [--fuzz]" >&2
+		exit 2
+		;;
+	esac
+done
+
+# build: every target compiles and links against these.
 packages=(
 	build-essential
 	cmake
 	pkg-config
-	clang              # `make fuzz` (libFuzzer targets)
-	libclang-rt-14-dev # libFuzzer runtime for clang 14
-	libdeflate-dev     # zlib-format baskets (fast inflate)
+	g++                  # cache/xrd.cc, the one C++ file (XrdCl is C++)
+	libdeflate-dev       # zlib-format baskets (fast inflate; no zlib itself)
 	liblz4-dev
 	libzstd-dev
 	liblzma-dev
-	libxxhash-dev      # checksums of ROOT LZ4 blocks
-	zlib1g-dev
-	python3            # test helpers; always called as /usr/bin/python3
-	python3-numpy
-	python3-jsonschema # validates `anafs ls --json` and hist.json output
-	librsvg2-bin       # rsvg-convert: renders plot.svg in the plot tests
+	libxxhash-dev        # checksums of ROOT LZ4 blocks, the column cache
+	libfuse3-dev         # fs/: the FUSE mount
+	libsqlite3-dev       # exec/store: the job store
+	libnng-dev           # exec/wire: coordinator <-> worker messages
+	libssl-dev           # exec/wire: HMAC-SHA256 and random bytes (libcrypto)
+	libxrootd-client-dev # cache/xrd.cc: root:// sources (XrdCl)
+)
+
+# mount: `make demo` and every mount test.
+packages+=(
+	fuse3   # fusermount3
+	python3 # `make demo`'s summary and every test helper, as /usr/bin/python3
+)
+
+# tests: `make test`.
+packages+=(
+	python3-numpy      # tests/agc_check.py, tests/samples_check.py: the numpy references
+	python3-jsonschema # hist.json and `anafs ls --json` against their schemas
+	librsvg2-bin       # rsvg-convert: tests/plot_render_check.py renders the SVG plots
 	gdb                # a mount test that hangs prints the daemon's stacks
 )
 
-# Chosen dependencies of later issues (the mount, the job store, workers).
-# Installed now so that those issues add code, not setup.
+# servers: the tests against real servers they start on loopback.
 packages+=(
-	libfuse3-dev   # fs/: the FUSE mount
-	fuse3          # fusermount3 for mount tests
-	libsqlite3-dev # exec/: the job store
-	libnng-dev     # exec/: coordinator <-> worker messages
-	libssl-dev     # exec/wire: HMAC-SHA256 and random bytes (libcrypto)
-	slurmctld      # tests/slurm_check.py: a one-node Slurm on loopback
+	slurmctld             # tests/slurm_check.py: a one-node Slurm
 	slurmd
-	slurm-client   # sbatch, squeue, scancel
-	munge          # Slurm's authentication
-)
-
-# root:// sources (cache/xrd.cc) and their tests against a real server.
-packages+=(
-	g++                   # cache/xrd.cc, the one C++ file (XrdCl is C++)
-	libxrootd-client-dev  # XrdCl headers and libXrdCl
+	slurm-client          # sbatch, squeue, scancel
+	munge                 # Slurm's authentication
 	xrootd-client         # xrdfs, for tests/xrd_util.py
-	xrootd-server         # /usr/bin/xrootd: tests/src_xrd_check.py
+	xrootd-server         # /usr/bin/xrootd: tests/src_xrd_check.py, remote_check.py
 	xrootd-server-plugins
 )
+
+# deb: the Debian package, `make deb` and tests/deb_check.py (ctest deb);
+# man-db for tests/manpage_check.py too.
+packages+=(
+	dpkg-dev # dpkg-shlibdeps, dpkg-parsechangelog (dpkg-deb is dpkg's)
+	lintian  # the package's check: no error allowed
+	man-db   # man --warnings renders anafs(1) and anafs-query(5)
+)
+
+# (Another group goes here as one more block, with its row in README.md's
+# table.)
+
+# fuzz: `make fuzz` only, which passes --fuzz.
+if ((fuzz)); then
+	packages+=(
+		clang              # libFuzzer targets
+		libclang-rt-14-dev # libFuzzer runtime for clang 14
+	)
+fi
 
 is_installed() {
 	local status
