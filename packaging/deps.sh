@@ -43,6 +43,12 @@ packages+=(
 	munge          # Slurm's authentication
 )
 
+# The terminal's tests: tests/watch_check.py runs `anafs watch` in a tmux
+# pane of fixed size and reads it back with capture-pane.
+packages+=(
+	tmux
+)
+
 # root:// sources (cache/xrd.cc) and their tests against a real server.
 packages+=(
 	g++                   # cache/xrd.cc, the one C++ file (XrdCl is C++)
