@@ -125,8 +125,10 @@ static void job_line(const struct watch *wt, const struct watched *w, char *out,
 	if (*j->note && e < sizeof(extra))
 		snprintf(extra + e, sizeof(extra) - e, "  %s", j->note);
 	/* The status early: a narrow terminal cuts the end of the line. */
-	snprintf(right, sizeof(right), "%5.1f%%  %-9s  %s/%s ev  %s ev/s  ETA %s  %d worker%s%s",
-		 j->percent, j->status, done, total, rate, eta, j->workers,
+	/* Numbers padded to their widest (the total, 7 characters for a rate),
+	 * so that the bar keeps its width as they grow. */
+	snprintf(right, sizeof(right), "%5.1f%%  %-9s  %*s/%s ev  %7s ev/s  ETA %s  %d worker%s%s",
+		 j->percent, j->status, (int)strlen(total), done, total, rate, eta, j->workers,
 		 j->workers == 1 ? "" : "s", extra);
 	char left[400];
 	snprintf(left, sizeof(left), "%*lld %s%*s  ", (int)wt->idw, (long long)j->id, name,
