@@ -106,13 +106,13 @@ static void bar(char *out, size_t cap, double pct, int cols, bool utf8)
 	out[o] = 0;
 }
 
-/* One job's line, at most cols characters (cols 0: no limit, no bar). */
-static void job_line(const struct watch *wt, const struct watched *w, char *out, size_t cap,
-		     int cols)
+/* The fields after the bar: percent, status, events, rate, ETA, workers
+ * and what is wrong or awaited.  The status comes early (a narrow
+ * terminal cuts the end of the line) and the numbers have fixed widths,
+ * so that the bars of every job have one width that holds still. */
+static void line_right(const struct cmd_job *j, char *out, size_t cap)
 {
-	const struct cmd_job *j = &w->j;
-	char name[300], done[32], total[32], rate[32], eta[32], right[512], extra[256] = "";
-	size_t nw = cmd_fit(name, sizeof(name), *j->name ? j->name : "-", wt->namew);
+	char done[32], total[32], rate[32], eta[32], extra[256] = "";
 	fmt_count(done, sizeof(done), (double)j->events_done);
 	fmt_count(total, sizeof(total), (double)j->events_total);
 	fmt_count(rate, sizeof(rate), j->rate);
@@ -124,29 +124,51 @@ static void job_line(const struct watch *wt, const struct watched *w, char *out,
 		e += (size_t)snprintf(extra + e, sizeof(extra) - e, "  %d left out", j->skipped);
 	if (*j->note && e < sizeof(extra))
 		snprintf(extra + e, sizeof(extra) - e, "  %s", j->note);
-	/* The status early: a narrow terminal cuts the end of the line. */
-	/* Numbers padded to their widest (the total, 7 characters for a rate),
-	 * so that the bar keeps its width as they grow. */
-	snprintf(right, sizeof(right), "%5.1f%%  %-9s  %*s/%s ev  %7s ev/s  ETA %s  %d worker%s%s",
-		 j->percent, j->status, (int)strlen(total), done, total, rate, eta, j->workers,
-		 j->workers == 1 ? "" : "s", extra);
-	char left[400];
-	snprintf(left, sizeof(left), "%*lld %s%*s  ", (int)wt->idw, (long long)j->id, name,
+	snprintf(out, cap, "%5.1f%%  %-9s  %6s/%s ev  %7s ev/s  ETA %s  %d worker%s%s", j->percent,
+		 j->status, done, total, rate, eta, j->workers, j->workers == 1 ? "" : "s", extra);
+}
+
+/* The number and name, padded to their columns. */
+static void line_left(const struct watch *wt, const struct cmd_job *j, char *out, size_t cap)
+{
+	char name[300];
+	size_t nw = cmd_fit(name, sizeof(name), *j->name ? j->name : "-", wt->namew);
+	snprintf(out, cap, "%*lld %s%*s  ", (int)wt->idw, (long long)j->id, name,
 		 (int)(wt->namew - nw), "");
-	char line[2048], b[512] = "";
-	if (cols) {
-		int bw = cols - (int)cmd_width(left) - (int)cmd_width(right) - 2;
-		bw = bw > 42 ? 42 : bw;
-		if (bw >= 12) {
-			bar(b, sizeof(b), j->percent, bw, wt->utf8);
-			strcat(b, "  ");
-		}
+}
+
+/* One job's line: with a bar of bw columns when bw > 0, cut to cols
+ * characters when cols > 0. */
+static void job_line(const struct watch *wt, const struct watched *w, char *out, size_t cap,
+		     int bw, int cols)
+{
+	char left[400], right[512], line[2048], b[512] = "";
+	line_left(wt, &w->j, left, sizeof(left));
+	line_right(&w->j, right, sizeof(right));
+	if (bw > 0) {
+		bar(b, sizeof(b), w->j.percent, bw, wt->utf8);
+		strcat(b, "  ");
 	}
 	snprintf(line, sizeof(line), "%s%s%s", left, b, right);
-	if (cols)
+	if (cols > 0)
 		cmd_fit(out, cap, line, (size_t)cols);
 	else
 		snprintf(out, cap, "%s", line);
+}
+
+/* The bar's width in a frame of cols columns: what the longest line
+ * leaves, at most 42; none when under 12. */
+static int bar_width(const struct watch *wt, int cols)
+{
+	int bw = 42;
+	for (size_t i = 0; i < wt->n; i++) {
+		char left[400], right[512];
+		line_left(wt, &wt->w[i].j, left, sizeof(left));
+		line_right(&wt->w[i].j, right, sizeof(right));
+		int room = cols - (int)cmd_width(left) - (int)cmd_width(right) - 2;
+		bw = room < bw ? room : bw;
+	}
+	return bw >= 12 ? bw : 0;
 }
 
 /* Everything of buf to stdout, however write() cuts it. */
@@ -178,9 +200,10 @@ static void draw(struct watch *wt)
 		up += wt->drawn_w[i] > wt->cols ? (wt->drawn_w[i] + wt->cols - 1) / wt->cols : 1;
 	if (up)
 		o += (size_t)snprintf(buf + o, cap - o, "\r\033[%dA", up);
+	int bw = bar_width(wt, wt->cols - 1);
 	for (size_t i = 0; i < wt->n; i++) {
 		char line[2100];
-		job_line(wt, &wt->w[i], line, sizeof(line), wt->cols - 1);
+		job_line(wt, &wt->w[i], line, sizeof(line), bw, wt->cols - 1);
 		wt->drawn_w[i] = (int)cmd_width(line);
 		o += (size_t)snprintf(buf + o, cap - o, "\033[2K%s\n", line);
 	}
@@ -200,7 +223,7 @@ static void print_changes(struct watch *wt)
 		if (*w->shown_status && !moved && !strcmp(w->shown_status, w->j.status))
 			continue;
 		char line[2100];
-		job_line(wt, w, line, sizeof(line), 0);
+		job_line(wt, w, line, sizeof(line), 0, 0);
 		printf("job %s\n", line);
 		w->shown_pct = w->j.percent;
 		snprintf(w->shown_status, sizeof(w->shown_status), "%s", w->j.status);
