@@ -52,7 +52,7 @@ struct watch {
 	struct watched *w;
 	size_t n;
 	bool tty, utf8;
-	int cols;            /* terminal width */
+	int cols, rows;      /* terminal size */
 	int drawn;           /* lines of the frame on screen */
 	int *drawn_w;        /* their widths, for a resize: one per job */
 	size_t idw, namew;   /* widths of the number and name columns */
@@ -81,12 +81,17 @@ static int watch_usage(void)
 	return CMD_EXIT_USAGE;
 }
 
-static int term_cols(void)
+/* The terminal's size into wt->cols and wt->rows (80x24 when unknown). */
+static void term_size(struct watch *wt)
 {
 	struct winsize ws;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col)
-		return 80;
-	return ws.ws_col < 20 ? 20 : ws.ws_col > 1000 ? 1000 : ws.ws_col;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col || !ws.ws_row) {
+		wt->cols = 80;
+		wt->rows = 24;
+		return;
+	}
+	wt->cols = ws.ws_col < 20 ? 20 : ws.ws_col > 1000 ? 1000 : ws.ws_col;
+	wt->rows = ws.ws_row < 3 ? 3 : ws.ws_row;
 }
 
 /* "[█████░░░░░]" (or "[#####-----]") of width cols into out. */
@@ -200,16 +205,33 @@ static void draw(struct watch *wt)
 		up += wt->drawn_w[i] > wt->cols ? (wt->drawn_w[i] + wt->cols - 1) / wt->cols : 1;
 	if (up)
 		o += (size_t)snprintf(buf + o, cap - o, "\r\033[%dA", up);
+	/* A frame taller than the terminal could not be gone back over: past
+	 * its height, the last line counts the jobs left out. */
+	size_t shown = wt->n, left_out = 0;
+	if (shown > (size_t)wt->rows - 1) {
+		shown = (size_t)wt->rows - 2;
+		left_out = wt->n - shown;
+	}
 	int bw = bar_width(wt, wt->cols - 1);
-	for (size_t i = 0; i < wt->n; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		char line[2100];
 		job_line(wt, &wt->w[i], line, sizeof(line), bw, wt->cols - 1);
 		wt->drawn_w[i] = (int)cmd_width(line);
 		o += (size_t)snprintf(buf + o, cap - o, "\033[2K%s\n", line);
 	}
+	if (left_out) {
+		size_t active = 0;
+		for (size_t i = shown; i < wt->n; i++)
+			active += !wt->w[i].over;
+		char text[160], line[200];
+		snprintf(text, sizeof(text), "... and %zu more jobs, %zu of them not over "
+			 "(a taller terminal shows them; anafs status lists them)", left_out, active);
+		wt->drawn_w[shown] = (int)cmd_fit(line, sizeof(line), text, (size_t)wt->cols - 1);
+		o += (size_t)snprintf(buf + o, cap - o, "\033[2K%s\n", line);
+	}
 	o += (size_t)snprintf(buf + o, cap - o, "\033[J"); /* what a larger frame left */
 	put(buf, o < cap ? o : cap - 1);
-	wt->drawn = (int)wt->n;
+	wt->drawn = (int)(shown + (left_out > 0));
 	free(buf);
 }
 
@@ -336,7 +358,7 @@ static int pick(struct watch *wt, char **names, size_t nnames)
 		}
 	}
 	wt->w = calloc(n ? n : 1, sizeof(*wt->w));
-	wt->drawn_w = calloc(n ? n : 1, sizeof(*wt->drawn_w));
+	wt->drawn_w = calloc(n + 1, sizeof(*wt->drawn_w));
 	if (!wt->w || !wt->drawn_w) {
 		free(ids);
 		return CMD_EXIT_FAILED;
@@ -438,7 +460,7 @@ int cmd_watch(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 	if (wt.tty) {
-		wt.cols = term_cols();
+		term_size(&wt);
 		put("\033[?25l", 6); /* the cursor hidden while the lines redraw */
 	}
 	int ms = (int)lround(interval * 1000);
@@ -449,7 +471,8 @@ int cmd_watch(int argc, char **argv)
 		}
 		if (sig_resize) {
 			sig_resize = 0;
-			wt.cols = wt.tty ? term_cols() : 0;
+			if (wt.tty)
+				term_size(&wt);
 		}
 		if (wt.tty)
 			draw(&wt);
