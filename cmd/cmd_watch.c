@@ -388,8 +388,11 @@ static int pick(struct watch *wt, char **names, size_t nnames)
 	}
 	free(ids);
 	int64_t maxid = 1;
-	for (size_t i = 0; i < wt->n; i++)
+	for (size_t i = 0; i < wt->n; i++) {
 		maxid = wt->w[i].id > maxid ? wt->w[i].id : maxid;
+		size_t nw = cmd_width(wt->w[i].j.name);
+		wt->namew = nw > wt->namew ? (nw > 20 ? 20 : nw) : wt->namew;
+	}
 	char d[32];
 	wt->idw = (size_t)snprintf(d, sizeof(d), "%lld", (long long)maxid);
 	return 0;
