@@ -7,7 +7,8 @@ place (one line in the pane, never a scroll of lines), its percentage
 moves, the line follows a narrower pane, the cursor is hidden while it
 draws and shown again after, and the exit code is the job's (3 cancelled,
 130 for Ctrl-C, which leaves the job alone).  Piped, it prints a few plain
-lines and exits 0 for a job that is done; 4 for an invalid job; 2 for a
+lines and exits 0 for a job that is done, seen at once through its `wait`
+file (with a tick of an hour); 4 for an invalid job; 2 for a
 job that does not exist.  `anafs status` prints aligned lines for a done,
 a paused, a cancelled and an invalid job, and the same as JSON.
 
@@ -149,8 +150,10 @@ def watch_interrupt():
 def watch_plain():
     job = m.submit("short", slow_query(20))
     jobs["done"] = job
-    r = subprocess.run([anafs, "watch", job, "--mount", m.mnt], capture_output=True, text=True,
-                       timeout=300)
+    # --interval 3600: the end is seen through jobs/N/wait, not the next tick
+    # (a watch that missed it would outlast the timeout).
+    r = subprocess.run([anafs, "watch", job, "--mount", m.mnt, "--interval", "3600"],
+                       capture_output=True, text=True, timeout=300)
     lines = r.stdout.splitlines()
     check(r.returncode == 0, "piped, a job that ends done: exit 0", (r.returncode, r.stderr))
     check(lines and all(l.startswith("job %s short " % job) for l in lines),
