@@ -1,7 +1,7 @@
 # anafs — entry points for people and CI.  CMake does the real build; this
 # file only strings the steps together.  See README.md.
 #
-#   make demo    install missing packages, build, mount, submit a shipped query, unmount
+#   make demo    install missing packages, build, mount, submit a shipped query, watch it, unmount
 #   make test    build, run every test, then the unit tests under ASan+UBSan
 #   make tsan    build under ThreadSanitizer in build-tsan/, run the unit and integration tests
 #   make fuzz    build the libFuzzer targets with clang in build-fuzz/
@@ -111,38 +111,49 @@ bench-speed: build
 
 # The whole idea in one command: list a shipped ROOT file, mount anafs on
 # build/demo-mnt (state in build/demo-state, fresh each time), submit
-# examples/dimuon.query by cp, wait for it, show its progress line, plots,
-# cutflow and histograms, unmount.  The daemon is started in examples/:
-# relative dataset paths of submitted queries start where `anafs mount`
-# ran, so the query's ../../shared/... means what it means to `anafs run`.
-# One shell for the mount's lifetime, so that the EXIT trap unmounts
-# however the recipe ends.  The state folder is an absolute path: the daemon
-# leaves its working folder once the mount is up.
+# examples/jets.query (2M events of the LZMA bench file, a few seconds of
+# work), watch it live with `anafs watch`, then show the jobs, the cutflow,
+# the plots' names and a one-line summary per histogram, say where to look
+# next, and unmount.  The daemon is started in examples/: relative dataset
+# paths of submitted queries start where `anafs mount` ran, so the query's
+# ../../shared/... means what it means to `anafs run`.  The column cache is
+# off for the mount (ANAFS_COLCACHE=off): the query lists one file 20
+# times, and a warm cache would make every copy after the first, and every
+# later `make demo`, end before there is anything to watch.  One shell for
+# the mount's lifetime, so that the EXIT trap unmounts however the recipe
+# ends.  The state folder is an absolute path: the daemon leaves its
+# working folder once the mount is up.
 DEMO_MNT := build/demo-mnt
 DEMO_STATE := $(CURDIR)/build/demo-state
 demo: build
-	@echo "$$ anafs ls $(SHARED)/data/root/nano_dimuon.root Events"
-	@build/anafs ls $(SHARED)/data/root/nano_dimuon.root Events > build/demo-ls.txt
+	@echo "$$ anafs ls $(SHARED)/data/bench/nano_like_lzma_100k.root Events"
+	@build/anafs ls $(SHARED)/data/bench/nano_like_lzma_100k.root Events > build/demo-ls.txt
 	@head -6 build/demo-ls.txt
 	@echo "  ... ($$(wc -l < build/demo-ls.txt) lines: build/demo-ls.txt)"
 	@echo
-	@echo "$$ cat examples/dimuon.query"
-	@grep -v '^#' examples/dimuon.query
+	@echo "$$ cat examples/jets.query       # its two dataset lines: the bench file 20 times"
+	@grep -v -e '^#' -e '^dataset' examples/jets.query
 	@M=$(DEMO_MNT); S=$(DEMO_STATE); \
 	if mountpoint -q $$M; then build/anafs umount $$M --state $$S; fi; \
 	rm -rf $$S; mkdir -p $$M; \
-	echo; echo "$$ (cd examples && anafs mount ../$$M --state ../build/demo-state)"; \
-	(cd examples && ../build/anafs mount ../$$M --state $$S); \
+	echo; echo "$$ (cd examples && ANAFS_COLCACHE=off anafs mount ../$$M --state ../build/demo-state)"; \
+	(cd examples && ANAFS_COLCACHE=off ../build/anafs mount ../$$M --state $$S); \
 	trap 'echo "$$ anafs umount $$M"; build/anafs umount $$M --state $$S' EXIT; \
-	echo "$$ cp examples/dimuon.query $$M/jobs/"; cp examples/dimuon.query $$M/jobs/; \
-	echo "$$ ls -l $$M/jobs"; ls -l $$M/jobs | tail -n +2; \
-	echo "$$ cat $$M/jobs/dimuon/wait"; st=$$(cat $$M/jobs/dimuon/wait); echo "$$st"; \
-	test "$$st" = done || { cat $$M/jobs/dimuon/error; exit 1; }; \
-	echo "$$ cat $$M/jobs/dimuon/progress"; cat $$M/jobs/dimuon/progress; \
-	echo "$$ ls $$M/jobs/1/hist"; ls -C $$M/jobs/1/hist; \
-	echo "$$ cat $$M/jobs/1/cutflow"; cat $$M/jobs/1/cutflow; \
-	echo "$$ examples/hist_summary.py $$M/jobs/1/hist.json"; \
-	/usr/bin/python3 examples/hist_summary.py $$M/jobs/1/hist.json
+	export ANAFS_MOUNT=$$M; \
+	echo "$$ export ANAFS_MOUNT=$$M"; \
+	echo "$$ anafs submit examples/jets.query"; build/anafs submit examples/jets.query; \
+	echo "$$ anafs watch jets"; rc=0; build/anafs watch jets || rc=$$?; \
+	test $$rc = 0 || { echo "anafs watch: exit $$rc"; cat $$M/jobs/jets/error; exit 1; }; \
+	echo "$$ anafs status"; build/anafs status; \
+	echo "$$ cat $$M/jobs/jets/cutflow"; cat $$M/jobs/jets/cutflow; \
+	echo "$$ ls $$M/jobs/jets/hist"; ls -C $$M/jobs/jets/hist; \
+	echo "$$ examples/hist_summary.py $$M/jobs/jets/hist.json"; \
+	/usr/bin/python3 examples/hist_summary.py $$M/jobs/jets/hist.json; \
+	echo; \
+	echo "Next: mount it yourself (build/anafs mount DIR) and read DIR/README; each job is"; \
+	echo "a folder of files: DIR/jobs/N/progress, hist.json, hist/*.svg (open one in a browser),"; \
+	echo "cutflow, log.  Try examples/dimuon.query too.  Docs: docs/mount.md (the files),"; \
+	echo "docs/query.md (the language), docs/cli.md (the commands, watch and status among them)."
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

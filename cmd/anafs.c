@@ -25,6 +25,11 @@ static void usage(FILE *out)
 		"                            the node's disk cache of remote files\n"
 		"  workers [--mount DIR] [--scale N]\n"
 		"                            list a mount's workers, or set how many to run\n"
+		"  status [--mount DIR] [--json]\n"
+		"                            one line per job: number, name, status, progress, age\n"
+		"  watch [N|NAME ...] [--mount DIR] [--interval S]\n"
+		"                            live progress bars until the jobs end; exit code\n"
+		"                            0 done, 1 failed, 3 cancelled, 4 invalid\n"
 		"  help                      this text\n"
 		"  --version                 print the version\n"
 		"\n"
@@ -54,6 +59,10 @@ int main(int argc, char **argv)
 		return cmd_cache(argc - 1, argv + 1);
 	if (!strcmp(cmd, "workers"))
 		return cmd_workers(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "watch"))
+		return cmd_watch(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

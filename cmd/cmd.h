@@ -11,6 +11,8 @@ int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_workers(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /* cmd_ls.c — `anafs ls [--json] FILE [TREE]`: trees with their entry counts
  * and branches with type, kind and bytes, like `rootls -t`. */
 #include "cmd.h"
+#include "cmd_jobs.h"
 #include "jsonw.h"
 #include "rootio.h"
 
@@ -47,27 +48,76 @@ static void type_text(const struct rootio_tree *t, const struct rootio_branch *b
 	}
 }
 
+/* The text listing fits LS_COLS columns: a name or type longer than its
+ * column is cut with an ellipsis (the JSON listing has them whole). */
+#define LS_COLS 100
+#define LS_TYPE_COLS 20
+/* "  " name "  " type " " kind " " compressed " " uncompressed " " baskets */
+#define LS_FIXED_COLS (2 + 2 + 1 + 11 + 1 + 10 + 1 + 12 + 1 + 7)
+
+/* s padded with spaces to cols characters, cut with "…" when longer. */
+static void put_cell(const char *s, size_t cols)
+{
+	char cell[1200];
+	size_t w = cmd_fit(cell, sizeof(cell), s, cols);
+	printf("%s%*s", cell, (int)(cols - w), "");
+}
+
+/* A line of at most LS_COLS characters, ending in newline. */
+static void put_line(const char *s)
+{
+	char line[1200];
+	cmd_fit(line, sizeof(line), s, LS_COLS);
+	printf("%s\n", line);
+}
+
 static void print_text(const struct rootio_tree *t, const struct rootio_tree_info *ti)
 {
-	printf("%s;%d  %lld entries  \"%s\"\n", ti->path, ti->cycle,
-	       (long long)rootio_tree_entries(t), rootio_tree_title(t));
+	char line[1200];
+	snprintf(line, sizeof(line), "%s;%d  %lld entries  \"%s\"", ti->path, ti->cycle,
+		 (long long)rootio_tree_entries(t), rootio_tree_title(t));
+	put_line(line);
 	size_t n = rootio_tree_ncolumns(t);
-	size_t w = 6;
+	size_t nw = 6, tw = 4;
 	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(rootio_tree_column(t, i)->name);
-		w = l > w ? l : w;
+		char ty[256];
+		type_text(t, rootio_tree_column(t, i), ty, sizeof(ty));
+		size_t l = cmd_width(rootio_tree_column(t, i)->name), k = cmd_width(ty);
+		nw = l > nw ? l : nw;
+		tw = k > tw ? k : tw;
 	}
-	printf("  %-*s  %-24s %-11s %12s %12s %7s\n", (int)w, "branch", "type", "kind", "compressed",
-	       "uncompressed", "baskets");
+	tw = tw > LS_TYPE_COLS ? LS_TYPE_COLS : tw;
+	nw = nw > LS_COLS - LS_FIXED_COLS - tw ? LS_COLS - LS_FIXED_COLS - tw : nw;
+	printf("  ");
+	put_cell("branch", nw);
+	printf("  ");
+	put_cell("type", tw);
+	printf(" %-11s %10s %12s %7s\n", "kind", "compressed", "uncompressed", "baskets");
 	for (size_t i = 0; i < n; i++) {
 		const struct rootio_branch *b = rootio_tree_column(t, i);
-		char ty[256];
+		char ty[256], nums[128];
 		type_text(t, b, ty, sizeof(ty));
-		printf("  %-*s  %-24s %-11s %12lld %12lld %7d", (int)w, b->name, ty,
-		       rootio_kind_name(b->kind), (long long)b->zip_bytes, (long long)b->tot_bytes,
-		       b->nbaskets);
-		if (b->note)
-			printf("  (%s)", b->note);
+		printf("  ");
+		put_cell(b->name, nw);
+		printf("  ");
+		put_cell(ty, tw);
+		int used = snprintf(nums, sizeof(nums), " %-11s %10lld %12lld %7d",
+				    rootio_kind_name(b->kind), (long long)b->zip_bytes,
+				    (long long)b->tot_bytes, b->nbaskets);
+		fputs(nums, stdout);
+		/* A note goes on the row when it fits, else on a line of its own. */
+		if (b->note) {
+			size_t row = 4 + nw + tw + (size_t)used;
+			snprintf(line, sizeof(line), "  (%s)", b->note);
+			if (row + cmd_width(line) <= LS_COLS) {
+				fputs(line, stdout);
+			} else {
+				char own[1200];
+				snprintf(line, sizeof(line), "      (%s)", b->note);
+				cmd_fit(own, sizeof(own), line, LS_COLS);
+				printf("\n%s", own);
+			}
+		}
 		putchar('\n');
 	}
 }

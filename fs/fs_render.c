@@ -5,6 +5,7 @@
 #include "fs_int.h"
 
 #include "dcache.h"
+#include "fmt.h"
 
 #include "anafs_version.h"
 #include "plot.h"
@@ -143,28 +144,6 @@ char **fs_hist_names(struct fs_ctx *c, int64_t job)
 
 /* ---- the small files ---- */
 
-static void human(char *out, size_t cap, double v)
-{
-	if (v >= 1e9)
-		snprintf(out, cap, "%.2fG", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(out, cap, "%.2fM", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(out, cap, "%.2fk", v / 1e3);
-	else
-		snprintf(out, cap, "%.0f", v);
-}
-
-static void eta_text(char *out, size_t cap, double secs)
-{
-	if (!(secs >= 0) || secs > 1e7) {
-		snprintf(out, cap, "-:--:--");
-		return;
-	}
-	long s = lround(secs);
-	snprintf(out, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-}
-
 /* s as a JSON string: quoted, with what JSON must escape escaped. */
 static void json_string(struct strbuf *b, const char *s)
 {
@@ -267,16 +246,20 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			json_string(b, skips[i].why);
 			strbuf_printf(b, "}");
 		}
-		strbuf_printf(b, "]}\n");
+		/* The name it was submitted as and when: what `anafs status` and
+		 * `anafs watch` show, readable from one file. */
+		strbuf_printf(b, "], \"name\": ");
+		json_string(b, j->name);
+		strbuf_printf(b, ", \"submitted\": %.3f}\n", j->created);
 		store_skips_free(skips, nskips);
 		return;
 	}
 	store_skips_free(skips, nskips);
 	char d[32], t[32], r[32], e[32];
-	human(d, sizeof(d), (double)done);
-	human(t, sizeof(t), (double)j->events_total);
-	human(r, sizeof(r), live.rate);
-	eta_text(e, sizeof(e), eta);
+	fmt_count(d, sizeof(d), (double)done);
+	fmt_count(t, sizeof(t), (double)j->events_total);
+	fmt_count(r, sizeof(r), live.rate);
+	fmt_eta(e, sizeof(e), eta);
 	char extra[96] = "";
 	if (j->reused_from)
 		snprintf(extra, sizeof(extra), "  reused the result of job %lld", (long long)j->reused_from);

@@ -56,6 +56,7 @@ packages+=(
 	python3-jsonschema # hist.json and `anafs ls --json` against their schemas
 	librsvg2-bin       # rsvg-convert: tests/plot_render_check.py renders the SVG plots
 	gdb                # a mount test that hangs prints the daemon's stacks
+	tmux               # tests/watch_check.py: `anafs watch` in a pane, read with capture-pane
 )
 
 # servers: the tests against real servers they start on loopback.

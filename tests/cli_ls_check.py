@@ -63,6 +63,38 @@ check(rc == 0 and out.startswith("T;2 ") and "T;1" not in out, f"T lists the hig
 rc, out, err = run("ls", f"{data}/uproot-nesteddirs.root", "one/two/tree")
 check(rc == 0 and out.startswith("one/two/tree;1  100 entries"), f"nested: {out[:40]!r}")
 
+# The text listing fits 100 columns on every shared file; a name or type is
+# cut (ending in "…") only when longer than its column, and --json keeps it
+# whole.
+import glob  # noqa: E402
+import os  # noqa: E402
+
+for path in sorted(glob.glob(f"{data}/*.root")):
+    name = os.path.basename(path)
+    rc, out, err = run("ls", path)
+    rc2, js, err2 = run("ls", "--json", path)
+    if not check(rc == 0 and rc2 == 0, f"{name}: ls exit {rc}/{rc2}: {err.strip()}{err2.strip()}"):
+        continue
+    lines = out.splitlines()
+    long = [l for l in lines if len(l) > 100]
+    check(not long, f"{name}: {len(long)} lines over 100 columns: {long[:1]!r}")
+    trees = json.loads(js)["trees"]
+    rows = [l for l in lines if l.startswith("  ") and not l.startswith("      (")
+            and not l.startswith("  branch ")]
+    branches = [b for t in trees for b in t["branches"]]
+    if not check(len(rows) == len(branches), f"{name}: {len(rows)} rows, {len(branches)} branches"):
+        continue
+    for row, b in zip(rows, branches):
+        cell = row[2:].split("  ")[0]
+        full = b["name"]
+        if cell.endswith("\u2026"):
+            check(len(full) > len(cell) and full.startswith(cell[:-1]),
+                  f"{name}: {full!r} cut as {cell!r} though it fits")
+        else:
+            check(cell == full, f"{name}: row {row!r} does not show {full!r}")
+rc, out, _ = run("ls", f"{data}/nano_dimuon.root")
+check("\u2026" in out, "nano_dimuon.root: its long branch names are cut with an ellipsis")
+
 # Failures: status and a message that names the file.
 for args, status, words in [
     ((), 2, "usage"),
