@@ -191,7 +191,8 @@ uint64_t hist_entries(const struct hist *h); /* fills that went into a bin, flow
  * 1: ../shared/spec/uhi-histogram.schema.json), keyed by name, flow bins
  * included, with metadata {name, title, value_label, skipped_fills,
  * entries} (title and value_label only when set), a label per axis, and
- * writer_info {"anafs": {"version": version}}.  No NaN or Infinity ever
+ * writer_info {"anafs": {"version": version}}, pretty-printed (the layout
+ * of jsonw_init_pretty(), jsonw.h).  No NaN or Infinity ever
  * appears: an overflowed sum is written as the largest finite double of
  * its sign, a NaN or undefined variance as 0.  *out is new
  * (NUL-terminated; free()); *len its length.  0, -EINVAL for two
