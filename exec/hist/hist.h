@@ -225,4 +225,17 @@ struct hist_json_item {
 int hist_to_json_items(const struct hist_json_item *it, size_t n, const char *version, char **out,
 		       size_t *len);
 
+/* A table of histograms h[0..n-1] named names[i] (jobs/N/summary): a
+ * header line, then one line per histogram with its entries (fills into a
+ * bin, flow included), the mean and standard deviation of the bin centres
+ * weighted by each cell's sum of weights over the cells inside every
+ * axis's range, and the sums of weights below (underflow) and above
+ * (overflow) each axis's range.  With several axes each column holds one
+ * figure per axis, comma-separated, x first.  A category axis's
+ * coordinate is its integer (a string category has none: "-"); it has no
+ * underflow ("-") and its overflow is its "other" bin ("-" without one).
+ * Columns aligned, the name left, figures right.  New (free()), NULL on
+ * ENOMEM. */
+char *hist_summary(struct hist *const *h, const char *const *names, size_t n);
+
 #endif
