@@ -42,7 +42,7 @@ def _plots_html(job, names):
             continue
         b64 = base64.b64encode(svg.encode()).decode("ascii")
         parts.append('<img src="data:image/svg+xml;base64,%s" alt="%s" title="%s" '
-                     'style="width:480px;margin:2px">' % (b64, html.escape(n), html.escape(n)))
+                     'style="width:360px;margin:2px">' % (b64, html.escape(n), html.escape(n)))
     return '<div class="anafs-plots" style="display:flex;flex-wrap:wrap">%s</div>' % "".join(parts)
 
 
@@ -50,8 +50,8 @@ def _progress_html(job, line, pct, status):
     colour = {"done": "#2a7d2a", "failed": "#b22", "invalid": "#b22",
               "cancelled": "#888"}.get(status, "#1f4e9c")
     return ('<div class="anafs-progress" style="font-family:monospace;margin:4px 0">'
-            '<b>job %d</b>%s <progress value="%.1f" max="100" style="width:24em;'
-            'accent-color:%s"></progress> %s</div>'
+            '<b>job %d</b>%s <progress value="%.1f" max="100" style="width:16em;'
+            'accent-color:%s"></progress><br>%s</div>'
             % (job.number, " (%s)" % html.escape(job.name) if job.name else "", pct, colour,
                html.escape(line.strip())))
 
