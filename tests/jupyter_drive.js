@@ -164,13 +164,17 @@ async function liveCell(page) {
   check(await bar.count() === 1 && /paused/.test(await bar.textContent()),
     'live() draws the plots and the progress of the paused job', await bar.textContent().catch(() => ''));
   const a = await pngOf(img);
+  const srcA = await img.getAttribute('src');
   const merged0 = progress().tasks_done || 0;
   ctl('resume');
   const moved = await until(() => (progress().tasks_done || 0) > merged0, LIMIT, 20);
   ctl('pause');
   check(moved, 'the job merges tasks once resumed', JSON.stringify(progress()));
-  // The display follows within its interval: the plot's pixels change.
+  // The display follows within its interval: the plot's SVG and its
+  // pixels change (compared once the new image has loaded).
   const b = await until(async () => {
+    const src = await img.evaluate((e) => e.complete && e.naturalWidth > 0 && e.src);
+    if (!src || src === srcA) return undefined;
     const shot = await pngOf(img);
     return Buffer.compare(shot, a) !== 0 ? shot : undefined;
   }, LIMIT, 250);
