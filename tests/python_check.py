@@ -228,6 +228,40 @@ def without_numpy(env):
     check(all(isinstance(x, float) for row in got[3] for x in row), "without numpy: counts()")
 
 
+def with_hist_stub(env):
+    """The hist.Hist path, through stand-ins of hist and uhi.io.json (the
+    real ones are not Debian packages): hists() hands each histogram's
+    UHI dict, through uhi's object_hook, to hist.Hist, as the UHI
+    documentation says a reader does."""
+    stub = os.path.join(env["tmp"], "stub")
+    os.makedirs(os.path.join(stub, "hist"))
+    os.makedirs(os.path.join(stub, "uhi", "io"))
+    files = {
+        "hist/__init__.py": "class Hist:\n    _from_uhi_ = True\n    name = ''\n"
+                            "    def __init__(self, ir):\n        self.ir = ir\n",
+        "uhi/__init__.py": "", "uhi/io/__init__.py": "",
+        "uhi/io/json.py": "def object_hook(d):\n    if 'uhi_schema' in d:\n"
+                          "        d = dict(d, _hooked=1)\n    return d\n",
+    }
+    for name, text in files.items():
+        with open(os.path.join(stub, name), "w") as f:
+            f.write(text)
+    code = ("import sys, json; sys.path[:0] = [%r, %r]\n"
+            "import anafs\n"
+            "h = anafs.Job(%d, mount=%r).hists()\n"
+            "print(json.dumps({k: [type(v).__module__, v.name, v.ir] for k, v in h.items()}))\n"
+            % (stub, env["pydir"], env["plain"].number, env["m"].mnt))
+    r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    got = json.loads(r.stdout) if r.returncode == 0 else {}
+    doc = json.loads(read(env["plain"].path + "/hist.json"))
+    ok = list(got) == list(doc) and all(
+        g[0] == "hist" and g[1] == k and g[2].pop("_hooked", 0) == 1 and g[2] == doc[k]
+        for k, g in got.items())
+    check(ok, "with hist installed, hists() gives hist.Hist(uhi IR) named after the key",
+          r.stderr[-1500:] or str(got)[:500])
+
+
 def live_and_wait(env):
     anafs, m = env["anafs"], env["m"]
     j = anafs.submit(long_query(env["data"], 40), name="slow", mount=m.mnt)
@@ -277,7 +311,7 @@ def main(pydir):
     m = Mount(anafs_bin, tmp, "py", "--no-reuse", "--workers", "2")
     env = {"anafs": anafs, "m": m, "data": data, "tmp": tmp, "pydir": pydir}
     for fn in (jobs_and_names, hists_plain, summary_lines, samples, without_numpy,
-               live_and_wait, invalid):
+               with_hist_stub, live_and_wait, invalid):
         if fn in (jobs_and_names,) or "plain" in env:
             section(fn, env)
     return finish()
