@@ -91,8 +91,8 @@ static void list_jobs(struct fs_mount *m, struct list *l)
 static void list_job(int64_t job, struct list *l)
 {
 	static const char *const files[] = {"query", "status", "error", "progress",
-					    "progress.json", "hist.json", "cutflow", "log",
-					    "ctl", "wait"};
+					    "progress.json", "hist.json", "cutflow", "summary",
+					    "log", "ctl", "wait"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		uint64_t ino = !strcmp(files[i], "query") ? FS_INO_JOB(job, FS_JK_QUERY)
 			       : !strcmp(files[i], "ctl") ? FS_INO_JOB(job, FS_JK_CTL)

@@ -18,7 +18,7 @@
 static const char *const job_file_names[] = {
 	[FF_STATUS] = "status", [FF_ERROR] = "error", [FF_PROGRESS] = "progress",
 	[FF_PROGRESS_JSON] = "progress.json", [FF_HIST_JSON] = "hist.json",
-	[FF_CUTFLOW] = "cutflow", [FF_LOG] = "log",
+	[FF_CUTFLOW] = "cutflow", [FF_LOG] = "log", [FF_SUMMARY] = "summary",
 };
 
 double fs_now(void)

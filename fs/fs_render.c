@@ -104,8 +104,8 @@ static int render_result(struct fs_ctx *c, int64_t job, enum fs_file f, const ch
 		} else {
 			err = -ENOMEM;
 		}
-	} else if (e && f == FF_CUTFLOW) {
-		*out = result_cutflow(e->r);
+	} else if (e && (f == FF_CUTFLOW || f == FF_SUMMARY)) {
+		*out = f == FF_CUTFLOW ? result_cutflow(e->r) : result_summary(e->r);
 		*len = *out ? strlen(*out) : 0;
 		err = *out ? 0 : -ENOMEM;
 	} else if (e) {
@@ -277,7 +277,7 @@ static const char readme[] =
 	"\n"
 	"Submit:   cp dimuon.query jobs/          (or write jobs/NAME.query any way you like)\n"
 	"Watch:    cat jobs/dimuon/progress       (jobs/NAME points at the newest job NAME)\n"
-	"Results:  jobs/N/hist.json  hist/*.svg  hist/*.csv  cutflow  (partial while running)\n"
+	"Results:  jobs/N/hist.json  hist/*.svg  hist/*.csv  cutflow  summary  (partial while running)\n"
 	"Wait:     cat jobs/N/wait                (blocks until the job is over)\n"
 	"Control:  echo cancel > jobs/N/ctl       (or pause, resume)\n"
 	"Errors:   jobs/N/status says invalid or failed; jobs/N/error says why\n"
@@ -366,6 +366,7 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 		return finish(&b, out, len);
 	case FF_HIST_JSON:
 	case FF_CUTFLOW:
+	case FF_SUMMARY:
 	case FF_SVG:
 	case FF_CSV:
 		if (j.status == JOB_INVALID)

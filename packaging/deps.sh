@@ -78,8 +78,16 @@ packages+=(
 	man-db   # man --warnings renders anafs(1) and anafs-query(5)
 )
 
-# (Another group goes here as one more block, with its row in README.md's
-# table.)
+# jupyter: tests/jupyter_check.py: a real Jupyter Notebook driven by a headless
+# Chromium (playwright-core comes from npm into the build tree).
+packages+=(
+	jupyter-notebook  # Jupyter Notebook 6.4, the server under test
+	python3-ipykernel # the kernel that runs the notebook cell
+	chromium          # the browser, headless, via playwright-core
+)
+# npm installs playwright-core (CI has the npm registry).  A nodejs from
+# elsewhere (nodesource) ships its own npm and conflicts with Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 # fuzz: `make fuzz` only, which passes --fuzz.
 if ((fuzz)); then

@@ -26,6 +26,31 @@ static void check(int ok, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Strip the whitespace outside strings from JSON text s, in place, so
+ * that a test compares the content of pretty-printed JSON (hist.json) with
+ * a compact literal; the layout has tests of its own.  Returns s. */
+static char *check_json_compact(char *s) __attribute__((unused));
+static char *check_json_compact(char *s)
+{
+	char *o = s;
+	int in_str = 0;
+	for (const char *p = s; s && *p; p++) {
+		if (in_str) {
+			*o++ = *p;
+			if (*p == '\\' && p[1])
+				*o++ = *++p;
+			else if (*p == '"')
+				in_str = 0;
+		} else if (*p != ' ' && *p != '\n') {
+			in_str = *p == '"';
+			*o++ = *p;
+		}
+	}
+	if (s)
+		*o = '\0';
+	return s;
+}
+
 #define CHECK(cond) do { \
 	if (!(cond)) { \
 		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \

@@ -36,7 +36,7 @@ PY = "/usr/bin/python3"
 BENCH = "bench/nano_like_lzma_100k.root"
 DIMUON = "root/nano_dimuon.root"
 JOB_FILES = ["query", "status", "error", "progress", "progress.json", "hist.json",
-             "cutflow", "log", "ctl", "wait"]
+             "cutflow", "summary", "log", "ctl", "wait"]
 PROGRESS_KEYS = {"job", "status", "percent", "events_done", "events_total", "tasks_done",
                  "tasks_total", "workers", "rate", "eta_seconds", "bytes_read",
                  "cache_hit_ratio", "job_cache"}

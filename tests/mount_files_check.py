@@ -176,8 +176,9 @@ def snapshot_sizes(m, data):
     """fstat of an open file is the size of the snapshot it reads, for every
     kind of file, while the job merges."""
     job = m.submit("grow", long_query(data, 80))
-    files = ["status", "error", "progress", "progress.json", "hist.json", "cutflow", "query",
-             "hist/met.svg", "hist/met.csv", "../../workers", "../../cache", "../grow.query"]
+    files = ["status", "error", "progress", "progress.json", "hist.json", "cutflow", "summary",
+             "query", "hist/met.svg", "hist/met.csv", "../../workers", "../../cache",
+             "../grow.query"]
     bad, rounds = [], 0
     end = time.time() + 8
     while time.time() < end and (rounds < 5 or m.status(job) in ("queued", "running")):

@@ -100,8 +100,10 @@ def test_good(env):
               "good query: Muon_Px counts equal the reference", "%s" % doc)
         check(doc["mpx"]["metadata"].get("entries") == sum(want),
               "good query: metadata.entries is the number of fills")
-    check(p.stdout.endswith("}\n") and p.stdout.count("\n") == 1,
-          "good query: hist.json is one line ending in a newline")
+    check(p.stdout.startswith('{\n "mpx": {\n  "uhi_schema": 1,\n')
+          and p.stdout.endswith("\n}\n"),
+          "good query: hist.json is pretty-printed (query.md#histjson), "
+          "ending in a newline", p.stdout[:80])
 
     # The query on stdin ("-"): paths relative to the current directory.
     p2 = env.run("-", cwd=env.root, stdin="dataset %s\ntree events\nhist mpx = Muon_Px "

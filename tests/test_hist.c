@@ -55,7 +55,7 @@ static char *to_json(struct hist *const *h, size_t n, const char *file)
 			CHECK(fclose(f) == 0);
 		}
 	}
-	return s;
+	return check_json_compact(s);
 }
 
 /* ---- the JSON writer ---- */
@@ -1248,20 +1248,58 @@ static void test_composite(void)
 	char *s = NULL;
 	size_t len = 0;
 	CHECK_EQ_I(hist_to_json_items(&it, 1, "0.1.0", &s, &len), 0);
+	/* The layout of hist.json (jsonw.h): members on lines of their own, an
+	 * indentation of one space per level, arrays of numbers on one line,
+	 * containers of at most 72 bytes on one line. */
 	const char *want =
-		"{\"mjj\":{\"uhi_schema\":1,\"writer_info\":{\"anafs\":{\"version\":\"0.1.0\"}},"
-		"\"metadata\":{\"name\":\"mjj\",\"title\":\"T\",\"skipped_fills\":1,\"entries\":13},"
-		"\"axes\":[{\"type\":\"regular\",\"lower\":0,\"upper\":3,\"bins\":3,\"underflow\":true,"
-		"\"overflow\":true,\"circular\":false,\"metadata\":{\"label\":\"x\"}},"
-		"{\"type\":\"category_str\",\"categories\":[\"ttbar\",\"data\"],\"flow\":false,"
-		"\"metadata\":{\"name\":\"sample\"}},"
-		"{\"type\":\"category_str\",\"categories\":[\"nominal\",\"up\",\"down\"],\"flow\":false,"
-		"\"metadata\":{\"name\":\"variation\"}}],"
-		"\"storage\":{\"type\":\"weighted\",\"values\":["
-		"[[0,0,0],[0,0,0]],[[1,2,3],[4,5,6]],[[0,0,0],[0,0,0]],[[10,20,30],[40,50,60]],"
-		"[[0,0,0],[0,0,0.5]]],\"variances\":["
-		"[[0,0,0],[0,0,0]],[[1,4,9],[16,25,36]],[[0,0,0],[0,0,0]],"
-		"[[100,400,900],[1600,2500,3600]],[[0,0,0],[0,0,0.25]]]}}}";
+		"{\n"
+		" \"mjj\": {\n"
+		"  \"uhi_schema\": 1,\n"
+		"  \"writer_info\": {\"anafs\": {\"version\": \"0.1.0\"}},\n"
+		"  \"metadata\": {\"name\": \"mjj\", \"title\": \"T\", \"skipped_fills\": 1, \"entries\": 13},\n"
+		"  \"axes\": [\n"
+		"   {\n"
+		"    \"type\": \"regular\",\n"
+		"    \"lower\": 0,\n"
+		"    \"upper\": 3,\n"
+		"    \"bins\": 3,\n"
+		"    \"underflow\": true,\n"
+		"    \"overflow\": true,\n"
+		"    \"circular\": false,\n"
+		"    \"metadata\": {\"label\": \"x\"}\n"
+		"   },\n"
+		"   {\n"
+		"    \"type\": \"category_str\",\n"
+		"    \"categories\": [\"ttbar\", \"data\"],\n"
+		"    \"flow\": false,\n"
+		"    \"metadata\": {\"name\": \"sample\"}\n"
+		"   },\n"
+		"   {\n"
+		"    \"type\": \"category_str\",\n"
+		"    \"categories\": [\"nominal\", \"up\", \"down\"],\n"
+		"    \"flow\": false,\n"
+		"    \"metadata\": {\"name\": \"variation\"}\n"
+		"   }\n"
+		"  ],\n"
+		"  \"storage\": {\n"
+		"   \"type\": \"weighted\",\n"
+		"   \"values\": [\n"
+		"    [[0, 0, 0], [0, 0, 0]],\n"
+		"    [[1, 2, 3], [4, 5, 6]],\n"
+		"    [[0, 0, 0], [0, 0, 0]],\n"
+		"    [[10, 20, 30], [40, 50, 60]],\n"
+		"    [[0, 0, 0], [0, 0, 0.5]]\n"
+		"   ],\n"
+		"   \"variances\": [\n"
+		"    [[0, 0, 0], [0, 0, 0]],\n"
+		"    [[1, 4, 9], [16, 25, 36]],\n"
+		"    [[0, 0, 0], [0, 0, 0]],\n"
+		"    [[100, 400, 900], [1600, 2500, 3600]],\n"
+		"    [[0, 0, 0], [0, 0, 0.25]]\n"
+		"   ]\n"
+		"  }\n"
+		" }\n"
+		"}";
 	CHECK_STR(s, want);
 	CHECK_EQ_I(len, strlen(want));
 	if (outdir && s) {

@@ -1,5 +1,6 @@
 /* test_jsonr.c — the JSON reader: values, escapes, numbers, key order,
- * every refusal with its line and column, the depth limit. */
+ * every refusal with its line and column, the depth limit; and the layout
+ * of the writer's pretty mode (jsonw.h), read back by the reader. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include "ana_err.h"
 #include "check.h"
 #include "jsonr.h"
+#include "jsonw.h"
 
 static struct jsonr_doc *parse(const char *text)
 {
@@ -211,6 +213,91 @@ static void test_depth(void)
 	CHECK_EQ_I(jsonr_parse("1", JSONR_MAX_INPUT + 1, &d, why, sizeof(why)), ANA_ETOOBIG);
 }
 
+/* Pretty layout: members on their own lines, one space per level, scalars
+ * of an array on one line however long, containers of at most JSONW_LINE
+ * bytes on one line, line breaks in strings escaped. */
+static void test_pretty(void)
+{
+	struct jsonw w;
+	jsonw_init_pretty(&w);
+	jsonw_obj_begin(&w);
+	const char *labels[][2] = {
+		{ "short", "a\nb" },
+		{ "long", "a title long enough to keep this object on several lines" },
+	};
+	for (int i = 0; i < 2; i++) {
+		jsonw_key(&w, labels[i][0]);
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, i ? "title" : "label");
+		jsonw_str(&w, labels[i][1]);
+		jsonw_key(&w, i ? "n" : "e");
+		if (i) {
+			jsonw_int(&w, 1);
+		} else {
+			jsonw_arr_begin(&w);
+			jsonw_arr_end(&w);
+		}
+		jsonw_obj_end(&w);
+	}
+	jsonw_key(&w, "values");
+	jsonw_arr_begin(&w);
+	for (int i = 0; i < 30; i++)
+		jsonw_int(&w, i);
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "matrix");
+	jsonw_arr_begin(&w);
+	for (int r = 0; r < 3; r++) {
+		jsonw_arr_begin(&w);
+		for (int i = 0; i < 12; i++)
+			jsonw_double(&w, r + i / 4.0);
+		jsonw_arr_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "small");
+	jsonw_arr_begin(&w);
+	for (int r = 0; r < 2; r++) {
+		jsonw_arr_begin(&w);
+		jsonw_int(&w, r);
+		jsonw_bool(&w, r);
+		jsonw_arr_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	size_t len = 0;
+	char *s = jsonw_finish(&w, &len);
+	const char *want =
+		"{\n"
+		" \"short\": {\"label\": \"a\\u000ab\", \"e\": []},\n"
+		" \"long\": {\n"
+		"  \"title\": \"a title long enough to keep this object on several lines\",\n"
+		"  \"n\": 1\n"
+		" },\n"
+		" \"values\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, "
+		"20, 21, 22, 23, 24, 25, 26, 27, 28, 29],\n"
+		" \"matrix\": [\n"
+		"  [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75],\n"
+		"  [1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 3.75],\n"
+		"  [2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 3.75, 4, 4.25, 4.5, 4.75]\n"
+		" ],\n"
+		" \"small\": [[0, false], [1, true]]\n"
+		"}";
+	check(s && !strcmp(s, want), "pretty:\n%s\nexpected\n%s", s ? s : "(null)", want);
+	check(s && len == strlen(s), "pretty: length %zu", len);
+	struct jsonr_doc *d = s ? parse(s) : NULL;
+	const struct jsonr_val *v = jsonr_get(jsonr_root(d), "values");
+	check(jsonr_len(v) == 30, "pretty: 30 values read back");
+	jsonr_free(d);
+	free(s);
+
+	/* A top-level scalar and an empty object stay as they are. */
+	jsonw_init_pretty(&w);
+	jsonw_obj_begin(&w);
+	jsonw_obj_end(&w);
+	s = jsonw_finish(&w, NULL);
+	check(s && !strcmp(s, "{}"), "pretty empty object: %s", s ? s : "(null)");
+	free(s);
+}
+
 int main(void)
 {
 	test_values();
@@ -218,6 +305,7 @@ int main(void)
 	test_strings();
 	test_refusals();
 	test_depth();
+	test_pretty();
 	printf("test_jsonr: %d checks, %d failures\n", nchecks, failures);
 	return failures != 0;
 }

@@ -610,6 +610,7 @@ static void test_labels(void)
 	CHECK_STR(hist_value_label(r->hists[1]), "");
 	char *json = NULL;
 	CHECK_EQ_I(hist_to_json(r->hists, 1, "0", &json, NULL), 0);
+	check_json_compact(json);
 	CHECK(json && strstr(json, "\"metadata\":{\"name\":\"a\",\"value_label\":\"Events\","));
 	free(json);
 	result_free(r);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,12 @@
 void jsonw_init(struct jsonw *w)
 {
 	memset(w, 0, sizeof(*w));
+}
+
+void jsonw_init_pretty(struct jsonw *w)
+{
+	jsonw_init(w);
+	w->pretty = true;
 }
 
 void jsonw_free(struct jsonw *w)
@@ -46,20 +53,42 @@ static void put(struct jsonw *w, char c)
 	jsonw_raw(w, &c, 1);
 }
 
-/* The comma before a value, unless it follows its key. */
-static void pre_value(struct jsonw *w)
+static void newline(struct jsonw *w, int depth)
+{
+	static const char sp[JSONW_MAX_DEPTH + 1] = "\n                                ";
+	jsonw_raw(w, sp, (size_t)depth + 1);
+}
+
+/* The comma before a value, unless it follows its key; pretty, the line
+ * break before a member of an object and before an array's element that
+ * is a container or follows one (scalars of an array run on one line). */
+static void pre_value(struct jsonw *w, bool container)
 {
 	if (w->after_key) {
 		w->after_key = false;
 		return;
 	}
-	if (w->depth > 0 && w->count[w->depth - 1]++ > 0)
-		put(w, ',');
+	if (w->depth == 0)
+		return;
+	int d = w->depth - 1;
+	bool first = w->count[d]++ == 0;
+	if (!w->pretty) {
+		if (!first)
+			put(w, ',');
+		return;
+	}
+	bool own_line = w->is_obj[d] || container || w->nested[d];
+	if (!first)
+		jsonw_raw(w, own_line ? "," : ", ", own_line ? 1 : 2);
+	if (own_line)
+		newline(w, w->depth);
+	if (container)
+		w->nested[d] = true;
 }
 
 void jsonw_value_raw(struct jsonw *w, const char *s, size_t n)
 {
-	pre_value(w);
+	pre_value(w, false);
 	jsonw_raw(w, s, n);
 }
 
@@ -68,7 +97,7 @@ void jsonw_strn(struct jsonw *w, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 
-	pre_value(w);
+	pre_value(w, false);
 	put(w, '"');
 	while (i < n && !w->err) {
 		/* Copy the longest run that needs no escaping in one go. */
@@ -177,7 +206,10 @@ void jsonw_key(struct jsonw *w, const char *k)
 		return;
 	}
 	jsonw_str(w, k); /* counts as the object's next item: comma included */
-	put(w, ':');
+	if (w->pretty)
+		jsonw_raw(w, ": ", 2);
+	else
+		put(w, ':');
 	w->after_key = true;
 }
 
@@ -189,11 +221,38 @@ static void begin(struct jsonw *w, bool obj)
 		w->err = -EINVAL;
 		return;
 	}
-	pre_value(w);
+	pre_value(w, true);
+	w->start[w->depth] = w->out.len;
 	put(w, obj ? '{' : '[');
 	w->is_obj[w->depth] = obj;
 	w->count[w->depth] = 0;
+	w->nested[w->depth] = false;
 	w->depth++;
+}
+
+/* The one-line form of the container text from start to the end: every
+ * line break with its indentation goes, a space staying after a comma.
+ * Line breaks are ours alone (strings escape control characters).
+ * Measures without writing when dst is NULL, giving up past limit. */
+static size_t one_line(char *s, size_t n, char *dst, size_t limit)
+{
+	size_t o = 0;
+	char prev = 0;
+	for (size_t i = 0; i < n && o <= limit; i++) {
+		char c = s[i];
+		if (c == '\n') {
+			while (i + 1 < n && s[i + 1] == ' ')
+				i++;
+			if (prev != ',')
+				continue;
+			c = ' ';
+		}
+		if (dst)
+			dst[o] = c;
+		o++;
+		prev = c;
+	}
+	return o;
 }
 
 static void end(struct jsonw *w, bool obj)
@@ -205,9 +264,21 @@ static void end(struct jsonw *w, bool obj)
 		return;
 	}
 	w->depth--;
+	int d = w->depth;
+	bool broken = w->pretty && (obj || w->nested[d]) && w->count[d] > 0;
+	if (broken)
+		newline(w, d);
 	put(w, obj ? '}' : ']');
+	if (!broken || w->err)
+		return;
+	char *s = w->out.buf + w->start[d];
+	size_t n = w->out.len - w->start[d];
+	if (one_line(s, n, NULL, JSONW_LINE) <= JSONW_LINE)
+	{
+		w->out.len = w->start[d] + one_line(s, n, s, SIZE_MAX);
+		w->out.buf[w->out.len] = '\0';
+	}
 }
-
 void jsonw_obj_begin(struct jsonw *w) { begin(w, true); }
 void jsonw_obj_end(struct jsonw *w) { end(w, true); }
 void jsonw_arr_begin(struct jsonw *w) { begin(w, false); }

@@ -14,6 +14,14 @@
  *	jsonw_obj_end(&w);
  *	char *s = jsonw_finish(&w, &len);   // {"n":3}
  *
+ * Pretty (jsonw_init_pretty()): the layout of Python's json.dumps(indent=1),
+ * one space of indentation per level and ": " after keys, except that the
+ * elements of an array that are numbers, strings, booleans or null run on
+ * one line ("[0, 1, 2]", however long), and that any array or object whose
+ * one-line form is at most JSONW_LINE bytes is written on one line.  Each
+ * container is measured once, at its end, at most JSONW_LINE bytes of it:
+ * the writer stays linear in its output.
+ *
  * Thread safety: a struct jsonw belongs to one thread at a time. */
 #ifndef ANAFS_JSONW_H
 #define ANAFS_JSONW_H
@@ -25,18 +33,23 @@
 #include "strbuf.h"
 
 #define JSONW_MAX_DEPTH 32
+#define JSONW_LINE 72 /* pretty: containers this short stay on one line */
 
 struct jsonw {
 	struct strbuf out;    /* the text so far */
 	int err;              /* 0, -ENOMEM or -EINVAL */
 	/* Private: the open containers and how many items each holds. */
 	int depth;
-	bool after_key;
+	bool after_key, pretty;
 	bool is_obj[JSONW_MAX_DEPTH];
+	bool nested[JSONW_MAX_DEPTH]; /* pretty: holds a container */
 	size_t count[JSONW_MAX_DEPTH];
+	size_t start[JSONW_MAX_DEPTH]; /* offset of each open container's bracket */
 };
 
 void jsonw_init(struct jsonw *w);
+/* The same, for pretty-printed text (above). */
+void jsonw_init_pretty(struct jsonw *w);
 /* Release the buffer; w may be initialised again. */
 void jsonw_free(struct jsonw *w);
 /* Hand over the text: new, NUL-terminated, release with free(); *len (when

@@ -191,7 +191,8 @@ uint64_t hist_entries(const struct hist *h); /* fills that went into a bin, flow
  * 1: ../shared/spec/uhi-histogram.schema.json), keyed by name, flow bins
  * included, with metadata {name, title, value_label, skipped_fills,
  * entries} (title and value_label only when set), a label per axis, and
- * writer_info {"anafs": {"version": version}}.  No NaN or Infinity ever
+ * writer_info {"anafs": {"version": version}}, pretty-printed (the layout
+ * of jsonw_init_pretty(), jsonw.h).  No NaN or Infinity ever
  * appears: an overflowed sum is written as the largest finite double of
  * its sign, a NaN or undefined variance as 0.  *out is new
  * (NUL-terminated; free()); *len its length.  0, -EINVAL for two
@@ -223,5 +224,18 @@ struct hist_json_item {
  * or more than HIST_MAX_BINS parts. */
 int hist_to_json_items(const struct hist_json_item *it, size_t n, const char *version, char **out,
 		       size_t *len);
+
+/* A table of histograms h[0..n-1] named names[i] (jobs/N/summary): a
+ * header line, then one line per histogram with its entries (fills into a
+ * bin, flow included), the mean and standard deviation of the bin centres
+ * weighted by each cell's sum of weights over the cells inside every
+ * axis's range, and the sums of weights below (underflow) and above
+ * (overflow) each axis's range.  With several axes each column holds one
+ * figure per axis, comma-separated, x first.  A category axis's
+ * coordinate is its integer (a string category has none: "-"); it has no
+ * underflow ("-") and its overflow is its "other" bin ("-" without one).
+ * Columns aligned, the name left, figures right.  New (free()), NULL on
+ * ENOMEM. */
+char *hist_summary(struct hist *const *h, const char *const *names, size_t n);
 
 #endif

@@ -303,7 +303,7 @@ int hist_to_json_items(const struct hist_json_item *it, size_t n, const char *ve
 			if (strcmp(it[i].name, it[j].name) == 0)
 				return -EINVAL;
 	}
-	jsonw_init(&w);
+	jsonw_init_pretty(&w);
 	jsonw_obj_begin(&w);
 	for (size_t i = 0; i < n; i++)
 		write_item(&w, &it[i], version);

@@ -132,4 +132,11 @@ int result_load(const char *query, size_t qlen, const void *data, size_t len,
  * the events seen, then a line per filter.  New (free()), NULL on ENOMEM. */
 char *result_cutflow(const struct result *r);
 
+/* jobs/N/summary: hist_summary() of the histograms as hist.json names
+ * them, each the histogram its plot shows (result_plot_hist(): with
+ * samples, the simulation summed and scaled, or the data when there is no
+ * simulation; the nominal, the first region).  New (free()), NULL on
+ * ENOMEM. */
+char *result_summary(const struct result *r);
+
 #endif

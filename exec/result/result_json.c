@@ -1,4 +1,5 @@
-/* result_json.c — a result as hist.json, and the histogram a plot shows.
+/* result_json.c — a result as hist.json, the histogram a plot shows, and
+ * the summary table of those.
  *
  * A query that is not an analysis writes its histograms as they are.  An
  * analysis's cells (sample × region × variation per hist statement) are
@@ -139,4 +140,24 @@ struct hist *result_plot_hist(const struct result *r, size_t k)
 		hist_free(c);
 	}
 	return h;
+}
+
+char *result_summary(const struct result *r)
+{
+	size_t n = result_nnamed(r);
+	struct hist **h = calloc(n + 1, sizeof(*h));
+	const char **names = calloc(n + 1, sizeof(*names));
+	char *out = NULL;
+	bool ok = h && names;
+	for (size_t i = 0; ok && i < n; i++) {
+		names[i] = result_hist_name(r, i);
+		ok = (h[i] = result_plot_hist(r, i)) != NULL;
+	}
+	if (ok)
+		out = hist_summary(h, names, n);
+	for (size_t i = 0; h && i < n; i++)
+		hist_free(h[i]);
+	free(h);
+	free(names);
+	return out;
 }
