@@ -11,7 +11,7 @@ device, and its fault injection (ANAFS_GPU_FAULT=oom).
 2. A mount (thread workers, so the log sees the tasks): the job's log has
    the choice ("fills on GPU host emulation"), the count of device fills,
    and with the fault one line per task that fell back, the job done;
-   hist.json is `anafs run`'s.
+   progress.json has a "gpu" field; hist.json is `anafs run`'s.
 
 Usage: gpu_check.py ANAFS DATA_DIR
 """
@@ -140,6 +140,8 @@ def test_mount(anafs, data, tmp):
     log, prog = mount_job(anafs, data, tmp, "emu", env_of(tmp, ANAFS_GPU_EMULATE="1"), ref)
     check("fills on GPU host emulation (--gpu on: every fill)" in log, "the log names the device", log)
     check("histogram fills ran on the device" in log, "the log counts the device's fills", log)
+    check("fills on GPU host emulation" in prog.get("gpu", ""), "progress.json names the device",
+          prog)
     log, prog = mount_job(anafs, data, tmp, "fault",
                           env_of(tmp, ANAFS_GPU_EMULATE="1", ANAFS_GPU_FAULT="oom"), ref)
     falls = [ln for ln in log.splitlines()
