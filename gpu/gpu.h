@@ -38,8 +38,8 @@
 
 struct gpu_info {
 	char name[GPU_NAME_MAX];  /* "NVIDIA H200", or "host emulation" */
-	uint64_t mem_total;       /* bytes */
-	uint64_t mem_free;        /* bytes, at the call */
+	uint64_t mem_total;       /* bytes (free memory is not asked: that would make a
+				   * CUDA context, and detection must stay cheap) */
 	int cc_major, cc_minor;   /* compute capability; 0.0 for the emulation */
 	bool emulated;
 };

@@ -40,13 +40,6 @@ extern "C" int gpu_dev_info(int dev, struct gpu_info *out)
 	out->mem_total = p.totalGlobalMem;
 	out->cc_major = p.major;
 	out->cc_minor = p.minor;
-	int cur = 0;
-	size_t fr = 0, tot = 0;
-	if (cudaGetDevice(&cur) == cudaSuccess && cudaSetDevice(dev) == cudaSuccess &&
-	    cudaMemGetInfo(&fr, &tot) == cudaSuccess)
-		out->mem_free = fr;
-	(void)cudaGetLastError();
-	(void)cudaSetDevice(cur);
 	return 0;
 }
 
