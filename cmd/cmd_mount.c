@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "fs.h"
 #include "coord.h"
+#include "gpu.h"
 #include "dist.h"
 #include "store.h"
 
@@ -159,7 +160,8 @@ static void say_damage(struct store *st)
 static int mount_usage(void)
 {
 	fprintf(stderr, "usage: anafs mount DIR [--state DIR] [--workers N] [--backend NAME] "
-			"[--set KEY=VALUE]... [--foreground] [--allow-other] [--hist-memory SIZE] [--no-reuse]\n");
+			"[--set KEY=VALUE]... [--foreground] [--allow-other] [--hist-memory SIZE] [--no-reuse] "
+			"[--gpu auto|on|off]\n");
 	return 2;
 }
 
@@ -362,6 +364,12 @@ int cmd_mount(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--hist-memory") && i + 1 < argc) {
 			if (cmd_parse_size(argv[++i], &memory))
 				return mount_usage();
+		} else if (!strcmp(argv[i], "--gpu") && i + 1 < argc) { /* docs/gpu.md */
+			enum gpu_mode m;
+			if (gpu_mode_parse(argv[++i], &m))
+				return mount_usage();
+			gpu_mode_set(m);
+			setenv("ANAFS_GPU", gpu_mode_name(m), 1); /* the worker processes' */
 		} else if (!strcmp(argv[i], "--foreground") || !strcmp(argv[i], "-f"))
 			fg = true;
 		else if (!strcmp(argv[i], "--allow-other"))

@@ -5,6 +5,7 @@
 #include "anafs_version.h"
 #include "cmd.h"
 #include "coord.h"
+#include "gpu.h"
 #include "hist.h"
 #include "result.h"
 #include "store.h"
@@ -64,7 +65,8 @@ static void show(struct bar *b, struct coord *c, int64_t id, bool last)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: anafs run QUERY [-j N] [--cutflow] [-o FILE] [--hist-memory SIZE]\n");
+	fprintf(stderr, "usage: anafs run QUERY [-j N] [--cutflow] [-o FILE] [--hist-memory SIZE] "
+			"[--gpu auto|on|off]\n");
 	return 2;
 }
 
@@ -206,6 +208,11 @@ int cmd_run(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--hist-memory") && i + 1 < argc) {
 			if (cmd_parse_size(argv[++i], &memory))
 				return usage();
+		} else if (!strcmp(argv[i], "--gpu") && i + 1 < argc) { /* docs/gpu.md */
+			enum gpu_mode m;
+			if (gpu_mode_parse(argv[++i], &m))
+				return usage();
+			gpu_mode_set(m);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return usage();
 		} else if (!query) {
@@ -216,6 +223,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!query)
 		return usage();
+	char gpu_text[256];
+	int gpu_dev;
+	if (!gpu_choose(gpu_mode_get(), &gpu_dev, gpu_text, sizeof(gpu_text)) && gpu_mode_get() == GPU_ON)
+		fprintf(stderr, "anafs run: --gpu on: %s\n", gpu_text); /* and runs on */
 	size_t len;
 	char *text = read_file(query, &len);
 	if (!text) {

@@ -235,6 +235,8 @@ static void progress(struct fs_ctx *c, const struct job_info *j, struct strbuf *
 			strbuf_printf(b, ", \"reused_from\": null");
 		strbuf_printf(b, ", \"planned\": %s, \"note\": ", planned ? "true" : "false");
 		json_string(b, live.note);
+		strbuf_printf(b, ", \"gpu\": "); /* where this daemon's fills go (docs/gpu.md) */
+		json_string(b, live.gpu);
 		/* Workers connected now (on any job) and tasks waiting to be tried again. */
 		strbuf_printf(b, ", \"workers_live\": %d, \"retrying\": %d, \"skipped\": [",
 			      live.workers_live, live.retrying);

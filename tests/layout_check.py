@@ -11,7 +11,7 @@ import re
 import sys
 
 # Bottom up, as docs/internals.md lists them.
-ORDER = ["util", "cache", "rootio", "exec/corr", "exec/ql", "exec/hist", "exec/result", "exec/eval",
+ORDER = ["util", "gpu", "cache", "rootio", "exec/corr", "exec/ql", "exec/hist", "exec/result", "exec/eval",
          "exec/plan", "exec/wire", "exec/worker", "exec/store", "exec/coord", "exec/dist",
          "fs", "cmd"]
 MAX_LINES = 900

@@ -45,6 +45,9 @@ struct btask {
 	int rc;                   /* 0, -ECANCELED when stopped, or the error */
 	struct result *result;    /* rc == 0: the partial result (the coordinator takes it) */
 	char msg[1024];           /* rc < 0: why, naming file and entries */
+	char note[256];           /* rc == 0: a line for the job's log ("" none): the device
+				   * failed and the task's fills went on on the CPU */
+	uint64_t gpu_fills;       /* rc == 0: histogram fills it made on a device */
 	struct store_cache cache; /* what the disk cache did for this try's reads (src_tally()) */
 	int worker;               /* which worker ran it (for the log) */
 	uint32_t attempt;         /* 1 for the first try, +1 for each retry */

@@ -78,6 +78,8 @@ static void run_task(struct lworker *w, struct runner **kit, struct btask *t)
 		uint64_t b0 = runner_bytes_read(*kit);
 		t->rc = runner_run(*kit, t->idx, on_progress, &pc, &t->result, t->msg,
 				   sizeof(t->msg));
+		snprintf(t->note, sizeof(t->note), "%s", t->rc ? "" : runner_note(*kit));
+		t->gpu_fills = t->rc ? 0 : runner_gpu_fills(*kit);
 		atomic_fetch_add(&t->bytes, runner_bytes_read(*kit) - b0);
 		struct src_stats cs;
 		runner_cache(*kit, &cs);

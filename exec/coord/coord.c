@@ -5,6 +5,7 @@
 #include "coord_int.h"
 
 #include "ana_err.h"
+#include "gpu.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -389,6 +390,8 @@ int coord_start(const struct coord_opts *o, struct coord **out, char *msg, size_
 	c->o.retry_backoff = o->retry_backoff < 0 ? 0 : o->retry_backoff;
 	c->done_tail = &c->done;
 	gethostname(c->host, sizeof(c->host) - 1);
+	int dev;
+	gpu_choose(gpu_mode_get(), &dev, c->gpu_text, sizeof(c->gpu_text));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->changed, NULL);
 	pthread_cond_init(&c->plan_cv, NULL);
@@ -654,6 +657,7 @@ void coord_live(struct coord *c, int64_t id, struct coord_live *out)
 	}
 	pthread_mutex_unlock(&c->lock);
 	out->workers_live = coord_workers_live(c);
+	snprintf(out->gpu, sizeof(out->gpu), "%s", c->gpu_text);
 }
 
 static struct timespec in_ms(int ms)

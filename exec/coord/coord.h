@@ -122,6 +122,8 @@ struct coord_live {
 	bool active;            /* the coordinator holds it (queued, running, paused) */
 	bool planned;           /* its dataset is expanded and its tasks are known */
 	char note[256];         /* what it waits for ("planning: 120 of 2000 files"), or "" */
+	char gpu[256];          /* where this process's fills go: "fills on GPU NVIDIA H200
+				 * (--gpu auto: ...)", "fills on the CPU: no device (--gpu auto)" */
 };
 void coord_live(struct coord *c, int64_t id, struct coord_live *out);
 

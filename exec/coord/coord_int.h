@@ -30,6 +30,7 @@
  * over and nothing of it runs. */
 struct cjob {
 	int64_t id;
+	uint64_t gpu_fills;          /* fills its tasks made on a device (local workers) */
 	enum job_status status;      /* the truth; the store follows it */
 	char *error;                 /* when the store could not record it, else NULL */
 	bool unrecorded;             /* the store lags behind status/error */
@@ -91,6 +92,7 @@ struct override {
 
 struct coord {
 	struct coord_opts o;
+	char gpu_text[256];          /* where this process's fills go (gpu_choose()), for the log */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;      /* a job changed: coord_wait */
 	pthread_cond_t plan_cv;      /* a job to plan */

@@ -119,8 +119,10 @@ static struct btask *take_task(struct coord *c, struct cjob *j, double now, bool
 	j->inflight = t;
 	if (j->running++ == 0)
 		j->active_since = mono();
-	if (j->status == JOB_QUEUED && !coord_transition(c, j, JOB_RUNNING, NULL))
+	if (j->status == JOB_QUEUED && !coord_transition(c, j, JOB_RUNNING, NULL)) {
 		coord_log(c, j->id, "running");
+		coord_log(c, j->id, "%s", c->gpu_text);
+	}
 	return t;
 }
 
@@ -296,6 +298,12 @@ static void collect(struct coord *c, struct btask *t)
 	if (!active || (t->rc == -ECANCELED && c->stopping) || !wanted(j, t->idx)) {
 		/* over, stopping, or back already (a result adopted meanwhile) */
 	} else if (t->rc == 0) {
+		j->gpu_fills += t->gpu_fills;
+		if (t->note[0]) {
+			char where[1200];
+			task_where(j, t->idx, where, sizeof(where));
+			coord_log(c, j->id, "%s: %s", where, t->note);
+		}
 		size_t s = t->idx % j->window;
 		const struct plan_task *pt = plan_task(j->plan, t->idx);
 		j->slots[s] = t->result;
@@ -421,6 +429,9 @@ static void merge_job(struct coord *c, struct cjob *j)
 			else
 				coord_log(c, j->id, "done: %zu tasks, %lld events", j->ntasks,
 					  (long long)plan_events(j->plan));
+			if (j->gpu_fills) /* by this process's local workers */
+				coord_log(c, j->id, "%llu histogram fills ran on the device",
+					  (unsigned long long)j->gpu_fills);
 		}
 	}
 	coord_retire(c, j);

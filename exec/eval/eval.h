@@ -41,6 +41,19 @@ void eval_state_free(struct eval_state *s);
  * in the query's samples; 0 when it names none) and the fingerprint of
  * its tree (plan_file.fingerprint), which seeds random_normal. */
 void eval_set_source(struct eval_state *s, int sample, uint64_t fingerprint);
+/* Fills of 1-D and 2-D histograms (regular or variable axes, no
+ * profile) of min_points points or more go to the device through g
+ * (borrowed, the caller's thread's; NULL: every fill on the CPU).  The
+ * device gives the CPU's counts exactly and weighted sums within 1e-12
+ * relative (gpu.h).  A device error makes that fill, and every later one
+ * until the next eval_set_gpu(), run on the CPU: the batch never fails for
+ * it.  eval_gpu_failed() is that error (0: none), eval_gpu_fills() the
+ * fills the device made, both since the last eval_set_gpu(). */
+struct gpu_ctx;
+void eval_set_gpu(struct eval_state *s, struct gpu_ctx *g, size_t min_points);
+int eval_gpu_failed(const struct eval_state *s);
+uint64_t eval_gpu_fills(const struct eval_state *s);
+
 /* Add w to the generator weights summed for the current sample
  * (sumw=auto: the runner reads them). */
 void eval_add_sumw(struct eval_state *s, double w);

@@ -102,9 +102,22 @@ struct eval_state {
 	int64_t first_entry;
 	int64_t nev;            /* events still in the batch */
 	int64_t orig;           /* events the batch started with */
+	/* The device for large fills (eval_set_gpu()), the least points a fill
+	 * needs for it, the error that sent the fills back to the CPU, and the
+	 * fills it made. */
+	struct gpu_ctx *gpu;
+	size_t gpu_min;
+	int gpu_err;
+	uint64_t gpu_fills;
 	const char *why;        /* error text of the batch */
 	char why_buf[512];      /* room for one that is not static (a lookup's) */
 };
+
+/* Fill out (a histogram) from n points x, y (2-D), weights w (NULL: 1)
+ * on the state's device (eval_gpu.c): 0 when done there; else out is
+ * unchanged and the caller fills on the CPU. */
+int eval_gpu_fill(struct eval_state *s, struct hist *out, const double *x, const double *y,
+		  const double *w, size_t n);
 
 /* Grow *buf to hold bytes; 0 or -ENOMEM. */
 int eval_reserve(void **buf, size_t *cap, size_t bytes);

@@ -424,6 +424,9 @@ static int fill_cell(struct eval_state *s, int hi, const struct ql_hist *h,
 			x[i] = m[(int64_t)x[i]];
 		d[a] = x;
 	}
+	if (h->ndim <= 2 && !h->profile &&
+	    eval_gpu_fill(s, out, d[0], d[1], v[3] ? d[3] : NULL, total) == 0)
+		return 0;
 	if (h->ndim == 1 && !h->profile)
 		hist_fill1(out, d[0], v[3] ? d[3] : NULL, total);
 	else if (h->ndim == 2 && !h->profile)

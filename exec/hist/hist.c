@@ -604,3 +604,23 @@ double hist_edge(const struct hist *h, int axis, int i)
 		return a->hi;
 	return a->lo + (a->hi - a->lo) * (i - 1) / a->nbins;
 }
+
+bool hist_raw(struct hist *h, struct hist_raw *out)
+{
+	if (!h->fast || h->ndim > 2 || h->profile)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->ndim = h->ndim;
+	for (int d = 0; d < h->ndim; d++) {
+		out->nbins[d] = h->ax[d].nbins;
+		out->lo[d] = h->ax[d].lo;
+		out->hi[d] = h->ax[d].hi;
+		out->edges[d] = h->ax[d].edges;
+	}
+	out->cnt = h->weighted ? NULL : h->cnt;
+	out->sw = h->weighted ? h->sw : NULL;
+	out->sw2 = h->weighted ? h->sw2 : NULL;
+	out->skipped = &h->skipped;
+	out->entries = &h->entries;
+	return true;
+}

@@ -97,6 +97,23 @@ void hist_fill(struct hist *h, const double *const *x, const double *w, const do
 void hist_fill1(struct hist *h, const double *x, const double *w, size_t n);
 void hist_fill2(struct hist *h, const double *x, const double *y, const double *w, size_t n);
 
+/* An accelerator's view of a 1-D or 2-D histogram with regular or
+ * variable axes that is no profile: its binning, flat arrays to add fills
+ * into (cells as hist_cell(), x outermost, flow bins included: cnt for
+ * unweighted, sw and sw2 for weighted, the others NULL) and its fill
+ * counters.  Borrowed from h.  false (out untouched) for other
+ * histograms, which only hist_fill() fills. */
+struct hist_raw {
+	int ndim;
+	int nbins[2];
+	double lo[2], hi[2];
+	const double *edges[2]; /* NULL: regular */
+	int64_t *cnt;
+	double *sw, *sw2;
+	uint64_t *skipped, *entries;
+};
+bool hist_raw(struct hist *h, struct hist_raw *out);
+
 /* Multiply a weighted histogram by c: sums of weights by c, sums of
  * squared weights by c * c; a profile's means and variances stay.  0, or
  * -EINVAL for c not finite, or for an unweighted one (its counts are

@@ -2,6 +2,7 @@
  * hist.h).  The fast fills of 1-D and 2-D histograms compute the bins of
  * a chunk of points first, in a loop without branches, then the counts. */
 #include "hist_int.h"
+#include "gpu_kern.h"
 
 #include <assert.h>
 #include <math.h>
@@ -18,44 +19,19 @@
 
 /* ---- binning ---- */
 
-static int var_bin(const double *e, int nbins, double x)
-{
-	int lo = 0, hi = nbins;
-
-	if (x < e[0])
-		return 0;
-	if (x >= e[hi])
-		return hi + 1;
-	/* Invariant: e[lo] <= x < e[hi]. */
-	while (hi - lo > 1) {
-		int mid = lo + (hi - lo) / 2;
-		if (x >= e[mid])
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo + 1;
-}
-
-/* Bin of x (not NaN) with flow on a regular or variable axis.  The regular
- * case is inlined into the fill loops.  The expression is the reference's,
- * evaluated in the same order, so that every point lands where ROOT and
- * reference.json put it; rounding can only carry a point just below hi to
- * nbins, never past it, and the clamp keeps it in the last bin.  The fill
- * loops pass a local copy of the axis: with -fno-strict-aliasing a pointer
- * into the histogram would make the compiler reload lo, hi and nbins after
- * every store to a bin. */
+/* The bin of x (not NaN) with flow on a regular or variable axis is
+ * gpu_kern.h's gpu_k_bin(), the one copy of the rule that the device's
+ * kernels run too: on a regular axis the reference's expression, in the
+ * same order, so that every point lands where ROOT and reference.json put
+ * it; rounding can only carry a point just below hi to nbins, never past
+ * it, and the clamp keeps it in the last bin.  The fill loops pass a
+ * local copy of the axis: with -fno-strict-aliasing a pointer into the
+ * histogram would make the compiler reload lo, hi and nbins after every
+ * store to a bin. */
 static inline int axis_bin(const struct hist_axis *a, double x)
 {
-	if (a->edges)
-		return var_bin(a->edges, a->nbins, x);
-	if (x < a->lo)
-		return 0;
-	if (x >= a->hi)
-		return a->nbins + 1;
-	double t = a->nbins * (x - a->lo) / (a->hi - a->lo);
-	int b = (int)t; /* 0 <= t <= nbins (check_axis rules out overflow) */
-	return b < a->nbins ? b + 1 : a->nbins;
+	const struct gpu_k_axis k = {a->nbins, a->lo, a->hi, a->edges};
+	return gpu_k_bin(&k, x);
 }
 
 /* Bin of x on a category axis: its category, else "other" or -1.  A
@@ -125,7 +101,7 @@ static void HIST_CLONES regular_bins(const struct hist_axis *ap, const double *r
 	const struct hist_axis a = *ap;
 	if (a.edges) {
 		for (size_t i = 0; i < n; i++)
-			bins[i] = isnan(x[i]) ? -1 : var_bin(a.edges, a.nbins, x[i]);
+			bins[i] = isnan(x[i]) ? -1 : gpu_k_var_bin(a.edges, a.nbins, x[i]);
 		return;
 	}
 	const double lo = a.lo, hi = a.hi, width = a.hi - a.lo, nb = a.nbins;

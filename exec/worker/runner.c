@@ -5,6 +5,7 @@
 #include "ana_err.h"
 #include "colcache.h"
 #include "dcache.h"
+#include "gpu.h"
 #include "rootio.h"
 #include "src.h"
 
@@ -30,6 +31,11 @@ struct runner {
 	uint64_t bytes_closed;     /* read by trees already closed */
 	int ahead;                 /* a file held open while the next task's baskets prefetch, or -1 */
 	struct src_stats tally;    /* the disk cache's work for the last task's reads */
+	struct gpu_ctx *gpu;       /* the device for large fills, or NULL */
+	size_t gpu_min;            /* the least points a fill sends to it */
+	bool gpu_tried;            /* the choice is made (at the first task) */
+	uint64_t gpu_fills;        /* the last task's fills on the device */
+	char note[256];            /* what the last task's device did wrong, or "" */
 };
 
 void runner_cache(const struct runner *r, struct src_stats *out)
@@ -43,6 +49,42 @@ uint64_t runner_bytes_read(const struct runner *r)
 	if (r->t)
 		rootio_tree_stats(r->t, &st);
 	return r->bytes_closed + st.bytes_read;
+}
+
+const char *runner_note(const struct runner *r)
+{
+	return r->note;
+}
+
+uint64_t runner_gpu_fills(const struct runner *r)
+{
+	return r->gpu_fills;
+}
+
+/* The task's fills to the device, when there is one for this runner. */
+static void gpu_begin(struct runner *r)
+{
+	r->note[0] = '\0';
+	r->gpu_fills = 0;
+	if (!r->gpu_tried) {
+		r->gpu_tried = true;
+		enum gpu_mode m = gpu_mode_get();
+		int dev = 0;
+		char text[256];
+		if (gpu_choose(m, &dev, text, sizeof(text)) && gpu_ctx_open(dev, &r->gpu) == 0)
+			r->gpu_min = gpu_min_points(m);
+	}
+	eval_set_gpu(r->st, r->gpu, r->gpu_min);
+}
+
+static void gpu_end(struct runner *r)
+{
+	int e = eval_gpu_failed(r->st);
+	r->gpu_fills = eval_gpu_fills(r->st);
+	if (e)
+		snprintf(r->note, sizeof(r->note), "%s on %s: the task's fills went on on the CPU",
+			 gpu_strerror(e), gpu_ctx_name(r->gpu));
+	eval_set_gpu(r->st, NULL, 0);
 }
 
 struct plan *runner_plan(const struct runner *r)
@@ -112,6 +154,7 @@ void runner_free(struct runner *r)
 	for (int s = 0; r->sts && s < nq; s++)
 		eval_state_free(r->sts[s]);
 	free(r->sts);
+	gpu_ctx_close(r->gpu);
 	plan_unref(r->p);
 	free(r->map);
 	free(r->cols);
@@ -484,8 +527,10 @@ static int run_entries(struct runner *r, const struct plan_task *t, const struct
 	prefetch_task(r, t);
 	prefetch_ahead(r, next);
 	rc = add_sumw(r, t, msg, cap);
+	gpu_begin(r);
 	if (!rc)
 		rc = run_batches(r, t, progress, ctx, msg, cap);
+	gpu_end(r);
 	task_end();
 	struct result *part = NULL;
 	int rc2 = eval_state_take(r->st, &part);

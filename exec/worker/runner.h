@@ -66,6 +66,16 @@ int runner_warm(struct runner *r, const struct plan_task *t, uint64_t *bytes, ch
  * prefetched and used); all zero for local files. */
 void runner_cache(const struct runner *r, struct src_stats *out);
 
+/* Where the runner's fills go: its first task opens a device context
+ * when the process's mode (gpu_mode_get(): --gpu, $ANAFS_GPU) and the
+ * machine choose one (gpu_choose()), kept for the runner's life.  A
+ * device error in a task sends that task's later fills to the CPU: the
+ * task still succeeds, and runner_note() says what happened ("device out
+ * of memory on NVIDIA H200: ..."), else "".  Borrowed, until the next task. */
+const char *runner_note(const struct runner *r);
+/* Fills the runner's last task made on the device. */
+uint64_t runner_gpu_fills(const struct runner *r);
+
 /* Compressed bytes the runner has read from files so far. */
 uint64_t runner_bytes_read(const struct runner *r);
 

@@ -297,6 +297,9 @@ static void run_task(struct wslots *s, struct runner **kit, struct wtask *t)
 		struct progress_ctx pc = {t, *kit, runner_bytes_read(*kit)};
 		struct plan_task pt = {0, t->first, t->last};
 		rc = runner_run_entries(*kit, &pt, on_progress, &pc, &res, t->why, sizeof(t->why));
+		if (!rc && *runner_note(*kit)) /* the device failed; the task ran on */
+			fprintf(stderr, "anafs worker: entries %lld to %lld: %s\n",
+				(long long)t->first, (long long)t->last, runner_note(*kit));
 		atomic_store(&t->bytes, runner_bytes_read(*kit) - pc.b0);
 		struct src_stats cs;
 		runner_cache(*kit, &cs);

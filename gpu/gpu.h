@@ -1,0 +1,130 @@
+/* gpu.h — the accelerator: device detection, a per-worker context, and
+ * operations on column batches (bin indices, 1-D and 2-D histogram fills
+ * with and without weights, compaction by a mask).  No CUDA type appears
+ * here: callers are plain C, and a build without the CUDA toolkit
+ * (gpu_none.c) has the same functions, reporting no device.
+ *
+ * The kernels' logic is in gpu_kern.h, compiled both as device code and
+ * as host C, so that what the device computes is checked on every
+ * machine.  The rule for a bin is exec/hist's (hist.h): on a regular axis
+ * bin = floor(nbins * (x - lo) / (hi - lo)) in double, x < lo underflow
+ * (index 0), x >= hi overflow (nbins + 1), NaN no bin (-1); a variable
+ * axis puts x in [e(i), e(i+1)).
+ *
+ * Determinism.  Integer counts are exact whatever the order.  Weighted
+ * sums are computed as partial sums over fixed chunks of the points (each
+ * chunk summed in point order), then the chunks' partials added in chunk
+ * order: the same bits on every run, and within 1e-12 relative of the
+ * CPU's one-pass sum per bin (for weights of one sign; see docs/gpu.md).
+ *
+ * Host emulation.  With ANAFS_GPU_EMULATE=1 in the environment, device 0
+ * is "host emulation": the operations run gpu_kern.h on the CPU with the
+ * device's chunking, so the selection, the hook in the evaluator and the
+ * fallback can be tested without a GPU.  ANAFS_GPU_FAULT=oom (or =error)
+ * makes every fill of a context fail with -ENOMEM (or -EIO), on the
+ * device or emulated, for testing the fallback.
+ *
+ * Thread safety: detection functions may be called from any thread.  A
+ * struct gpu_ctx belongs to one thread at a time (a worker's); several
+ * contexts may be open at once, each with its own stream and buffers. */
+#ifndef ANAFS_GPU_H
+#define ANAFS_GPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GPU_NAME_MAX 128
+
+struct gpu_info {
+	char name[GPU_NAME_MAX];  /* "NVIDIA H200", or "host emulation" */
+	uint64_t mem_total;       /* bytes (free memory is not asked: that would make a
+				   * CUDA context, and detection must stay cheap) */
+	int cc_major, cc_minor;   /* compute capability; 0.0 for the emulation */
+	bool emulated;
+};
+
+/* Devices usable now: 0 without a GPU, a driver or the toolkit (normal,
+ * never an error), 1 with ANAFS_GPU_EMULATE=1 and no real device. */
+int gpu_device_count(void);
+/* What device dev is: 0, or -ENODEV. */
+int gpu_device_info(int dev, struct gpu_info *out);
+
+struct gpu_ctx;
+
+/* A context on device dev: cheap; the stream and device buffers are made
+ * at the first operation, and grow with the batches.  *out is new:
+ * release with gpu_ctx_close().  0, -ENODEV, or -ENOMEM. */
+int gpu_ctx_open(int dev, struct gpu_ctx **out);
+void gpu_ctx_close(struct gpu_ctx *g);
+/* The device's name (borrowed, as long as g). */
+const char *gpu_ctx_name(const struct gpu_ctx *g);
+bool gpu_ctx_emulated(const struct gpu_ctx *g);
+
+/* A regular axis (edges NULL: nbins bins over [lo, hi)) or a variable one
+ * (nbins + 1 strictly increasing edges, borrowed for the call). */
+struct gpu_axis {
+	int nbins;
+	double lo, hi;
+	const double *edges;
+};
+
+/* bins[i] = the bin of x[i] on a, as above.  0 or a negative code
+ * (-ENODEV, -ENOMEM, -EIO for another device error). */
+int gpu_bins(struct gpu_ctx *g, const struct gpu_axis *a, const double *x, size_t n,
+	     int32_t *bins);
+
+/* A histogram to add into: ndim 1 or 2 axes; cells x outermost, each axis
+ * with its flow bins (nbins + 2), so cell = ix * (ny + 2) + iy.  Unweighted
+ * when sw is NULL: cnt gets the counts.  Weighted: sw and sw2 get the sums
+ * of weights and of squared weights.  skipped and entries count the points
+ * that went into no bin (NaN coordinate, weight not finite) and into one. */
+struct gpu_hist {
+	int ndim;
+	struct gpu_axis ax[2];
+	int64_t *cnt;
+	double *sw, *sw2;
+	uint64_t skipped, entries;
+};
+
+/* Fill n points x[i] (and y[i] for 2-D) with weights w[i] (NULL: 1; only
+ * for weighted) into h.  All or nothing: on an error h is unchanged, and
+ * the caller fills on the CPU.  0, -ENODEV, -ENOMEM (device memory), -EIO. */
+int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
+	     const double *w, size_t n);
+
+/* out = the x[i] with mask[i] != 0, in order; *kept their count.  0 or a
+ * negative code. */
+int gpu_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n, double *out,
+		size_t *kept);
+
+/* ---- selection (gpu_select.c) ---- */
+
+enum gpu_mode { GPU_AUTO, GPU_ON, GPU_OFF };
+
+/* Fills of fewer points stay on the CPU under auto: a fill moves 8 bytes
+ * a point (16 weighted) to the device and pays a launch or two; below
+ * this the CPU's fill (about 1 ns a point) is done first.  Not measured
+ * on a device yet (docs/gpu.md). */
+#define GPU_AUTO_MIN_POINTS 32768
+
+/* "auto", "on", "off" into *out: 0, or -EINVAL. */
+int gpu_mode_parse(const char *s, enum gpu_mode *out);
+const char *gpu_mode_name(enum gpu_mode m);
+/* The process's mode: set by gpu_mode_set(), else $ANAFS_GPU, else auto
+ * (a bad $ANAFS_GPU reads as auto). */
+enum gpu_mode gpu_mode_get(void);
+void gpu_mode_set(enum gpu_mode m);
+
+/* What this process does with its fills under mode m: true when on a
+ * device (*dev its index); text (cap bytes) the one line for a job's log:
+ * "fills on GPU NVIDIA H200 (--gpu auto: fills of 32768 points or more)",
+ * "fills on the CPU: no device (--gpu on)", "fills on the CPU (--gpu off)". */
+bool gpu_choose(enum gpu_mode m, int *dev, char *text, size_t cap);
+/* The least points a fill needs to go to the device under m (0 for on). */
+size_t gpu_min_points(enum gpu_mode m);
+
+/* Text for a negative code of this module ("device out of memory"). */
+const char *gpu_strerror(int rc);
+
+#endif

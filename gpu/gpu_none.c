@@ -1,0 +1,38 @@
+/* gpu_none.c — the device side of a build without CUDA (ANAFS_CUDA=OFF or
+ * no toolkit): no device; every operation -ENODEV.  The host emulation
+ * (ANAFS_GPU_EMULATE=1) still works. */
+#include "gpu_int.h"
+
+#include <errno.h>
+
+int gpu_dev_count(void)
+{
+	return 0;
+}
+
+int gpu_dev_info(int dev, struct gpu_info *out)
+{
+	return -ENODEV;
+}
+
+void gpu_dev_close(struct gpu_dev *d)
+{
+}
+
+int gpu_dev_bins(struct gpu_ctx *g, const struct gpu_axis *a, const double *x, size_t n,
+		 int32_t *bins)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
+		 const double *w, size_t n)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n,
+		    double *out, size_t *kept)
+{
+	return -ENODEV;
+}
