@@ -641,7 +641,9 @@ static void test_normal_text(void)
 	const char *tmp = "dataset /tmp/anafs-reuse-1kcqrofz/a-4e1b.root  root://h:1094//d/*.root\n"
 			  "tree Events\nsample tt xsec=1.5 sumw=auto /tmp/x-1j/t.root\n"
 			  "on_error skip\n";
-	CHECK(normal(tmp) != NULL);
+	char *nt = normal(tmp);
+	CHECK(nt != NULL);
+	free(nt);
 	CHECK(same_normal(tmp, "dataset   /tmp/anafs-reuse-1kcqrofz/a-4e1b.root root://h:1094//d/*.root "
 			       "# the files\ntree   Events\n"
 			       "sample tt   xsec=1.5 sumw=auto   /tmp/x-1j/t.root\non_error   skip\n"));
@@ -651,7 +653,9 @@ static void test_normal_text(void)
 	/* Region names that start with a digit, as labels. */
 	const char *reg = "dataset f.root\nregion 4j1b: x > 1\nhist h = x bins=2 range=0,1 "
 			  "regions=4j1b,4j2b\n";
-	CHECK(normal(reg) != NULL);
+	char *nr = normal(reg);
+	CHECK(nr != NULL);
+	free(nr);
 	CHECK(same_normal(reg, "dataset f.root\nregion 4j1b : x>1\nhist h = x bins=2 range=0,1 "
 			       "regions = 4j1b , 4j2b\n"));
 	CHECK(!same_normal(reg, "dataset f.root\nregion 4j1b: x > 1\nhist h = x bins=2 range=0,1 "
