@@ -197,6 +197,15 @@ struct ql_sample {
 	int name_id;          /* its name's index in ql_query.strings */
 };
 
+/* How the histogram is drawn (hist.h's struct hist_plot): logx=, logy=,
+ * logz=, density=, points= (true or false), size=W,H, plot_label= and
+ * plot_lumi=; zero and NULL when not given. */
+struct ql_plot {
+	bool logx, logy, logz, density, points;
+	int width, height;
+	char *label, *lumi;
+};
+
 struct ql_hist {
 	char *name;
 	char *title;
@@ -220,6 +229,7 @@ struct ql_hist {
 	/* After check, with variations: per variation v the roots (x, y, z,
 	 * weight, value) in that variation: vroots[v * QL_VROOTS + k]. */
 	struct ql_node **vroots;
+	struct ql_plot plot;
 };
 
 struct ql_stmt {

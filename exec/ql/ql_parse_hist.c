@@ -26,16 +26,18 @@ struct hist_opts {
 	int maxdim;            /* numbers bins= takes: the histogram's axes, at least 2 */
 	bool own_bins;         /* bins= or range= given by the histogram, not the defaults */
 	bool own_edges[QL_MAX_DIM], own_cats[QL_MAX_DIM], own_region, own_labels;
+	struct ql_plot plot;   /* the plot options; a histogram's own replace the defaults' one by one */
 };
 
 /* The options of a hist statement, in the order the hint lists them. */
 enum hist_key { K_BINS, K_RANGE, K_EDGES, K_XEDGES, K_YEDGES, K_WEIGHT, K_LABEL, K_XLABEL,
 		K_YLABEL, K_TITLE, K_ZEDGES, K_CATEGORIES, K_XCATEGORIES, K_YCATEGORIES,
-		K_ZCATEGORIES, K_LABELS, K_REGION, K_REGIONS, K_COUNT };
+		K_ZCATEGORIES, K_LABELS, K_REGION, K_REGIONS, K_LOGX, K_LOGY, K_LOGZ, K_DENSITY,
+		K_POINTS, K_SIZE, K_PLOT_LABEL, K_PLOT_LUMI, K_COUNT };
 static const char *const hist_keys[K_COUNT] = {
 	"bins", "range", "edges", "xedges", "yedges", "weight", "label", "xlabel", "ylabel", "title",
 	"zedges", "categories", "xcategories", "ycategories", "zcategories", "labels", "region",
-	"regions"};
+	"regions", "logx", "logy", "logz", "density", "points", "size", "plot_label", "plot_lumi"};
 
 /* "did you mean weight? A histogram takes bins=, range=, ...": every
  * option, from the table itself, so that the hint never falls behind it. */
@@ -43,7 +45,14 @@ static void option_hint(const struct token *key, char *hint, size_t cap)
 {
 	char name[QL_MAX_NAME + 1];
 	snprintf(name, sizeof(name), "%.*s", key->len > QL_MAX_NAME ? QL_MAX_NAME : key->len, key->s);
-	ql_suggest(name, hist_keys, K_COUNT, hint, cap);
+	/* The short switches (logx=, points=) are near any short word: they
+	 * are suggested only for a word that starts as one does. */
+	const char *cands[K_COUNT];
+	size_t nc = 0;
+	for (int i = 0; i < K_COUNT; i++)
+		if (i < K_LOGX || i > K_POINTS || !strncmp(name, hist_keys[i], 3))
+			cands[nc++] = hist_keys[i];
+	ql_suggest(name, cands, nc, hint, cap);
 	size_t n = strlen(hint);
 	n += (size_t)snprintf(hint + n, cap - n, "%s histogram takes ", n ? " A" : "a");
 	for (int i = 0; i < K_COUNT && n < cap; i++)
@@ -74,6 +83,8 @@ static bool parse_hist_text(struct parser *p, struct hist_opts *o, const struct 
 		o->labels[0] = s;
 	} else if (which == K_YLABEL) {
 		o->labels[1] = s; /* a 1-D histogram's: its values' (y) axis */
+	} else if (which == K_PLOT_LABEL || which == K_PLOT_LUMI) {
+		*(which == K_PLOT_LABEL ? &o->plot.label : &o->plot.lumi) = s;
 	} else {
 		o->title = s;
 	}
@@ -212,6 +223,43 @@ static bool parse_region_names(struct parser *p, struct hist_opts *o, bool one)
 	return true;
 }
 
+/* logy=true and the other switches of a plot: true or false. */
+static bool parse_switch(struct parser *p, struct hist_opts *o, enum hist_key which)
+{
+	bool on = ql_is_ident(&p->tok, "true");
+	if (!on && !ql_is_ident(&p->tok, "false")) {
+		char hint[64];
+		snprintf(hint, sizeof(hint), "write %s=true or %s=false", hist_keys[which], hist_keys[which]);
+		ql_fail_tok(p, &p->tok, hint, "expected true or false");
+		return false;
+	}
+	bool *v[] = {&o->plot.logx, &o->plot.logy, &o->plot.logz, &o->plot.density, &o->plot.points};
+	*v[which - K_LOGX] = on;
+	ql_lex(p);
+	return true;
+}
+
+/* size=800,600: the plot's width and height in pixels. */
+static bool parse_size(struct parser *p, struct hist_opts *o)
+{
+	struct token at = p->tok;
+	double v[2];
+	int n = ql_parse_numbers(p, v, 2);
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (v[i] != floor(v[i]) || v[i] < 200 || v[i] > 4000)
+			n = 0;
+	if (n != 2) {
+		ql_fail_tok(p, &at, "size=800,600: width and height in pixels, each 200 to 4000",
+			    "a plot's size is two whole numbers");
+		return false;
+	}
+	o->plot.width = (int)v[0];
+	o->plot.height = (int)v[1];
+	return true;
+}
+
 static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 {
 	struct token key = p->tok;
@@ -284,6 +332,14 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 		return parse_labels(p, o, &key);
 	case K_WEIGHT:
 		return (o->weight = ql_parse_expr(p)) != NULL;
+	case K_LOGX:
+	case K_LOGY:
+	case K_LOGZ:
+	case K_DENSITY:
+	case K_POINTS:
+		return parse_switch(p, o, (enum hist_key)which);
+	case K_SIZE:
+		return parse_size(p, o);
 	default:
 		return parse_hist_text(p, o, &key, (enum hist_key)which);
 	}
@@ -470,6 +526,7 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 	h->nfilters = p->q->nfilters;
 	h->weight = o.weight;
 	h->title = o.title;
+	h->plot = o.plot;
 	if (h->ndim == 1) {
 		h->value_label = o.labels[1];
 		o.labels[1] = NULL;

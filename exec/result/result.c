@@ -25,6 +25,11 @@ struct hist *result_hist_new(const struct ql_query *q, const struct ql_hist *h)
 	struct hist_def d = {.name = h->name, .title = h->title, .value_label = h->value_label,
 			     .ndim = h->ndim, .profile = h->profile,
 			     .weighted = h->weight != NULL || q->weight != NULL || scaled(q)};
+	const struct ql_plot *qp = &h->plot;
+	struct hist_plot plot = {.logx = qp->logx, .logy = qp->logy, .logz = qp->logz,
+				 .density = qp->density, .points = qp->points, .width = qp->width,
+				 .height = qp->height, .label = qp->label, .lumi = qp->lumi};
+	d.plot = &plot;
 	for (int a = 0; a < h->ndim; a++) {
 		const struct ql_axis *x = &h->axes[a];
 		d.axes[a] = (struct hist_axis_def){.nbins = x->nbins, .lo = x->lo, .hi = x->hi,
