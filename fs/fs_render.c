@@ -111,10 +111,12 @@ static int render_result(struct fs_ctx *c, int64_t job, enum fs_file f, const ch
 		err = -ENOENT;
 		for (size_t i = 0; i < result_nnamed(e->r); i++)
 			if (!strcmp(result_hist_name(e->r, i), hname)) {
+				if (f == FF_SVG) {
+					err = result_plot_svg(e->r, i, out, len);
+					break;
+				}
 				struct hist *h = result_plot_hist(e->r, i);
-				err = !h ? -ENOMEM
-				      : f == FF_SVG ? plot_svg(h, out, len)
-						    : plot_csv(h, out, len);
+				err = !h ? -ENOMEM : plot_csv(h, out, len);
 				hist_free(h);
 				break;
 			}

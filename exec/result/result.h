@@ -94,6 +94,13 @@ const char *result_hist_name(const struct result *r, size_t i);
  * over samples, scaled, of the nominal, in the first region; NULL on
  * ENOMEM. */
 struct hist *result_plot_hist(const struct result *r, size_t i);
+/* hist/NAME.svg of statement i (new: free()).  With samples of data and
+ * simulation: the simulation stacked by sample (scaled), data (all data
+ * samples summed) as points, a ratio panel, and with variations the band
+ * of their envelope (plot.h plot_svg_set()); always in the first region
+ * of a regions= axis, which the plot names.  Else plot_svg() of
+ * result_plot_hist().  0, -ENOENT (no statement i) or -ENOMEM. */
+int result_plot_svg(const struct result *r, size_t i, char **out, size_t *len);
 
 /* An empty result shaped by parsed query q (checked or not: parsing alone
  * gives the histograms' definitions and the filters' names).  *out is new:

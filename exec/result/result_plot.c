@@ -1,0 +1,111 @@
+/* result_plot.c — the picture of an analysis's histogram: simulation
+ * stacked by sample over the nominal, data as points, the variations as
+ * a band (result.h result_plot_svg(), plot.h plot_svg_set()).  How data
+ * and simulation are told apart is the query's: a sample line with
+ * `data` (struct result_sample's is_data). */
+#include "result.h"
+
+#include "plot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A copy of cell (s, region 0, variation v) of statement k, scaled as
+ * hist.json scales it; NULL on ENOMEM. */
+static struct hist *cell(const struct result *r, size_t k, size_t s, int v)
+{
+	const struct result_hrange *hr = &r->hr[k];
+	const struct hist *src = r->hists[hr->first + s * (size_t)hr->nr * (size_t)hr->nv + (size_t)v];
+	struct hist *h = hist_new_like(src);
+	double f = result_sample_scale(r, s);
+	if (h && (hist_merge(h, src) || (f != 1 && hist_scale(h, f)))) {
+		hist_free(h);
+		h = NULL;
+	}
+	return h;
+}
+
+static int plain(const struct result *r, size_t k, char **out, size_t *len)
+{
+	struct hist *h = result_plot_hist(r, k);
+	int rc = h ? plot_svg(h, out, len) : -ENOMEM;
+	hist_free(h);
+	return rc;
+}
+
+int result_plot_svg(const struct result *r, size_t k, char **out, size_t *len)
+{
+	if (k >= result_nnamed(r))
+		return -ENOENT;
+	if (!r->extended)
+		return plain(r, k, out, len);
+	const struct result_hrange *hr = &r->hr[k];
+	size_t ns = (size_t)hr->ns, nsim = 0, ndata = 0;
+	for (size_t s = 0; s < ns; s++)
+		*(r->samples[s].is_data ? &ndata : &nsim) += 1;
+	if (nsim == 0 || (ndata == 0 && ns == 1 && hr->nv == 1) || ns > 60)
+		return plain(r, k, out, len);
+
+	struct plot_layer layers[64];
+	struct hist *own[64] = {0}, *vars[64] = {0};
+	size_t n = 0, nvar = 0;
+	int rc = 0;
+	struct hist *data = NULL;
+	for (size_t s = 0; !rc && s < ns; s++) {
+		struct hist *h = cell(r, k, s, 0);
+		if (!h) {
+			rc = -ENOMEM;
+		} else if (r->samples[s].is_data) {
+			/* All data samples are one set of points. */
+			if (data) {
+				rc = hist_merge(data, h) ? -ENOMEM : 0;
+				hist_free(h);
+			} else {
+				data = h;
+			}
+		} else {
+			own[n] = h;
+			layers[n++] = (struct plot_layer){h, r->samples[s].name, PLOT_STACK};
+		}
+	}
+	if (!rc && data) {
+		own[n] = data;
+		layers[n++] = (struct plot_layer){data, "Data", PLOT_DATA};
+		data = NULL;
+	}
+	/* Per variation, the total of the simulation. */
+	for (int v = 1; !rc && v < hr->nv && nvar < 64; v++) {
+		struct hist *t = NULL;
+		for (size_t s = 0; !rc && s < ns; s++) {
+			if (r->samples[s].is_data)
+				continue;
+			struct hist *h = cell(r, k, s, v);
+			if (!h)
+				rc = -ENOMEM;
+			else if (!t)
+				t = h;
+			else {
+				rc = hist_merge(t, h) ? -ENOMEM : 0;
+				hist_free(h);
+			}
+		}
+		if (t)
+			vars[nvar++] = t;
+	}
+	char note[300] = "";
+	if (hr->regions)
+		snprintf(note, sizeof(note), "region %s", r->regions[hr->regions[0]]);
+	if (!rc) {
+		struct plot_set set = {.layers = layers, .n = n, .vars = (const struct hist *const *)vars,
+				       .nvar = nvar, .style = own[0], .note = note[0] ? note : NULL};
+		rc = plot_svg_set(&set, out, len);
+	}
+	for (size_t i = 0; i < 64; i++) {
+		hist_free(own[i]);
+		hist_free(vars[i]);
+	}
+	hist_free(data);
+	return rc;
+}
