@@ -13,19 +13,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "plot_test.h"
 
 static const char *outdir;
-
-static struct hist *make(const struct hist_def *def)
-{
-	struct hist *h = NULL;
-	const char *why = NULL;
-	if (hist_new(def, &h, &why) != 0) {
-		fprintf(stderr, "hist_new(%s): %s\n", def->name, why ? why : "");
-		exit(1);
-	}
-	return h;
-}
 
 static struct hist *reg1(const char *name, const char *title, const char *label, int n,
 			 double lo, double hi, bool weighted)
@@ -41,22 +31,6 @@ static struct hist *reg2(const char *name, const char *title, int nx, int ny, bo
 			      .axes = { { .nbins = nx, .lo = -2.5, .hi = 2.5, .label = "\xce\xb7" },
 					{ .nbins = ny, .lo = -3.2, .hi = 3.2, .label = "\xcf\x86 [rad]" } } };
 	return make(&d);
-}
-
-/* A fixed pseudo-random sequence: xorshift64, and normals by Box-Muller. */
-static uint64_t rng = 88172645463325252ull;
-
-static double uniform(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return ((rng >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double normal(void)
-{
-	return sqrt(-2 * log(uniform())) * cos(2 * M_PI * uniform());
 }
 
 static void csv_is(const struct hist *h, const char *want)
@@ -175,7 +149,7 @@ static void test_escaping(void)
 		hist_fill1(h, &x, NULL, 1);
 	}
 	/* p_T: a subscript (plot_tex.c), the rest escaped. */
-	const char *want[] = { ">Jet p<tspan font-size=\"11.9\" dy=\"3.7\">T</tspan><tspan dy=\"-3.7\"> "
+	const char *want[] = { ">Jet p<tspan font-size=\"11.9\" dy=\"3.7\">T</tspan><tspan dy=\"-3.7\" dx=\"5.1\">"
 			       "&amp; friends &lt;&quot;test&quot;&gt; \xef\xbf\xbd</tspan></text>",
 			       "&lt;&apos;lead&apos;&gt; [GeV]</tspan></text>", ">Entries per bin</text>", NULL };
 	svg_has(h, 64 * 1024, want);
@@ -377,7 +351,7 @@ static void test_categories(void)
 		hist_fill2(h, &pt, &s, NULL, 1);
 	}
 	const char *want2[] = { ">ttbar</text>", ">wjets</text>", ">data</text>", "url(#cmap)",
-				">p<tspan font-size=\"9.8\" dy=\"3.1\">T</tspan><tspan dy=\"-3.1\"> [GeV]</tspan></text>",
+				">p<tspan font-size=\"9.8\" dy=\"3.1\">T</tspan><tspan dy=\"-3.1\" dx=\"4.2\">[GeV]</tspan></text>",
 				"out of range", NULL };
 	svg_has(h, 256 * 1024, want2);
 	hist_free(h);

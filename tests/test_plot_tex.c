@@ -23,7 +23,6 @@ static void tex_is(const char *s, const char *want)
 }
 
 #define SUB(x) "<tspan font-size=\"7.0\" dy=\"2.2\">" x "</tspan>"
-#define BACK_SUB "<tspan dy=\"-2.2\">"
 
 static void test_plain(void)
 {
@@ -40,11 +39,11 @@ static void test_plain(void)
 
 static void test_root(void)
 {
-	tex_is("m_{#mu#mu} [GeV]", "m" SUB("\xce\xbc\xce\xbc") BACK_SUB " [GeV]</tspan>");
+	tex_is("m_{#mu#mu} [GeV]", "m" SUB("\xce\xbc\xce\xbc") "<tspan dy=\"-2.2\" dx=\"3.0\">[GeV]</tspan>");
 	tex_is("p_T", "p" SUB("T"));
-	tex_is("p_{T}^{miss}", "p" SUB("T") "<tspan font-size=\"7.0\" dy=\"-6.0\">miss</tspan>");
+	tex_is("p_{T}^{miss}", "p" SUB("T") "<tspan font-size=\"7.0\" dy=\"-6.0\" dx=\"-4.2\">miss</tspan>");
 	tex_is("#sqrt{s} = 13 TeV",
-	       "\xe2\x88\x9a<tspan text-decoration=\"overline\">s</tspan> = 13 TeV");
+	       "\xe2\x88\x9a<tspan text-decoration=\"overline\">s</tspan><tspan dx=\"3.0\">= 13 TeV</tspan>");
 	tex_is("#Delta#phi", "\xce\x94\xcf\x86");
 	tex_is("#alpha#omega#Omega#Sigma", "\xce\xb1\xcf\x89\xce\xa9\xce\xa3");
 	tex_is("t#bar{t}", "tt\xcc\x84");
@@ -52,6 +51,10 @@ static void test_root(void)
 	tex_is("10^6", "10<tspan font-size=\"7.0\" dy=\"-3.8\">6</tspan>");
 	tex_is("Z#rightarrow#mu#mu", "Z\xe2\x86\x92\xce\xbc\xce\xbc");
 	tex_is("##", "#");
+	/* A superscript over a longer subscript: the text goes on after both. */
+	tex_is("X_{abc}^{d}x", "X<tspan font-size=\"7.0\" dy=\"2.2\">abc</tspan>"
+			       "<tspan font-size=\"7.0\" dy=\"-6.0\" dx=\"-12.6\">d</tspan>"
+			       "<tspan dy=\"3.8\" dx=\"8.4\">x</tspan>");
 	/* A script in a script: smaller, further up, and back down after. */
 	tex_is("e^{x^{2}}", "e<tspan font-size=\"7.0\" dy=\"-3.8\">x</tspan>"
 			    "<tspan font-size=\"5.0\" dy=\"-2.7\">2</tspan>");
@@ -60,8 +63,8 @@ static void test_root(void)
 
 static void test_matplotlib(void)
 {
-	tex_is("$m_{\\mu\\mu}$ [GeV]", "m" SUB("\xce\xbc\xce\xbc") BACK_SUB " [GeV]</tspan>");
-	tex_is("$p_T^{miss}$", "p" SUB("T") "<tspan font-size=\"7.0\" dy=\"-6.0\">miss</tspan>");
+	tex_is("$m_{\\mu\\mu}$ [GeV]", "m" SUB("\xce\xbc\xce\xbc") "<tspan dy=\"-2.2\" dx=\"3.0\">[GeV]</tspan>");
+	tex_is("$p_T^{miss}$", "p" SUB("T") "<tspan font-size=\"7.0\" dy=\"-6.0\" dx=\"-4.2\">miss</tspan>");
 	tex_is("$\\sqrt{s}$", "\xe2\x88\x9a<tspan text-decoration=\"overline\">s</tspan>");
 	tex_is("$\\eta$", "\xce\xb7");
 	tex_is("$\\mathrm{GeV}$", "GeV");

@@ -109,7 +109,7 @@ void plot1(struct canvas *c, const struct hist *h)
 	}
 	struct ticks tx, ty;
 	if (c->o.logy) {
-		range_log(minpos, yhi, 0.25, &ylo, &yhi);
+		range_log(minpos, yhi, c->o.label || c->o.lumi ? 0.1 : 0.05, &ylo, &yhi);
 		ticks_log(&ty, ylo, yhi, c->h - 110);
 	} else {
 		range_linear(&ylo, &yhi, false);

@@ -269,12 +269,12 @@ void range_log(double minpos, double max, double headroom, double *lo, double *h
 		return;
 	}
 	minpos = fmax(minpos, 1e-300);
-	max = fmin(max, 1e300);
-	double l = floor(log10(minpos)), u = log10(max);
-	u += (u - l) * headroom;
-	u = ceil(u - 1e-9);
+	max = fmin(fmax(max, minpos), 1e300);
+	double l = floor(log10(minpos) - 0.3), u = log10(max);
 	if (u - l < 2)
-		l = u - 2;
+		l = floor(u) - 2;
+	/* headroom: the part of the frame above the largest value */
+	u = headroom > 0 ? l + (u - l) / (1 - headroom) : ceil(u - 1e-9);
 	*lo = pow(10, l);
 	*hi = pow(10, u);
 }
@@ -392,8 +392,8 @@ void heading(const struct canvas *c, const struct hist *h, const struct frame *f
 		plot_tex(b, first, 15);
 		strbuf_puts(b, "</tspan>");
 		if (sp) {
-			strbuf_puts(b, "<tspan font-style=\"italic\" font-size=\"13\">");
-			plot_tex(b, sp, 13);
+			strbuf_puts(b, "<tspan font-style=\"italic\" font-size=\"13\" dx=\"4\">");
+			plot_tex(b, sp + 1, 13);
 			strbuf_puts(b, "</tspan>");
 		}
 		strbuf_puts(b, "</text>\n");

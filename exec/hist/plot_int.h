@@ -73,7 +73,8 @@ void ticks_fit(struct ticks *t, double lo, double hi, double px);
 void ticks_log(struct ticks *t, double lo, double hi, double px);
 /* y from 0 (or below) to hi grown to whole steps, with linear ticks. */
 void ticks_linear_y(struct ticks *t, double *lo, double *hi);
-/* A log y range for values in (minpos, max]: whole decades, headroom above. */
+/* A log range for values in (minpos, max]: from a whole decade, to one
+ * too when headroom is 0, else with that part of the axis left above max. */
 void range_log(double minpos, double max, double headroom, double *lo, double *hi);
 void fmt_amount(char *buf, double v, bool weighted);
 

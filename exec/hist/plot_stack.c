@@ -231,17 +231,18 @@ static void set_free(struct set *st, size_t n)
 	free(st->lo);
 }
 
-/* The y range of the main frame: everything drawn, room for the legend. */
-static void y_range(const struct set *st, const struct plot_set *s, bool logy, int nleg,
+/* The y range of the main frame (px high): everything drawn, with room
+ * above it for a legend of nleg rows. */
+static void y_range(const struct set *st, const struct plot_set *s, bool logy, int nleg, double px,
 		    double *lo, double *hi)
 {
 	double ymax = 0, ymin = 0, minpos = INFINITY;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct series *r = &st->ser[i];
 		for (int k = 0; k < r->n; k++) {
-			double v = r->v[k], e = s->layers[i].kind == PLOT_DATA ? sqrt(r->var[k]) : 0;
-			double top = st->cum[i] ? st->cum[i][k] : v;
-			ymax = fmax(ymax, fmax(top, v + e));
+			double v = st->cum[i] ? st->cum[i][k] : r->v[k];
+			double e = s->layers[i].kind == PLOT_DATA ? sqrt(r->var[k]) : 0;
+			ymax = fmax(ymax, v + e);
 			ymin = fmin(ymin, v - e);
 			if (v > 0)
 				minpos = fmin(minpos, v);
@@ -249,13 +250,12 @@ static void y_range(const struct set *st, const struct plot_set *s, bool logy, i
 	}
 	for (int k = 0; st->hi && k < st->tot.n; k++)
 		ymax = fmax(ymax, st->hi[k]);
-	/* A legend of nleg rows takes the top of the frame. */
-	double room = 1.15 + 0.07 * nleg;
+	double room = fmin(0.6, (nleg * 19 + 24) / px);
 	if (logy) {
-		range_log(fmax(minpos, ymax * 1e-7), ymax, 0.12 * nleg + 0.1, lo, hi);
+		range_log(fmax(minpos, ymax * 1e-6), ymax, room, lo, hi);
 	} else {
 		*lo = ymin < 0 ? ymin * 1.1 : 0;
-		*hi = ymax > 0 ? ymax * room : 1;
+		*hi = ymax > 0 ? ymax / (1 - room) : 1;
 	}
 }
 
@@ -285,8 +285,8 @@ static int draw_set(struct canvas *c, const struct plot_set *s, struct set *st)
 			leg.colour[leg.n++] = linecol[i];
 		}
 
-	double ylo, yhi;
-	y_range(st, s, c->o.logy, leg.n, &ylo, &yhi);
+	double ylo, yhi, bottom = c->h - 58, rh = ratio ? (bottom - 52) * 0.28 : 0;
+	y_range(st, s, c->o.logy, leg.n, bottom - 52 - (ratio ? rh + 6 : 0), &ylo, &yhi);
 	struct ticks tx, ty, tr;
 	if (c->o.logy)
 		ticks_log(&ty, ylo, yhi, c->h - 110);
@@ -301,9 +301,10 @@ static int draw_set(struct canvas *c, const struct plot_set *s, struct set *st)
 	}
 	nice_step(&tr, rlo, rhi, 2);
 	ticks_make(&tr, rlo, rhi);
+	if (tr.n > 2 && tr.v[tr.n - 1] >= rhi)
+		tr.n--;  /* its label would sit on the main frame's lowest */
 	double lw = fmax(ty.maxw, ratio ? tr.maxw : 0);
 	ty.maxw = tr.maxw = lw;
-	double bottom = c->h - 58, rh = ratio ? (bottom - 52) * 0.28 : 0;
 	struct frame f = {.x0 = 40 + lw, .x1 = c->w - 24, .y0 = 52, .y1 = bottom - (ratio ? rh + 6 : 0),
 			  .ylo = ylo, .yhi = yhi, .logy = c->o.logy, .xlo = INFINITY, .xhi = -INFINITY};
 	for (size_t i = 0; i < s->n; i++) {

@@ -25,6 +25,10 @@ struct tex {
 	int run_style;
 	int depth;               /* brace nesting of the parse, bounded */
 	const char *src;
+	double dx;               /* to move before the next glyph (stacked scripts) */
+	const char *script_end;  /* where the last script ended, its kind and width: */
+	char script_kind;        /* p_{T}^{miss} puts the second over the first */
+	double script_w;
 };
 
 enum { ST_OVERLINE = 1, ST_ITALIC = 2, ST_BOLD = 4 };
@@ -89,10 +93,19 @@ static void close_run(struct tex *t)
  * shift; a new tspan when the look changes. */
 static void glyph(struct tex *t, const char *g, size_t n, double size, double shift, int style)
 {
-	bool plain = size == t->base && shift == t->at_shift && style == 0 && shift == 0;
-	bool same = t->open && size == t->run_size && shift == t->run_shift && style == t->run_style;
+	bool plain = size == t->base && shift == t->at_shift && style == 0 && shift == 0 && t->dx == 0;
+	bool same = t->open && size == t->run_size && shift == t->run_shift && style == t->run_style &&
+		    t->dx == 0;
 	if (!same && !(plain && !t->open)) {
+		bool after = t->open;
 		close_run(t);
+		/* Renderers drop a space that starts a tspan or follows one
+		 * (librsvg even a no-break space): it moves the next glyph. */
+		if (n == 1 && g[0] == ' ' && (after || !plain)) {
+			t->dx += 0.3 * size;
+			t->width += 0.6 * size;
+			return;
+		}
 		if (!plain) {
 			if (t->b) {
 				strbuf_puts(t->b, "<tspan");
@@ -100,6 +113,8 @@ static void glyph(struct tex *t, const char *g, size_t n, double size, double sh
 					sb_printf(t->b, " font-size=\"%.1f\"", size);
 				if (shift != t->at_shift)
 					sb_printf(t->b, " dy=\"%.1f\"", shift - t->at_shift);
+				if (t->dx != 0)
+					sb_printf(t->b, " dx=\"%.1f\"", t->dx);
 				if (style & ST_OVERLINE)
 					strbuf_puts(t->b, " text-decoration=\"overline\"");
 				if (style & ST_ITALIC)
@@ -109,6 +124,7 @@ static void glyph(struct tex *t, const char *g, size_t n, double size, double sh
 				strbuf_puts(t->b, ">");
 			}
 			t->open = true;
+			t->dx = 0;
 			t->at_shift = shift;
 			t->run_size = size;
 			t->run_shift = shift;
@@ -254,7 +270,21 @@ static void run(struct tex *t, const char *s, const char *end, double size, doub
 		} else if ((c == '^' || c == '_') && script_at(s, end, math)) {
 			double sz = size * 0.7 < t->base * 0.5 ? t->base * 0.5 : size * 0.7;
 			double sh = c == '^' ? shift - size * 0.38 : shift + size * 0.22;
+			bool over = t->script_end == s && t->script_kind != c;
+			double w0 = t->width, wprev = t->script_w;
+			if (over) {  /* back over the script before: one above the other */
+				t->dx -= wprev;
+				t->width -= wprev;
+			}
 			s = arg(t, s + 1, end, sz, sh, style & ~ST_OVERLINE, math);
+			double w = t->width - (over ? w0 - wprev : w0);
+			if (over && w < wprev) {
+				t->dx += wprev - w;
+				t->width += wprev - w;
+			}
+			t->script_end = over ? NULL : s;
+			t->script_kind = c;
+			t->script_w = w;
 		} else if ((c == '#' || (c == '\\' && math)) && s + 1 < end) {
 			size_t n = cmd_len(s + 1, end);
 			const char *name = s + 1, *after = name + n;
