@@ -29,6 +29,9 @@ static void test_plain(void)
 	/* No markup: the text as sb_text() writes it, without a tspan. */
 	tex_is("Dimuon invariant mass", "Dimuon invariant mass");
 	tex_is("jet_pt", "jet_pt");
+	tex_is("single_top_t", "single_top_t");
+	tex_is("top_t", "top_t");
+	tex_is("ht_4j1b", "ht_4j1b");
 	tex_is("n_jets > 4 & <x>", "n_jets &gt; 4 &amp; &lt;x&gt;");
 	tex_is("# jets", "# jets");
 	tex_is("#unknown", "#unknown");

@@ -47,6 +47,8 @@ struct plot_set {
 	const struct hist *const *vars; /* totals of the stack per variation; borrowed */
 	size_t nvar;
 	const struct hist *style;       /* whose options, title and axis labels are drawn */
+	const struct hist_plot *plot;   /* options in place of style's; NULL: style's */
+	const char *title;              /* in place of style's; NULL: style's */
 	const char *note;        /* said in the statistics line ("region 4j1b"); NULL: nothing */
 };
 

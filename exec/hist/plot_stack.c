@@ -410,6 +410,14 @@ int plot_svg_set(const struct plot_set *s, char **out, size_t *len)
 	struct strbuf b = STRBUF_INIT;
 	struct canvas c;
 	canvas_init(&c, &b, s->style);
+	if (s->plot)
+		c.o = *s->plot;
+	if (s->plot && (c.o.width || c.o.height)) {
+		c.w = c.o.width ? c.o.width : PLOT_W;
+		c.h = c.o.height ? c.o.height : PLOT_H;
+	}
+	if (s->title)
+		c.title = s->title;
 	int per = nmax > PLOT_SET_BINS ? (nmax + PLOT_SET_BINS - 1) / PLOT_SET_BINS : 1;
 	struct set st = {0};
 	int rc = build(&st, s, c.o.density, per);

@@ -6,8 +6,9 @@
  *   ROOT:       m_{#mu#mu}, p_{T}^{miss}, #sqrt{s}, #Delta#phi, #bar{t}
  *   matplotlib: $m_{\mu\mu}$, $p_T^{miss}$, $\sqrt{s}$ (commands in $...$)
  * Outside $...$, ^ and _ start a script when a brace group follows
- * (x^{2}), or one character that ends a word (p_T, 10^6): so that names
- * like jet_pt and n_jets stay as they are.  An unknown command is shown
+ * (x^{2}), or one character that ends a word (p_T, 10^6), _ only after a
+ * one-letter base: so that names like jet_pt, n_jets and single_top_t
+ * stay as they are.  An unknown command is shown
  * as written.  Text without markup comes out byte for byte as sb_text()
  * writes it: no tspan at all. */
 #include "plot_int.h"
@@ -216,13 +217,17 @@ static const char *arg(struct tex *t, const char *s, const char *end, double siz
 	return s + (k ? k : 1);
 }
 
-/* Whether ^ or _ at s starts a script (see the file comment). */
-static bool script_at(const char *s, const char *end, bool math)
+/* Whether ^ or _ at s starts a script (see the file comment); start:
+ * where the text begins.  Without braces, _ needs a base of one letter
+ * (p_T, E_T, m_W): single_top_t and jet1_pt are names. */
+static bool script_at(const char *start, const char *s, const char *end, bool math)
 {
 	if (s + 1 >= end || s[1] == ' ')
 		return false;
 	if (math || s[1] == '{' || s[1] == '#')
 		return true;
+	if (*s == '_' && (s == start || !is_alpha(s[-1]) || (s - 1 > start && (is_alnum(s[-2]) || s[-2] == '_'))))
+		return false;
 	size_t k = utf8_len((const unsigned char *)s + 1, (size_t)(end - s - 1));
 	const char *after = s + 1 + (k ? k : 1);
 	return k && (after >= end || (!is_alnum(*after) && *after != '_'));
@@ -267,7 +272,7 @@ static void run(struct tex *t, const char *s, const char *end, double size, doub
 			s = e + 1;
 		} else if (c == '}') {
 			s++;
-		} else if ((c == '^' || c == '_') && script_at(s, end, math)) {
+		} else if ((c == '^' || c == '_') && script_at(t->src, s, end, math)) {
 			double sz = size * 0.7 < t->base * 0.5 ? t->base * 0.5 : size * 0.7;
 			double sh = c == '^' ? shift - size * 0.38 : shift + size * 0.22;
 			bool over = t->script_end == s && t->script_kind != c;

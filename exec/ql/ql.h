@@ -141,6 +141,8 @@ struct ql_axis {
 #define QL_MAX_SAMPLES 256
 #define QL_MAX_VARIES 256
 #define QL_MAX_REGIONS 64
+#define QL_MAX_PLOTS 64         /* plot statements */
+#define QL_MAX_PLOT_HISTS 10    /* histograms of one plot */
 #define QL_VROOTS 5           /* a histogram's roots: x, y, z, weight, profiled value */
 
 struct ql_define {
@@ -206,6 +208,17 @@ struct ql_plot {
 	char *label, *lumi;
 };
 
+/* plot NAME = H1, H2, ... OPTIONS: 1-D histograms of the query, written
+ * above it, drawn in one frame as lines (hist/NAME.svg); title= and the
+ * plot options of struct ql_plot, the defaults line's first. */
+struct ql_plotdef {
+	char *name, *title;
+	char **hists;
+	int nhists;
+	struct ql_plot plot;
+	int line;
+};
+
 struct ql_hist {
 	char *name;
 	char *title;
@@ -261,6 +274,8 @@ struct ql_query {
 	/* Samples: none (the dataset lines, one unnamed sample), or several. */
 	struct ql_sample *samples;
 	int nsamples;
+	struct ql_plotdef *plots; /* plot statements, in order */
+	int nplots;
 	double lumi;          /* lumi X: for every simulation sample without its own */
 	bool has_lumi;
 	int lumi_line;

@@ -452,6 +452,98 @@ bool ql_parse_defaults(struct parser *p, const struct token *kw)
 	return !p->failed;
 }
 
+/* The histogram statement above named name (len bytes), or NULL. */
+static const struct ql_hist *hist_named(const struct ql_query *q, const char *name, size_t len)
+{
+	for (int i = 0; i < q->nstmts; i++) {
+		const struct ql_hist *h = &q->stmts[i].u.hist;
+		if (q->stmts[i].kind == QS_HIST && h->name && strlen(h->name) == len &&
+		    !strncmp(h->name, name, len))
+			return h;
+	}
+	return NULL;
+}
+
+static bool plot_named(const struct ql_query *q, const char *name, size_t len)
+{
+	for (int i = 0; i < q->nplots; i++)
+		if (strlen(q->plots[i].name) == len && !strncmp(q->plots[i].name, name, len))
+			return true;
+	return false;
+}
+
+/* plot NAME = H1, H2, ... OPTIONS (ql.h struct ql_plotdef). */
+bool ql_parse_plot(struct parser *p, const struct token *kw)
+{
+	struct ql_query *q = p->q;
+	ql_lex(p);
+	struct token name = p->tok;
+	if (name.t != T_IDENT) {
+		ql_fail_tok(p, &name, "plot NAME = H1, H2 logy=true", "expected the plot's name");
+		return false;
+	}
+	if (q->nplots == QL_MAX_PLOTS) {
+		ql_fail_tok(p, kw, NULL, "at most 64 plot statements");
+		return false;
+	}
+	if (hist_named(q, name.s, (size_t)name.len) || plot_named(q, name.s, (size_t)name.len)) {
+		ql_fail_tok(p, &name, "give the plot a name of its own: it is the file hist/NAME.svg",
+			    "a histogram or plot above has this name");
+		return false;
+	}
+	if (!q->plots && !(q->plots = arena_alloc(q->arena, QL_MAX_PLOTS * sizeof(*q->plots))))
+		return false;
+	struct ql_plotdef *d = &q->plots[q->nplots];
+	*d = (struct ql_plotdef){.name = ql_tok_str(p, &name), .line = kw->line};
+	if (!d->name || !(d->hists = arena_alloc(q->arena, QL_MAX_PLOT_HISTS * sizeof(char *))))
+		return false;
+	ql_lex(p);
+	if (p->tok.t != T_ASSIGN) {
+		ql_fail_tok(p, &p->tok, "plot NAME = H1, H2", "expected '='");
+		return false;
+	}
+	do {
+		ql_lex(p);
+		struct token t = p->tok;
+		const struct ql_hist *h = t.t == T_IDENT ? hist_named(q, t.s, (size_t)t.len) : NULL;
+		if (!h) {
+			ql_fail_tok(p, &t, "name histograms written above the plot line",
+				    t.t == T_IDENT ? "no histogram above has this name" : "expected a histogram's name");
+			return false;
+		}
+		if (h->ndim != 1 || h->profile || h->axes[0].is_cat) {
+			ql_fail_tok(p, &t, "a plot overlays 1-D histograms of bins (not categories or profiles)",
+				    "this histogram cannot be overlaid");
+			return false;
+		}
+		if (d->nhists == QL_MAX_PLOT_HISTS) {
+			ql_fail_tok(p, &t, NULL, "a plot overlays at most 10 histograms");
+			return false;
+		}
+		d->hists[d->nhists++] = h->name;
+		ql_lex(p);
+	} while (p->tok.t == T_COMMA);
+	struct hist_opts o = {0};
+	if (defaults_of(p))
+		o.plot = defaults_of(p)->plot;
+	while (p->tok.t == T_IDENT) {
+		bool ok = ql_is_ident(&p->tok, "title");
+		for (int k = K_LOGX; k < K_COUNT; k++)
+			ok = ok || ql_is_ident(&p->tok, hist_keys[k]);
+		if (!ok) {
+			ql_fail_tok(p, &p->tok, "a plot takes title=, logx=, logy=, density=, size=, "
+				    "plot_label= and plot_lumi=", "not an option of a plot");
+			return false;
+		}
+		if (!parse_hist_option(p, &o))
+			return false;
+	}
+	d->title = o.title;
+	d->plot = o.plot;
+	q->nplots++;
+	return !p->failed;
+}
+
 /* hist NAME = X[, Y[, Z]] OPTIONS, hist NAME OPTIONS, and
  * profile NAME = X[, Y], VALUE OPTIONS (the mean of VALUE per bin). */
 bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
@@ -463,6 +555,11 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 			    profile ? "profile NAME = X, VALUE bins=N range=lo,hi"
 				    : "hist NAME = EXPR bins=N range=lo,hi",
 			    profile ? "expected the profile's name" : "expected the histogram's name");
+		return false;
+	}
+	if (plot_named(p->q, name.s, (size_t)name.len)) {
+		ql_fail_tok(p, &name, "a plot above has this name: hist/NAME.svg would be both",
+			    "a plot and a histogram may not share a name");
 		return false;
 	}
 	h->name = ql_tok_str(p, &name);

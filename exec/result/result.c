@@ -204,6 +204,8 @@ int result_new(const struct ql_query *q, struct result **out)
 				rc = -EINVAL;
 		}
 	}
+	if (!rc)
+		rc = result_plots_of(r, q);
 	if (rc) {
 		result_free(r);
 		return rc;
@@ -250,6 +252,8 @@ int result_new_like(const struct result *src, struct result **out)
 				memcpy(r->hr[i].regions, src->hr[i].regions, (size_t)src->hr[i].nr * sizeof(int));
 		}
 	}
+	if (result_plots_copy(r, src))
+		goto fail;
 	*out = r;
 	return 0;
 fail:
@@ -287,6 +291,7 @@ void result_free(struct result *r)
 	for (size_t i = 0; r->hr && i < r->nhstmts; i++)
 		free(r->hr[i].regions);
 	free(r->hr);
+	result_plots_free(r);
 	free(r);
 }
 

@@ -1,8 +1,9 @@
-/* result_plot.c — the picture of an analysis's histogram: simulation
- * stacked by sample over the nominal, data as points, the variations as
- * a band (result.h result_plot_svg(), plot.h plot_svg_set()).  How data
- * and simulation are told apart is the query's: a sample line with
- * `data` (struct result_sample's is_data). */
+/* result_plot.c — the pictures of a result: an analysis's histogram as
+ * simulation stacked by sample over the nominal, data as points, the
+ * variations as a band (result.h result_plot_svg(), plot.h
+ * plot_svg_set()); and the overlays of plot statements.  How data and
+ * simulation are told apart is the query's: a sample line with `data`
+ * (struct result_sample's is_data). */
 #include "result.h"
 
 #include "plot.h"
@@ -107,5 +108,95 @@ int result_plot_svg(const struct result *r, size_t k, char **out, size_t *len)
 		hist_free(vars[i]);
 	}
 	hist_free(data);
+	return rc;
+}
+
+/* A new copy of s, NULL for NULL; *bad set on ENOMEM. */
+static char *dup_s(const char *s, bool *bad)
+{
+	char *d = s ? strdup(s) : NULL;
+	*bad |= s && !d;
+	return d;
+}
+
+int result_plots_of(struct result *r, const struct ql_query *q)
+{
+	if (!q->nplots)
+		return 0;
+	if (!(r->plots = calloc((size_t)q->nplots, sizeof(*r->plots))))
+		return -ENOMEM;
+	bool bad = false;
+	for (int j = 0; j < q->nplots; j++) {
+		const struct ql_plotdef *d = &q->plots[j];
+		struct result_plot *p = &r->plots[r->nplots++];
+		const struct ql_plot *o = &d->plot;
+		p->o = (struct hist_plot){.logx = o->logx, .logy = o->logy, .logz = o->logz,
+					  .density = o->density, .points = o->points,
+					  .width = o->width, .height = o->height};
+		p->name = dup_s(d->name, &bad);
+		p->title = dup_s(d->title, &bad);
+		p->o.label = dup_s(o->label, &bad);
+		p->o.lumi = dup_s(o->lumi, &bad);
+		for (int i = 0; i < d->nhists; i++)
+			for (size_t k = 0; k < result_nnamed(r); k++)
+				if (!strcmp(result_hist_name(r, k), d->hists[i]))
+					p->hists[p->n++] = k;
+	}
+	return bad ? -ENOMEM : 0;
+}
+
+int result_plots_copy(struct result *r, const struct result *src)
+{
+	if (!src->nplots)
+		return 0;
+	if (!(r->plots = calloc(src->nplots, sizeof(*r->plots))))
+		return -ENOMEM;
+	bool bad = false;
+	for (size_t j = 0; j < src->nplots; j++) {
+		struct result_plot *p = &r->plots[r->nplots++];
+		*p = src->plots[j];
+		p->name = dup_s(p->name, &bad);
+		p->title = dup_s(p->title, &bad);
+		p->o.label = dup_s(p->o.label, &bad);
+		p->o.lumi = dup_s(p->o.lumi, &bad);
+	}
+	return bad ? -ENOMEM : 0;
+}
+
+void result_plots_free(struct result *r)
+{
+	for (size_t j = 0; r->plots && j < r->nplots; j++) {
+		free(r->plots[j].name);
+		free(r->plots[j].title);
+		free((char *)r->plots[j].o.label);
+		free((char *)r->plots[j].o.lumi);
+	}
+	free(r->plots);
+	r->plots = NULL;
+	r->nplots = 0;
+}
+
+int result_overlay_svg(const struct result *r, size_t j, char **out, size_t *len)
+{
+	if (j >= r->nplots || r->plots[j].n == 0)
+		return -ENOENT;
+	const struct result_plot *p = &r->plots[j];
+	struct plot_layer layers[QL_MAX_PLOT_HISTS];
+	struct hist *h[QL_MAX_PLOT_HISTS] = {0};
+	int rc = 0;
+	for (int i = 0; !rc && i < p->n; i++) {
+		if (!(h[i] = result_plot_hist(r, p->hists[i])))
+			rc = -ENOMEM;
+		else
+			layers[i] = (struct plot_layer){h[i], hist_title(h[i])[0] ? hist_title(h[i]) : hist_name(h[i]),
+							PLOT_LINE};
+	}
+	if (!rc) {
+		struct plot_set set = {.layers = layers, .n = (size_t)p->n, .style = h[0], .plot = &p->o,
+				       .title = p->title ? p->title : p->name};
+		rc = plot_svg_set(&set, out, len);
+	}
+	for (int i = 0; i < p->n; i++)
+		hist_free(h[i]);
 	return rc;
 }
