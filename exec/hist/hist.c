@@ -453,12 +453,6 @@ bool hist_profile(const struct hist *h) { return h->profile; }
 const char *hist_title(const struct hist *h) { return h->title; }
 const char *hist_value_label(const struct hist *h) { return h->vlabel; }
 const struct hist_plot *hist_plot(const struct hist *h) { return &h->plot; }
-
-bool hist_plot_set(const struct hist_plot *p)
-{
-	return p->logx || p->logy || p->logz || p->density || p->points || p->width || p->height ||
-	       p->label || p->lumi;
-}
 uint64_t hist_skipped(const struct hist *h) { return h->skipped; }
 uint64_t hist_entries(const struct hist *h) { return h->entries; }
 size_t hist_ncells(const struct hist *h) { return h->ncells; }

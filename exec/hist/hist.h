@@ -200,7 +200,6 @@ const char *hist_label(const struct hist *h, int axis); /* "" when none */
 const char *hist_title(const struct hist *h);            /* "" when none */
 const char *hist_value_label(const struct hist *h);      /* "" when none */
 const struct hist_plot *hist_plot(const struct hist *h);  /* borrowed; all unset when none */
-bool hist_plot_set(const struct hist_plot *p);            /* any option set */
 uint64_t hist_skipped(const struct hist *h); /* fills that went into no bin */
 uint64_t hist_entries(const struct hist *h); /* fills that went into a bin, flow included */
 
