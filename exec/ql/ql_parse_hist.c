@@ -239,24 +239,40 @@ static bool parse_switch(struct parser *p, struct hist_opts *o, enum hist_key wh
 	return true;
 }
 
-/* size=800,600: the plot's width and height in pixels. */
+/* The whole number 200..4000 at s (n bytes), or -1. */
+static int pixels(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > 4000)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return n > 0 && v >= 200 && v <= 4000 ? v : -1;
+}
+
+/* size=800,600 or size=800x600 (p->tok the '='): the plot's width and
+ * height in pixels, read raw, since 800x600 is no token. */
 static bool parse_size(struct parser *p, struct hist_opts *o)
 {
-	struct token at = p->tok;
-	double v[2];
-	int n = ql_parse_numbers(p, v, 2);
-	if (n < 0)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (v[i] != floor(v[i]) || v[i] < 200 || v[i] > 4000)
-			n = 0;
-	if (n != 2) {
-		ql_fail_tok(p, &at, "size=800,600: width and height in pixels, each 200 to 4000",
+	struct token a, b = {0};
+	bool ok = ql_lex_label(p, &a);
+	const char *x = ok ? memchr(a.s, 'x', (size_t)a.len) : NULL;
+	int w = -1, h = -1;
+	if (x) {
+		w = pixels(a.s, (int)(x - a.s));
+		h = pixels(x + 1, a.len - (int)(x - a.s) - 1);
+	} else if (ok && p->tok.t == T_COMMA && ql_lex_label(p, &b)) {
+		w = pixels(a.s, a.len);
+		h = pixels(b.s, b.len);
+	}
+	if (w < 0 || h < 0) {
+		ql_fail_tok(p, &a, "size=800,600 or size=800x600: width and height in pixels, each 200 to 4000",
 			    "a plot's size is two whole numbers");
 		return false;
 	}
-	o->plot.width = (int)v[0];
-	o->plot.height = (int)v[1];
+	o->plot.width = w;
+	o->plot.height = h;
 	return true;
 }
 
@@ -267,15 +283,16 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	for (int i = 0; i < K_COUNT; i++)
 		if (ql_is_ident(&key, hist_keys[i]))
 			which = i;
-	if (which == K_REGION || which == K_REGIONS) {
+	if (which == K_REGION || which == K_REGIONS || which == K_SIZE) {
 		/* The name after '=' may start with a digit: read it raw. */
 		ql_lex(p);
 		if (p->tok.t != T_ASSIGN) {
-			ql_fail_tok(p, &key, which == K_REGION ? "write region=NAME" : "write regions=A,B",
+			ql_fail_tok(p, &key, which == K_REGION ? "write region=NAME"
+					     : which == K_SIZE ? "write size=800,600" : "write regions=A,B",
 				    "expected '=' after the option name");
 			return false;
 		}
-		return parse_region_names(p, o, which == K_REGION);
+		return which == K_SIZE ? parse_size(p, o) : parse_region_names(p, o, which == K_REGION);
 	}
 	ql_lex(p);
 	if (which < 0) {
@@ -338,8 +355,6 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	case K_DENSITY:
 	case K_POINTS:
 		return parse_switch(p, o, (enum hist_key)which);
-	case K_SIZE:
-		return parse_size(p, o);
 	default:
 		return parse_hist_text(p, o, &key, (enum hist_key)which);
 	}

@@ -46,7 +46,10 @@ int result_plot_svg(const struct result *r, size_t k, char **out, size_t *len)
 	size_t ns = (size_t)hr->ns, nsim = 0, ndata = 0;
 	for (size_t s = 0; s < ns; s++)
 		*(r->samples[s].is_data ? &ndata : &nsim) += 1;
-	if (nsim == 0 || (ndata == 0 && ns == 1 && hr->nv == 1) || ns > 60)
+	const struct hist *h0 = r->hists[hr->first];
+	bool stackable = hist_ndim(h0) == 1 && !hist_profile(h0) &&
+			 (hist_axis_kind(h0, 0) == HIST_AXIS_REGULAR || hist_axis_kind(h0, 0) == HIST_AXIS_VARIABLE);
+	if (!stackable || nsim == 0 || (ndata == 0 && ns == 1 && hr->nv == 1) || ns > 60)
 		return plain(r, k, out, len);
 
 	struct plot_layer layers[64];
