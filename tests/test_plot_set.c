@@ -222,14 +222,16 @@ static void test_options(void)
 	double ee[41];
 	for (int i = 0; i <= 40; i++)
 		ee[i] = pow(10, 1 + i * 0.075);
-	struct hist_def dx = {.name = "logx", .title = "Energy spectrum", .ndim = 1, .plot = &lx,
-			      .axes = {{.nbins = 40, .edges = ee, .label = "E [GeV]"}}};
+	/* matplotlib's spelling of the labels */
+	struct hist_def dx = {.name = "logx", .title = "Photons at $\\sqrt{s}$ = 13 TeV", .ndim = 1, .plot = &lx,
+			      .axes = {{.nbins = 40, .edges = ee, .label = "$E_{\\gamma}$ [GeV]"}}};
 	h = make(&dx);
 	for (int i = 0; i < 50000; i++) {
 		double xe = 10 * pow(uniform(), -1 / 1.7);
 		hist_fill1(h, &xe, NULL, 1);
 	}
-	const char *wantx[] = {">10<tspan font-size=\"8.4\" dy=\"-4.6\">2</tspan>", NULL};
+	const char *wantx[] = {">10<tspan font-size=\"8.4\" dy=\"-4.6\">2</tspan>",
+			       "<tspan font-style=\"italic\">E</tspan>", "\xe2\x88\x9a<tspan", NULL};
 	svg_of(h, wantx);
 	hist_free(h);
 }

@@ -64,17 +64,23 @@ static void test_root(void)
 	tex_is("#it{CMS}", "<tspan font-style=\"italic\">CMS</tspan>");
 }
 
+#define IT(x) "<tspan font-style=\"italic\">" x "</tspan>"
+
+/* In $...$ Latin letters are italic, as TeX sets variables. */
 static void test_matplotlib(void)
 {
-	tex_is("$m_{\\mu\\mu}$ [GeV]", "m" SUB("\xce\xbc\xce\xbc") "<tspan dy=\"-2.2\" dx=\"3.0\">[GeV]</tspan>");
-	tex_is("$p_T^{miss}$", "p" SUB("T") "<tspan font-size=\"7.0\" dy=\"-6.0\" dx=\"-4.2\">miss</tspan>");
-	tex_is("$\\sqrt{s}$", "\xe2\x88\x9a<tspan text-decoration=\"overline\">s</tspan>");
+	tex_is("$m_{\\mu\\mu}$ [GeV]",
+	       IT("m") SUB("\xce\xbc\xce\xbc") "<tspan dy=\"-2.2\" dx=\"3.0\">[GeV]</tspan>");
+	tex_is("$p_T^{miss}$", IT("p") "<tspan font-size=\"7.0\" dy=\"2.2\" font-style=\"italic\">T</tspan>"
+			       "<tspan font-size=\"7.0\" dy=\"-6.0\" dx=\"-4.2\" font-style=\"italic\">miss</tspan>");
+	tex_is("$\\sqrt{s}$", "\xe2\x88\x9a<tspan text-decoration=\"overline\" font-style=\"italic\">s</tspan>");
 	tex_is("$\\eta$", "\xce\xb7");
 	tex_is("$\\mathrm{GeV}$", "GeV");
-	tex_is("$\\mu m$", "\xce\xbcm");
+	tex_is("$\\mu$m", "\xce\xbcm");
+	tex_is("$E_{\\mathrm{T}}$", IT("E") SUB("T"));
 	/* Outside $...$ a backslash is text. */
 	tex_is("a\\b", "a\\b");
-	tex_is("$\\frac{a}{b}$", "a/b");
+	tex_is("$\\frac{1}{2}$", "1/2");
 }
 
 static void test_width_and_bounds(void)

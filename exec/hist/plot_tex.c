@@ -4,7 +4,8 @@
  *
  * Both spellings physicists use are read:
  *   ROOT:       m_{#mu#mu}, p_{T}^{miss}, #sqrt{s}, #Delta#phi, #bar{t}
- *   matplotlib: $m_{\mu\mu}$, $p_T^{miss}$, $\sqrt{s}$ (commands in $...$)
+ *   matplotlib: $m_{\mu\mu}$, $p_T^{miss}$, $\sqrt{s}$ (commands in $...$,
+ *               whose Latin letters are italic but in \mathrm{} and the like)
  * Outside $...$, ^ and _ start a script when a brace group follows
  * (x^{2}), or one character that ends a word (p_T, 10^6), _ only after a
  * one-letter base: so that names like jet_pt, n_jets and single_top_t
@@ -32,7 +33,8 @@ struct tex {
 	double script_w;
 };
 
-enum { ST_OVERLINE = 1, ST_ITALIC = 2, ST_BOLD = 4 };
+/* ST_UPRIGHT: \mathrm{} and its kind, whose letters stay upright in $...$. */
+enum { ST_OVERLINE = 1, ST_ITALIC = 2, ST_BOLD = 4, ST_UPRIGHT = 8 };
 
 struct sym {
 	const char *name, *utf8;
@@ -75,9 +77,10 @@ static const struct cmd1 cmds1[] = {
 	{"sqrt", ST_OVERLINE, NULL, "√"}, {"bar", 0, "\xcc\x84", NULL},
 	{"overline", ST_OVERLINE, NULL, NULL}, {"hat", 0, "\xcc\x82", NULL},
 	{"tilde", 0, "\xcc\x83", NULL}, {"vec", 0, "\xe2\x83\x97", NULL},
-	{"dot", 0, "\xcc\x87", NULL}, {"mathrm", 0, NULL, NULL}, {"text", 0, NULL, NULL},
-	{"textrm", 0, NULL, NULL}, {"rm", 0, NULL, NULL}, {"mathsf", 0, NULL, NULL},
-	{"operatorname", 0, NULL, NULL}, {"it", ST_ITALIC, NULL, NULL},
+	{"dot", 0, "\xcc\x87", NULL}, {"mathrm", ST_UPRIGHT, NULL, NULL},
+	{"text", ST_UPRIGHT, NULL, NULL}, {"textrm", ST_UPRIGHT, NULL, NULL},
+	{"rm", ST_UPRIGHT, NULL, NULL}, {"mathsf", ST_UPRIGHT, NULL, NULL},
+	{"operatorname", ST_UPRIGHT, NULL, NULL}, {"it", ST_ITALIC, NULL, NULL},
 	{"mathit", ST_ITALIC, NULL, NULL}, {"textit", ST_ITALIC, NULL, NULL},
 	{"bf", ST_BOLD, NULL, NULL}, {"mathbf", ST_BOLD, NULL, NULL},
 	{"textbf", ST_BOLD, NULL, NULL}, {"boldsymbol", ST_BOLD, NULL, NULL},
@@ -94,6 +97,7 @@ static void close_run(struct tex *t)
  * shift; a new tspan when the look changes. */
 static void glyph(struct tex *t, const char *g, size_t n, double size, double shift, int style)
 {
+	style &= ~ST_UPRIGHT;
 	bool plain = size == t->base && shift == t->at_shift && style == 0 && shift == 0 && t->dx == 0;
 	bool same = t->open && size == t->run_size && shift == t->run_shift && style == t->run_style &&
 		    t->dx == 0;
@@ -327,7 +331,11 @@ static void run(struct tex *t, const char *s, const char *end, double size, doub
 				glyph(t, s++, 1, size, shift, style);
 		} else {
 			size_t k = utf8_len((const unsigned char *)s, (size_t)(end - s));
-			glyph(t, k ? s : "\xef\xbf\xbd", k ? k : 3, size, shift, style);
+			/* Letters in $...$ are italic, as TeX sets variables. */
+			int st = style & ~ST_UPRIGHT;
+			if (math && is_alpha(c) && !(style & ST_UPRIGHT))
+				st |= ST_ITALIC;
+			glyph(t, k ? s : "\xef\xbf\xbd", k ? k : 3, size, shift, st);
 			s += k ? k : 1;
 		}
 	}
