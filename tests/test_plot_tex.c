@@ -110,6 +110,18 @@ static void test_width_and_bounds(void)
 	CHECK(b.err == 0 && b.len < 20000);
 	CHECK(b.len >= 3 && !memcmp(b.buf + b.len - 3, "\xe2\x80\xa6", 3));
 	strbuf_free(&b);
+	/* A megabyte of dollars and braces: 161 bytes read, an ellipsis. */
+	size_t big = 1 << 20;
+	char *many = malloc(big + 1);
+	for (size_t i = 0; many && i < big; i++)
+		many[i] = "${}_^#"[i % 6];
+	if (many) {
+		many[big] = 0;
+		plot_tex(&b, many, 10);
+		CHECK(b.err == 0 && b.len < 20000);
+		strbuf_free(&b);
+		free(many);
+	}
 }
 
 int main(void)

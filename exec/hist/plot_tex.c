@@ -345,8 +345,12 @@ static void run(struct tex *t, const char *s, const char *end, double size, doub
 static double tex(struct strbuf *b, const char *s, double px)
 {
 	struct tex t = {.b = b, .base = px, .src = s};
-	run(&t, s, s + strlen(s), px, 0, 0, false);
+	/* Past PLOT_MAX_TEXT bytes nothing is shown: nothing is scanned
+	 * either (a $ looks ahead for its closing one). */
+	size_t n = strnlen(s, PLOT_MAX_TEXT + 1);
+	run(&t, s, s + n, px, 0, 0, false);
 	close_run(&t);
+	t.cut |= n > PLOT_MAX_TEXT;
 	if (t.cut) {
 		if (b)
 			strbuf_puts(b, "\xe2\x80\xa6");
