@@ -114,6 +114,14 @@ static void list_hist(struct fs_mount *m, int64_t job, struct list *l)
 		free(names[i]);
 	}
 	free(names);
+	names = fs_plot_names(&m->ctx, job);
+	for (size_t i = 0; names && names[i]; i++) {
+		char f[NAME_MAX + 8];
+		snprintf(f, sizeof(f), "%s.svg", names[i]);
+		add(l, f, 0, S_IFREG);
+		free(names[i]);
+	}
+	free(names);
 }
 
 /* The listing of directory ino into h (replacing what it had). */

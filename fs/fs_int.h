@@ -46,6 +46,8 @@ int fs_render(struct fs_ctx *c, int64_t job, enum fs_file f, const char *hname, 
 /* The histogram names of a job (for hist/), NULL-terminated; free each
  * and the array.  NULL when there is no such job. */
 char **fs_hist_names(struct fs_ctx *c, int64_t job);
+/* The names of job's plot statements (hist/NAME.svg only); the same ownership. */
+char **fs_plot_names(struct fs_ctx *c, int64_t job);
 
 /* ---- inode numbers ----
  * Fixed ones are computed from what they name, so they need no memory:

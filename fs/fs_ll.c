@@ -375,6 +375,12 @@ static int lookup_hist(struct fs_mount *m, int64_t job, const char *name, fuse_i
 		free(names[i]);
 	}
 	free(names);
+	names = svg && !found ? fs_plot_names(&m->ctx, job) : NULL;
+	for (size_t i = 0; names && names[i]; i++) {
+		found = found || !strcmp(names[i], hname);
+		free(names[i]);
+	}
+	free(names);
 	return found ? current(m, W_SNAP, job, svg ? FF_SVG : FF_CSV, hname, ino) : -ENOENT;
 }
 

@@ -110,12 +110,17 @@ static int render_result(struct fs_ctx *c, int64_t job, enum fs_file f, const ch
 		err = *out ? 0 : -ENOMEM;
 	} else if (e) {
 		err = -ENOENT;
-		for (size_t i = 0; i < result_nnamed(e->r); i++)
+		for (size_t j = 0; f == FF_SVG && j < e->r->nplots; j++)
+			if (!strcmp(e->r->plots[j].name, hname))
+				err = result_overlay_svg(e->r, j, out, len);
+		for (size_t i = 0; err == -ENOENT && i < result_nnamed(e->r); i++)
 			if (!strcmp(result_hist_name(e->r, i), hname)) {
+				if (f == FF_SVG) {
+					err = result_plot_svg(e->r, i, out, len);
+					break;
+				}
 				struct hist *h = result_plot_hist(e->r, i);
-				err = !h ? -ENOMEM
-				      : f == FF_SVG ? plot_svg(h, out, len)
-						    : plot_csv(h, out, len);
+				err = !h ? -ENOMEM : plot_csv(h, out, len);
 				hist_free(h);
 				break;
 			}
@@ -124,7 +129,8 @@ static int render_result(struct fs_ctx *c, int64_t job, enum fs_file f, const ch
 	return err;
 }
 
-char **fs_hist_names(struct fs_ctx *c, int64_t job)
+/* The names of job's histograms, or of its plot statements' plots. */
+static char **names_of(struct fs_ctx *c, int64_t job, bool plots)
 {
 	int err = 0;
 	char **v = NULL;
@@ -135,11 +141,22 @@ char **fs_hist_names(struct fs_ctx *c, int64_t job)
 		return calloc(1, sizeof(*v)); /* an invalid job has no results */
 	pthread_mutex_lock(&cache_lock);
 	struct cached *e = cached_result(c, job, &err);
-	if (e && (v = calloc(result_nnamed(e->r) + 1, sizeof(*v))))
-		for (size_t i = 0; i < result_nnamed(e->r); i++)
-			v[i] = strdup(result_hist_name(e->r, i));
+	size_t n = !e ? 0 : plots ? e->r->nplots : result_nnamed(e->r);
+	if (e && (v = calloc(n + 1, sizeof(*v))))
+		for (size_t i = 0; i < n; i++)
+			v[i] = strdup(plots ? e->r->plots[i].name : result_hist_name(e->r, i));
 	pthread_mutex_unlock(&cache_lock);
 	return v;
+}
+
+char **fs_hist_names(struct fs_ctx *c, int64_t job)
+{
+	return names_of(c, job, false);
+}
+
+char **fs_plot_names(struct fs_ctx *c, int64_t job)
+{
+	return names_of(c, job, true);
 }
 
 /* ---- the small files ---- */

@@ -437,6 +437,42 @@ static void test_hist_labels(void)
 	BAD(D "hist h = MET_pt bins=1 range=0,1 xlabel=1", -EINVAL, 2, 41, "expected a string", NULL);
 }
 
+/* Plot options per histogram and from the defaults; plot statements. */
+static void test_hist_plot_options(void)
+{
+	struct ql_query *q = OK(D "defaults bins=1 range=0,1 plot_label=\"CMS Open Data\" logy=true\n"
+				  "hist a = MET_pt size=800x600 density=true\n"
+				  "hist b = MET_pt logy=false size=300,200 plot_lumi=\"1 fb^{-1}\" points=true\n"
+				  "hist c = MET_pt, nJet bins=1,1 range=0,1,0,1 logz=true logx=true\n"
+				  "plot p = a, b title=\"a and b\" logy=false\n");
+	if (!q)
+		return;
+	const struct ql_plot *o = &q->stmts[0].u.hist.plot;
+	CHECK(o->logy && o->density && !o->logz && !o->points);
+	CHECK_EQ_I(o->width, 800);
+	CHECK_EQ_I(o->height, 600);
+	CHECK_STR(o->label, "CMS Open Data");
+	CHECK(o->lumi == NULL);
+	o = &q->stmts[1].u.hist.plot;
+	CHECK(!o->logy && o->points && !o->density);
+	CHECK_EQ_I(o->width, 300);
+	CHECK_STR(o->lumi, "1 fb^{-1}");
+	CHECK_STR(o->label, "CMS Open Data");
+	o = &q->stmts[2].u.hist.plot;
+	CHECK(o->logz && o->logx && o->logy && o->width == 0);
+	CHECK_EQ_I(q->nplots, 1);
+	if (q->nplots == 1) {
+		const struct ql_plotdef *p = &q->plots[0];
+		CHECK_STR(p->name, "p");
+		CHECK_STR(p->title, "a and b");
+		CHECK_EQ_I(p->nhists, 2);
+		CHECK(p->nhists == 2 && !strcmp(p->hists[0], "a") && !strcmp(p->hists[1], "b"));
+		CHECK(!p->plot.logy);
+		CHECK_STR(p->plot.label, "CMS Open Data");
+	}
+	ql_free(q);
+}
+
 /* Sample s of text, parsed afresh and checked against sc (as the planner
  * does, one parse per sample): the query, or NULL and a failure. */
 static struct ql_query *ok_sample_(int at, const char *text, const struct ql_schema *sc, int s)
@@ -671,6 +707,7 @@ int main(void)
 	test_precedence();
 	test_lexical();
 	test_hist_labels();
+	test_hist_plot_options();
 	test_sample_folding();
 	test_regressions();
 	test_normal_text();

@@ -54,6 +54,28 @@ static void test_hist_option_hint(void)
 	    "unknown histogram option", all);
 }
 
+/* Plot options and plot statements: what they take, where they are wrong. */
+static void test_errors_plots(void)
+{
+	BAD(D "hist h = MET_pt bins=1 range=0,1 logy=yes", -EINVAL, 2, 39, "expected true or false",
+	    "write logy=true or logy=false");
+	BAD(D "hist h = MET_pt bins=1 range=0,1 size=100,100", -EINVAL, 2, 39,
+	    "a plot's size is two whole numbers", "size=800,600");
+	BAD(D "hist h = MET_pt bins=1 range=0,1 size=800", -EINVAL, 2, 39,
+	    "a plot's size is two whole numbers", NULL);
+	BAD(D "hist h = MET_pt bins=1 range=0,1 plot_label=CMS", -EINVAL, 2, 45, "expected a string", NULL);
+	BAD(D "plot p = h", -EINVAL, 2, 10, "no histogram above has this name", "written above");
+	BAD(D "hist h = MET_pt bins=1 range=0,1\nplot h = h", -EINVAL, 3, 6,
+	    "a histogram or plot above has this name", "hist/NAME.svg");
+	BAD(D "hist h = MET_pt bins=1 range=0,1\nplot p = h bins=3", -EINVAL, 3, 12,
+	    "not an option of a plot", "a plot takes title=");
+	BAD(D "hist h = MET_pt, MET_phi bins=1,1 range=0,1,0,1\nplot p = h", -EINVAL, 3, 10,
+	    "this histogram cannot be overlaid", "1-D");
+	BAD(D "hist h = MET_pt bins=1 range=0,1\nplot p = h\nhist p = MET_phi bins=1 range=0,1",
+	    -EINVAL, 4, 6, "a plot and a histogram may not share a name", NULL);
+	BAD(D "hist h = MET_pt bins=1 range=0,1\nplot p h", -EINVAL, 3, 8, "expected '='", NULL);
+}
+
 /* The words of a "did you mean a, b or c?" hint, each at most once. */
 static void check_once_(int at, const char *hint)
 {
@@ -136,7 +158,7 @@ static void test_errors_names(void)
 	BAD(D "define a = sqr(MET_pt)", -EINVAL, 2, 12, "unknown function 'sqr'", "did you mean sqrt");
 	BAD(D "define a = sqrt + 1", -EINVAL, 2, 12, "unknown name 'sqrt' (a function", NULL);
 	BAD(D "hsit h = MET_pt bins=1 range=0,1", -EINVAL, 2, 1, "unknown statement",
-	    "did you mean hist?");
+	    "did you mean hist or plot?");
 	BAD(D "filtr HLT", -EINVAL, 2, 1, "unknown statement", "did you mean filter");
 	BAD(D "= 1", -EINVAL, 2, 1, "expected a statement", NULL);
 	BAD(D "define a = obj + 1", -EINVAL, 2, 12, "branch 'obj' cannot be read", NULL);
@@ -453,6 +475,7 @@ int main(void)
 	test_errors_binning();
 	test_errors_syntax();
 	test_hist_option_hint();
+	test_errors_plots();
 	test_suggest_once();
 	test_errors_limits();
 	test_tall_expressions();

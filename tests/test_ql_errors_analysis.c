@@ -559,7 +559,7 @@ static void test_errors_axes(void)
 	    "a profile averages numbers");
 	BAD(D "profile p = Jet_pt, Muon_pt bins=1 range=0,1\n", -EINVAL, 2, 1,
 	    "these lists do not line up", NULL);
-	BAD(D "profil p = MET_pt, nJet\n", -EINVAL, 2, 1, "unknown statement", "did you mean profile?");
+	BAD(D "profil p = MET_pt, nJet\n", -EINVAL, 2, 1, "unknown statement", "did you mean profile or plot?");
 	/* The options' hint lists the new ones too. */
 	BAD(D "hist h = MET_pt bins=1 range=0,1 regoin=a\n", -EINVAL, 2, 34, "unknown histogram option",
 	    "did you mean region or regions? A histogram takes bins=, range=, edges=, xedges=, "

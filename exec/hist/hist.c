@@ -2,6 +2,7 @@
  * (see hist.h; bins and fills in hist_fill.c, saved bytes in hist_save.c,
  * JSON in hist_json.c). */
 #include "hist_int.h"
+#include "jsonw.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -97,6 +98,12 @@ static int check_def(const struct hist_def *def, const char **why)
 		*why = "a histogram has 1 to 3 dimensions";
 		return -EINVAL;
 	}
+	const struct hist_plot *pl = def->plot;
+	if (pl && ((pl->width && (pl->width < 200 || pl->width > 4000)) ||
+		   (pl->height && (pl->height < 200 || pl->height > 4000)))) {
+		*why = "a plot is 200 to 4000 pixels wide and high";
+		return -EINVAL;
+	}
 	int64_t cells = 1;
 	for (int d = 0; d < def->ndim; d++) {
 		int rc = check_axis(&def->axes[d], why);
@@ -135,6 +142,8 @@ void hist_free(struct hist *h)
 	free(h->name);
 	free(h->title);
 	free(h->vlabel);
+	free((char *)h->plot.label);
+	free((char *)h->plot.lumi);
 	for (int d = 0; d < HIST_MAX_DIM; d++)
 		free_axis(&h->ax[d]);
 	free(h->cnt);
@@ -237,6 +246,17 @@ static struct hist *new_head(const char *name, const char *title, const char *vl
 	return h;
 }
 
+/* Copy p's options into h (strings duplicated); -ENOMEM. */
+static int copy_plot(struct hist *h, const struct hist_plot *p)
+{
+	if (!p)
+		return 0;
+	h->plot = *p;
+	h->plot.label = p->label ? strdup(p->label) : NULL;
+	h->plot.lumi = p->lumi ? strdup(p->lumi) : NULL;
+	return (p->label && !h->plot.label) || (p->lumi && !h->plot.lumi) ? -ENOMEM : 0;
+}
+
 int hist_new(const struct hist_def *def, struct hist **out, const char **why)
 {
 	const char *reason = NULL;
@@ -247,7 +267,7 @@ int hist_new(const struct hist_def *def, struct hist **out, const char **why)
 		goto out;
 	rc = -ENOMEM;
 	h = new_head(def->name, def->title, def->value_label, def->ndim, def->weighted, def->profile);
-	if (!h)
+	if (!h || copy_plot(h, def->plot))
 		goto out;
 	for (int d = 0; d < def->ndim; d++) {
 		const struct hist_axis_def *a = &def->axes[d];
@@ -278,6 +298,8 @@ struct hist *hist_new_like(const struct hist *src)
 				  src->profile);
 	if (!h)
 		return NULL;
+	if (copy_plot(h, &src->plot))
+		goto fail;
 	for (int d = 0; d < src->ndim; d++) {
 		const struct hist_axis *a = &src->ax[d];
 		if (copy_axis(&h->ax[d], a->kind, a->nbins, a->lo, a->hi, a->edges, a->cat_int,
@@ -430,6 +452,7 @@ bool hist_weighted(const struct hist *h) { return h->weighted; }
 bool hist_profile(const struct hist *h) { return h->profile; }
 const char *hist_title(const struct hist *h) { return h->title; }
 const char *hist_value_label(const struct hist *h) { return h->vlabel; }
+const struct hist_plot *hist_plot(const struct hist *h) { return &h->plot; }
 uint64_t hist_skipped(const struct hist *h) { return h->skipped; }
 uint64_t hist_entries(const struct hist *h) { return h->entries; }
 size_t hist_ncells(const struct hist *h) { return h->ncells; }
@@ -623,4 +646,33 @@ bool hist_raw(struct hist *h, struct hist_raw *out)
 	out->skipped = &h->skipped;
 	out->entries = &h->entries;
 	return true;
+}
+
+/* The plot options that are set (hist.h struct hist_plot), as flat
+ * metadata keys: UHI metadata holds only strings, numbers and booleans. */
+void hist_plot_json(struct jsonw *w, const struct hist_plot *p)
+{
+	const char *flag[] = {"plot_logx", "plot_logy", "plot_logz", "plot_density", "plot_points"};
+	bool on[] = {p->logx, p->logy, p->logz, p->density, p->points};
+	for (int i = 0; i < 5; i++)
+		if (on[i]) {
+			jsonw_key(w, flag[i]);
+			jsonw_bool(w, true);
+		}
+	if (p->width) {
+		jsonw_key(w, "plot_width");
+		jsonw_int(w, p->width);
+	}
+	if (p->height) {
+		jsonw_key(w, "plot_height");
+		jsonw_int(w, p->height);
+	}
+	if (p->label) {
+		jsonw_key(w, "plot_label");
+		jsonw_str(w, p->label);
+	}
+	if (p->lumi) {
+		jsonw_key(w, "plot_lumi");
+		jsonw_str(w, p->lumi);
+	}
 }

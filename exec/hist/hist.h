@@ -65,6 +65,20 @@ struct hist_axis_def {
 	bool flow;            /* category axes: an "other" bin for coordinates no category has */
 };
 
+/* How a plot draws the histogram (plot.h): set by the query, carried
+ * with the histogram into hist.json's metadata (plot_logy, plot_size, ...)
+ * when set, so that a plot is a function of the histogram alone.  Zero
+ * and NULL fields are unset.  Not part of the shape: histograms that
+ * differ only here merge. */
+struct hist_plot {
+	bool logx, logy, logz;  /* log axes: x and y of 1-D, z (the colour) of 2-D */
+	bool density;           /* values per unit of x: value / bin width */
+	bool points;            /* 1-D: points with error bars (sqrt(N) unweighted) */
+	int width, height;      /* pixels, 200..4000; 0: 640x480 */
+	const char *label;      /* experiment label line, left ("CMS Open Data"); NULL: none */
+	const char *lumi;       /* its right part ("59.7 fb^{-1} (13 TeV)"); NULL: none */
+};
+
 struct hist_def {
 	const char *name;     /* key in hist.json */
 	const char *title;    /* may be NULL */
@@ -74,6 +88,7 @@ struct hist_def {
 	struct hist_axis_def axes[HIST_MAX_DIM];
 	bool weighted;
 	bool profile;         /* cells keep the mean of a sample (hist_fill()'s sample) */
+	const struct hist_plot *plot; /* NULL: no plot options (copied) */
 };
 
 struct hist;
@@ -201,6 +216,7 @@ double hist_edge(const struct hist *h, int axis, int i);
 const char *hist_label(const struct hist *h, int axis); /* "" when none */
 const char *hist_title(const struct hist *h);            /* "" when none */
 const char *hist_value_label(const struct hist *h);      /* "" when none */
+const struct hist_plot *hist_plot(const struct hist *h);  /* borrowed; all unset when none */
 uint64_t hist_skipped(const struct hist *h); /* fills that went into no bin */
 uint64_t hist_entries(const struct hist *h); /* fills that went into a bin, flow included */
 

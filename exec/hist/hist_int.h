@@ -35,6 +35,7 @@ struct hist_axis {
 
 struct hist {
 	char *name, *title, *vlabel; /* never NULL */
+	struct hist_plot plot;       /* label and lumi owned (or NULL) */
 	int ndim;
 	bool weighted, profile;
 	int storage;        /* HIST_ST_* */
@@ -62,5 +63,10 @@ bool hist_same_shape(const struct hist *a, const struct hist *b);
 /* A profile cell's variance as UHI writes it; 0 where undefined. */
 double hist_mean_variance(int64_t n, double m2);
 double hist_wmean_variance(double sw, double sw2, double m2);
+
+struct jsonw;
+/* The options of p that are set, as metadata keys plot_logy, plot_width,
+ * ... (hist_json.c writes them after value_label). */
+void hist_plot_json(struct jsonw *w, const struct hist_plot *p);
 
 #endif

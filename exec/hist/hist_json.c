@@ -239,6 +239,7 @@ static void write_item(struct jsonw *w, const struct hist_json_item *it, const c
 		jsonw_key(w, "value_label");
 		jsonw_str(w, h->vlabel);
 	}
+	hist_plot_json(w, &h->plot);
 	jsonw_key(w, "skipped_fills");
 	jsonw_uint(w, skipped);
 	jsonw_key(w, "entries");

@@ -141,6 +141,8 @@ struct ql_axis {
 #define QL_MAX_SAMPLES 256
 #define QL_MAX_VARIES 256
 #define QL_MAX_REGIONS 64
+#define QL_MAX_PLOTS 64         /* plot statements */
+#define QL_MAX_PLOT_HISTS 10    /* histograms of one plot */
 #define QL_VROOTS 5           /* a histogram's roots: x, y, z, weight, profiled value */
 
 struct ql_define {
@@ -197,6 +199,26 @@ struct ql_sample {
 	int name_id;          /* its name's index in ql_query.strings */
 };
 
+/* How the histogram is drawn (hist.h's struct hist_plot): logx=, logy=,
+ * logz=, density=, points= (true or false), size=W,H, plot_label= and
+ * plot_lumi=; zero and NULL when not given. */
+struct ql_plot {
+	bool logx, logy, logz, density, points;
+	int width, height;
+	char *label, *lumi;
+};
+
+/* plot NAME = H1, H2, ... OPTIONS: 1-D histograms of the query, written
+ * above it, drawn in one frame as lines (hist/NAME.svg); title= and the
+ * plot options of struct ql_plot, the defaults line's first. */
+struct ql_plotdef {
+	char *name, *title;
+	char **hists;
+	int nhists;
+	struct ql_plot plot;
+	int line;
+};
+
 struct ql_hist {
 	char *name;
 	char *title;
@@ -220,6 +242,7 @@ struct ql_hist {
 	/* After check, with variations: per variation v the roots (x, y, z,
 	 * weight, value) in that variation: vroots[v * QL_VROOTS + k]. */
 	struct ql_node **vroots;
+	struct ql_plot plot;
 };
 
 struct ql_stmt {
@@ -251,6 +274,8 @@ struct ql_query {
 	/* Samples: none (the dataset lines, one unnamed sample), or several. */
 	struct ql_sample *samples;
 	int nsamples;
+	struct ql_plotdef *plots; /* plot statements, in order */
+	int nplots;
 	double lumi;          /* lumi X: for every simulation sample without its own */
 	bool has_lumi;
 	int lumi_line;

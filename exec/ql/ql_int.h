@@ -143,6 +143,7 @@ int ql_parse_numbers(struct parser *p, double *v, int max);
 /* hist, profile and defaults (ql_parse_hist.c). */
 bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile);
 bool ql_parse_defaults(struct parser *p, const struct token *kw);
+bool ql_parse_plot(struct parser *p, const struct token *kw);
 struct ql_stmt *ql_new_stmt(struct parser *p, enum ql_stmt_kind k, int line);
 bool ql_parse_number(struct parser *p, double *v);
 int ql_intern_string(struct ql_query *q, const char *s);

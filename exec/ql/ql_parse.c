@@ -507,7 +507,7 @@ static bool parse_statement(struct parser *p)
 	struct token kw = p->tok;
 	static const char *const kws[] = {"dataset", "tree",   "define", "filter", "hist",
 					  "on_error", "sample", "lumi",  "weight", "region",
-					  "vary",     "defaults", "profile"};
+					  "vary",     "defaults", "profile", "plot"};
 	enum { NKW = sizeof(kws) / sizeof(kws[0]) };
 	int which = -1;
 	for (int i = 0; i < NKW; i++)
@@ -520,7 +520,7 @@ static bool parse_statement(struct parser *p)
 		ql_fail_tok(p, &kw,
 			    *hint ? hint
 				  : "statements are dataset, tree, define, filter, hist, on_error, sample, "
-				    "lumi, weight, region, vary, defaults, profile",
+				    "lumi, weight, region, vary, defaults, profile, plot",
 			    kw.t == T_IDENT ? "unknown statement" : "expected a statement");
 		return false;
 	}
@@ -531,6 +531,7 @@ static bool parse_statement(struct parser *p)
 	case 9: return ql_parse_region(p, &kw);
 	case 10: return ql_parse_vary(p, &kw);
 	case 11: return ql_parse_defaults(p, &kw);
+	case 13: return ql_parse_plot(p, &kw);
 	}
 	if (which == 5)
 		return parse_on_error(p, &kw);

@@ -26,16 +26,18 @@ struct hist_opts {
 	int maxdim;            /* numbers bins= takes: the histogram's axes, at least 2 */
 	bool own_bins;         /* bins= or range= given by the histogram, not the defaults */
 	bool own_edges[QL_MAX_DIM], own_cats[QL_MAX_DIM], own_region, own_labels;
+	struct ql_plot plot;   /* the plot options; a histogram's own replace the defaults' one by one */
 };
 
 /* The options of a hist statement, in the order the hint lists them. */
 enum hist_key { K_BINS, K_RANGE, K_EDGES, K_XEDGES, K_YEDGES, K_WEIGHT, K_LABEL, K_XLABEL,
 		K_YLABEL, K_TITLE, K_ZEDGES, K_CATEGORIES, K_XCATEGORIES, K_YCATEGORIES,
-		K_ZCATEGORIES, K_LABELS, K_REGION, K_REGIONS, K_COUNT };
+		K_ZCATEGORIES, K_LABELS, K_REGION, K_REGIONS, K_LOGX, K_LOGY, K_LOGZ, K_DENSITY,
+		K_POINTS, K_SIZE, K_PLOT_LABEL, K_PLOT_LUMI, K_COUNT };
 static const char *const hist_keys[K_COUNT] = {
 	"bins", "range", "edges", "xedges", "yedges", "weight", "label", "xlabel", "ylabel", "title",
 	"zedges", "categories", "xcategories", "ycategories", "zcategories", "labels", "region",
-	"regions"};
+	"regions", "logx", "logy", "logz", "density", "points", "size", "plot_label", "plot_lumi"};
 
 /* "did you mean weight? A histogram takes bins=, range=, ...": every
  * option, from the table itself, so that the hint never falls behind it. */
@@ -43,7 +45,14 @@ static void option_hint(const struct token *key, char *hint, size_t cap)
 {
 	char name[QL_MAX_NAME + 1];
 	snprintf(name, sizeof(name), "%.*s", key->len > QL_MAX_NAME ? QL_MAX_NAME : key->len, key->s);
-	ql_suggest(name, hist_keys, K_COUNT, hint, cap);
+	/* The short switches (logx=, points=) are near any short word: they
+	 * are suggested only for a word that starts as one does. */
+	const char *cands[K_COUNT];
+	size_t nc = 0;
+	for (int i = 0; i < K_COUNT; i++)
+		if (i < K_LOGX || i > K_POINTS || !strncmp(name, hist_keys[i], 3))
+			cands[nc++] = hist_keys[i];
+	ql_suggest(name, cands, nc, hint, cap);
 	size_t n = strlen(hint);
 	n += (size_t)snprintf(hint + n, cap - n, "%s histogram takes ", n ? " A" : "a");
 	for (int i = 0; i < K_COUNT && n < cap; i++)
@@ -74,6 +83,8 @@ static bool parse_hist_text(struct parser *p, struct hist_opts *o, const struct 
 		o->labels[0] = s;
 	} else if (which == K_YLABEL) {
 		o->labels[1] = s; /* a 1-D histogram's: its values' (y) axis */
+	} else if (which == K_PLOT_LABEL || which == K_PLOT_LUMI) {
+		*(which == K_PLOT_LABEL ? &o->plot.label : &o->plot.lumi) = s;
 	} else {
 		o->title = s;
 	}
@@ -212,6 +223,59 @@ static bool parse_region_names(struct parser *p, struct hist_opts *o, bool one)
 	return true;
 }
 
+/* logy=true and the other switches of a plot: true or false. */
+static bool parse_switch(struct parser *p, struct hist_opts *o, enum hist_key which)
+{
+	bool on = ql_is_ident(&p->tok, "true");
+	if (!on && !ql_is_ident(&p->tok, "false")) {
+		char hint[64];
+		snprintf(hint, sizeof(hint), "write %s=true or %s=false", hist_keys[which], hist_keys[which]);
+		ql_fail_tok(p, &p->tok, hint, "expected true or false");
+		return false;
+	}
+	bool *v[] = {&o->plot.logx, &o->plot.logy, &o->plot.logz, &o->plot.density, &o->plot.points};
+	*v[which - K_LOGX] = on;
+	ql_lex(p);
+	return true;
+}
+
+/* The whole number 200..4000 at s (n bytes), or -1. */
+static int pixels(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > 4000)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return n > 0 && v >= 200 && v <= 4000 ? v : -1;
+}
+
+/* size=800,600 or size=800x600 (p->tok the '='): the plot's width and
+ * height in pixels, read raw, since 800x600 is no token. */
+static bool parse_size(struct parser *p, struct hist_opts *o)
+{
+	struct token a, b = {0};
+	bool ok = ql_lex_label(p, &a);
+	const char *x = ok ? memchr(a.s, 'x', (size_t)a.len) : NULL;
+	int w = -1, h = -1;
+	if (x) {
+		w = pixels(a.s, (int)(x - a.s));
+		h = pixels(x + 1, a.len - (int)(x - a.s) - 1);
+	} else if (ok && p->tok.t == T_COMMA && ql_lex_label(p, &b)) {
+		w = pixels(a.s, a.len);
+		h = pixels(b.s, b.len);
+	}
+	if (w < 0 || h < 0) {
+		ql_fail_tok(p, &a, "size=800,600 or size=800x600: width and height in pixels, each 200 to 4000",
+			    "a plot's size is two whole numbers");
+		return false;
+	}
+	o->plot.width = w;
+	o->plot.height = h;
+	return true;
+}
+
 static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 {
 	struct token key = p->tok;
@@ -219,15 +283,16 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 	for (int i = 0; i < K_COUNT; i++)
 		if (ql_is_ident(&key, hist_keys[i]))
 			which = i;
-	if (which == K_REGION || which == K_REGIONS) {
+	if (which == K_REGION || which == K_REGIONS || which == K_SIZE) {
 		/* The name after '=' may start with a digit: read it raw. */
 		ql_lex(p);
 		if (p->tok.t != T_ASSIGN) {
-			ql_fail_tok(p, &key, which == K_REGION ? "write region=NAME" : "write regions=A,B",
+			ql_fail_tok(p, &key, which == K_REGION ? "write region=NAME"
+					     : which == K_SIZE ? "write size=800,600" : "write regions=A,B",
 				    "expected '=' after the option name");
 			return false;
 		}
-		return parse_region_names(p, o, which == K_REGION);
+		return which == K_SIZE ? parse_size(p, o) : parse_region_names(p, o, which == K_REGION);
 	}
 	ql_lex(p);
 	if (which < 0) {
@@ -284,6 +349,12 @@ static bool parse_hist_option(struct parser *p, struct hist_opts *o)
 		return parse_labels(p, o, &key);
 	case K_WEIGHT:
 		return (o->weight = ql_parse_expr(p)) != NULL;
+	case K_LOGX:
+	case K_LOGY:
+	case K_LOGZ:
+	case K_DENSITY:
+	case K_POINTS:
+		return parse_switch(p, o, (enum hist_key)which);
 	default:
 		return parse_hist_text(p, o, &key, (enum hist_key)which);
 	}
@@ -396,6 +467,98 @@ bool ql_parse_defaults(struct parser *p, const struct token *kw)
 	return !p->failed;
 }
 
+/* The histogram statement above named name (len bytes), or NULL. */
+static const struct ql_hist *hist_named(const struct ql_query *q, const char *name, size_t len)
+{
+	for (int i = 0; i < q->nstmts; i++) {
+		const struct ql_hist *h = &q->stmts[i].u.hist;
+		if (q->stmts[i].kind == QS_HIST && h->name && strlen(h->name) == len &&
+		    !strncmp(h->name, name, len))
+			return h;
+	}
+	return NULL;
+}
+
+static bool plot_named(const struct ql_query *q, const char *name, size_t len)
+{
+	for (int i = 0; i < q->nplots; i++)
+		if (strlen(q->plots[i].name) == len && !strncmp(q->plots[i].name, name, len))
+			return true;
+	return false;
+}
+
+/* plot NAME = H1, H2, ... OPTIONS (ql.h struct ql_plotdef). */
+bool ql_parse_plot(struct parser *p, const struct token *kw)
+{
+	struct ql_query *q = p->q;
+	ql_lex(p);
+	struct token name = p->tok;
+	if (name.t != T_IDENT) {
+		ql_fail_tok(p, &name, "plot NAME = H1, H2 logy=true", "expected the plot's name");
+		return false;
+	}
+	if (q->nplots == QL_MAX_PLOTS) {
+		ql_fail_tok(p, kw, NULL, "at most 64 plot statements");
+		return false;
+	}
+	if (hist_named(q, name.s, (size_t)name.len) || plot_named(q, name.s, (size_t)name.len)) {
+		ql_fail_tok(p, &name, "give the plot a name of its own: it is the file hist/NAME.svg",
+			    "a histogram or plot above has this name");
+		return false;
+	}
+	if (!q->plots && !(q->plots = arena_alloc(q->arena, QL_MAX_PLOTS * sizeof(*q->plots))))
+		return false;
+	struct ql_plotdef *d = &q->plots[q->nplots];
+	*d = (struct ql_plotdef){.name = ql_tok_str(p, &name), .line = kw->line};
+	if (!d->name || !(d->hists = arena_alloc(q->arena, QL_MAX_PLOT_HISTS * sizeof(char *))))
+		return false;
+	ql_lex(p);
+	if (p->tok.t != T_ASSIGN) {
+		ql_fail_tok(p, &p->tok, "plot NAME = H1, H2", "expected '='");
+		return false;
+	}
+	do {
+		ql_lex(p);
+		struct token t = p->tok;
+		const struct ql_hist *h = t.t == T_IDENT ? hist_named(q, t.s, (size_t)t.len) : NULL;
+		if (!h) {
+			ql_fail_tok(p, &t, "name histograms written above the plot line",
+				    t.t == T_IDENT ? "no histogram above has this name" : "expected a histogram's name");
+			return false;
+		}
+		if (h->ndim != 1 || h->profile || h->axes[0].is_cat) {
+			ql_fail_tok(p, &t, "a plot overlays 1-D histograms of bins (not categories or profiles)",
+				    "this histogram cannot be overlaid");
+			return false;
+		}
+		if (d->nhists == QL_MAX_PLOT_HISTS) {
+			ql_fail_tok(p, &t, NULL, "a plot overlays at most 10 histograms");
+			return false;
+		}
+		d->hists[d->nhists++] = h->name;
+		ql_lex(p);
+	} while (p->tok.t == T_COMMA);
+	struct hist_opts o = {0};
+	if (defaults_of(p))
+		o.plot = defaults_of(p)->plot;
+	while (p->tok.t == T_IDENT) {
+		bool ok = ql_is_ident(&p->tok, "title");
+		for (int k = K_LOGX; k < K_COUNT; k++)
+			ok = ok || ql_is_ident(&p->tok, hist_keys[k]);
+		if (!ok) {
+			ql_fail_tok(p, &p->tok, "a plot takes title=, logx=, logy=, density=, size=, "
+				    "plot_label= and plot_lumi=", "not an option of a plot");
+			return false;
+		}
+		if (!parse_hist_option(p, &o))
+			return false;
+	}
+	d->title = o.title;
+	d->plot = o.plot;
+	q->nplots++;
+	return !p->failed;
+}
+
 /* hist NAME = X[, Y[, Z]] OPTIONS, hist NAME OPTIONS, and
  * profile NAME = X[, Y], VALUE OPTIONS (the mean of VALUE per bin). */
 bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
@@ -407,6 +570,11 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 			    profile ? "profile NAME = X, VALUE bins=N range=lo,hi"
 				    : "hist NAME = EXPR bins=N range=lo,hi",
 			    profile ? "expected the profile's name" : "expected the histogram's name");
+		return false;
+	}
+	if (plot_named(p->q, name.s, (size_t)name.len)) {
+		ql_fail_tok(p, &name, "a plot above has this name: hist/NAME.svg would be both",
+			    "a plot and a histogram may not share a name");
 		return false;
 	}
 	h->name = ql_tok_str(p, &name);
@@ -470,6 +638,7 @@ bool ql_parse_hist(struct parser *p, struct ql_stmt *s, bool profile)
 	h->nfilters = p->q->nfilters;
 	h->weight = o.weight;
 	h->title = o.title;
+	h->plot = o.plot;
 	if (h->ndim == 1) {
 		h->value_label = o.labels[1];
 		o.labels[1] = NULL;

@@ -25,6 +25,11 @@ struct hist *result_hist_new(const struct ql_query *q, const struct ql_hist *h)
 	struct hist_def d = {.name = h->name, .title = h->title, .value_label = h->value_label,
 			     .ndim = h->ndim, .profile = h->profile,
 			     .weighted = h->weight != NULL || q->weight != NULL || scaled(q)};
+	const struct ql_plot *qp = &h->plot;
+	struct hist_plot plot = {.logx = qp->logx, .logy = qp->logy, .logz = qp->logz,
+				 .density = qp->density, .points = qp->points, .width = qp->width,
+				 .height = qp->height, .label = qp->label, .lumi = qp->lumi};
+	d.plot = &plot;
 	for (int a = 0; a < h->ndim; a++) {
 		const struct ql_axis *x = &h->axes[a];
 		d.axes[a] = (struct hist_axis_def){.nbins = x->nbins, .lo = x->lo, .hi = x->hi,
@@ -199,6 +204,8 @@ int result_new(const struct ql_query *q, struct result **out)
 				rc = -EINVAL;
 		}
 	}
+	if (!rc)
+		rc = result_plots_of(r, q);
 	if (rc) {
 		result_free(r);
 		return rc;
@@ -245,6 +252,8 @@ int result_new_like(const struct result *src, struct result **out)
 				memcpy(r->hr[i].regions, src->hr[i].regions, (size_t)src->hr[i].nr * sizeof(int));
 		}
 	}
+	if (result_plots_copy(r, src))
+		goto fail;
 	*out = r;
 	return 0;
 fail:
@@ -282,6 +291,7 @@ void result_free(struct result *r)
 	for (size_t i = 0; r->hr && i < r->nhstmts; i++)
 		free(r->hr[i].regions);
 	free(r->hr);
+	result_plots_free(r);
 	free(r);
 }
 

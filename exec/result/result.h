@@ -51,6 +51,14 @@ struct result_hrange {
 	int *regions;         /* the regions of its regions= axis, in order; NULL: no such axis */
 };
 
+/* A plot statement: histograms (by result_hist_name() index) in one frame. */
+struct result_plot {
+	char *name, *title;   /* title NULL: none */
+	size_t hists[QL_MAX_PLOT_HISTS];
+	int n;
+	struct hist_plot o;   /* label and lumi owned */
+};
+
 struct result {
 	struct hist **hists;  /* in query order; several per statement in an analysis (hr) */
 	size_t nhists;
@@ -73,6 +81,8 @@ struct result {
 	double *s_wevents, *s_wpassed, *s_wregion, *sumw;
 	struct result_hrange *hr; /* per hist statement */
 	size_t nhstmts;
+	struct result_plot *plots; /* the query's plot statements */
+	size_t nplots;
 };
 
 /* An empty histogram as statement h of q defines it (new: hist_free()),
@@ -94,6 +104,22 @@ const char *result_hist_name(const struct result *r, size_t i);
  * over samples, scaled, of the nominal, in the first region; NULL on
  * ENOMEM. */
 struct hist *result_plot_hist(const struct result *r, size_t i);
+/* hist/NAME.svg of statement i (new: free()).  With samples of data and
+ * simulation: the simulation stacked by sample (scaled), data (all data
+ * samples summed) as points, a ratio panel, and with variations the band
+ * of their envelope (plot.h plot_svg_set()); always in the first region
+ * of a regions= axis, which the plot names.  Else plot_svg() of
+ * result_plot_hist().  0, -ENOENT (no statement i) or -ENOMEM. */
+int result_plot_svg(const struct result *r, size_t i, char **out, size_t *len);
+/* hist/NAME.svg of plot statement j: its histograms (each as
+ * result_plot_hist() gives it) as lines in one frame, with the plot's
+ * title and options.  0, -ENOENT or -ENOMEM. */
+int result_overlay_svg(const struct result *r, size_t j, char **out, size_t *len);
+/* r->plots from q's plot statements (result_new() calls it), or a copy of
+ * src's (result_new_like()); 0 or -ENOMEM.  And their release. */
+int result_plots_of(struct result *r, const struct ql_query *q);
+int result_plots_copy(struct result *r, const struct result *src);
+void result_plots_free(struct result *r);
 
 /* An empty result shaped by parsed query q (checked or not: parsing alone
  * gives the histograms' definitions and the filters' names).  *out is new:
