@@ -41,6 +41,11 @@ struct env {
 
 static uint64_t memory; /* the histogram memory limit of the next start (0: default) */
 
+/* Jobs of the same query take an earlier one's result unless this is set
+ * (coord_opts.no_reuse): the tests of control and progress need jobs that
+ * run their tasks. */
+static bool no_reuse;
+
 static void start(struct env *e, const char *db, int workers, bool access, int64_t task_events)
 {
 	char msg[512] = "";
@@ -48,7 +53,7 @@ static void start(struct env *e, const char *db, int workers, bool access, int64
 	if (store_open(db, &e->st, msg, sizeof(msg)) ||
 	    coord_start(&(struct coord_opts){.st = e->st, .workers = workers, .resume = true,
 					     .check_access = access, .task_events = task_events,
-					     .hist_memory = memory},
+					     .hist_memory = memory, .no_reuse = no_reuse},
 			&e->c, msg, sizeof(msg))) {
 		fprintf(stderr, "cannot start: %s\n", msg);
 		exit(1);
@@ -197,7 +202,9 @@ static void test_results(void)
 static void test_races(void)
 {
 	struct env e;
+	no_reuse = true; /* every job runs its tasks, racing the commands */
 	start(&e, ":memory:", 2, false, 10);
+	no_reuse = false;
 	const char *q = dimuon(8);
 	srand(12345);
 	int ends[8] = {0};
@@ -217,11 +224,16 @@ static void test_races(void)
 		}
 		enum job_status s = JOB_QUEUED;
 		int w = coord_wait(e.c, id, what && !resumed ? 50 : 60000, &s);
-		if (w == -ETIMEDOUT) { /* still paused: it must stay so until resumed */
+		if (w == -ETIMEDOUT) {
+			/* Paused: it stays so until resumed, but the tasks that were
+			 * running when it was paused still merge, and the last of
+			 * them may end the job after the wait gave up. */
 			struct job_info info;
 			CHECK_EQ_I(coord_job(e.c, id, &info), 0);
-			CHECK_EQ_I(info.status, JOB_PAUSED);
-			CHECK_EQ_I(coord_control(e.c, id, "resume", 6), 0);
+			CHECK(info.status == JOB_PAUSED ||
+			      (info.status == JOB_DONE && info.tasks_done == 8));
+			if (info.status == JOB_PAUSED)
+				CHECK_EQ_I(coord_control(e.c, id, "resume", 6), 0);
 			s = wait_end(&e, id);
 		} else {
 			CHECK_EQ_I(w, 0);
