@@ -212,6 +212,19 @@ static void test_weighted(void)
 				">6\xc3\x97" "10<tspan font-size=\"8.4\" dy=\"-4.6\">\xe2\x88\x92" "7</tspan></text>", NULL };
 	svg_has(h, 64 * 1024, want3);
 	hist_free(h);
+
+	/* Large weighted flows in the corner: 2.975×10⁶, never 2.975e+06. */
+	h = reg1("weighted-flow", "flow", NULL, 10, 0, 10, true);
+	double xf[] = { 20, 20, -5 }, wf[] = { 2e6, 975e3, 1.25e-5 };
+	hist_fill1(h, xf, wf, 3);
+	const char *want4[] = { "overflow 2.975\xc3\x97" "10\xe2\x81\xb6",
+				"underflow 1.25\xc3\x97" "10\xe2\x81\xbb\xe2\x81\xb5", NULL };
+	svg_has(h, 64 * 1024, want4);
+	char *svg = NULL;
+	size_t n = 0;
+	CHECK(plot_svg(h, &svg, &n) == 0 && svg && !strstr(svg, "e+") && !strstr(svg, "e-0"));
+	free(svg);
+	hist_free(h);
 }
 
 static void test_edges(void)

@@ -279,13 +279,32 @@ void range_log(double minpos, double max, double headroom, double *lo, double *h
 	*hi = pow(10, u);
 }
 
-/* Compact text of a flow or sum value. */
+/* Compact text of a flow or sum value (buf holds 32 bytes): counts whole,
+ * sums to four digits, large and small ones as 2.975×10⁶, never 2.975e+06. */
 void fmt_amount(char *buf, double v, bool weighted)
 {
-	if (!weighted && fabs(v) < 1e15)
+	static const char *const sup[] = {"\u2070", "\u00b9", "\u00b2", "\u00b3", "\u2074",
+					  "\u2075", "\u2076", "\u2077", "\u2078", "\u2079"};
+	double a = fabs(v);
+	if (!weighted && a < 1e15) {
 		snprintf(buf, 32, "%.0f", v);
-	else
+		return;
+	}
+	if (a == 0 || !isfinite(v) || (a >= 1e-3 && a < 1e6)) {
 		snprintf(buf, 32, "%.4g", v);
+		return;
+	}
+	int e = (int)floor(log10(a));
+	double m = v / pow(10, e);
+	if (fabs(m) >= 9.9995) { /* rounds up to 10.00 */
+		m /= 10;
+		e++;
+	}
+	int n = snprintf(buf, 32, "%.4g\u00d710%s", m, e < 0 ? "\u207b" : "");
+	char digits[8];
+	int nd = snprintf(digits, sizeof(digits), "%d", e < 0 ? -e : e);
+	for (int i = 0; i < nd && n < 28; i++)
+		n += snprintf(buf + n, (size_t)(32 - n), "%s", sup[digits[i] - '0']);
 }
 
 /* ---- frame, axes and heading ---- */
