@@ -33,7 +33,7 @@ static void usage(FILE *out)
 		"  help                      this text\n"
 		"  --version                 print the version\n"
 		"\n"
-		"See docs/cli.md.\n");
+		"See docs/cli.md, or man anafs and man anafs-query once installed.\n");
 }
 
 int main(int argc, char **argv)
