@@ -80,11 +80,6 @@ bool gpu_ctx_emulated(const struct gpu_ctx *g)
 	return g->emulated;
 }
 
-/* The injected fault of g's operations, or 0. */
-static int fault(const struct gpu_ctx *g)
-{
-	return g->fault == GPU_FAULT_OOM ? -ENOMEM : g->fault == GPU_FAULT_ERROR ? -EIO : 0;
-}
 
 static bool axis_ok(const struct gpu_axis *a)
 {
@@ -96,7 +91,7 @@ int gpu_bins(struct gpu_ctx *g, const struct gpu_axis *a, const double *x, size_
 {
 	if (!axis_ok(a))
 		return -EINVAL;
-	int rc = fault(g);
+	int rc = gpu_ctx_fault(g);
 	if (rc || !n)
 		return rc;
 	return g->emulated ? gpu_host_bins(a, x, n, bins) : gpu_dev_bins(g, a, x, n, bins);
@@ -108,7 +103,7 @@ int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const doubl
 	if ((h->ndim != 1 && h->ndim != 2) || !axis_ok(&h->ax[0]) ||
 	    (h->ndim == 2 && (!axis_ok(&h->ax[1]) || !y)) || (h->sw ? !h->sw2 : !h->cnt))
 		return -EINVAL;
-	int rc = fault(g);
+	int rc = gpu_ctx_fault(g);
 	if (rc || !n)
 		return rc;
 	return g->emulated ? gpu_host_fill(h, x, y, w, n) : gpu_dev_fill(g, h, x, y, w, n);
@@ -117,7 +112,7 @@ int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const doubl
 int gpu_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n, double *out,
 		size_t *kept)
 {
-	int rc = fault(g);
+	int rc = gpu_ctx_fault(g);
 	if (rc)
 		return rc;
 	if (!n) {

@@ -98,6 +98,61 @@ int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const doubl
 int gpu_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n, double *out,
 		size_t *kept);
 
+/* ---- evaluation (gpu_eval.c): the evaluator's nodes, one at a time ---- */
+
+/* Storage of values: exec/eval's (bool uint8_t, int int64_t, number double). */
+enum gpu_vt { GPU_VT_U8, GPU_VT_I64, GPU_VT_F64 };
+
+/* An argument of a node: n values, or one for every value (scalar). */
+struct gpu_operand {
+	enum gpu_vt t;
+	const void *data;
+	bool scalar;
+};
+
+/* What a node computes, value by value: exec/eval's formulas (eval_ops.c)
+ * restricted to those IEEE 754 rounds exactly, so that the device's
+ * values are the CPU's to the bit (gpu_ekern.h).  Arguments: binary ops
+ * 2, NOT NEG ABS SQRT FLOOR CEIL 1, COND 3 (condition, then, else). */
+enum gpu_op {
+	GPU_OP_ADD, GPU_OP_SUB, GPU_OP_MUL, GPU_OP_DIV, GPU_OP_MOD,
+	GPU_OP_EQ, GPU_OP_NE, GPU_OP_LT, GPU_OP_LE, GPU_OP_GT, GPU_OP_GE,
+	GPU_OP_AND, GPU_OP_OR, GPU_OP_NOT,
+	GPU_OP_NEG, GPU_OP_ABS, GPU_OP_SQRT, GPU_OP_FLOOR, GPU_OP_CEIL,
+	GPU_OP_MIN2, GPU_OP_MAX2, GPU_OP_DELTA_PHI, GPU_OP_COND,
+	GPU_OP_COUNT_ /* the number of ops */
+};
+
+/* out[i] = op(args[0][i], ...) for i < n, computed in ct (the arguments
+ * converted to it as C converts): out holds ct's storage, or uint8_t for
+ * comparisons and logic.  Integers wrap; x % 0 and x % -1 are 0 (as
+ * exec/eval).  0, -EINVAL (a bad op or type), -ENOMEM, -EIO, -ENODEV. */
+int gpu_eval_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct gpu_operand *args,
+		 int nargs, size_t n, void *out);
+
+/* Per-event reductions of a list (offsets off[0..nev], off[0] = 0). */
+enum gpu_red { GPU_RED_SUM, GPU_RED_MIN, GPU_RED_MAX, GPU_RED_ANY, GPU_RED_ALL, GPU_RED_COUNT };
+
+/* out[e] = r over x[off[e]..off[e+1]) (storage t), in element order: t's
+ * storage, int64_t for COUNT and for the SUM of booleans.  An empty list
+ * gives 0 (true for ALL): the caller marks min and max missing there.
+ * 0 or a negative code. */
+int gpu_eval_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void *x,
+		    const int64_t *off, size_t nev, void *out);
+
+/* A list masked by keep (one flag an element): out = the elements of x
+ * (size 1 or 8 bytes each) with keep set, in order, noff[0..nev] their
+ * offsets, *kept their count.  0 or a negative code. */
+int gpu_eval_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *keep,
+		  const int64_t *off, size_t nev, void *out, int64_t *noff, size_t *kept);
+
+/* What the evaluation moved: bytes to and from the device, and the
+ * operations run, since the context opened. */
+struct gpu_traffic {
+	uint64_t to_dev, from_dev, ops;
+};
+void gpu_ctx_traffic(const struct gpu_ctx *g, struct gpu_traffic *out);
+
 /* ---- selection (gpu_select.c) ---- */
 
 enum gpu_mode { GPU_AUTO, GPU_ON, GPU_OFF };

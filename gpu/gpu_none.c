@@ -36,3 +36,21 @@ int gpu_dev_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, siz
 {
 	return -ENODEV;
 }
+
+int gpu_dev_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct gpu_operand *args,
+		int nargs, size_t n, void *out)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void *x,
+		   const int64_t *off, size_t nev, void *out)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *keep,
+		 const int64_t *off, size_t nev, void *out, int64_t *noff, size_t *kept)
+{
+	return -ENODEV;
+}
