@@ -157,11 +157,19 @@ void gpu_ctx_traffic(const struct gpu_ctx *g, struct gpu_traffic *out);
 
 enum gpu_mode { GPU_AUTO, GPU_ON, GPU_OFF };
 
-/* Fills of fewer points stay on the CPU under auto: a fill moves 8 bytes
- * a point (16 weighted) to the device and pays a launch or two; below
- * this the CPU's fill (about 1 ns a point) is done first.  Not measured
- * on a device yet (docs/gpu.md). */
+/* Fills and nodes of fewer values stay on the CPU under auto: a fill
+ * moves 8 bytes a point (16 weighted) to the device, a node its arguments
+ * and its result (8 bytes a value each for numbers), and each pays a
+ * launch or two; below this the CPU (about 1 ns a value) is done first.
+ * Not measured on a device yet (docs/gpu.md). */
 #define GPU_AUTO_MIN_POINTS 32768
+
+/* Events a batch holds when a task runs with a device (exec/worker's
+ * runner; PLAN_BATCH, 8192, without one): a flat node or fill then sends
+ * 131072 values, a list of jets several times that, past
+ * GPU_AUTO_MIN_POINTS; after a filter that keeps less than a quarter of
+ * the events, the flat nodes and fills stay on the CPU. */
+#define GPU_EVAL_EVENTS 131072
 
 /* "auto", "on", "off" into *out: 0, or -EINVAL. */
 int gpu_mode_parse(const char *s, enum gpu_mode *out);
