@@ -48,9 +48,13 @@ static int operand(struct eval_state *s, const struct val *v, int L, enum gpu_vt
 	return 0;
 }
 
-/* A device error: the state's device off until the next eval_set_gpu(). */
+/* A device error: the state's device off until the next eval_set_gpu();
+ * a node the device does not compute (-EINVAL: a type or an arity gpu.h
+ * refuses) only goes to the CPU. */
 static int device_failed(struct eval_state *s, int rc)
 {
+	if (rc == -EINVAL)
+		return 1;
 	s->gpu_err = rc;
 	s->gpu = NULL;
 	return 1;
