@@ -181,7 +181,8 @@ void gpu_mode_set(enum gpu_mode m);
 
 /* What this process does with its fills under mode m: true when on a
  * device (*dev its index); text (cap bytes) the one line for a job's log:
- * "fills on GPU NVIDIA H200 (--gpu auto: fills of 32768 points or more)",
+ * "fills on GPU NVIDIA H200 (--gpu auto: fills and operations of 32768
+ * values or more)",
  * "fills on the CPU: no device (--gpu on)", "fills on the CPU (--gpu off)". */
 bool gpu_choose(enum gpu_mode m, int *dev, char *text, size_t cap);
 /* The least points a fill needs to go to the device under m (0 for on). */

@@ -140,7 +140,7 @@ def test_mount(anafs, data, tmp):
     ref = os.path.join(tmp, "off.json")
     log, prog = mount_job(anafs, data, tmp, "emu", env_of(tmp, ANAFS_GPU_EMULATE="1"), ref)
     # On a machine with a device the device is the real one, not the emulation.
-    check("fills on GPU " in log and "(--gpu on: every fill)" in log, "the log names the device",
+    check("fills on GPU " in log and "(--gpu on: every fill and operation)" in log, "the log names the device",
           log)
     check("histogram fills ran on the device" in log, "the log counts the device's fills", log)
     check("evaluation nodes ran on the device" in log, "the log counts the device's nodes", log)
