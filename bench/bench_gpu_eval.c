@@ -227,7 +227,7 @@ int bench_gpu_eval(struct gpu_ctx *g, int cores, double secs, const char *file)
 	       "%d)\n",
 	       file, GPU_EVAL_EVENTS, PLAN_BATCH);
 	printf("%-14s %12s %12s %12s %12s %8s  %s\n", "query", "gpu auto", "gpu on", "cpu x1", "cpu all",
-	       "gpu/cpu", "moved, nodes (auto, one pass)");
+	       "gpu/cpu", "moved (nodes and fills), nodes (auto, one pass)");
 	int rc = 0;
 	for (int q = 0; q < (int)(sizeof(queries) / sizeof(queries[0])); q++)
 		if (one_query(g, cores, secs, file, q))

@@ -65,6 +65,7 @@ void gpu_ctx_close(struct gpu_ctx *g)
 {
 	if (!g)
 		return;
+	gpu_eval_release(g);
 	if (g->d)
 		gpu_dev_close(g->d);
 	free(g);
@@ -106,6 +107,10 @@ int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const doubl
 	int rc = gpu_ctx_fault(g);
 	if (rc || !n)
 		return rc;
+	/* The traffic: the points (and weights) in, the cells out. */
+	g->tr.to_dev += n * sizeof(double) * (size_t)(h->ndim + (h->sw && w ? 1 : 0));
+	g->tr.from_dev += gpu_hist_cells(h) * (h->sw ? 2 * sizeof(double) : sizeof(int64_t));
+	g->tr.ops++;
 	return g->emulated ? gpu_host_fill(h, x, y, w, n) : gpu_dev_fill(g, h, x, y, w, n);
 }
 

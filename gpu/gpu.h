@@ -103,11 +103,15 @@ int gpu_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t 
 /* Storage of values: exec/eval's (bool uint8_t, int int64_t, number double). */
 enum gpu_vt { GPU_VT_U8, GPU_VT_I64, GPU_VT_F64 };
 
-/* An argument of a node: n values, or one for every value (scalar). */
+/* An argument of a node: n values, or one for every value (scalar).
+ * stable: the host buffer keeps these values until the context's epoch
+ * changes (gpu_eval_epoch()), so that the device may keep its copy and
+ * not send it again. */
 struct gpu_operand {
 	enum gpu_vt t;
 	const void *data;
 	bool scalar;
+	bool stable;
 };
 
 /* What a node computes, value by value: exec/eval's formulas (eval_ops.c)
@@ -125,7 +129,7 @@ enum gpu_op {
 
 /* out[i] = op(args[0][i], ...) for i < n, computed in ct (the arguments
  * converted to it as C converts): out holds ct's storage, or uint8_t for
- * comparisons and logic.  Integers wrap; x % 0 and x % -1 are 0 (as
+ * comparisons and logic; within an epoch out is kept on the device.  Integers wrap; x % 0 and x % -1 are 0 (as
  * exec/eval).  0, -EINVAL (a bad op or type), -ENOMEM, -EIO, -ENODEV. */
 int gpu_eval_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct gpu_operand *args,
 		 int nargs, size_t n, void *out);
@@ -146,8 +150,20 @@ int gpu_eval_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void
 int gpu_eval_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *keep,
 		  const int64_t *off, size_t nev, void *out, int64_t *noff, size_t *kept);
 
-/* What the evaluation moved: bytes to and from the device, and the
- * operations run, since the context opened. */
+/* Residency.  Within an epoch (a number the caller makes unique, nonzero),
+ * the device keeps its copies of the host buffers it was sent (stable
+ * operands; every input of a reduction or a mask) and of the results it
+ * computed (every result), keyed by the host address, and sends none of
+ * them twice: the caller promises that none of those host buffers
+ * changes within the epoch.  A new epoch forgets them all.  Without an
+ * epoch (0, the context's first state) nothing is kept.  At most
+ * GPU_RES_BYTES of device memory are kept; past it, copies are made and
+ * dropped again. */
+#define GPU_RES_BYTES ((size_t)1 << 30)
+void gpu_eval_epoch(struct gpu_ctx *g, uint64_t epoch);
+
+/* What the evaluation and the fills moved: bytes to and from the device,
+ * and the operations run, since the context opened. */
 struct gpu_traffic {
 	uint64_t to_dev, from_dev, ops;
 };

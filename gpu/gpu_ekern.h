@@ -200,6 +200,8 @@ GPU_FN uint64_t gpu_k_mask_count(const uint8_t *keep, const int64_t *off, size_t
 GPU_FN void gpu_k_mask_write(size_t size, const void *x, const uint8_t *keep, const int64_t *off,
 			     size_t from, size_t to, uint64_t at, void *out, int64_t *noff)
 {
+	if (from == 0)
+		noff[0] = 0;
 	for (size_t e = from; e < to; e++) {
 		for (int64_t i = off[e]; i < off[e + 1]; i++)
 			if (keep[i]) {

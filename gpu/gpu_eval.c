@@ -1,12 +1,14 @@
 /* gpu_eval.c — the evaluator's nodes on a context: the arguments checked,
- * the traffic counted (what a device moves, emulated or not), then the
- * device side (gpu_eval.cu) or, for the host emulation, gpu_ekern.h's
- * functions in loops in the device's order (per value; per event; per
- * chunk of GPU_K_MASK_CHUNK events for masks). */
+ * sent to the device unless the epoch holds them (gpu_eval_mem.c), the
+ * kernel run (per value; per event; per chunk of GPU_K_MASK_CHUNK events
+ * for masks), the result read back and kept for the epoch.  The same code
+ * drives the device and the host emulation. */
 #include "gpu_int.h"
 #include "gpu_ekern.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* The arguments op takes. */
 static int op_nargs(enum gpu_op op)
@@ -38,6 +40,20 @@ static size_t out_size(enum gpu_op op, enum gpu_vt ct)
 	return op >= GPU_OP_EQ && op <= GPU_OP_NOT ? 1 : gpu_vt_size(ct);
 }
 
+/* Scratch slots of a call: its arguments 0..2, then these. */
+enum { SLOT_OFF = 3, SLOT_OUT = 4, SLOT_CNT = 5 };
+
+/* n values of out computed on the device into dout: read back, the copy
+ * forgotten when that fails. */
+static int read_back(struct gpu_ctx *g, void *out, const void *dout, size_t bytes, int rc)
+{
+	if (!rc)
+		rc = gpu_mem_get(g, out, dout, bytes);
+	if (rc)
+		gpu_eval_drop(g, out);
+	return rc;
+}
+
 int gpu_eval_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct gpu_operand *args,
 		 int nargs, size_t n, void *out)
 {
@@ -50,15 +66,21 @@ int gpu_eval_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct
 	int rc = gpu_ctx_fault(g);
 	if (rc || !n)
 		return rc;
-	for (int k = 0; k < nargs; k++)
-		g->tr.to_dev += args[k].scalar ? 8 : n * gpu_vt_size(args[k].t);
-	g->tr.from_dev += n * out_size(op, ct);
 	g->tr.ops++;
-	if (!g->emulated)
-		return gpu_dev_map(g, op, ct, args, nargs, n, out);
-	for (size_t i = 0; i < n; i++)
-		gpu_k_map(op, ct, args, i, out);
-	return 0;
+	struct gpu_operand d[3];
+	memset(d, 0, sizeof(d));
+	for (int k = 0; k < nargs && !rc; k++) {
+		size_t bytes = (args[k].scalar ? 1 : n) * gpu_vt_size(args[k].t);
+		d[k] = args[k];
+		rc = gpu_eval_in(g, args[k].data, bytes, args[k].stable && !args[k].scalar, k, &d[k].data);
+	}
+	size_t bytes = n * out_size(op, ct);
+	void *dout = NULL;
+	if (!rc)
+		rc = gpu_eval_out(g, out, bytes, SLOT_OUT, &dout);
+	if (!rc)
+		rc = gpu_run_map(g, op, ct, d, n, dout);
+	return read_back(g, out, dout, bytes, rc);
 }
 
 int gpu_eval_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void *x,
@@ -70,16 +92,42 @@ int gpu_eval_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void
 	int rc = gpu_ctx_fault(g);
 	if (rc || !nev)
 		return rc;
+	g->tr.ops++;
 	size_t total = (size_t)off[nev];
 	bool wide = r == GPU_RED_COUNT || (r == GPU_RED_SUM && t == GPU_VT_U8);
-	g->tr.to_dev += (nev + 1) * 8 + (r == GPU_RED_COUNT ? 0 : total * gpu_vt_size(t));
-	g->tr.from_dev += nev * (wide ? 8 : gpu_vt_size(t));
-	g->tr.ops++;
-	if (!g->emulated)
-		return gpu_dev_reduce(g, r, t, x, off, nev, out);
-	for (size_t e = 0; e < nev; e++)
-		gpu_k_reduce_event(r, t, x, off, e, out);
-	return 0;
+	size_t bytes = nev * (wide ? 8 : gpu_vt_size(t));
+	const void *dx = NULL, *doff = NULL;
+	void *dout = NULL;
+	if (r != GPU_RED_COUNT)
+		rc = gpu_eval_in(g, x, total * gpu_vt_size(t), true, 0, &dx);
+	if (!rc)
+		rc = gpu_eval_in(g, off, (nev + 1) * sizeof(int64_t), true, SLOT_OFF, &doff);
+	if (!rc)
+		rc = gpu_eval_out(g, out, bytes, SLOT_OUT, &dout);
+	if (!rc)
+		rc = gpu_run_reduce(g, r, t, dx, doff, nev, dout);
+	return read_back(g, out, dout, bytes, rc);
+}
+
+/* The device's chunk counts of a mask into its chunks' starts (on the
+ * host, then back to the device); *kept the total. */
+static int mask_starts(struct gpu_ctx *g, uint64_t *dcnt, size_t nchunks, size_t *kept)
+{
+	uint64_t *h = malloc((nchunks + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	int rc = gpu_mem_get(g, h, dcnt, nchunks * sizeof(*h));
+	uint64_t at = 0;
+	for (size_t c = 0; !rc && c < nchunks; c++) {
+		uint64_t k = h[c];
+		h[c] = at;
+		at += k;
+	}
+	if (!rc)
+		rc = gpu_mem_put(g, dcnt, h, nchunks * sizeof(*h));
+	free(h);
+	*kept = (size_t)at;
+	return rc;
 }
 
 int gpu_eval_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *keep,
@@ -94,24 +142,23 @@ int gpu_eval_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *
 	*kept = 0;
 	if (!nev)
 		return 0;
-	size_t total = (size_t)off[nev];
-	g->tr.to_dev += (nev + 1) * 8 + total * (size + 1);
 	g->tr.ops++;
-	if (!g->emulated)
-		rc = gpu_dev_mask(g, size, x, keep, off, nev, out, noff, kept);
-	else {
-		uint64_t at = 0;
-		for (size_t from = 0; from < nev; from += GPU_K_MASK_CHUNK) {
-			size_t to = nev - from < GPU_K_MASK_CHUNK ? nev : from + GPU_K_MASK_CHUNK;
-			uint64_t k = gpu_k_mask_count(keep, off, from, to);
-			gpu_k_mask_write(size, x, keep, off, from, to, at, out, noff);
-			at += k;
-		}
-		*kept = (size_t)at;
-	}
-	if (!rc)
-		g->tr.from_dev += *kept * size + (nev + 1) * 8;
-	return rc;
+	size_t total = (size_t)off[nev], nchunks = (nev + GPU_K_MASK_CHUNK - 1) / GPU_K_MASK_CHUNK;
+	const void *dx = NULL, *dk = NULL, *doff = NULL;
+	void *dcnt = NULL, *dout = NULL, *dnoff = NULL;
+	if (!(rc = gpu_eval_in(g, x, total * size, true, 0, &dx)) &&
+	    !(rc = gpu_eval_in(g, keep, total, true, 1, (const void **)&dk)) &&
+	    !(rc = gpu_eval_in(g, off, (nev + 1) * sizeof(int64_t), true, SLOT_OFF, &doff)) &&
+	    !(rc = gpu_eval_out(g, NULL, nchunks * sizeof(uint64_t), SLOT_CNT, &dcnt)) &&
+	    !(rc = gpu_run_mcount(g, dk, doff, nev, nchunks, dcnt)) &&
+	    !(rc = mask_starts(g, dcnt, nchunks, kept)) &&
+	    !(rc = gpu_eval_out(g, out, *kept * size, SLOT_OUT, &dout)) &&
+	    !(rc = gpu_eval_out(g, noff, (nev + 1) * sizeof(int64_t), 2, &dnoff)))
+		rc = gpu_run_mwrite(g, size, dx, dk, doff, nev, nchunks, dcnt, dout, dnoff);
+	rc = read_back(g, noff, dnoff, (nev + 1) * sizeof(int64_t), rc);
+	if (rc)
+		gpu_eval_drop(g, out);
+	return read_back(g, out, dout, *kept * size, rc);
 }
 
 void gpu_ctx_traffic(const struct gpu_ctx *g, struct gpu_traffic *out)

@@ -20,6 +20,9 @@ extern "C" {
 
 struct gpu_dev; /* the device side's state: stream, buffers (gpu_dev.cu) */
 
+#define GPU_RES_MAX 48 /* copies an epoch keeps */
+#define GPU_TMP_MAX 6  /* scratch buffers of one evaluation call */
+
 struct gpu_ctx {
 	int dev;
 	bool emulated;
@@ -27,6 +30,20 @@ struct gpu_ctx {
 	char name[GPU_NAME_MAX];
 	struct gpu_dev *d;     /* made at the first operation on a device */
 	struct gpu_traffic tr; /* what the evaluation moved (gpu_eval.c) */
+	/* The evaluation's device memory (gpu_eval.c): copies of host buffers
+	 * kept within the epoch, and scratch for those not kept. */
+	uint64_t epoch;
+	struct gpu_res {
+		const void *host; /* NULL: free */
+		size_t bytes;
+		void *dev;
+		size_t cap;
+		uint64_t used;    /* the operation (tr.ops) that last used it */
+	} res[GPU_RES_MAX];
+	size_t res_bytes;      /* the caps of res[] together */
+	unsigned res_next;     /* the entry to take when none is free */
+	void *tmp[GPU_TMP_MAX];
+	size_t tmp_cap[GPU_TMP_MAX];
 };
 
 /* The injected fault of g's operations, or 0. */
@@ -46,13 +63,45 @@ int gpu_dev_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const d
 int gpu_dev_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n,
 		    double *out, size_t *kept);
 
-/* Evaluation on the device (gpu_eval.cu): gpu_eval_*()'s, arguments checked. */
-int gpu_dev_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct gpu_operand *args,
-		int nargs, size_t n, void *out);
-int gpu_dev_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void *x,
-		   const int64_t *off, size_t nev, void *out);
-int gpu_dev_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *keep,
-		 const int64_t *off, size_t nev, void *out, int64_t *noff, size_t *kept);
+/* The evaluation's device side (gpu_eval.cu): memory and copies on the
+ * context's stream (gets wait for it), and the kernels' launches over
+ * device pointers (arguments checked by gpu_eval.c). */
+int gpu_dev_alloc(struct gpu_ctx *g, size_t bytes, void **out);
+void gpu_dev_free(struct gpu_ctx *g, void *p);
+int gpu_dev_put(struct gpu_ctx *g, void *dev, const void *host, size_t bytes);
+int gpu_dev_get(struct gpu_ctx *g, void *host, const void *dev, size_t bytes);
+int gpu_dev_kmap(struct gpu_ctx *g, int op, int ct, const struct gpu_operand *dargs, size_t n,
+		 void *dout);
+int gpu_dev_kreduce(struct gpu_ctx *g, int r, int t, const void *dx, const int64_t *doff,
+		    size_t nev, void *dout);
+int gpu_dev_kmcount(struct gpu_ctx *g, const uint8_t *dkeep, const int64_t *doff, size_t nev,
+		    size_t nchunks, uint64_t *dcnt);
+int gpu_dev_kmwrite(struct gpu_ctx *g, size_t size, const void *dx, const uint8_t *dkeep,
+		    const int64_t *doff, size_t nev, size_t nchunks, const uint64_t *dstart,
+		    void *dout, int64_t *dnoff);
+/* The evaluation's device memory (gpu_eval_mem.c).  gpu_eval_in(): host's
+ * bytes on the device at *dev: the epoch's copy when keep and it has one,
+ * else sent (kept when keep, else into scratch slot).  gpu_eval_out(): a
+ * device buffer for a result that will be read back into host (kept for
+ * the epoch, else scratch slot).  gpu_eval_drop(): forget host's copy.
+ * gpu_mem_put/get: copies, counted in the traffic (get waits for the
+ * stream).  gpu_run_*(): the kernels over device pointers. */
+int gpu_eval_in(struct gpu_ctx *g, const void *host, size_t bytes, bool keep, int slot,
+		const void **dev);
+int gpu_eval_out(struct gpu_ctx *g, const void *host, size_t bytes, int slot, void **dev);
+void gpu_eval_drop(struct gpu_ctx *g, const void *host);
+void gpu_eval_release(struct gpu_ctx *g);
+int gpu_mem_put(struct gpu_ctx *g, void *dev, const void *host, size_t bytes);
+int gpu_mem_get(struct gpu_ctx *g, void *host, const void *dev, size_t bytes);
+int gpu_run_map(struct gpu_ctx *g, int op, int ct, const struct gpu_operand *dargs, size_t n,
+		void *dout);
+int gpu_run_reduce(struct gpu_ctx *g, int r, int t, const void *dx, const int64_t *doff,
+		   size_t nev, void *dout);
+int gpu_run_mcount(struct gpu_ctx *g, const uint8_t *dkeep, const int64_t *doff, size_t nev,
+		   size_t nchunks, uint64_t *dcnt);
+int gpu_run_mwrite(struct gpu_ctx *g, size_t size, const void *dx, const uint8_t *dkeep,
+		   const int64_t *doff, size_t nev, size_t nchunks, const uint64_t *dstart,
+		   void *dout, int64_t *dnoff);
 
 /* Bytes a value of storage t takes. */
 static inline size_t gpu_vt_size(enum gpu_vt t)

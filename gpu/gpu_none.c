@@ -37,20 +37,46 @@ int gpu_dev_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, siz
 	return -ENODEV;
 }
 
-int gpu_dev_map(struct gpu_ctx *g, enum gpu_op op, enum gpu_vt ct, const struct gpu_operand *args,
-		int nargs, size_t n, void *out)
+int gpu_dev_alloc(struct gpu_ctx *g, size_t bytes, void **out)
 {
 	return -ENODEV;
 }
 
-int gpu_dev_reduce(struct gpu_ctx *g, enum gpu_red r, enum gpu_vt t, const void *x,
-		   const int64_t *off, size_t nev, void *out)
+void gpu_dev_free(struct gpu_ctx *g, void *p)
+{
+}
+
+int gpu_dev_put(struct gpu_ctx *g, void *dev, const void *host, size_t bytes)
 {
 	return -ENODEV;
 }
 
-int gpu_dev_mask(struct gpu_ctx *g, size_t size, const void *x, const uint8_t *keep,
-		 const int64_t *off, size_t nev, void *out, int64_t *noff, size_t *kept)
+int gpu_dev_get(struct gpu_ctx *g, void *host, const void *dev, size_t bytes)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_kmap(struct gpu_ctx *g, int op, int ct, const struct gpu_operand *dargs, size_t n,
+		 void *dout)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_kreduce(struct gpu_ctx *g, int r, int t, const void *dx, const int64_t *doff,
+		    size_t nev, void *dout)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_kmcount(struct gpu_ctx *g, const uint8_t *dkeep, const int64_t *doff, size_t nev,
+		    size_t nchunks, uint64_t *dcnt)
+{
+	return -ENODEV;
+}
+
+int gpu_dev_kmwrite(struct gpu_ctx *g, size_t size, const void *dx, const uint8_t *dkeep,
+		    const int64_t *doff, size_t nev, size_t nchunks, const uint64_t *dstart,
+		    void *dout, int64_t *dnoff)
 {
 	return -ENODEV;
 }

@@ -303,7 +303,8 @@ static void test_args(struct gpu_ctx *g)
 {
 	double v[4] = {1, 2, 3, 4}, o[4];
 	int64_t offs[3] = {0, 2, 4}, io[2];
-	struct gpu_operand a[3] = {{GPU_VT_F64, v, false}, {GPU_VT_F64, v, false}, {GPU_VT_F64, v, true}};
+	struct gpu_operand a[3] = {{GPU_VT_F64, v, false, false}, {GPU_VT_F64, v, false, false},
+				   {GPU_VT_F64, v, true, false}};
 	check(gpu_eval_map(g, GPU_OP_COUNT_, GPU_VT_F64, a, 2, 4, o) == -EINVAL, "a bad op");
 	check(gpu_eval_map(g, GPU_OP_ADD, GPU_VT_F64, a, 3, 4, o) == -EINVAL, "too many arguments");
 	check(gpu_eval_map(g, GPU_OP_SQRT, GPU_VT_I64, a, 1, 4, o) == -EINVAL, "sqrt of integers");
@@ -323,6 +324,67 @@ static void test_args(struct gpu_ctx *g)
 	check(t.ops >= 3 && t.to_dev > 0 && t.from_dev > 0, "traffic counted");
 }
 
+/* Within an epoch a result or a stable argument is not sent again; a new
+ * epoch sends it again. */
+static void test_residency(struct gpu_ctx *g)
+{
+	double v[4] = {1, 2, 3, 4}, o1[4], o2[4];
+	struct gpu_traffic t0, t1, t2;
+	gpu_eval_epoch(g, 12345);
+	struct gpu_operand a[2] = {{GPU_VT_F64, v, false, true}, {GPU_VT_F64, v, false, true}};
+	check(gpu_eval_map(g, GPU_OP_ADD, GPU_VT_F64, a, 2, 4, o1) == 0 && o1[3] == 8, "v + v");
+	gpu_ctx_traffic(g, &t0);
+	struct gpu_operand p2[2] = {{GPU_VT_F64, o1, false, true}, {GPU_VT_F64, v, false, true}};
+	check(gpu_eval_map(g, GPU_OP_MUL, GPU_VT_F64, p2, 2, 4, o2) == 0 && o2[3] == 32, "(v + v) * v");
+	gpu_ctx_traffic(g, &t1);
+	check(t1.to_dev == t0.to_dev, "a result and a stable argument are not sent again (%llu bytes)",
+	      (unsigned long long)(t1.to_dev - t0.to_dev));
+	gpu_eval_epoch(g, 12346);
+	v[3] = 5;
+	o1[3] = 10; /* as if the host computed them again */
+	check(gpu_eval_map(g, GPU_OP_MUL, GPU_VT_F64, p2, 2, 4, o2) == 0 && o2[3] == 50,
+	      "a new epoch reads the host's values");
+	gpu_ctx_traffic(g, &t2);
+	check(t2.to_dev - t1.to_dev == 64, "a new epoch sends them again");
+	gpu_eval_epoch(g, 0);
+}
+
+/* The same host buffers holding other values in the next batch, and
+ * values cut down in place at a filter: no copy the device kept may
+ * outlive them. */
+static void test_batches(struct gpu_ctx *g)
+{
+	const char *text = "dataset t.root\n"
+			   "define good = J_pt > 20 && abs(J_eta) < 2\n"
+			   "define s = sum(J_pt[good]) + x\n"
+			   "hist a = s bins=30 range=-50,250\n"
+			   "filter f: k > 0\n"
+			   "define t = J_pt[good] * 2 - x\n"
+			   "hist b = t bins=30 range=-200,300\n"
+			   "hist c = sum(good) + min(J_q) bins=20 range=-20,20\n"
+			   "filter f2: x < 100\n"
+			   "hist d = (J_pt[J_ok] + x) / 2 bins=30 range=-100,200\n";
+	struct run c = {0}, d = {0};
+	if (!run_query(text, NULL, &c) && !run_query(text, g, &d)) {
+		for (int round = 0; round < 3; round++) { /* new values in the same buffers */
+			for (int e = 0; e < NEV; e++) {
+				x[e] = number();
+				k[e] = integer();
+			}
+			for (int64_t i = 0; i < off[NEV]; i++)
+				jpt[i] = (float)uniform(0, 120);
+			const struct rootio_column *cp[NCOLS];
+			for (size_t i = 0; i < eval_ninputs(c.p); i++)
+				cp[i] = &cols[eval_input_column(c.p, i)];
+			check(eval_run(c.s, NEV, cp, NULL) == 0 && eval_run(d.s, NEV, cp, NULL) == 0,
+			      "the next batch runs");
+		}
+		same_values("batches", &c, &d);
+		check(eval_gpu_nodes(d.s) > 0 && !eval_gpu_failed(d.s), "batches: on the device");
+	}
+	runs_close(&c, &d);
+}
+
 int main(int argc, char **argv)
 {
 	bool device = argc > 1 && !strcmp(argv[1], "--device");
@@ -340,7 +402,9 @@ int main(int argc, char **argv)
 	printf("test_gpu_eval: on %s\n", gpu_ctx_name(g));
 	make_data();
 	test_args(g);
+	test_residency(g);
 	test_exprs(g);
+	test_batches(g);
 	test_cpu_only(g);
 	gpu_ctx_close(g);
 	test_fault();

@@ -35,6 +35,7 @@ void eval_set_gpu(struct eval_state *s, struct gpu_ctx *g, size_t min_points)
 	s->gpu_err = 0;
 	s->gpu_fills = 0;
 	s->gpu_nodes = 0;
+	s->gpu_epoch = 0;
 }
 
 int eval_gpu_failed(const struct eval_state *s)

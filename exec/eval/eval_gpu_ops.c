@@ -13,7 +13,13 @@
 #include "gpu.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
+
+/* Epochs, unique in the process: a state's values between two changes in
+ * place (a new batch, a cut at a filter) are one epoch, in which the
+ * device keeps what it was sent and computed. */
+static _Atomic uint64_t epochs;
 
 static enum gpu_vt vt_of(enum ql_type t)
 {
@@ -23,8 +29,9 @@ static enum gpu_vt vt_of(enum ql_type t)
 /* v as an argument of a node over list L (-1: per event) computed in ct:
  * a literal as one value, a per-event value under a list broadcast on the
  * host (eval_as_*(), scratch slot), else as stored (the kernel converts
- * as eval_as_*() do).  0, 1 when the device would convert in a way C does
- * not define (a number to an integer), or -ENOMEM. */
+ * as eval_as_*() do, and may keep it for the epoch: a node's values do
+ * not change within it).  0, 1 when the device would convert in a way C
+ * does not define (a number to an integer), or -ENOMEM. */
 static int operand(struct eval_state *s, const struct val *v, int L, enum gpu_vt ct, int slot,
 		   struct gpu_operand *o)
 {
@@ -32,7 +39,7 @@ static int operand(struct eval_state *s, const struct val *v, int L, enum gpu_vt
 	if ((ct == GPU_VT_I64 && t == GPU_VT_F64) || (ct == GPU_VT_U8 && t != GPU_VT_U8))
 		return 1;
 	if (v->is_const && v->n) {
-		*o = (struct gpu_operand){t, v->data, true};
+		*o = (struct gpu_operand){t, v->data, true, false};
 		return 0;
 	}
 	if (L >= 0 && !v->jagged) {
@@ -41,10 +48,10 @@ static int operand(struct eval_state *s, const struct val *v, int L, enum gpu_vt
 						   : (const void *)eval_as_u8(s, v, L, slot);
 		if (!d)
 			return -ENOMEM;
-		*o = (struct gpu_operand){ct, d, false};
+		*o = (struct gpu_operand){ct, d, false, false}; /* scratch: not kept */
 		return 0;
 	}
-	*o = (struct gpu_operand){t, v->data, false};
+	*o = (struct gpu_operand){t, v->data, false, true};
 	return 0;
 }
 
@@ -199,6 +206,9 @@ int eval_gpu_node(struct eval_state *s, const struct ql_node *n, struct val *out
 {
 	if (!s->gpu)
 		return 1;
+	if (!s->gpu_epoch)
+		s->gpu_epoch = atomic_fetch_add(&epochs, 1) + 1;
+	gpu_eval_epoch(s->gpu, s->gpu_epoch);
 	switch (n->kind) {
 	case QN_UNARY:
 	case QN_BINARY:

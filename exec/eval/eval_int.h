@@ -110,6 +110,8 @@ struct eval_state {
 	int gpu_err;
 	uint64_t gpu_fills;
 	uint64_t gpu_nodes;     /* nodes it computed (eval_gpu_ops.c) */
+	uint64_t gpu_epoch;     /* what the device may keep (gpu_eval_epoch()); 0:
+				 * a new one, from where the values change */
 	const char *why;        /* error text of the batch */
 	char why_buf[512];      /* room for one that is not static (a lookup's) */
 };
