@@ -92,6 +92,14 @@ struct gpu_hist {
  * the caller fills on the CPU.  0, -ENODEV, -ENOMEM (device memory), -EIO. */
 int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
 	     const double *w, size_t n);
+/* The same, where the arrays flagged in stable (GPU_STABLE_X, _Y, _W) keep
+ * their values for the context's epoch (gpu_eval_epoch()): the device uses
+ * its copy when it has one, and keeps the one it is sent. */
+#define GPU_STABLE_X 1u
+#define GPU_STABLE_Y 2u
+#define GPU_STABLE_W 4u
+int gpu_fill_kept(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
+		  const double *w, size_t n, unsigned stable);
 
 /* out = the x[i] with mask[i] != 0, in order; *kept their count.  0 or a
  * negative code. */

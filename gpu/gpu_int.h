@@ -58,6 +58,7 @@ int gpu_dev_info(int dev, struct gpu_info *out);
 void gpu_dev_close(struct gpu_dev *d);
 int gpu_dev_bins(struct gpu_ctx *g, const struct gpu_axis *a, const double *x, size_t n,
 		 int32_t *bins);
+/* x, y, w already on the device (gpu_fill_kept() sent them). */
 int gpu_dev_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
 		 const double *w, size_t n);
 int gpu_dev_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n,

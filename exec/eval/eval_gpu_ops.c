@@ -202,13 +202,18 @@ static int gpu_mask(struct eval_state *s, const struct ql_node *n, struct val *o
 	return eval_join_valid(s, out, args, 2);
 }
 
+void eval_gpu_begin(struct eval_state *s)
+{
+	if (!s->gpu_epoch)
+		s->gpu_epoch = atomic_fetch_add(&epochs, 1) + 1;
+	gpu_eval_epoch(s->gpu, s->gpu_epoch);
+}
+
 int eval_gpu_node(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args)
 {
 	if (!s->gpu)
 		return 1;
-	if (!s->gpu_epoch)
-		s->gpu_epoch = atomic_fetch_add(&epochs, 1) + 1;
-	gpu_eval_epoch(s->gpu, s->gpu_epoch);
+	eval_gpu_begin(s);
 	switch (n->kind) {
 	case QN_UNARY:
 	case QN_BINARY:

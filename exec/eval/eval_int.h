@@ -122,6 +122,10 @@ struct eval_state {
 int eval_gpu_fill(struct eval_state *s, struct hist *out, const double *x, const double *y,
 		  const double *w, size_t n);
 
+/* Before an operation on the state's device: the epoch its copies belong
+ * to (eval_gpu_ops.c). */
+void eval_gpu_begin(struct eval_state *s);
+
 /* Compute node n (arguments args) on the state's device when it is one
  * the device computes to the CPU's bit and large enough (eval_gpu_ops.c):
  * 0 when done there, 1 when the CPU is to compute it, or -ENOMEM. */
