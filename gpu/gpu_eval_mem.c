@@ -41,6 +41,8 @@ static int mem_grow(struct gpu_ctx *g, void **p, size_t *cap, size_t bytes)
 	int rc = mem_alloc(g, want, p);
 	if (!rc)
 		*cap = want;
+	else
+		*p = NULL;
 	return rc;
 }
 
@@ -96,7 +98,8 @@ void gpu_eval_release(struct gpu_ctx *g)
 
 /* An entry for host's bytes: a free one whose buffer is large enough, else
  * a free one grown, else the next in turn; NULL when keeping it would pass
- * GPU_RES_BYTES (or on an allocation's failure: *rc). */
+ * GPU_RES_BYTES or the device has no memory for it (the caller then uses
+ * scratch: memory for copies is not worth failing for); *rc another error. */
 static struct gpu_res *res_take(struct gpu_ctx *g, const void *host, size_t bytes, int *rc)
 {
 	*rc = 0;
@@ -125,7 +128,9 @@ static struct gpu_res *res_take(struct gpu_ctx *g, const void *host, size_t byte
 		g->res_bytes -= pick->cap;
 		*rc = mem_grow(g, &pick->dev, &pick->cap, bytes);
 		g->res_bytes += pick->cap;
-		if (*rc)
+		if (*rc == -ENOMEM)
+			*rc = 0;
+		if (*rc || !pick->dev)
 			return NULL;
 	}
 	pick->host = host;
