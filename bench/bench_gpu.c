@@ -8,9 +8,12 @@
  * Points are the bench file's Jet_pt and Jet_eta when it reads, else
  * synthetic (exponential pt, uniform eta).
  *
+ * Then the evaluator's rates for the benchmark queries (bench_gpu_eval.c).
+ *
  * Usage: bench_gpu [--max N] [--seconds S] [FILE]
  * Without a device (gpu_device_count() 0) it prints "no device" and
  * exits 0; ANAFS_GPU_EMULATE=1 times the host emulation instead. */
+#include "bench_gpu.h"
 #include "gpu.h"
 #include "hist.h"
 #include "rootio.h"
@@ -226,6 +229,7 @@ int main(int argc, char **argv)
 		else
 			printf("%-12s the GPU does not beat the CPU at %zu points\n", names[c], max);
 	}
+	int erc = bench_gpu_eval(g, cores, secs, file);
 	gpu_ctx_close(g);
 	free(x);
 	free(y);
@@ -233,5 +237,5 @@ int main(int argc, char **argv)
 	free(cnt);
 	free(sw);
 	free(sw2);
-	return 0;
+	return erc ? 1 : 0;
 }

@@ -65,6 +65,7 @@ void gpu_ctx_close(struct gpu_ctx *g)
 {
 	if (!g)
 		return;
+	gpu_eval_release(g);
 	if (g->d)
 		gpu_dev_close(g->d);
 	free(g);
@@ -80,11 +81,6 @@ bool gpu_ctx_emulated(const struct gpu_ctx *g)
 	return g->emulated;
 }
 
-/* The injected fault of g's operations, or 0. */
-static int fault(const struct gpu_ctx *g)
-{
-	return g->fault == GPU_FAULT_OOM ? -ENOMEM : g->fault == GPU_FAULT_ERROR ? -EIO : 0;
-}
 
 static bool axis_ok(const struct gpu_axis *a)
 {
@@ -96,7 +92,7 @@ int gpu_bins(struct gpu_ctx *g, const struct gpu_axis *a, const double *x, size_
 {
 	if (!axis_ok(a))
 		return -EINVAL;
-	int rc = fault(g);
+	int rc = gpu_ctx_fault(g);
 	if (rc || !n)
 		return rc;
 	return g->emulated ? gpu_host_bins(a, x, n, bins) : gpu_dev_bins(g, a, x, n, bins);
@@ -105,19 +101,38 @@ int gpu_bins(struct gpu_ctx *g, const struct gpu_axis *a, const double *x, size_
 int gpu_fill(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
 	     const double *w, size_t n)
 {
+	return gpu_fill_kept(g, h, x, y, w, n, 0);
+}
+
+int gpu_fill_kept(struct gpu_ctx *g, struct gpu_hist *h, const double *x, const double *y,
+		  const double *w, size_t n, unsigned stable)
+{
 	if ((h->ndim != 1 && h->ndim != 2) || !axis_ok(&h->ax[0]) ||
 	    (h->ndim == 2 && (!axis_ok(&h->ax[1]) || !y)) || (h->sw ? !h->sw2 : !h->cnt))
 		return -EINVAL;
-	int rc = fault(g);
+	int rc = gpu_ctx_fault(g);
 	if (rc || !n)
 		return rc;
-	return g->emulated ? gpu_host_fill(h, x, y, w, n) : gpu_dev_fill(g, h, x, y, w, n);
+	/* The points (and weights) on the device, the epoch's copies where it
+	 * has them (counted in the traffic as they go), the cells back. */
+	g->tr.ops++;
+	const void *dx, *dy = NULL, *dw = NULL;
+	size_t bytes = n * sizeof(double);
+	rc = gpu_eval_in(g, x, bytes, stable & GPU_STABLE_X, 0, &dx);
+	if (!rc && h->ndim == 2)
+		rc = gpu_eval_in(g, y, bytes, stable & GPU_STABLE_Y, 1, &dy);
+	if (!rc && h->sw && w)
+		rc = gpu_eval_in(g, w, bytes, stable & GPU_STABLE_W, 2, &dw);
+	if (rc)
+		return rc;
+	g->tr.from_dev += gpu_hist_cells(h) * (h->sw ? 2 * sizeof(double) : sizeof(int64_t));
+	return g->emulated ? gpu_host_fill(h, dx, dy, dw, n) : gpu_dev_fill(g, h, dx, dy, dw, n);
 }
 
 int gpu_compact(struct gpu_ctx *g, const double *x, const uint8_t *mask, size_t n, double *out,
 		size_t *kept)
 {
-	int rc = fault(g);
+	int rc = gpu_ctx_fault(g);
 	if (rc)
 		return rc;
 	if (!n) {

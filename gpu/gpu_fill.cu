@@ -110,6 +110,8 @@ static int upload(struct gpu_dev *d, const struct gpu_hist *h, struct kaxes *kx,
 	}
 	if (h->ndim == 1)
 		kx->ax[1] = kx->ax[0];
+	if (!x) /* the points are on the device already */
+		return 0;
 	size_t bytes = n * sizeof(double);
 	*dy = *dw = NULL;
 	if ((rc = gpu_cuda_buf(d, GPU_B_X, bytes, (void **)dx)) ||
@@ -224,7 +226,7 @@ extern "C" int gpu_dev_fill(struct gpu_ctx *g, struct gpu_hist *h, const double 
 		return rc;
 	struct kaxes kx;
 	double *dx, *dy, *dw;
-	if ((rc = upload(d, h, &kx, x, y, w, n, &dx, &dy, &dw)))
+	if ((rc = upload(d, h, &kx, NULL, NULL, NULL, n, &dx, &dy, &dw)))
 		return rc;
-	return h->sw ? fill_sums(d, h, &kx, dx, dy, dw, n) : fill_counts(d, h, &kx, dx, dy, n);
+	return h->sw ? fill_sums(d, h, &kx, x, y, w, n) : fill_counts(d, h, &kx, x, y, n);
 }

@@ -62,9 +62,9 @@ bool gpu_choose(enum gpu_mode m, int *dev, char *text, size_t cap)
 	}
 	*dev = 0;
 	if (m == GPU_ON)
-		snprintf(text, cap, "fills on GPU %s (--gpu on: every fill)", info.name);
+		snprintf(text, cap, "fills on GPU %s (--gpu on: every fill and operation)", info.name);
 	else
-		snprintf(text, cap, "fills on GPU %s (--gpu auto: fills of %d points or more)",
+		snprintf(text, cap, "fills on GPU %s (--gpu auto: fills and operations of %d values or more)",
 			 info.name, GPU_AUTO_MIN_POINTS);
 	return true;
 }

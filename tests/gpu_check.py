@@ -9,7 +9,8 @@ device, and its fault injection (ANAFS_GPU_FAULT=oom).
    1e-12 relative; with the fault injected every task falls back and the
    bytes are the reference's; a bad --gpu value is a usage error.
 2. A mount (thread workers, so the log sees the tasks): the job's log has
-   the choice ("fills on GPU host emulation"), the count of device fills,
+   the choice ("fills on GPU host emulation"), the counts of device fills
+   and nodes,
    and with the fault one line per task that fell back, the job done;
    progress.json has a "gpu" field; hist.json is `anafs run`'s.
 
@@ -139,9 +140,10 @@ def test_mount(anafs, data, tmp):
     ref = os.path.join(tmp, "off.json")
     log, prog = mount_job(anafs, data, tmp, "emu", env_of(tmp, ANAFS_GPU_EMULATE="1"), ref)
     # On a machine with a device the device is the real one, not the emulation.
-    check("fills on GPU " in log and "(--gpu on: every fill)" in log, "the log names the device",
+    check("fills on GPU " in log and "(--gpu on: every fill and operation)" in log, "the log names the device",
           log)
     check("histogram fills ran on the device" in log, "the log counts the device's fills", log)
+    check("evaluation nodes ran on the device" in log, "the log counts the device's nodes", log)
     check(prog.get("gpu", "").startswith("fills on GPU "), "progress.json names the device",
           prog)
     log, prog = mount_job(anafs, data, tmp, "fault",
@@ -150,6 +152,7 @@ def test_mount(anafs, data, tmp):
              if "device out of memory on " in ln and "the task's fills went on on the CPU" in ln]
     check(len(falls) >= 1, "the log has a line per task that fell back", log)
     check("histogram fills ran on the device" not in log, "no fill ran on the failed device", log)
+    check("evaluation nodes ran on the device" not in log, "no node ran on the failed device", log)
 
 
 def main():

@@ -48,6 +48,7 @@ struct btask {
 	char note[256];           /* rc == 0: a line for the job's log ("" none): the device
 				   * failed and the task's fills went on on the CPU */
 	uint64_t gpu_fills;       /* rc == 0: histogram fills it made on a device */
+	uint64_t gpu_nodes;       /* rc == 0: program nodes computed there */
 	struct store_cache cache; /* what the disk cache did for this try's reads (src_tally()) */
 	int worker;               /* which worker ran it (for the log) */
 	uint32_t attempt;         /* 1 for the first try, +1 for each retry */

@@ -80,6 +80,7 @@ static void run_task(struct lworker *w, struct runner **kit, struct btask *t)
 				   sizeof(t->msg));
 		snprintf(t->note, sizeof(t->note), "%s", t->rc ? "" : runner_note(*kit));
 		t->gpu_fills = t->rc ? 0 : runner_gpu_fills(*kit);
+		t->gpu_nodes = t->rc ? 0 : runner_gpu_nodes(*kit);
 		atomic_fetch_add(&t->bytes, runner_bytes_read(*kit) - b0);
 		struct src_stats cs;
 		runner_cache(*kit, &cs);

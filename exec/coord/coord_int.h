@@ -31,6 +31,7 @@
 struct cjob {
 	int64_t id;
 	uint64_t gpu_fills;          /* fills its tasks made on a device (local workers) */
+	uint64_t gpu_nodes;          /* nodes they computed there */
 	enum job_status status;      /* the truth; the store follows it */
 	char *error;                 /* when the store could not record it, else NULL */
 	bool unrecorded;             /* the store lags behind status/error */

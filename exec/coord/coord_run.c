@@ -299,6 +299,7 @@ static void collect(struct coord *c, struct btask *t)
 		/* over, stopping, or back already (a result adopted meanwhile) */
 	} else if (t->rc == 0) {
 		j->gpu_fills += t->gpu_fills;
+		j->gpu_nodes += t->gpu_nodes;
 		if (t->note[0]) {
 			char where[1200];
 			task_where(j, t->idx, where, sizeof(where));
@@ -432,6 +433,9 @@ static void merge_job(struct coord *c, struct cjob *j)
 			if (j->gpu_fills) /* by this process's local workers */
 				coord_log(c, j->id, "%llu histogram fills ran on the device",
 					  (unsigned long long)j->gpu_fills);
+			if (j->gpu_nodes)
+				coord_log(c, j->id, "%llu evaluation nodes ran on the device",
+					  (unsigned long long)j->gpu_nodes);
 		}
 	}
 	coord_retire(c, j);

@@ -53,6 +53,11 @@ struct gpu_ctx;
 void eval_set_gpu(struct eval_state *s, struct gpu_ctx *g, size_t min_points);
 int eval_gpu_failed(const struct eval_state *s);
 uint64_t eval_gpu_fills(const struct eval_state *s);
+/* The same for the program's nodes: those of at least min_points values
+ * that the device computes to the CPU's bit (eval_gpu_ops.c's list) go to
+ * it, every other node stays on the CPU; eval_gpu_nodes() counts the
+ * nodes the device computed since the last eval_set_gpu(). */
+uint64_t eval_gpu_nodes(const struct eval_state *s);
 
 /* Add w to the generator weights summed for the current sample
  * (sumw=auto: the runner reads them). */

@@ -109,6 +109,9 @@ struct eval_state {
 	size_t gpu_min;
 	int gpu_err;
 	uint64_t gpu_fills;
+	uint64_t gpu_nodes;     /* nodes it computed (eval_gpu_ops.c) */
+	uint64_t gpu_epoch;     /* what the device may keep (gpu_eval_epoch()); 0:
+				 * a new one, from where the values change */
 	const char *why;        /* error text of the batch */
 	char why_buf[512];      /* room for one that is not static (a lookup's) */
 };
@@ -118,6 +121,15 @@ struct eval_state {
  * unchanged and the caller fills on the CPU. */
 int eval_gpu_fill(struct eval_state *s, struct hist *out, const double *x, const double *y,
 		  const double *w, size_t n);
+
+/* Before an operation on the state's device: the epoch its copies belong
+ * to (eval_gpu_ops.c). */
+void eval_gpu_begin(struct eval_state *s);
+
+/* Compute node n (arguments args) on the state's device when it is one
+ * the device computes to the CPU's bit and large enough (eval_gpu_ops.c):
+ * 0 when done there, 1 when the CPU is to compute it, or -ENOMEM. */
+int eval_gpu_node(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
 
 /* Grow *buf to hold bytes; 0 or -ENOMEM. */
 int eval_reserve(void **buf, size_t *cap, size_t bytes);

@@ -701,6 +701,9 @@ int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out)
 	struct val *args[64];
 	for (int i = 0; i < n->nargs && i < 64; i++)
 		args[i] = eval_arg(s, n->args[i]);
+	int g = s->gpu ? eval_gpu_node(s, n, out, args) : 1;
+	if (g <= 0)
+		return g;
 	switch (n->kind) {
 	case QN_INT:
 	case QN_FLOAT:

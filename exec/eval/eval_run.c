@@ -334,6 +334,7 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 		m += pass[j];
 	}
 	s->nev = kept;
+	s->gpu_epoch = 0; /* the values changed in place: the device's copies are stale */
 	return 0;
 }
 
@@ -597,6 +598,7 @@ static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_c
 	const struct eval_prog *p = s->p;
 	int V = p->nvar - 1;
 	s->nev = s->orig = nevents;
+	s->gpu_epoch = 0; /* new values: the device's copies are stale */
 	s->have_idx = false;
 	s->why = "out of memory";
 	s->first_entry = p->ninputs ? cols[0]->first : 0;

@@ -35,6 +35,7 @@ struct runner {
 	size_t gpu_min;            /* the least points a fill sends to it */
 	bool gpu_tried;            /* the choice is made (at the first task) */
 	uint64_t gpu_fills;        /* the last task's fills on the device */
+	uint64_t gpu_nodes;        /* and its nodes computed there */
 	char note[256];            /* what the last task's device did wrong, or "" */
 };
 
@@ -61,11 +62,17 @@ uint64_t runner_gpu_fills(const struct runner *r)
 	return r->gpu_fills;
 }
 
+uint64_t runner_gpu_nodes(const struct runner *r)
+{
+	return r->gpu_nodes;
+}
+
 /* The task's fills to the device, when there is one for this runner. */
 static void gpu_begin(struct runner *r)
 {
 	r->note[0] = '\0';
 	r->gpu_fills = 0;
+	r->gpu_nodes = 0;
 	if (!r->gpu_tried) {
 		r->gpu_tried = true;
 		enum gpu_mode m = gpu_mode_get();
@@ -81,6 +88,7 @@ static void gpu_end(struct runner *r)
 {
 	int e = eval_gpu_failed(r->st);
 	r->gpu_fills = eval_gpu_fills(r->st);
+	r->gpu_nodes = eval_gpu_nodes(r->st);
 	if (e)
 		snprintf(r->note, sizeof(r->note), "%s on %s: the task's fills went on on the CPU",
 			 gpu_strerror(e), gpu_ctx_name(r->gpu));
@@ -361,8 +369,11 @@ static int run_batches(struct runner *r, const struct plan_task *t,
 {
 	const struct plan_file *pf = plan_file(r->p, (size_t)t->file);
 	size_t ninputs = eval_ninputs(plan_sample_prog(r->p, r->sample));
-	for (int64_t a = t->first; a < t->last; a += PLAN_BATCH) {
-		int64_t b = a + PLAN_BATCH < t->last ? a + PLAN_BATCH : t->last;
+	/* With a device, batches of GPU_EVAL_EVENTS: what a node or a fill sends
+	 * it is then large enough to pay for the transfers. */
+	int64_t span = r->gpu ? GPU_EVAL_EVENTS : PLAN_BATCH;
+	for (int64_t a = t->first; a < t->last; a += span) {
+		int64_t b = a + span < t->last ? a + span : t->last;
 		for (size_t k = 0; k < ninputs; k++) {
 			struct rootio_err e;
 			e.msg[0] = '\0';

@@ -75,6 +75,8 @@ void runner_cache(const struct runner *r, struct src_stats *out);
 const char *runner_note(const struct runner *r);
 /* Fills the runner's last task made on the device. */
 uint64_t runner_gpu_fills(const struct runner *r);
+/* The program nodes the last task computed on the device. */
+uint64_t runner_gpu_nodes(const struct runner *r);
 
 /* Compressed bytes the runner has read from files so far. */
 uint64_t runner_bytes_read(const struct runner *r);
