@@ -1,5 +1,5 @@
 /* dcache_block.c — block files: DIR/blocks/<2 hex>/<file id>.<block>,
- * a header (magic, version, file id, block, length, XXH64 of the data)
+ * a header (magic, version, file id, block, length, XXH3-64 of the data)
  * then the data.  A block is written to a temporary file and renamed into
  * place, so a reader sees a whole block or none.  Everything read back is
  * untrusted: a header that does not match what was asked for, a length
@@ -75,7 +75,7 @@ int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data
 		rc = -EBADMSG;
 	if (!rc)
 		rc = dc_read_full(fd, data, len, DC_HDR_LEN);
-	if (!rc && XXH64(data, len, 0) != le_get64(h + 40))
+	if (!rc && XXH3_64bits(data, len) != le_get64(h + 40))
 		rc = -EBADMSG;
 	close(fd);
 	if (rc == -EBADMSG) {
@@ -118,7 +118,7 @@ int dc_block_write(struct dcache *c, struct dc_key k, const uint8_t *data, uint3
 	le_put64(h + 16, k.fid);
 	le_put64(h + 24, k.block);
 	le_put32(h + 32, len);
-	le_put64(h + 40, XXH64(data, len, 0));
+	le_put64(h + 40, XXH3_64bits(data, len));
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;

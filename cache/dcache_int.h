@@ -28,7 +28,7 @@
 
 #define DC_HDR_LEN 48
 #define DC_MAGIC "ANAFSBLK"
-#define DC_VERSION 1u
+#define DC_VERSION 2u /* 2: XXH3-64 checksums; 1 (XXH64) blocks are fetched again */
 #define DC_LOCK_BYTES (1u << 20)         /* bytes of DIR/lock a block may hash to */
 #define DC_PF_QUEUE_MAX (256ull << 20)   /* bytes of prefetch hints queued */
 #define DC_PF_CALL_MAX (64ull << 20)     /* bytes per vectored read */
