@@ -195,18 +195,30 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 		return -EINVAL;
 	}
 	size_t k = s->have_idx ? 0 : c->nvalues;
-	int64_t *off = NULL;
+	const int64_t *off = NULL;
 	if (n->jagged) {
 		int L = n->list;
-		if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8) ||
-		    eval_reserve(&s->scratch[0], &s->scratch_cap[0], ((size_t)s->nev + 1) * 8))
+		size_t ob = ((size_t)s->nev + 1) * 8;
+		if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ob))
 			return -ENOMEM;
-		off = s->scratch[0];
-		column_offsets(s, c, off);
+		if (c->offsets && !s->have_idx) {
+			/* No event cut: the column's own offsets, checked above to
+			 * start at 0, are the list's; no copy in between. */
+			off = c->offsets;
+			if (!s->list_ready[L])
+				memcpy(s->lists[L], off, ob);
+		} else {
+			if (eval_reserve(&s->scratch[0], &s->scratch_cap[0], ob))
+				return -ENOMEM;
+			int64_t *own = s->scratch[0];
+			column_offsets(s, c, own);
+			off = own;
+			if (!s->list_ready[L])
+				memcpy(s->lists[L], off, ob);
+		}
 		if (!s->list_ready[L]) {
-			memcpy(s->lists[L], off, ((size_t)s->nev + 1) * 8);
 			s->list_ready[L] = true;
-		} else if (memcmp(s->lists[L], off, ((size_t)s->nev + 1) * 8)) {
+		} else if (memcmp(s->lists[L], off, ob)) {
 			s->why = "a list's lengths differ from those of its counter";
 			return -EINVAL;
 		}
