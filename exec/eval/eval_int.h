@@ -149,6 +149,14 @@ double eval_delta_phi(double a, double b);
 void eval_add_p4(double *p, double pt, double eta, double phi, double m);
 double eval_mass_of(double px, double py, double pz, double en);
 
+/* Element loops over a batch's lists (eval_pack.c).  eval_pack64: the
+ * elements x[i] with keep[i] set, in order, into o (o may be x), and
+ * before[i] (0 <= i <= n) the kept elements before i; their count.
+ * eval_count_run: run[i] (0 <= i <= n) the elements before i where v is
+ * set (bools are 0 or 1: the sum of v[0..i)); the count of all. */
+size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n, int64_t *before);
+int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n);
+
 /* The list kernels (eval_lists.c): x[lo:hi], x[indices], and calls with
  * op >= QF_ARGMAX. */
 int eval_slice(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
