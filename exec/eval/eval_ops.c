@@ -112,11 +112,15 @@ int eval_join_valid(struct eval_state *s, struct val *out, struct val **args, in
 		return 0;
 	if (eval_reserve((void **)&out->valid, &out->vcap, (size_t)s->nev + 1))
 		return -ENOMEM;
-	memset(out->valid, 1, (size_t)s->nev);
+	uint8_t *restrict o = out->valid;
+	const int64_t n = s->nev;
+	memset(o, 1, (size_t)n);
 	for (int i = 0; i < k; i++)
-		if (args[i]->has_valid)
-			for (int64_t e = 0; e < s->nev; e++)
-				out->valid[e] &= args[i]->valid[e];
+		if (args[i]->has_valid) {
+			const uint8_t *restrict a = args[i]->valid;
+			for (int64_t e = 0; e < n; e++)
+				o[e] &= a[e];
+		}
 	return 0;
 }
 

@@ -377,18 +377,25 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 	for (int l = 0; l < p->nlists; l++)
 		if (s->list_ready[l])
 			compact_list(s, s->lists[l], pass);
-	if (!s->have_idx) {
-		if (eval_reserve((void **)&s->idx, &s->idx_cap, ((size_t)s->nev + 1) * 8))
-			return -ENOMEM;
-		for (int64_t j = 0; j < s->nev; j++)
-			s->idx[j] = j;
-		s->have_idx = true;
-	}
+	if (!s->have_idx &&
+	    eval_reserve((void **)&s->idx, &s->idx_cap, ((size_t)s->nev + 1) * 8))
+		return -ENOMEM;
+	/* Local pointers: with -fno-strict-aliasing a store through s->idx
+	 * would reload s->idx and s->nev every event. */
+	int64_t *restrict idx = s->idx;
+	const int64_t n = s->nev;
 	int64_t m = 0;
-	for (int64_t j = 0; j < s->nev; j++) {
-		s->idx[m] = s->idx[j];
-		m += pass[j];
-	}
+	if (!s->have_idx) /* the identity, cut */
+		for (int64_t j = 0; j < n; j++) {
+			idx[m] = j;
+			m += pass[j];
+		}
+	else
+		for (int64_t j = 0; j < n; j++) {
+			idx[m] = idx[j];
+			m += pass[j];
+		}
+	s->have_idx = true;
 	s->nev = kept;
 	return 0;
 }
@@ -446,13 +453,16 @@ static int fill_cell(struct eval_state *s, int hi, const struct ql_hist *h,
 	if (valid) { /* gather the events where every value is present */
 		if (eval_reserve((void **)&s->fill_ok, &s->fill_ok_cap, (size_t)s->nev + 1))
 			return -ENOMEM;
-		uint8_t *ok = s->fill_ok;
-		for (int64_t e = 0; e < s->nev; e++)
+		uint8_t *restrict ok = s->fill_ok;
+		const int64_t ne = s->nev;
+		for (int64_t e = 0; e < ne; e++)
 			ok[e] = !mask || mask[e] != 0;
 		for (int i = 0; i < QL_VROOTS; i++)
-			if (v[i] && v[i]->has_valid)
-				for (int64_t e = 0; e < s->nev; e++)
-					ok[e] &= v[i]->valid[e] != 0;
+			if (v[i] && v[i]->has_valid) {
+				const uint8_t *restrict vv = v[i]->valid;
+				for (int64_t e = 0; e < ne; e++)
+					ok[e] &= vv[e] != 0;
+			}
 		size_t k = 0;
 		for (int i = 0; i < QL_VROOTS; i++) {
 			if (!v[i])
@@ -584,17 +594,25 @@ static int check_counters(struct eval_state *s, int k)
 }
 
 /* The events of variation v that pass filter k, into out; their count. */
-static EVAL_CLONES int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m, uint8_t *out)
+static EVAL_CLONES int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m,
+				  uint8_t *restrict out)
 {
-	const uint8_t *val = fv->data;
+	const uint8_t *restrict val = fv->data, *restrict valid = fv->has_valid ? fv->valid : NULL;
+	const int64_t n = s->nev;
 	int64_t kept = 0;
-	if (fv->has_valid || m)
-		for (int64_t e = 0; e < s->nev; e++)
-			kept += out[e] = (uint8_t)((val[e] != 0) & (!fv->has_valid || fv->valid[e] != 0) &
-						   (!m || m[e]));
+	/* Separate stores and sums, and local pointers: both loops vectorize. */
+	if (valid || m)
+		for (int64_t e = 0; e < n; e++) {
+			uint8_t b = (uint8_t)((val[e] != 0) & (!valid || valid[e] != 0) & (!m || m[e]));
+			out[e] = b;
+			kept += b;
+		}
 	else
-		for (int64_t e = 0; e < s->nev; e++)
-			kept += out[e] = val[e] != 0;
+		for (int64_t e = 0; e < n; e++) {
+			uint8_t b = val[e] != 0;
+			out[e] = b;
+			kept += b;
+		}
 	return kept;
 }
 
