@@ -4,6 +4,8 @@
  * masks that are all set or all clear, in place and not. */
 #include "eval_int.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +80,53 @@ static void test_count_run(void)
 		}
 }
 
+/* Comparisons of floats with doubles, made on the floats: against the
+ * comparison of the widened floats, for constants that are floats and
+ * that are not, either side of every edge of the floats' range. */
+static void test_compare_f32(void)
+{
+	static const double cs[] = {
+		0, -0.0, 30, 2.4, -2.4, 0.1, 1e-45, -1e-45, 1.4e-45, 1e-40, 3.4028234663852886e38,
+		3.4028235e38, 3.5e38, 1e39, -1e39, INFINITY, -INFINITY, NAN, 16777217.0, 1e300,
+		-1e300, 5e-324, 1.0000000000000002, 0.99999999999999989,
+	};
+	enum { NX = 64 };
+	float x[NX + 8];
+	uint8_t got[NX + 8], want[NX + 8];
+	for (size_t ci = 0; ci < sizeof(cs) / sizeof(cs[0]); ci++) {
+		double c = cs[ci];
+		float f = (float)(c > 3.4e38 ? 3.4e38 : c < -3.4e38 ? -3.4e38 : c);
+		size_t n = 0;
+		float near[] = {f, nextafterf(f, INFINITY), nextafterf(f, -INFINITY),
+				nextafterf(nextafterf(f, INFINITY), INFINITY),
+				nextafterf(nextafterf(f, -INFINITY), -INFINITY), -f, 0.0f, -0.0f,
+				INFINITY, -INFINITY, NAN, FLT_MAX, -FLT_MAX, FLT_MIN, 1e-45f, -1e-45f};
+		for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++)
+			x[n++] = near[i];
+		while (n < NX) {
+			uint32_t u = (uint32_t)next();
+			memcpy(&x[n++], &u, 4);
+		}
+		for (int op = QB_EQ; op <= QB_GE; op++) {
+			for (size_t i = 0; i < NX; i++) {
+				double d = x[i];
+				want[i] = op == QB_EQ ? d == c : op == QB_NE ? d != c : op == QB_LT ? d < c
+					  : op == QB_LE ? d <= c : op == QB_GT ? d > c : d >= c;
+			}
+			eval_compare_f32(got, x, NX, op, c);
+			size_t bad = 0;
+			while (bad < NX && got[bad] == want[bad])
+				bad++;
+			check(bad == NX, "eval_compare_f32: op %d, constant %.17g: float %.9g compares %d, not %d",
+			      op, c, bad < NX ? (double)x[bad] : 0.0, bad < NX ? got[bad] : 0,
+			      bad < NX ? want[bad] : 0);
+		}
+	}
+}
+
 int main(void)
 {
+	test_compare_f32();
 	test_pack64();
 	test_count_run();
 	printf("%d checks, %d failures\n", nchecks, failures);

@@ -341,6 +341,115 @@ static int string_categories(struct eval_prog *p)
 	return 0;
 }
 
+static void use_at(struct eval_prog *p, const struct ql_node *n, int k)
+{
+	if (n && n->id >= 0 && k > p->last[n->id])
+		p->last[n->id] = k;
+}
+
+/* A node's values are needed up to the latest phase of the nodes that
+ * take them and of the statements that use them: mark() gives every node
+ * under a statement that statement's phase, which would keep (and cut at
+ * every filter) the arguments of a node long after it was computed. */
+static void tight_last(struct eval_prog *p)
+{
+	int n = p->nnodes, F = p->nfilters, V = p->nvar - 1;
+	for (int i = 0; i < n; i++)
+		p->last[i] = p->phase[i];
+	for (int i = 0; i < n; i++)
+		for (int a = 0; a < p->nodes[i]->nargs; a++)
+			use_at(p, p->nodes[i]->args[a], p->phase[i]);
+	for (int f = 0; f < F; f++) {
+		use_at(p, p->filters[f]->expr, f);
+		for (int v = 0; v < V && p->filters[f]->vexpr; v++)
+			use_at(p, p->filters[f]->vexpr[v], f);
+	}
+	for (int h = 0; h < p->nhists; h++) {
+		const struct ql_hist *hs = p->hists[h];
+		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
+						      hs->value};
+		for (int i = 0; i < QL_VROOTS; i++)
+			use_at(p, k[i], hs->nfilters);
+		for (int i = 0; i < V * QL_VROOTS && hs->vroots; i++)
+			use_at(p, hs->vroots[i], hs->nfilters);
+		for (int r = 0; r < hs->nregions; r++) {
+			const struct ql_region *rg = p->regions[hs->regions[r]];
+			use_at(p, rg->expr, hs->nfilters);
+			for (int v = 0; v < V && rg->vexpr; v++)
+				use_at(p, rg->vexpr[v], hs->nfilters);
+		}
+	}
+	for (int r = 0; r < p->nregions; r++)
+		use_at(p, p->regions[r]->expr, F);
+	use_at(p, p->weight, F);
+}
+
+/* Whether use number a of node c takes the floats of its argument when
+ * they come (eval_ops.c: a comparison with a literal on the right, abs),
+ * the list shapes the same (a value per event spread over a list is
+ * widened first). */
+static bool takes_floats(const struct ql_node *c, int a)
+{
+	const struct ql_node *x = c->args[a];
+	if (x->jagged != c->jagged)
+		return false;
+	if (c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE)
+		return a == 0 && (c->args[1]->kind == QN_INT || c->args[1]->kind == QN_FLOAT);
+	return c->kind == QN_CALL && c->op == QF_ABS && c->nargs == 1;
+}
+
+static void root_use(bool *ok, const struct ql_node *n)
+{
+	if (n && n->id >= 0)
+		ok[n->id] = false;
+}
+
+/* eval_prog.f32_ok: the numbers that may be floats (branches, abs of
+ * them) whose every use takes floats, and which no filter's cut needs
+ * after the phase that computes them (a cut compacts doubles). */
+static int float_uses(struct eval_prog *p)
+{
+	int n = p->nnodes, V = p->nvar - 1;
+	bool *ok = malloc(((size_t)n + 1) * sizeof(*ok));
+	if (!ok)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const struct ql_node *x = p->nodes[i];
+		ok[i] = x->type == QL_FLOAT && p->last[i] == p->phase[i] &&
+			(p->input_of[i] >= 0 ||
+			 (x->kind == QN_CALL && x->op == QF_ABS && x->nargs == 1 &&
+			  x->args[0]->type == QL_FLOAT && x->args[0]->jagged == x->jagged));
+	}
+	for (int i = 0; i < n; i++) {
+		const struct ql_node *c = p->nodes[i];
+		for (int a = 0; a < c->nargs; a++)
+			if (c->args[a]->id >= 0 && !takes_floats(c, a))
+				ok[c->args[a]->id] = false;
+	}
+	for (int f = 0; f < p->nfilters; f++) {
+		root_use(ok, p->filters[f]->expr);
+		for (int v = 0; v < V && p->filters[f]->vexpr; v++)
+			root_use(ok, p->filters[f]->vexpr[v]);
+	}
+	for (int h = 0; h < p->nhists; h++) {
+		const struct ql_hist *hs = p->hists[h];
+		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
+						      hs->value};
+		for (int i = 0; i < QL_VROOTS; i++)
+			root_use(ok, k[i]);
+		for (int i = 0; i < V * QL_VROOTS && hs->vroots; i++)
+			root_use(ok, hs->vroots[i]);
+	}
+	for (int r = 0; r < p->nregions; r++) {
+		root_use(ok, p->regions[r]->expr);
+		for (int v = 0; v < V && p->regions[r]->vexpr; v++)
+			root_use(ok, p->regions[r]->vexpr[v]);
+	}
+	root_use(ok, p->weight);
+	p->f32_ok = ok;
+	return 0;
+}
+
 int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 {
 	struct ql_query *q = (struct ql_query *)cq; /* node ids are the compiler's to set */
@@ -400,6 +509,8 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 	free(b.table);
 	if (!rc)
 		rc = order_by_phase(p);
+	if (!rc)
+		tight_last(p);
 	/* A branch read as a value that is also the counter of a list read
 	 * here must agree with that list's lengths. */
 	if (!rc && !(p->counts = malloc(((size_t)p->nnodes + 1) * sizeof(int))))
@@ -419,6 +530,8 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 		if (n->kind == QN_CALL && n->op >= QF_COMBINATIONS && n->op <= QF_COMB_MASS)
 			p->has_comb = true;
 	}
+	if (!rc)
+		rc = float_uses(p);
 	if (rc) {
 		eval_prog_free(p);
 		return rc;
@@ -437,6 +550,7 @@ void eval_prog_free(struct eval_prog *p)
 	free(p->phase);
 	free(p->last);
 	free(p->counts);
+	free(p->f32_ok);
 	free(p->filters);
 	for (int i = 0; p->str_cat && i < p->nhists * QL_MAX_DIM; i++)
 		free(p->str_cat[i]);

@@ -30,6 +30,14 @@ struct val {
 	bool has_valid;       /* valid[] holds per-event validity */
 	uint8_t *valid;
 	size_t vcap;
+	/* FLOAT values that are float32 numbers (a float32 branch, abs() of
+	 * one) may come with them as floats too, this batch: f32, or NULL.
+	 * no_f64: only the floats were made (the node's every use takes
+	 * them, eval_prog.f32_ok), data holds no value. */
+	const float *f32;
+	bool no_f64;
+	float *fbuf;          /* owned floats f32 may point to */
+	size_t fcap;
 };
 
 struct eval_prog {
@@ -42,6 +50,10 @@ struct eval_prog {
 	int *phase;             /* per node: the filters its events have passed */
 	int *last;              /* per node: the last phase that uses its values */
 	int *counts;            /* per node: the list a counter branch counts, or -1 */
+	/* Per node: every use takes its floats when it has them (a
+	 * comparison with a literal, abs()), so that a float32 branch need
+	 * not be widened to doubles. */
+	bool *f32_ok;
 	struct ql_filter **filters;
 	int nfilters;
 	struct ql_hist **hists;
@@ -156,6 +168,10 @@ double eval_mass_of(double px, double py, double pz, double en);
  * set (bools are 0 or 1: the sum of v[0..i)); the count of all. */
 size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n, int64_t *before);
 int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n);
+
+/* o[i] = ((double)x[i] OP c) for the k floats x (op: QB_EQ ... QB_GE),
+ * computed on the floats against the floats nearest c. */
+void eval_compare_f32(uint8_t *o, const float *x, size_t k, int op, double c);
 
 /* The list kernels (eval_lists.c): x[lo:hi], x[indices], and calls with
  * op >= QF_ARGMAX. */

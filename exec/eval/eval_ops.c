@@ -8,6 +8,7 @@
 #include "eval_int.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
 
 /* Element i of v, whatever its storage, as T. */
 #define GET(T, v, i)                                                                    \
-	((v)->t == QL_FLOAT ? (T)((const double *)(v)->data)[i]                          \
+	((v)->no_f64 ? (T)(v)->f32[i]                                                    \
+	 : (v)->t == QL_FLOAT ? (T)((const double *)(v)->data)[i]                        \
 	 : (v)->t == QL_INT ? (T)((const int64_t *)(v)->data)[i]                         \
 			    : (T)((const uint8_t *)(v)->data)[i])
 
@@ -48,7 +50,7 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
 	{                                                                                  \
 		bool spread = list >= 0 && !v->jagged;                                       \
 		size_t n = spread ? eval_list_size(s, list) : v->n;                        \
-		if (!spread && v->t == WANT)                                                 \
+		if (!spread && v->t == WANT && !v->no_f64)                                   \
 			return v->data;                                                    \
 		if (eval_reserve(&s->scratch[slot], &s->scratch_cap[slot], (n + 1) * sizeof(T))) \
 			return NULL;                                                       \
@@ -58,7 +60,10 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
 			for (size_t i = 0; i < n; i++)                                     \
 				o[i] = c;                                                  \
 		} else if (!spread) {                                                        \
-			if (v->t == QL_FLOAT)                                              \
+			if (v->no_f64) /* only floats: widened, exactly */                  \
+				for (size_t i = 0; i < n; i++)                             \
+					o[i] = (T)v->f32[i];                               \
+			else if (v->t == QL_FLOAT)                                         \
 				for (size_t i = 0; i < n; i++)                             \
 					o[i] = (T)((const double *)v->data)[i];            \
 			else if (v->t == QL_INT)                                           \
@@ -254,6 +259,58 @@ static EVAL_CLONES int eval_logic(struct eval_state *s, const struct ql_node *n,
 	return 0;
 }
 
+/* Floats down <= c <= up, the closest to c: c itself when it is a float
+ * (*exact).  For a float x, (double)x < c is then x < up, x <= c is
+ * x <= down, x > c is x > down, x >= c is x >= up; x == c only where c is
+ * a float.  Past the floats' range a bound is the largest float or an
+ * infinity; NaN gives NaN bounds (every comparison false). */
+static void f32_bounds(double c, float *down, float *up, bool *exact)
+{
+	*exact = false;
+	if (c != c) {
+		*down = *up = NAN;
+	} else if (c > FLT_MAX) {
+		*exact = c == INFINITY;
+		*down = *exact ? INFINITY : FLT_MAX;
+		*up = INFINITY;
+	} else if (c < -FLT_MAX) {
+		*exact = c == -INFINITY;
+		*up = *exact ? -INFINITY : -FLT_MAX;
+		*down = -INFINITY;
+	} else {
+		float f = (float)c; /* in range: rounded to nearest */
+		*exact = (double)f == c;
+		*down = *exact || (double)f < c ? f : nextafterf(f, -INFINITY);
+		*up = *exact || (double)f > c ? f : nextafterf(f, INFINITY);
+	}
+}
+
+EVAL_CLONES void eval_compare_f32(uint8_t *restrict o, const float *restrict x, size_t k, int op,
+				  double c)
+{
+	float down, up;
+	bool exact;
+	f32_bounds(c, &down, &up, &exact);
+	switch (op) {
+	case QB_EQ:
+		if (exact)
+			for (size_t i = 0; i < k; i++) o[i] = x[i] == up;
+		else
+			memset(o, 0, k);
+		break;
+	case QB_NE:
+		if (exact)
+			for (size_t i = 0; i < k; i++) o[i] = x[i] != up;
+		else
+			memset(o, 1, k);
+		break;
+	case QB_LT: for (size_t i = 0; i < k; i++) o[i] = x[i] < up; break;
+	case QB_LE: for (size_t i = 0; i < k; i++) o[i] = x[i] <= down; break;
+	case QB_GT: for (size_t i = 0; i < k; i++) o[i] = x[i] > down; break;
+	default: for (size_t i = 0; i < k; i++) o[i] = x[i] >= up; break;
+	}
+}
+
 static EVAL_CLONES int eval_compare(struct eval_state *s, const struct ql_node *n, struct val *out,
 			struct val *a, struct val *b)
 {
@@ -262,6 +319,11 @@ static EVAL_CLONES int eval_compare(struct eval_state *s, const struct ql_node *
 		return -ENOMEM;
 	uint8_t *restrict o = out->data;
 	size_t k = out->n;
+	if (a->f32 && b->is_const && b->n && a->jagged == n->jagged && a->t == QL_FLOAT) {
+		eval_compare_f32(o, a->f32, k, n->op, GET(double, b, 0));
+		struct val *args[2] = {a, b};
+		return eval_join_valid(s, out, args, 2);
+	}
 	/* A literal on the right is compared as one value, not broadcast; it is
 	 * converted as eval_as_*() would, so every answer is the same. */
 #define CMP_LOOPS(Y)                                                                  \
@@ -664,6 +726,27 @@ static EVAL_CLONES int eval_math(struct eval_state *s, const struct ql_node *n, 
 			     : fn == QF_MIN2 ? (x[i] < y[i] ? x[i] : y[i])
 					     : (x[i] > y[i] ? x[i] : y[i]);
 		return eval_join_valid(s, out, args, n->nargs);
+	}
+	const struct val *x0 = args[0];
+	if (fn == QF_ABS && x0->f32 && x0->jagged == n->jagged) {
+		/* |x| of floats is a float, the same number as |(double)x|: as
+		 * floats only, when every use takes them. */
+		const float *restrict xf = x0->f32;
+		if (s->p->f32_ok[n->id]) {
+			if (eval_reserve((void **)&out->fbuf, &out->fcap, (k + 1) * sizeof(float)))
+				return -ENOMEM;
+			float *restrict of = out->fbuf;
+			for (size_t i = 0; i < k; i++)
+				of[i] = fabsf(xf[i]);
+			out->f32 = out->fbuf;
+			out->no_f64 = true;
+		} else {
+			double *restrict od = out->data;
+			for (size_t i = 0; i < k; i++)
+				od[i] = fabsf(xf[i]);
+			out->f32 = NULL;
+		}
+		return eval_join_valid(s, out, args, 1);
 	}
 	const double *a[4] = {0};
 	for (int i = 0; i < n->nargs; i++)

@@ -45,6 +45,7 @@ void eval_state_free(struct eval_state *s)
 		if (!s->vals[i].borrowed)
 			free(s->vals[i].data);
 		free(s->vals[i].valid);
+		free(s->vals[i].fbuf);
 	}
 	for (int i = 0; s->lists && i < p->nlists; i++)
 		free(s->lists[i]);
@@ -162,6 +163,7 @@ static inline void run_f2d(double *restrict w, const float *restrict x)
 			w[i] = (T)x[i];                                         \
 	}
 RUN_FN(run_u8, uint8_t, uint8_t)
+RUN_FN(run_f2f, float, float)
 RUN_FN(run_d2d, double, double)
 RUN_FN(run_u8i, int64_t, uint8_t)
 RUN_FN(run_i8i, int64_t, int8_t)
@@ -173,7 +175,7 @@ RUN_FN(run_i64i, int64_t, int64_t)
 #undef RUN_FN
 
 static EVAL_CLONES void gather_values(struct eval_state *s, const struct rootio_column *c,
-				      const struct ql_node *n, void *o, const int64_t *off)
+				      const struct ql_node *n, void *o, const int64_t *off, bool f32)
 {
 	const int64_t *restrict idx = s->idx, *restrict co = c->offsets;
 	int64_t per = !co && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 1;
@@ -199,6 +201,8 @@ static EVAL_CLONES void gather_values(struct eval_state *s, const struct rootio_
 	} while (0)
 	if (n->type == QL_BOOL)
 		GATHER(uint8_t, uint8_t, run_u8);
+	else if (f32) /* floats kept as floats */
+		GATHER(float, float, run_f2f);
 	else if (n->type == QL_FLOAT && c->type == ROOTIO_F32)
 		GATHER(double, float, run_f2d);
 	else if (n->type == QL_FLOAT)
@@ -269,6 +273,26 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 		k = (size_t)s->nev;
 	}
 	v->n = k;
+	v->f32 = NULL;
+	v->no_f64 = false;
+	if (c->type == ROOTIO_F32 && n->type == QL_FLOAT && !s->have_idx) {
+		/* The floats as read, for the uses that take them; widened to
+		 * doubles only when some use needs those. */
+		v->f32 = c->values;
+		if (s->p->f32_ok[n->id]) {
+			v->no_f64 = true;
+			return 0;
+		}
+	} else if (c->type == ROOTIO_F32 && n->type == QL_FLOAT && s->p->f32_ok[n->id]) {
+		/* Cut: the current events' floats, gathered as floats. */
+		size_t room = k + (n->jagged ? GATHER_RUN : 1);
+		if (eval_reserve((void **)&v->fbuf, &v->fcap, room * sizeof(float)))
+			return -ENOMEM;
+		gather_values(s, c, n, v->fbuf, off, true);
+		v->f32 = v->fbuf;
+		v->no_f64 = true;
+		return 0;
+	}
 	/* Types kept as read are borrowed, not copied, when no event was cut. */
 	if (!s->have_idx &&
 	    ((c->type == ROOTIO_F64 && n->type == QL_FLOAT) ||
@@ -294,7 +318,7 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 		convert_values(c, n->type, v->data, 0, 0, k);
 		return 0;
 	}
-	gather_values(s, c, n, v->data, off);
+	gather_values(s, c, n, v->data, off, false);
 	return 0;
 }
 
@@ -303,6 +327,7 @@ static int load_column(struct eval_state *s, const struct ql_node *n, struct val
 static EVAL_CLONES int compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
 {
 	size_t w = 0;
+	v->f32 = NULL; /* the doubles are cut; no node cut later has only floats */
 	if (v->borrowed) { /* the caller's column is read-only: take a copy */
 		size_t bytes = v->n * (v->t == QL_BOOL ? 1 : 8);
 		void *own = malloc(bytes + 8);
@@ -689,6 +714,10 @@ static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_c
 		for (; i < p->nnodes && p->phase[i] == k && !rc; i++) {
 			const struct ql_node *n = p->nodes[i];
 			int in = p->input_of[i];
+			if (in < 0) {
+				s->vals[i].f32 = NULL;
+				s->vals[i].no_f64 = false;
+			}
 			rc = in >= 0 ? load_column(s, n, &s->vals[i], cols[in])
 				     : eval_node(s, n, &s->vals[i]);
 		}
