@@ -213,6 +213,42 @@ static int roots_of(const struct ql_query *q, const struct ql_stmt *st, struct q
 }
 
 
+/* fn(p, n, k) for every expression n a statement uses and each phase k
+ * it is used at: filters at their own, histograms (their regions too)
+ * after their filters, the cutflow's regions after the last filter, the
+ * event weight at every filter and after the last. */
+static void each_root(struct eval_prog *p,
+		      void (*fn)(struct eval_prog *p, const struct ql_node *n, int k))
+{
+	int F = p->nfilters, V = p->nvar - 1;
+	for (int f = 0; f < F; f++) {
+		fn(p, p->filters[f]->expr, f);
+		for (int v = 0; v < V && p->filters[f]->vexpr; v++)
+			fn(p, p->filters[f]->vexpr[v], f);
+	}
+	for (int h = 0; h < p->nhists; h++) {
+		const struct ql_hist *hs = p->hists[h];
+		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
+						      hs->value};
+		for (int i = 0; i < QL_VROOTS; i++)
+			if (k[i])
+				fn(p, k[i], hs->nfilters);
+		for (int i = 0; i < V * QL_VROOTS && hs->vroots; i++)
+			if (hs->vroots[i])
+				fn(p, hs->vroots[i], hs->nfilters);
+		for (int r = 0; r < hs->nregions; r++) {
+			const struct ql_region *rg = p->regions[hs->regions[r]];
+			fn(p, rg->expr, hs->nfilters);
+			for (int v = 0; v < V && rg->vexpr; v++)
+				fn(p, rg->vexpr[v], hs->nfilters);
+		}
+	}
+	for (int r = 0; r < p->nregions; r++)
+		fn(p, p->regions[r]->expr, F);
+	for (int f = 0; p->weight && f <= F; f++)
+		fn(p, p->weight, f);
+}
+
 /* Order the nodes by phase (a stable sort keeps arguments first): a node
  * is computed only for the events that passed the filters before its
  * phase, after the batch has been cut down to them. */
@@ -233,35 +269,7 @@ static int order_by_phase(struct eval_prog *p)
 		p->phase[i] = F + 1;
 		p->last[i] = -1;
 	}
-	int V = p->nvar - 1;
-	for (int f = 0; f < F; f++) {
-		mark(p, p->filters[f]->expr, f);
-		for (int v = 0; v < V; v++)
-			mark(p, p->filters[f]->vexpr[v], f);
-	}
-	for (int h = 0; h < p->nhists; h++) {
-		const struct ql_hist *hs = p->hists[h];
-		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
-						      hs->value};
-		for (int i = 0; i < QL_VROOTS; i++)
-			if (k[i])
-				mark(p, k[i], hs->nfilters);
-		for (int i = 0; i < V * QL_VROOTS; i++)
-			if (hs->vroots[i])
-				mark(p, hs->vroots[i], hs->nfilters);
-		for (int r = 0; r < hs->nregions; r++) {
-			const struct ql_region *rg = p->regions[hs->regions[r]];
-			mark(p, rg->expr, hs->nfilters);
-			for (int v = 0; v < V; v++)
-				mark(p, rg->vexpr[v], hs->nfilters);
-		}
-	}
-	/* The cutflow counts every region after the last filter, and sums
-	 * the event weight at every filter. */
-	for (int r = 0; r < p->nregions; r++)
-		mark(p, p->regions[r]->expr, F);
-	for (int f = 0; p->weight && f <= F; f++)
-		mark(p, p->weight, f);
+	each_root(p, mark);
 	int k = 0;
 	for (int i = 0; i < n; i++)
 		map[i] = -1;
@@ -343,7 +351,7 @@ static int string_categories(struct eval_prog *p)
 
 static void use_at(struct eval_prog *p, const struct ql_node *n, int k)
 {
-	if (n && n->id >= 0 && k > p->last[n->id])
+	if (n->id >= 0 && k > p->last[n->id])
 		p->last[n->id] = k;
 }
 
@@ -353,35 +361,13 @@ static void use_at(struct eval_prog *p, const struct ql_node *n, int k)
  * every filter) the arguments of a node long after it was computed. */
 static void tight_last(struct eval_prog *p)
 {
-	int n = p->nnodes, F = p->nfilters, V = p->nvar - 1;
+	int n = p->nnodes;
 	for (int i = 0; i < n; i++)
 		p->last[i] = p->phase[i];
 	for (int i = 0; i < n; i++)
 		for (int a = 0; a < p->nodes[i]->nargs; a++)
 			use_at(p, p->nodes[i]->args[a], p->phase[i]);
-	for (int f = 0; f < F; f++) {
-		use_at(p, p->filters[f]->expr, f);
-		for (int v = 0; v < V && p->filters[f]->vexpr; v++)
-			use_at(p, p->filters[f]->vexpr[v], f);
-	}
-	for (int h = 0; h < p->nhists; h++) {
-		const struct ql_hist *hs = p->hists[h];
-		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
-						      hs->value};
-		for (int i = 0; i < QL_VROOTS; i++)
-			use_at(p, k[i], hs->nfilters);
-		for (int i = 0; i < V * QL_VROOTS && hs->vroots; i++)
-			use_at(p, hs->vroots[i], hs->nfilters);
-		for (int r = 0; r < hs->nregions; r++) {
-			const struct ql_region *rg = p->regions[hs->regions[r]];
-			use_at(p, rg->expr, hs->nfilters);
-			for (int v = 0; v < V && rg->vexpr; v++)
-				use_at(p, rg->vexpr[v], hs->nfilters);
-		}
-	}
-	for (int r = 0; r < p->nregions; r++)
-		use_at(p, p->regions[r]->expr, F);
-	use_at(p, p->weight, F);
+	each_root(p, use_at);
 }
 
 /* Whether use number a of node c takes the floats of its argument when
@@ -398,10 +384,12 @@ static bool takes_floats(const struct ql_node *c, int a)
 	return c->kind == QN_CALL && c->op == QF_ABS && c->nargs == 1;
 }
 
-static void root_use(bool *ok, const struct ql_node *n)
+/* A statement's own expression is used as doubles. */
+static void root_use(struct eval_prog *p, const struct ql_node *n, int k)
 {
-	if (n && n->id >= 0)
-		ok[n->id] = false;
+	(void)k;
+	if (n->id >= 0)
+		p->f32_ok[n->id] = false;
 }
 
 /* eval_prog.f32_ok: the numbers that may be floats (branches, abs of
@@ -409,7 +397,7 @@ static void root_use(bool *ok, const struct ql_node *n)
  * after the phase that computes them (a cut compacts doubles). */
 static int float_uses(struct eval_prog *p)
 {
-	int n = p->nnodes, V = p->nvar - 1;
+	int n = p->nnodes;
 	bool *ok = malloc(((size_t)n + 1) * sizeof(*ok));
 	if (!ok)
 		return -ENOMEM;
@@ -426,27 +414,8 @@ static int float_uses(struct eval_prog *p)
 			if (c->args[a]->id >= 0 && !takes_floats(c, a))
 				ok[c->args[a]->id] = false;
 	}
-	for (int f = 0; f < p->nfilters; f++) {
-		root_use(ok, p->filters[f]->expr);
-		for (int v = 0; v < V && p->filters[f]->vexpr; v++)
-			root_use(ok, p->filters[f]->vexpr[v]);
-	}
-	for (int h = 0; h < p->nhists; h++) {
-		const struct ql_hist *hs = p->hists[h];
-		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
-						      hs->value};
-		for (int i = 0; i < QL_VROOTS; i++)
-			root_use(ok, k[i]);
-		for (int i = 0; i < V * QL_VROOTS && hs->vroots; i++)
-			root_use(ok, hs->vroots[i]);
-	}
-	for (int r = 0; r < p->nregions; r++) {
-		root_use(ok, p->regions[r]->expr);
-		for (int v = 0; v < V && p->regions[r]->vexpr; v++)
-			root_use(ok, p->regions[r]->vexpr[v]);
-	}
-	root_use(ok, p->weight);
 	p->f32_ok = ok;
+	each_root(p, root_use);
 	return 0;
 }
 
