@@ -33,12 +33,21 @@ static void make_mask(uint8_t *m, size_t n, int kind)
 	}
 }
 
-static void test_pack64(void)
+/* eval_pack64 (w 8) or eval_pack32 (w 4) over n elements of w bytes. */
+static size_t pack(int w, void *o, const void *x, const uint8_t *keep, size_t n, int64_t *before)
+{
+	return w == 8 ? eval_pack64(o, x, keep, n, before) : eval_pack32(o, x, keep, n, before);
+}
+
+/* The packs of elements of w bytes, any bits (NaNs are moved, never
+ * computed), against the element-by-element definition. */
+static void test_pack(int w)
 {
 	enum { MAX = 300 };
 	static uint64_t x[MAX + 8], o[MAX + 8], in[MAX + 8], want[MAX + 8];
 	static int64_t before[MAX + 1], wbefore[MAX + 1];
 	static uint8_t keep[MAX + 8];
+	const size_t ws = (size_t)w;
 	for (size_t n = 0; n <= MAX; n += n < 40 ? 1 : 37)
 		for (int kind = 0; kind < 4; kind++) {
 			make_mask(keep, n, kind);
@@ -46,20 +55,22 @@ static void test_pack64(void)
 				x[i] = next();
 			size_t k = 0;
 			for (size_t i = 0; i < n; i++) {
-				want[k] = x[i];
+				memcpy((char *)want + k * ws, (char *)x + i * ws, ws);
 				wbefore[i] = (int64_t)k;
 				k += keep[i] != 0;
 			}
 			wbefore[n] = (int64_t)k;
-			size_t got = eval_pack64(o, x, keep, n, before);
-			check(got == k && !memcmp(o, want, k * 8) &&
+			size_t got = pack(w, o, x, keep, n, before);
+			check(got == k && !memcmp(o, want, k * ws) &&
 				      !memcmp(before, wbefore, (n + 1) * sizeof(*before)),
-			      "eval_pack64: %zu elements, mask kind %d: wrong elements or counts", n, kind);
-			memcpy(in, x, n * 8);
-			got = eval_pack64(in, in, keep, n, before);
-			check(got == k && !memcmp(in, want, k * 8) &&
+			      "pack of %d bytes: %zu elements, mask kind %d: wrong elements or counts", w, n,
+			      kind);
+			memcpy(in, x, n * ws);
+			got = pack(w, in, in, keep, n, before);
+			check(got == k && !memcmp(in, want, k * ws) &&
 				      !memcmp(before, wbefore, (n + 1) * sizeof(*before)),
-			      "eval_pack64 in place: %zu elements, mask kind %d: wrong elements", n, kind);
+			      "pack of %d bytes in place: %zu elements, mask kind %d: wrong elements", w, n,
+			      kind);
 		}
 }
 
@@ -127,7 +138,8 @@ static void test_compare_f32(void)
 int main(void)
 {
 	test_compare_f32();
-	test_pack64();
+	test_pack(8);
+	test_pack(4);
 	test_count_run();
 	printf("%d checks, %d failures\n", nchecks, failures);
 	return failures != 0;

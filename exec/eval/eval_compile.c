@@ -371,7 +371,8 @@ static void tight_last(struct eval_prog *p)
 }
 
 /* Whether use number a of node c takes the floats of its argument when
- * they come (eval_ops.c: a comparison with a literal on the right, abs),
+ * they come (eval_ops.c: a comparison with a literal on the right, abs,
+ * the values of a jagged mask),
  * the list shapes the same (a value per event spread over a list is
  * widened first). */
 static bool takes_floats(const struct ql_node *c, int a)
@@ -381,6 +382,8 @@ static bool takes_floats(const struct ql_node *c, int a)
 		return false;
 	if (c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE)
 		return a == 0 && (c->args[1]->kind == QN_INT || c->args[1]->kind == QN_FLOAT);
+	if (c->kind == QN_INDEX && c->is_mask)
+		return a == 0;
 	return c->kind == QN_CALL && c->op == QF_ABS && c->nargs == 1;
 }
 
@@ -406,7 +409,8 @@ static int float_uses(struct eval_prog *p)
 		ok[i] = x->type == QL_FLOAT && p->last[i] == p->phase[i] &&
 			(p->input_of[i] >= 0 ||
 			 (x->kind == QN_CALL && x->op == QF_ABS && x->nargs == 1 &&
-			  x->args[0]->type == QL_FLOAT && x->args[0]->jagged == x->jagged));
+			  x->args[0]->type == QL_FLOAT && x->args[0]->jagged == x->jagged) ||
+			 (x->kind == QN_INDEX && x->is_mask && x->args[0]->type == QL_FLOAT));
 	}
 	for (int i = 0; i < n; i++) {
 		const struct ql_node *c = p->nodes[i];

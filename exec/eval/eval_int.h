@@ -167,6 +167,7 @@ double eval_mass_of(double px, double py, double pz, double en);
  * eval_count_run: run[i] (0 <= i <= n) the elements before i where v is
  * set (bools are 0 or 1: the sum of v[0..i)); the count of all. */
 size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n, int64_t *before);
+size_t eval_pack32(float *o, const float *x, const uint8_t *keep, size_t n, int64_t *before);
 int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n);
 
 /* o[i] = ((double)x[i] OP c) for the k floats x (op: QB_EQ ... QB_GE),

@@ -527,7 +527,25 @@ static EVAL_CLONES int eval_mask(struct eval_state *s, const struct ql_node *n, 
 		return -ENOMEM;
 	int64_t *restrict noff = s->lists[L], *restrict before = s->scratch[2];
 	size_t k = 0;
-	if (size == 8) {
+	const float *xf = x->f32 && x->t == QL_FLOAT ? x->f32 : NULL;
+	out->f32 = NULL;
+	out->no_f64 = false;
+	if (xf) {
+		/* Floats: packed as floats, eight a step, then widened (exactly)
+		 * unless every use takes the floats. */
+		if (eval_reserve((void **)&out->fbuf, &out->fcap, (total + 1) * sizeof(float)))
+			return -ENOMEM;
+		k = eval_pack32(out->fbuf, xf, keep, total, before);
+		out->f32 = out->fbuf;
+		if (s->p->f32_ok[n->id]) {
+			out->no_f64 = true;
+		} else {
+			double *restrict od = out->data;
+			const float *restrict of = out->fbuf;
+			for (size_t i = 0; i < k; i++)
+				od[i] = of[i];
+		}
+	} else if (size == 8) {
 		k = eval_pack64(out->data, x->data, keep, total, before);
 	} else {
 		MASK_LOOP(uint8_t);

@@ -1,8 +1,8 @@
 /* eval_pack.c — the element loops of masks and counts over a batch's
- * lists, four elements a step with AVX2 where the CPU has it.
+ * lists, four or eight elements a step with AVX2 where the CPU has it.
  *
- * A jagged mask (x[m]) keeps the elements of x where m is set, and
- * sum(m) counts them per event.  Element by element either is a chain of
+ * A jagged mask (x[m]) keeps the elements of x (doubles four a step,
+ * floats eight) where m is set, and sum(m) counts them per event.  Element by element either is a chain of
  * dependent adds, a load, a store and a loop test per element (8 to 9
  * instructions); with AVX2 one table lookup gives, for four mask bytes,
  * the permutation that packs the kept elements to the front and the
@@ -18,18 +18,7 @@
 #include <immintrin.h>
 #endif
 
-/* The scalar loops: write every element, advance past the kept ones. */
-static size_t pack64_scalar(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t from,
-			    size_t n, size_t k, int64_t *before)
-{
-	for (size_t i = from; i < n; i++) {
-		o[k] = x[i];
-		before[i] = (int64_t)k;
-		k += keep[i] != 0;
-	}
-	return k;
-}
-
+/* The scalar count: the elements set before each. */
 static int64_t count_scalar(int64_t *run, const uint8_t *v, size_t from, size_t n, int64_t k)
 {
 	for (size_t i = from; i < n; i++) {
@@ -44,6 +33,7 @@ static int64_t count_scalar(int64_t *run, const uint8_t *v, size_t from, size_t 
  * kept 64-bit lanes to the front, and the kept lanes before each lane. */
 static int32_t pack_perm[16][8];
 static int64_t pack_before[16][4];
+static int32_t pack_perm32[256][8]; /* per 8-bit mask: the kept 32-bit lanes first */
 static int pack_cpu = -1; /* 1: AVX2 tables ready; 0: scalar only */
 
 static void pack_init(void)
@@ -60,6 +50,14 @@ static void pack_init(void)
 		}
 		for (int j = 2 * k; j < 8; j++)
 			pack_perm[m][j] = 0;
+	}
+	for (int m = 0; m < 256; m++) {
+		int k = 0;
+		for (int j = 0; j < 8; j++)
+			if (m >> j & 1)
+				pack_perm32[m][k++] = j;
+		for (; k < 8; k++)
+			pack_perm32[m][k] = 0;
 	}
 }
 
@@ -85,6 +83,20 @@ __attribute__((target("avx2,popcnt"))) static inline unsigned nonzero8(const uin
 	return ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_setzero_si128())) & 0xff;
 }
 
+/* dst[0..8): k plus the set bits of m8 below each; k plus all of them. */
+__attribute__((target("avx2,popcnt"))) static inline size_t before8(int64_t *dst, unsigned m8,
+								   size_t k)
+{
+	__m256i lo = _mm256_loadu_si256((const __m256i *)pack_before[m8 & 15]);
+	__m256i hi = _mm256_loadu_si256((const __m256i *)pack_before[m8 >> 4]);
+	size_t k2 = k + (size_t)__builtin_popcount(m8 & 15);
+	_mm256_storeu_si256((__m256i *)dst, _mm256_add_epi64(lo, _mm256_set1_epi64x((long long)k)));
+	_mm256_storeu_si256((__m256i *)(dst + 4), _mm256_add_epi64(hi, _mm256_set1_epi64x((long long)k2)));
+	return k2 + (size_t)__builtin_popcount(m8 >> 4);
+}
+
+/* The stores of kept elements: k <= i, so none reaches an element not yet
+ * loaded (o may be x). */
 __attribute__((target("avx2,popcnt"))) static size_t pack64_avx2(uint64_t *o, const uint64_t *x,
 							   const uint8_t *keep, size_t n,
 							   int64_t *before, size_t *done)
@@ -92,18 +104,30 @@ __attribute__((target("avx2,popcnt"))) static size_t pack64_avx2(uint64_t *o, co
 	size_t k = 0, i = 0;
 	for (; i + 8 <= n; i += 8) {
 		unsigned m8 = nonzero8(keep + i);
-		for (int h = 0; h < 2; h++) {
-			unsigned m = m8 >> (4 * h) & 15;
-			size_t at = i + 4 * (size_t)h;
-			__m256i v = _mm256_loadu_si256((const __m256i *)(x + at));
-			__m256i p = _mm256_loadu_si256((const __m256i *)pack_perm[m]);
-			__m256i b = _mm256_loadu_si256((const __m256i *)pack_before[m]);
-			/* k <= at: the store reaches no element not yet loaded. */
-			_mm256_storeu_si256((__m256i *)(o + k), _mm256_permutevar8x32_epi32(v, p));
-			_mm256_storeu_si256((__m256i *)(before + at),
-					    _mm256_add_epi64(b, _mm256_set1_epi64x((long long)k)));
-			k += (size_t)__builtin_popcount(m);
-		}
+		__m256i a = _mm256_loadu_si256((const __m256i *)(x + i));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(x + i + 4));
+		__m256i pa = _mm256_loadu_si256((const __m256i *)pack_perm[m8 & 15]);
+		__m256i pb = _mm256_loadu_si256((const __m256i *)pack_perm[m8 >> 4]);
+		size_t k2 = k + (size_t)__builtin_popcount(m8 & 15);
+		_mm256_storeu_si256((__m256i *)(o + k), _mm256_permutevar8x32_epi32(a, pa));
+		_mm256_storeu_si256((__m256i *)(o + k2), _mm256_permutevar8x32_epi32(b, pb));
+		k = before8(before + i, m8, k);
+	}
+	*done = i;
+	return k;
+}
+
+__attribute__((target("avx2,popcnt"))) static size_t pack32_avx2(float *o, const float *x,
+								   const uint8_t *keep, size_t n,
+								   int64_t *before, size_t *done)
+{
+	size_t k = 0, i = 0;
+	for (; i + 8 <= n; i += 8) {
+		unsigned m8 = nonzero8(keep + i);
+		__m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+		__m256i p = _mm256_loadu_si256((const __m256i *)pack_perm32[m8]);
+		_mm256_storeu_si256((__m256i *)(o + k), _mm256_permutevar8x32_epi32(v, p));
+		k = before8(before + i, m8, k);
 	}
 	*done = i;
 	return k;
@@ -112,33 +136,36 @@ __attribute__((target("avx2,popcnt"))) static size_t pack64_avx2(uint64_t *o, co
 __attribute__((target("avx2,popcnt"))) static int64_t count_avx2(int64_t *run, const uint8_t *v, size_t n,
 							   size_t *done)
 {
-	int64_t k = 0;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		unsigned m8 = nonzero8(v + i);
-		__m256i lo = _mm256_loadu_si256((const __m256i *)pack_before[m8 & 15]);
-		__m256i hi = _mm256_loadu_si256((const __m256i *)pack_before[m8 >> 4]);
-		int64_t k2 = k + __builtin_popcount(m8 & 15);
-		_mm256_storeu_si256((__m256i *)(run + i), _mm256_add_epi64(lo, _mm256_set1_epi64x(k)));
-		_mm256_storeu_si256((__m256i *)(run + i + 4), _mm256_add_epi64(hi, _mm256_set1_epi64x(k2)));
-		k = k2 + __builtin_popcount(m8 >> 4);
-	}
+	size_t k = 0, i = 0;
+	for (; i + 8 <= n; i += 8)
+		k = before8(run + i, nonzero8(v + i), k);
 	*done = i;
-	return k;
+	return (int64_t)k;
 }
 #endif
 
-size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n, int64_t *before)
-{
-	size_t k = 0, i = 0;
 #ifdef PACK_AVX2
-	if (pack_avx2())
-		k = pack64_avx2(o, x, keep, n, before, &i);
+#define PACK_SIMD(fn, ...) (pack_avx2() ? fn(__VA_ARGS__) : 0)
+#else
+#define PACK_SIMD(fn, ...) 0
 #endif
-	k = pack64_scalar(o, x, keep, i, n, k, before);
-	before[n] = (int64_t)k;
-	return k;
-}
+
+/* The vector loop where it runs, the scalar loop for the rest. */
+#define PACK_FN(NAME, T, SIMD)                                                                \
+	size_t NAME(T *o, const T *x, const uint8_t *keep, size_t n, int64_t *before)           \
+	{                                                                                     \
+		size_t i = 0, k = PACK_SIMD(SIMD, o, x, keep, n, before, &i);                   \
+		for (; i < n; i++) {                                                          \
+			o[k] = x[i];                                                          \
+			before[i] = (int64_t)k;                                               \
+			k += keep[i] != 0;                                                    \
+		}                                                                             \
+		before[n] = (int64_t)k;                                                       \
+		return k;                                                                     \
+	}
+PACK_FN(eval_pack64, uint64_t, pack64_avx2)
+PACK_FN(eval_pack32, float, pack32_avx2)
+#undef PACK_FN
 
 int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n)
 {
