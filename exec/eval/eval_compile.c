@@ -387,25 +387,36 @@ static bool takes_floats(const struct ql_node *c, int a)
 	return c->kind == QN_CALL && c->op == QF_ABS && c->nargs == 1;
 }
 
-/* A statement's own expression is used as doubles. */
+/* A statement's own expression is used as doubles, and whole. */
 static void root_use(struct eval_prog *p, const struct ql_node *n, int k)
 {
 	(void)k;
 	if (n->id >= 0)
-		p->f32_ok[n->id] = false;
+		p->f32_ok[n->id] = p->lit_one[n->id] = false;
+}
+
+static bool is_literal(const struct ql_node *n)
+{
+	return n->kind == QN_INT || n->kind == QN_FLOAT || n->kind == QN_BOOL || n->kind == QN_STR;
 }
 
 /* eval_prog.f32_ok: the numbers that may be floats (branches, abs of
  * them) whose every use takes floats, and which no filter's cut needs
- * after the phase that computes them (a cut compacts doubles). */
+ * after the phase that computes them (a cut compacts doubles); and
+ * eval_prog.lit_one, the literals only compared with (a cut would
+ * compact their values too). */
 static int float_uses(struct eval_prog *p)
 {
 	int n = p->nnodes;
-	bool *ok = malloc(((size_t)n + 1) * sizeof(*ok));
-	if (!ok)
+	bool *ok = malloc(((size_t)n + 1) * sizeof(*ok)), *one = malloc(((size_t)n + 1) * sizeof(*one));
+	if (!ok || !one) {
+		free(ok);
+		free(one);
 		return -ENOMEM;
+	}
 	for (int i = 0; i < n; i++) {
 		const struct ql_node *x = p->nodes[i];
+		one[i] = is_literal(x) && p->last[i] == p->phase[i];
 		ok[i] = x->type == QL_FLOAT && p->last[i] == p->phase[i] &&
 			(p->input_of[i] >= 0 ||
 			 (x->kind == QN_CALL && x->op == QF_ABS && x->nargs == 1 &&
@@ -414,11 +425,16 @@ static int float_uses(struct eval_prog *p)
 	}
 	for (int i = 0; i < n; i++) {
 		const struct ql_node *c = p->nodes[i];
-		for (int a = 0; a < c->nargs; a++)
+		bool cmp = c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE;
+		for (int a = 0; a < c->nargs; a++) {
 			if (c->args[a]->id >= 0 && !takes_floats(c, a))
 				ok[c->args[a]->id] = false;
+			if (c->args[a]->id >= 0 && !(cmp && a == 1))
+				one[c->args[a]->id] = false;
+		}
 	}
 	p->f32_ok = ok;
+	p->lit_one = one;
 	each_root(p, root_use);
 	return 0;
 }
@@ -524,6 +540,7 @@ void eval_prog_free(struct eval_prog *p)
 	free(p->last);
 	free(p->counts);
 	free(p->f32_ok);
+	free(p->lit_one);
 	free(p->filters);
 	for (int i = 0; p->str_cat && i < p->nhists * QL_MAX_DIM; i++)
 		free(p->str_cat[i]);

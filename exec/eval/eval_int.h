@@ -54,6 +54,9 @@ struct eval_prog {
 	 * comparison with a literal, abs()), so that a float32 branch need
 	 * not be widened to doubles. */
 	bool *f32_ok;
+	/* Per node: a literal whose every use is the right side of a
+	 * comparison, which reads only its first value. */
+	bool *lit_one;
 	struct ql_filter **filters;
 	int nfilters;
 	struct ql_hist **hists;

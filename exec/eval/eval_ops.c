@@ -170,7 +170,8 @@ static EVAL_CLONES int eval_literal(struct eval_state *s, const struct ql_node *
 	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	out->is_const = true;
-	size_t k = out->n;
+	/* A literal only compared with reads its first value: that one. */
+	size_t k = s->p->lit_one[n->id] && out->n ? 1 : out->n;
 	if (n->type == QL_FLOAT) {
 		double *restrict o = out->data, c = n->fval;
 		for (size_t i = 0; i < k; i++)
