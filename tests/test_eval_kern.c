@@ -135,8 +135,36 @@ static void test_compare_f32(void)
 	}
 }
 
+/* Integers to doubles, the fast way where every value is small, against
+ * the conversion one by one; arrays with one value past 2^51 anywhere. */
+static void test_i64_to_f64(void)
+{
+	enum { N = 67 };
+	static const int64_t edge[] = {0, 1, -1, ((int64_t)1 << 51) - 1, -((int64_t)1 << 51),
+				       (int64_t)1 << 51, -((int64_t)1 << 51) - 1, INT64_MAX, INT64_MIN,
+				       ((int64_t)1 << 53) + 1, 12345678901234567};
+	int64_t x[N];
+	double got[N];
+	for (size_t e = 0; e < sizeof(edge) / sizeof(edge[0]); e++)
+		for (size_t at = 0; at < N; at += 13) {
+			for (size_t i = 0; i < N; i++)
+				x[i] = (int64_t)(next() % 2000001) - 1000000;
+			x[at] = edge[e];
+			x[N - 1 - at / 2] = edge[(e + 3) % (sizeof(edge) / sizeof(edge[0]))];
+			for (size_t n = 0; n <= N; n += n < 9 ? 1 : 29) {
+				eval_i64_to_f64(got, x, n);
+				size_t bad = 0;
+				while (bad < n && memcmp(&got[bad], &(double){(double)x[bad]}, 8) == 0)
+					bad++;
+				check(bad == n, "eval_i64_to_f64: %zu values: %lld gives %.17g", n,
+				      bad < n ? (long long)x[bad] : 0LL, bad < n ? got[bad] : 0.0);
+			}
+		}
+}
+
 int main(void)
 {
+	test_i64_to_f64();
 	test_compare_f32();
 	test_pack(8);
 	test_pack(4);

@@ -173,6 +173,10 @@ size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n
 size_t eval_pack32(float *o, const float *x, const uint8_t *keep, size_t n, int64_t *before);
 int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n);
 
+/* o[i] = (double)x[i] for n integers, without a call or a branch per
+ * value where every |x[i]| < 2^51. */
+void eval_i64_to_f64(double *o, const int64_t *x, size_t n);
+
 /* o[i] = ((double)x[i] OP c) for the k floats x (op: QB_EQ ... QB_GE),
  * computed on the floats against the floats nearest c. */
 void eval_compare_f32(uint8_t *o, const float *x, size_t k, int op, double c);

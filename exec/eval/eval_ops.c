@@ -46,7 +46,7 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
  * when it already is, else into scratch slot.  Loops are split by source
  * type so that each is a plain, vectorizable copy. */
 #define AS(NAME, T, WANT)                                                                 \
-	EVAL_CLONES const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)       \
+	static EVAL_CLONES const T *NAME(struct eval_state *s, const struct val *v, int list, int slot) \
 	{                                                                                  \
 		bool spread = list >= 0 && !v->jagged;                                       \
 		size_t n = spread ? eval_list_size(s, list) : v->n;                        \
@@ -83,9 +83,54 @@ struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
 		return o;                                                                    \
 	}
 
-AS(eval_as_f64, double, QL_FLOAT)
-AS(eval_as_i64, int64_t, QL_INT)
-AS(eval_as_u8, uint8_t, QL_BOOL)
+AS(as_f64, double, QL_FLOAT)
+AS(as_i64, int64_t, QL_INT)
+AS(as_u8, uint8_t, QL_BOOL)
+
+/* o[i] = (double)x[i]: x86-64 has no vector instruction for it before
+ * AVX-512, so through the double 1.5 * 2^52 + x, whose bits are those of
+ * 1.5 * 2^52 plus x when |x| < 2^51 (every count and index), checked for
+ * the whole array first; else one by one.  Exact either way. */
+EVAL_CLONES void eval_i64_to_f64(double *restrict o, const int64_t *restrict x, size_t n)
+{
+	const uint64_t lim = (uint64_t)1 << 51;
+	uint64_t far = 0;
+	for (size_t i = 0; i < n; i++)
+		far |= ((uint64_t)x[i] + lim) >> 52; /* 0 for -2^51 <= x < 2^51 */
+	if (far) {
+		for (size_t i = 0; i < n; i++)
+			o[i] = (double)x[i];
+		return;
+	}
+	const uint64_t magic_i = 0x4338000000000000; /* the bits of 1.5 * 2^52 */
+	const double magic_d = 6755399441055744.0;   /* 1.5 * 2^52 */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t b = (uint64_t)x[i] + magic_i;
+		double d;
+		memcpy(&d, &b, sizeof(d));
+		o[i] = d - magic_d;
+	}
+}
+
+const double *eval_as_f64(struct eval_state *s, const struct val *v, int list, int slot)
+{
+	if (v->t != QL_INT || v->is_const || (list >= 0 && !v->jagged))
+		return as_f64(s, v, list, slot);
+	if (eval_reserve(&s->scratch[slot], &s->scratch_cap[slot], (v->n + 1) * sizeof(double)))
+		return NULL;
+	eval_i64_to_f64(s->scratch[slot], v->data, v->n);
+	return s->scratch[slot];
+}
+
+const int64_t *eval_as_i64(struct eval_state *s, const struct val *v, int list, int slot)
+{
+	return as_i64(s, v, list, slot);
+}
+
+const uint8_t *eval_as_u8(struct eval_state *s, const struct val *v, int list, int slot)
+{
+	return as_u8(s, v, list, slot);
+}
 
 /* ---- results ---- */
 
