@@ -162,8 +162,47 @@ static void test_i64_to_f64(void)
 		}
 }
 
+/* delta_phi without fmod for the angles of every day, against its
+ * definition with fmod, bit for bit: differences at and beside 0, +-pi,
+ * +-2 pi, +-3 pi, +-4 pi, huge ones, infinities and NaN. */
+static void test_delta_phi(void)
+{
+	static const double at[] = {0, M_PI, -M_PI, 2 * M_PI, -2 * M_PI, 3 * M_PI, -3 * M_PI,
+				    4 * M_PI, -4 * M_PI, 5 * M_PI, -5 * M_PI, 1e300, -1e300};
+	size_t bad = 0, n = 0;
+	double worst = 0;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]) + 2000; i++) {
+		double t = i < sizeof(at) / sizeof(at[0]) ? at[i]
+			   : ((double)(next() >> 11) / 9007199254740992.0 - 0.5) * 30;
+		double ts[] = {t, nextafter(t, INFINITY), nextafter(t, -INFINITY)};
+		for (int k = 0; k < 3; k++)
+			for (int side = 0; side < 2; side++) {
+				/* a - b + pi = ts[k] - pi + pi ... keep b = 0, a = t - pi too */
+				double a = side ? ts[k] : ts[k] - M_PI, b = side ? M_PI : 0;
+				double d = fmod(a - b + M_PI, 2 * M_PI);
+				if (d < 0)
+					d += 2 * M_PI;
+				double want = d - M_PI, got = eval_delta_phi(a, b);
+				n++;
+				if (memcmp(&want, &got, 8) && !(want != want && got != got)) {
+					bad++;
+					worst = a;
+				}
+			}
+	}
+	double sp[][2] = {{INFINITY, 0}, {-INFINITY, 1}, {NAN, 0}, {0, NAN}, {1e308, -1e308}};
+	for (size_t i = 0; i < sizeof(sp) / sizeof(sp[0]); i++) {
+		double got = eval_delta_phi(sp[i][0], sp[i][1]);
+		n++;
+		bad += got == got; /* NaN for each */
+	}
+	check(bad == 0, "eval_delta_phi: %zu of %zu differ from fmod's, e.g. at a = %.17g", bad, n,
+	      worst);
+}
+
 int main(void)
 {
+	test_delta_phi();
 	test_i64_to_f64();
 	test_compare_f32();
 	test_pack(8);

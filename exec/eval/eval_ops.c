@@ -200,9 +200,23 @@ double eval_nan_max(double a, double b)
 	return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
 }
 
+/* fmod(t, 2 pi) is exact, and for |t| < 4 pi it is t, t - 2 pi or
+ * t + 2 pi, each exact too (Sterbenz: |t| within [2 pi, 4 pi)); only
+ * larger angles, infinities and NaN call fmod.  (At t = -2 pi this gives
+ * +0 where fmod gives -0; d - pi is -pi from either.)  Without the call
+ * the loops over it vectorize. */
+static inline double mod_2pi(double t)
+{
+	const double y = 2 * M_PI;
+	if (!(fabs(t) < 2 * y))
+		return fmod(t, y);
+	double r = t >= y ? t - y : t;
+	return r <= -y ? r + y : r;
+}
+
 double eval_delta_phi(double a, double b)
 {
-	double d = fmod(a - b + M_PI, 2 * M_PI);
+	double d = mod_2pi(a - b + M_PI);
 	if (d < 0)
 		d += 2 * M_PI;
 	return d - M_PI;
