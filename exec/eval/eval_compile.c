@@ -372,18 +372,20 @@ static void tight_last(struct eval_prog *p)
 
 /* Whether use number a of node c takes the floats of its argument when
  * they come (eval_ops.c: a comparison with a literal on the right, abs,
- * the values of a jagged mask),
+ * the values of a jagged mask, x of x[i]),
  * the list shapes the same (a value per event spread over a list is
  * widened first). */
 static bool takes_floats(const struct ql_node *c, int a)
 {
 	const struct ql_node *x = c->args[a];
+	if (c->kind == QN_INDEX && !c->is_mask && !c->is_gather)
+		return a == 0; /* x of x[i]: one element per event */
 	if (x->jagged != c->jagged)
 		return false;
 	if (c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE)
 		return a == 0 && (c->args[1]->kind == QN_INT || c->args[1]->kind == QN_FLOAT);
 	if (c->kind == QN_INDEX && c->is_mask)
-		return a == 0;
+		return a == 0; /* a mask's values */
 	return c->kind == QN_CALL && c->op == QF_ABS && c->nargs == 1;
 }
 
@@ -403,8 +405,8 @@ static bool is_literal(const struct ql_node *n)
 /* eval_prog.f32_ok: the numbers that may be floats (branches, abs of
  * them) whose every use takes floats, and which no filter's cut needs
  * after the phase that computes them (a cut compacts doubles); and
- * eval_prog.lit_one, the literals only compared with (a cut would
- * compact their values too). */
+ * eval_prog.lit_one, the literals read for their first value only (a
+ * cut would compact their values too). */
 static int float_uses(struct eval_prog *p)
 {
 	int n = p->nnodes;
@@ -425,11 +427,14 @@ static int float_uses(struct eval_prog *p)
 	}
 	for (int i = 0; i < n; i++) {
 		const struct ql_node *c = p->nodes[i];
-		bool cmp = c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE;
+		/* Read for their first value only: a comparison's right side,
+		 * the index of x[i]. */
+		bool first = (c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE) ||
+			     (c->kind == QN_INDEX && !c->is_mask && !c->is_gather);
 		for (int a = 0; a < c->nargs; a++) {
 			if (c->args[a]->id >= 0 && !takes_floats(c, a))
 				ok[c->args[a]->id] = false;
-			if (c->args[a]->id >= 0 && !(cmp && a == 1))
+			if (c->args[a]->id >= 0 && !(first && a == 1))
 				one[c->args[a]->id] = false;
 		}
 	}

@@ -54,8 +54,8 @@ struct eval_prog {
 	 * comparison with a literal, abs()), so that a float32 branch need
 	 * not be widened to doubles. */
 	bool *f32_ok;
-	/* Per node: a literal whose every use is the right side of a
-	 * comparison, which reads only its first value. */
+	/* Per node: a literal whose every use reads only its first value
+	 * (the right side of a comparison, the index of x[i]). */
 	bool *lit_one;
 	struct ql_filter **filters;
 	int nfilters;

@@ -229,7 +229,7 @@ static EVAL_CLONES int eval_literal(struct eval_state *s, const struct ql_node *
 	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	out->is_const = true;
-	/* A literal only compared with reads its first value: that one. */
+	/* A literal read for its first value only (eval_prog.lit_one): that. */
 	size_t k = s->p->lit_one[n->id] && out->n ? 1 : out->n;
 	if (n->type == QL_FLOAT) {
 		double *restrict o = out->data, c = n->fval;
@@ -532,29 +532,49 @@ static EVAL_CLONES int eval_cond(struct eval_state *s, const struct ql_node *n, 
 	return 0;
 }
 
-static int eval_index(struct eval_state *s, const struct ql_node *n, struct val *out,
-		      struct val *x, struct val *ix)
+/* x[i] per event, one loop per storage, from floats when x has only
+ * those; a literal index (x[0]) is read once, not broadcast. */
+static EVAL_CLONES int eval_index(struct eval_state *s, const struct ql_node *n, struct val *out,
+				  struct val *x, struct val *ix)
 {
 	if (eval_prepare(s, n, out) || eval_set_valid(s, out))
 		return -ENOMEM;
-	const int64_t *off = s->lists[x->list];
-	const int64_t *k = eval_as_i64(s, ix, -1, 0);
-	if (!k)
+	const int64_t *restrict off = s->lists[x->list];
+	const bool kc = ix->is_const && ix->n;
+	const int64_t k0 = kc ? GET(int64_t, ix, 0) : 0;
+	const int64_t *restrict k = kc ? NULL : eval_as_i64(s, ix, -1, 0);
+	if (!kc && !k)
 		return -ENOMEM;
-	size_t size = x->t == QL_BOOL ? 1 : 8;
-	for (int64_t e = 0; e < s->nev; e++) {
-		int64_t len = off[e + 1] - off[e], i = k[e];
-		if (i < 0)
-			i += len;
-		bool ok = i >= 0 && i < len && (!x->has_valid || x->valid[e]) &&
-			  (!ix->has_valid || ix->valid[e]);
-		out->valid[e] = ok;
-		if (ok)
-			memcpy((char *)out->data + (size_t)e * size,
-			       (const char *)x->data + (size_t)(off[e] + i) * size, size);
-		else
-			memset((char *)out->data + (size_t)e * size, 0, size);
-	}
+	const uint8_t *restrict xv = x->has_valid ? x->valid : NULL;
+	const uint8_t *restrict iv = ix->has_valid ? ix->valid : NULL;
+	uint8_t *restrict ov = out->valid;
+	const int64_t ne = s->nev;
+#define INDEX_LOOP(T, SRC)                                                                \
+	do {                                                                              \
+		T *restrict o_ = out->data;                                               \
+		const SRC *restrict x_ = SRC_OF;                                          \
+		for (int64_t e = 0; e < ne; e++) {                                        \
+			int64_t len = off[e + 1] - off[e], i = kc ? k0 : k[e];            \
+			if (i < 0)                                                        \
+				i += len;                                                 \
+			bool ok = i >= 0 && i < len && (!xv || xv[e]) && (!iv || iv[e]);  \
+			ov[e] = ok;                                                       \
+			o_[e] = ok ? (T)x_[off[e] + i] : 0;                               \
+		}                                                                         \
+	} while (0)
+#define SRC_OF x->f32
+	if (x->no_f64)
+		INDEX_LOOP(double, float);
+#undef SRC_OF
+#define SRC_OF x->data
+	else if (x->t == QL_BOOL)
+		INDEX_LOOP(uint8_t, uint8_t);
+	else if (x->t == QL_FLOAT)
+		INDEX_LOOP(double, double);
+	else
+		INDEX_LOOP(int64_t, int64_t);
+#undef SRC_OF
+#undef INDEX_LOOP
 	return 0;
 }
 
