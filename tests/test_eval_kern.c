@@ -74,23 +74,6 @@ static void test_pack(int w)
 		}
 }
 
-static void test_count_run(void)
-{
-	enum { MAX = 300 };
-	static int64_t run[MAX + 1], want[MAX + 1];
-	static uint8_t v[MAX + 8];
-	for (size_t n = 0; n <= MAX; n += n < 40 ? 1 : 37)
-		for (int kind = 0; kind < 3; kind++) {
-			make_mask(v, n, kind);
-			want[0] = 0;
-			for (size_t i = 0; i < n; i++)
-				want[i + 1] = want[i] + v[i];
-			int64_t got = eval_count_run(run, v, n);
-			check(got == want[n] && !memcmp(run, want, (n + 1) * sizeof(*run)),
-			      "eval_count_run: %zu elements, mask kind %d: wrong running counts", n, kind);
-		}
-}
-
 /* Comparisons of floats with doubles, made on the floats: against the
  * comparison of the widened floats, for constants that are floats and
  * that are not, either side of every edge of the floats' range. */
@@ -207,7 +190,6 @@ int main(void)
 	test_compare_f32();
 	test_pack(8);
 	test_pack(4);
-	test_count_run();
 	printf("%d checks, %d failures\n", nchecks, failures);
 	return failures != 0;
 }

@@ -164,14 +164,12 @@ double eval_delta_phi(double a, double b);
 void eval_add_p4(double *p, double pt, double eta, double phi, double m);
 double eval_mass_of(double px, double py, double pz, double en);
 
-/* Element loops over a batch's lists (eval_pack.c).  eval_pack64: the
- * elements x[i] with keep[i] set, in order, into o (o may be x), and
- * before[i] (0 <= i <= n) the kept elements before i; their count.
- * eval_count_run: run[i] (0 <= i <= n) the elements before i where v is
- * set (bools are 0 or 1: the sum of v[0..i)); the count of all. */
+/* The element loop of jagged masks (eval_pack.c): the elements x[i] with
+ * keep[i] set, in order, into o (o may be x), and before[i] (0 <= i <= n)
+ * the kept elements before i; their count.  Doubles (or any 8 bytes) and
+ * floats. */
 size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n, int64_t *before);
 size_t eval_pack32(float *o, const float *x, const uint8_t *keep, size_t n, int64_t *before);
-int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n);
 
 /* o[i] = (double)x[i] for n integers, without a call or a branch per
  * value where every |x[i]| < 2^51. */

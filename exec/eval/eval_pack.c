@@ -1,8 +1,8 @@
-/* eval_pack.c — the element loops of masks and counts over a batch's
- * lists, four or eight elements a step with AVX2 where the CPU has it.
+/* eval_pack.c — the element loop of jagged masks over a batch's lists,
+ * four or eight elements a step with AVX2 where the CPU has it.
  *
  * A jagged mask (x[m]) keeps the elements of x (doubles four a step,
- * floats eight) where m is set, and sum(m) counts them per event.  Element by element either is a chain of
+ * floats eight) where m is set.  Element by element it is a chain of
  * dependent adds, a load, a store and a loop test per element (8 to 9
  * instructions); with AVX2 one table lookup gives, for four mask bytes,
  * the permutation that packs the kept elements to the front and the
@@ -17,16 +17,6 @@
 #define PACK_AVX2 1
 #include <immintrin.h>
 #endif
-
-/* The scalar count: the elements set before each. */
-static int64_t count_scalar(int64_t *run, const uint8_t *v, size_t from, size_t n, int64_t k)
-{
-	for (size_t i = from; i < n; i++) {
-		run[i] = k;
-		k += v[i] != 0;
-	}
-	return k;
-}
 
 #ifdef PACK_AVX2
 /* Per 4-bit mask of kept lanes: the 32-bit lane indices that move the
@@ -133,15 +123,6 @@ __attribute__((target("avx2,popcnt"))) static size_t pack32_avx2(float *o, const
 	return k;
 }
 
-__attribute__((target("avx2,popcnt"))) static int64_t count_avx2(int64_t *run, const uint8_t *v, size_t n,
-							   size_t *done)
-{
-	size_t k = 0, i = 0;
-	for (; i + 8 <= n; i += 8)
-		k = before8(run + i, nonzero8(v + i), k);
-	*done = i;
-	return (int64_t)k;
-}
 #endif
 
 #ifdef PACK_AVX2
@@ -166,16 +147,3 @@ __attribute__((target("avx2,popcnt"))) static int64_t count_avx2(int64_t *run, c
 PACK_FN(eval_pack64, uint64_t, pack64_avx2)
 PACK_FN(eval_pack32, float, pack32_avx2)
 #undef PACK_FN
-
-int64_t eval_count_run(int64_t *run, const uint8_t *v, size_t n)
-{
-	int64_t k = 0;
-	size_t i = 0;
-#ifdef PACK_AVX2
-	if (pack_avx2())
-		k = count_avx2(run, v, n, &i);
-#endif
-	k = count_scalar(run, v, i, n, k);
-	run[n] = k;
-	return k;
-}
