@@ -128,6 +128,13 @@ struct eval_state {
 	char why_buf[512];      /* room for one that is not static (a lookup's) */
 };
 
+/* Element i of v, whatever its storage, as T. */
+#define GET(T, v, i)                                                                    \
+	((v)->no_f64 ? (T)(v)->f32[i]                                                    \
+	 : (v)->t == QL_FLOAT ? (T)((const double *)(v)->data)[i]                        \
+	 : (v)->t == QL_INT ? (T)((const int64_t *)(v)->data)[i]                         \
+			    : (T)((const uint8_t *)(v)->data)[i])
+
 /* Fill out (a histogram) from n points x, y (2-D), weights w (NULL: 1)
  * on the state's device (eval_gpu.c): 0 when done there; else out is
  * unchanged and the caller fills on the CPU. */
@@ -195,6 +202,12 @@ double eval_normal_at(uint64_t fingerprint, int64_t site, int64_t entry, int64_t
 
 /* correction() and lumi_mask() (eval_lookup.c). */
 int eval_lookup(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
+
+/* Load column c (the batch's, for input node n) into v (eval_load.c):
+ * 0, -ENOMEM, or -EINVAL with s->why when the column does not fit the
+ * batch or its list. */
+int eval_load_column(struct eval_state *s, const struct ql_node *n, struct val *v,
+		     const struct rootio_column *c);
 
 /* Compute node n's values into its struct val (eval_ops.c). */
 int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out);
