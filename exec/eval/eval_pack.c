@@ -11,6 +11,7 @@
  * run where AVX2 is missing and for the last elements of a batch. */
 #include "eval_int.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) && !defined(ANAFS_NO_SIMD)
@@ -24,7 +25,8 @@
 static int32_t pack_perm[16][8];
 static int64_t pack_before[16][4];
 static int32_t pack_perm32[256][8]; /* per 8-bit mask: the kept 32-bit lanes first */
-static int pack_cpu = -1; /* 1: AVX2 tables ready; 0: scalar only */
+static bool pack_cpu; /* AVX2 and POPCNT: the tables are made */
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
 
 static void pack_init(void)
 {
@@ -51,17 +53,19 @@ static void pack_init(void)
 	}
 }
 
+/* Once per process, before any thread reads the tables.  (libgcc's
+ * constructor has filled in what __builtin_cpu_supports reads.) */
+static void pack_setup(void)
+{
+	pack_cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	if (pack_cpu)
+		pack_init();
+}
+
 static bool pack_avx2(void)
 {
-	int c = __atomic_load_n(&pack_cpu, __ATOMIC_ACQUIRE);
-	if (c < 0) {
-		__builtin_cpu_init();
-		c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? 1 : 0;
-		if (c)
-			pack_init(); /* the same tables whichever thread writes them */
-		__atomic_store_n(&pack_cpu, c, __ATOMIC_RELEASE);
-	}
-	return c == 1;
+	pthread_once(&pack_once, pack_setup);
+	return pack_cpu;
 }
 
 /* Bit j set where byte j of the eight at p is not 0. */

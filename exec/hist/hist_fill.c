@@ -149,17 +149,11 @@ __attribute__((target("avx2"))) static size_t regular_bins_avx2(const struct his
 	return i;
 }
 
-static int hist_cpu = -1; /* 1: AVX2; 0: not */
-
+/* Whether the CPU has AVX2 (libgcc's constructor has filled in what
+ * __builtin_cpu_supports reads). */
 static bool have_avx2(void)
 {
-	int c = __atomic_load_n(&hist_cpu, __ATOMIC_RELAXED);
-	if (c < 0) {
-		__builtin_cpu_init();
-		c = __builtin_cpu_supports("avx2") ? 1 : 0;
-		__atomic_store_n(&hist_cpu, c, __ATOMIC_RELAXED);
-	}
-	return c == 1;
+	return __builtin_cpu_supports("avx2");
 }
 #endif
 
