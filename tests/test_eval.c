@@ -962,18 +962,19 @@ static void test_large_batch(void)
 			 "hist njet = nJet bins=15 range=0,15\n"
 			 "hist ngood = sum(good) bins=12 range=0,12\n"
 			 "hist jetpt = Jet_pt[good] bins=50 range=0,300\n"
-			 "hist lead = Jet_pt[good][0] bins=20 range=0,300\n",
+			 "hist lead = Jet_pt[good][0] bins=20 range=0,300\n"
+			 "hist lasteta = Jet_eta[good][-1] bins=24 range=-3,3\n",
 			 filters[f]);
 		struct run run;
 		if (run_all(__LINE__, &run, text))
 			return;
-		struct hist *want[5];
-		for (int h = 0; h < 5; h++)
+		struct hist *want[6];
+		for (int h = 0; h < 6; h++)
 			want[h] = hist_new_like(eval_hist(run.s, (size_t)h));
 		for (int e = 0; e < NE; e++) {
 			if ((f == 1 && !hlt[e]) || (f == 2 && nj[e] <= 0))
 				continue;
-			double m = met[e], n = nj[e], lead = NAN;
+			double m = met[e], n = nj[e], lead = NAN, last = NAN;
 			int64_t good = 0;
 			for (int64_t i = off[e]; i < off[e + 1]; i++)
 				if ((double)pt[i] > 30 && fabs((double)eta[i]) < 2.4) {
@@ -981,15 +982,18 @@ static void test_large_batch(void)
 					hist_fill1(want[3], &p, NULL, 1);
 					if (!good++)
 						lead = p;
+					last = eta[i];
 				}
 			double g = (double)good;
 			hist_fill1(want[0], &m, NULL, 1);
 			hist_fill1(want[1], &n, NULL, 1);
 			hist_fill1(want[2], &g, NULL, 1);
-			if (good)
+			if (good) {
 				hist_fill1(want[4], &lead, NULL, 1);
+				hist_fill1(want[5], &last, NULL, 1);
+			}
 		}
-		for (int h = 0; h < 5; h++) {
+		for (int h = 0; h < 6; h++) {
 			struct hist *got = eval_hist(run.s, (size_t)h);
 			bool same = hist_entries(got) == hist_entries(want[h]);
 			for (int b = 0; b < hist_extent(got, 0); b++)

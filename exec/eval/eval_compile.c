@@ -213,6 +213,42 @@ static int roots_of(const struct ql_query *q, const struct ql_stmt *st, struct q
 }
 
 
+/* fn(p, n, k) for every expression n a statement uses and each phase k
+ * it is used at: filters at their own, histograms (their regions too)
+ * after their filters, the cutflow's regions after the last filter, the
+ * event weight at every filter and after the last. */
+static void each_root(struct eval_prog *p,
+		      void (*fn)(struct eval_prog *p, const struct ql_node *n, int k))
+{
+	int F = p->nfilters, V = p->nvar - 1;
+	for (int f = 0; f < F; f++) {
+		fn(p, p->filters[f]->expr, f);
+		for (int v = 0; v < V && p->filters[f]->vexpr; v++)
+			fn(p, p->filters[f]->vexpr[v], f);
+	}
+	for (int h = 0; h < p->nhists; h++) {
+		const struct ql_hist *hs = p->hists[h];
+		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
+						      hs->value};
+		for (int i = 0; i < QL_VROOTS; i++)
+			if (k[i])
+				fn(p, k[i], hs->nfilters);
+		for (int i = 0; i < V * QL_VROOTS && hs->vroots; i++)
+			if (hs->vroots[i])
+				fn(p, hs->vroots[i], hs->nfilters);
+		for (int r = 0; r < hs->nregions; r++) {
+			const struct ql_region *rg = p->regions[hs->regions[r]];
+			fn(p, rg->expr, hs->nfilters);
+			for (int v = 0; v < V && rg->vexpr; v++)
+				fn(p, rg->vexpr[v], hs->nfilters);
+		}
+	}
+	for (int r = 0; r < p->nregions; r++)
+		fn(p, p->regions[r]->expr, F);
+	for (int f = 0; p->weight && f <= F; f++)
+		fn(p, p->weight, f);
+}
+
 /* Order the nodes by phase (a stable sort keeps arguments first): a node
  * is computed only for the events that passed the filters before its
  * phase, after the batch has been cut down to them. */
@@ -233,35 +269,7 @@ static int order_by_phase(struct eval_prog *p)
 		p->phase[i] = F + 1;
 		p->last[i] = -1;
 	}
-	int V = p->nvar - 1;
-	for (int f = 0; f < F; f++) {
-		mark(p, p->filters[f]->expr, f);
-		for (int v = 0; v < V; v++)
-			mark(p, p->filters[f]->vexpr[v], f);
-	}
-	for (int h = 0; h < p->nhists; h++) {
-		const struct ql_hist *hs = p->hists[h];
-		const struct ql_node *k[QL_VROOTS] = {hs->expr[0], hs->expr[1], hs->expr[2], hs->weight,
-						      hs->value};
-		for (int i = 0; i < QL_VROOTS; i++)
-			if (k[i])
-				mark(p, k[i], hs->nfilters);
-		for (int i = 0; i < V * QL_VROOTS; i++)
-			if (hs->vroots[i])
-				mark(p, hs->vroots[i], hs->nfilters);
-		for (int r = 0; r < hs->nregions; r++) {
-			const struct ql_region *rg = p->regions[hs->regions[r]];
-			mark(p, rg->expr, hs->nfilters);
-			for (int v = 0; v < V; v++)
-				mark(p, rg->vexpr[v], hs->nfilters);
-		}
-	}
-	/* The cutflow counts every region after the last filter, and sums
-	 * the event weight at every filter. */
-	for (int r = 0; r < p->nregions; r++)
-		mark(p, p->regions[r]->expr, F);
-	for (int f = 0; p->weight && f <= F; f++)
-		mark(p, p->weight, f);
+	each_root(p, mark);
 	int k = 0;
 	for (int i = 0; i < n; i++)
 		map[i] = -1;
@@ -341,6 +349,101 @@ static int string_categories(struct eval_prog *p)
 	return 0;
 }
 
+static void use_at(struct eval_prog *p, const struct ql_node *n, int k)
+{
+	if (n->id >= 0 && k > p->last[n->id])
+		p->last[n->id] = k;
+}
+
+/* A node's values are needed up to the latest phase of the nodes that
+ * take them and of the statements that use them: mark() gives every node
+ * under a statement that statement's phase, which would keep (and cut at
+ * every filter) the arguments of a node long after it was computed. */
+static void tight_last(struct eval_prog *p)
+{
+	int n = p->nnodes;
+	for (int i = 0; i < n; i++)
+		p->last[i] = p->phase[i];
+	for (int i = 0; i < n; i++)
+		for (int a = 0; a < p->nodes[i]->nargs; a++)
+			use_at(p, p->nodes[i]->args[a], p->phase[i]);
+	each_root(p, use_at);
+}
+
+/* Whether use number a of node c takes the floats of its argument when
+ * they come (eval_ops.c: a comparison with a literal on the right, abs,
+ * the values of a jagged mask, x of x[i]),
+ * the list shapes the same (a value per event spread over a list is
+ * widened first). */
+static bool takes_floats(const struct ql_node *c, int a)
+{
+	const struct ql_node *x = c->args[a];
+	if (c->kind == QN_INDEX && !c->is_mask && !c->is_gather)
+		return a == 0; /* x of x[i]: one element per event */
+	if (x->jagged != c->jagged)
+		return false;
+	if (c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE)
+		return a == 0 && (c->args[1]->kind == QN_INT || c->args[1]->kind == QN_FLOAT);
+	if (c->kind == QN_INDEX && c->is_mask)
+		return a == 0; /* a mask's values */
+	return c->kind == QN_CALL && c->op == QF_ABS && c->nargs == 1;
+}
+
+/* A statement's own expression is used as doubles, and whole. */
+static void root_use(struct eval_prog *p, const struct ql_node *n, int k)
+{
+	(void)k;
+	if (n->id >= 0)
+		p->f32_ok[n->id] = p->lit_one[n->id] = false;
+}
+
+static bool is_literal(const struct ql_node *n)
+{
+	return n->kind == QN_INT || n->kind == QN_FLOAT || n->kind == QN_BOOL || n->kind == QN_STR;
+}
+
+/* eval_prog.f32_ok: the numbers that may be floats (branches, abs of
+ * them) whose every use takes floats, and which no filter's cut needs
+ * after the phase that computes them (a cut compacts doubles); and
+ * eval_prog.lit_one, the literals read for their first value only (a
+ * cut would compact their values too). */
+static int float_uses(struct eval_prog *p)
+{
+	int n = p->nnodes;
+	bool *ok = malloc(((size_t)n + 1) * sizeof(*ok)), *one = malloc(((size_t)n + 1) * sizeof(*one));
+	if (!ok || !one) {
+		free(ok);
+		free(one);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct ql_node *x = p->nodes[i];
+		one[i] = is_literal(x) && p->last[i] == p->phase[i];
+		ok[i] = x->type == QL_FLOAT && p->last[i] == p->phase[i] &&
+			(p->input_of[i] >= 0 ||
+			 (x->kind == QN_CALL && x->op == QF_ABS && x->nargs == 1 &&
+			  x->args[0]->type == QL_FLOAT && x->args[0]->jagged == x->jagged) ||
+			 (x->kind == QN_INDEX && x->is_mask && x->args[0]->type == QL_FLOAT));
+	}
+	for (int i = 0; i < n; i++) {
+		const struct ql_node *c = p->nodes[i];
+		/* Read for their first value only: a comparison's right side,
+		 * the index of x[i]. */
+		bool first = (c->kind == QN_BINARY && c->op >= QB_EQ && c->op <= QB_GE) ||
+			     (c->kind == QN_INDEX && !c->is_mask && !c->is_gather);
+		for (int a = 0; a < c->nargs; a++) {
+			if (c->args[a]->id >= 0 && !takes_floats(c, a))
+				ok[c->args[a]->id] = false;
+			if (c->args[a]->id >= 0 && !(first && a == 1))
+				one[c->args[a]->id] = false;
+		}
+	}
+	p->f32_ok = ok;
+	p->lit_one = one;
+	each_root(p, root_use);
+	return 0;
+}
+
 int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 {
 	struct ql_query *q = (struct ql_query *)cq; /* node ids are the compiler's to set */
@@ -400,6 +503,8 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 	free(b.table);
 	if (!rc)
 		rc = order_by_phase(p);
+	if (!rc)
+		tight_last(p);
 	/* A branch read as a value that is also the counter of a list read
 	 * here must agree with that list's lengths. */
 	if (!rc && !(p->counts = malloc(((size_t)p->nnodes + 1) * sizeof(int))))
@@ -419,6 +524,8 @@ int eval_compile(const struct ql_query *cq, struct eval_prog **out)
 		if (n->kind == QN_CALL && n->op >= QF_COMBINATIONS && n->op <= QF_COMB_MASS)
 			p->has_comb = true;
 	}
+	if (!rc)
+		rc = float_uses(p);
 	if (rc) {
 		eval_prog_free(p);
 		return rc;
@@ -437,6 +544,8 @@ void eval_prog_free(struct eval_prog *p)
 	free(p->phase);
 	free(p->last);
 	free(p->counts);
+	free(p->f32_ok);
+	free(p->lit_one);
 	free(p->filters);
 	for (int i = 0; p->str_cat && i < p->nhists * QL_MAX_DIM; i++)
 		free(p->str_cat[i]);

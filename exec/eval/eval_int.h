@@ -30,6 +30,14 @@ struct val {
 	bool has_valid;       /* valid[] holds per-event validity */
 	uint8_t *valid;
 	size_t vcap;
+	/* FLOAT values that are float32 numbers (a float32 branch, abs() of
+	 * one) may come with them as floats too, this batch: f32, or NULL.
+	 * no_f64: only the floats were made (the node's every use takes
+	 * them, eval_prog.f32_ok), data holds no value. */
+	const float *f32;
+	bool no_f64;
+	float *fbuf;          /* owned floats f32 may point to */
+	size_t fcap;
 };
 
 struct eval_prog {
@@ -42,6 +50,13 @@ struct eval_prog {
 	int *phase;             /* per node: the filters its events have passed */
 	int *last;              /* per node: the last phase that uses its values */
 	int *counts;            /* per node: the list a counter branch counts, or -1 */
+	/* Per node: every use takes its floats when it has them (a
+	 * comparison with a literal, abs()), so that a float32 branch need
+	 * not be widened to doubles. */
+	bool *f32_ok;
+	/* Per node: a literal whose every use reads only its first value
+	 * (the right side of a comparison, the index of x[i]). */
+	bool *lit_one;
 	struct ql_filter **filters;
 	int nfilters;
 	struct ql_hist **hists;
@@ -116,6 +131,13 @@ struct eval_state {
 	char why_buf[512];      /* room for one that is not static (a lookup's) */
 };
 
+/* Element i of v, whatever its storage, as T. */
+#define GET(T, v, i)                                                                    \
+	((v)->no_f64 ? (T)(v)->f32[i]                                                    \
+	 : (v)->t == QL_FLOAT ? (T)((const double *)(v)->data)[i]                        \
+	 : (v)->t == QL_INT ? (T)((const int64_t *)(v)->data)[i]                         \
+			    : (T)((const uint8_t *)(v)->data)[i])
+
 /* Fill out (a histogram) from n points x, y (2-D), weights w (NULL: 1)
  * on the state's device (eval_gpu.c): 0 when done there; else out is
  * unchanged and the caller fills on the CPU. */
@@ -161,6 +183,21 @@ double eval_delta_phi(double a, double b);
 void eval_add_p4(double *p, double pt, double eta, double phi, double m);
 double eval_mass_of(double px, double py, double pz, double en);
 
+/* The element loop of jagged masks (eval_pack.c): the elements x[i] with
+ * keep[i] set, in order, into o (o may be x), and before[i] (0 <= i <= n)
+ * the kept elements before i; their count.  Doubles (or any 8 bytes) and
+ * floats. */
+size_t eval_pack64(uint64_t *o, const uint64_t *x, const uint8_t *keep, size_t n, int64_t *before);
+size_t eval_pack32(float *o, const float *x, const uint8_t *keep, size_t n, int64_t *before);
+
+/* o[i] = (double)x[i] for n integers, without a call or a branch per
+ * value where every |x[i]| < 2^51. */
+void eval_i64_to_f64(double *o, const int64_t *x, size_t n);
+
+/* o[i] = ((double)x[i] OP c) for the k floats x (op: QB_EQ ... QB_GE),
+ * computed on the floats against the floats nearest c. */
+void eval_compare_f32(uint8_t *o, const float *x, size_t k, int op, double c);
+
 /* The list kernels (eval_lists.c): x[lo:hi], x[indices], and calls with
  * op >= QF_ARGMAX. */
 int eval_slice(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
@@ -177,6 +214,12 @@ double eval_normal_at(uint64_t fingerprint, int64_t site, int64_t entry, int64_t
 
 /* correction() and lumi_mask() (eval_lookup.c). */
 int eval_lookup(struct eval_state *s, const struct ql_node *n, struct val *out, struct val **args);
+
+/* Load column c (the batch's, for input node n) into v (eval_load.c):
+ * 0, -ENOMEM, or -EINVAL with s->why when the column does not fit the
+ * batch or its list. */
+int eval_load_column(struct eval_state *s, const struct ql_node *n, struct val *v,
+		     const struct rootio_column *c);
 
 /* Compute node n's values into its struct val (eval_ops.c). */
 int eval_node(struct eval_state *s, const struct ql_node *n, struct val *out);

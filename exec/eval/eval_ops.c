@@ -12,123 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int eval_reserve(void **buf, size_t *cap, size_t bytes)
-{
-	if (bytes <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 4096;
-	while (c < bytes)
-		c *= 2;
-	void *p = realloc(*buf, c);
-	if (!p)
-		return -ENOMEM;
-	*buf = p;
-	*cap = c;
-	return 0;
-}
-
-struct val *eval_arg(struct eval_state *s, const struct ql_node *n)
-{
-	return &s->vals[n->id];
-}
-
-/* ---- conversion and broadcast ---- */
-
-/* Element i of v, whatever its storage, as T. */
-#define GET(T, v, i)                                                                    \
-	((v)->t == QL_FLOAT ? (T)((const double *)(v)->data)[i]                          \
-	 : (v)->t == QL_INT ? (T)((const int64_t *)(v)->data)[i]                         \
-			    : (T)((const uint8_t *)(v)->data)[i])
-
-/* Convert v to T (storage type WANT) shaped for list (-1: per event): as is
- * when it already is, else into scratch slot.  Loops are split by source
- * type so that each is a plain, vectorizable copy. */
-#define AS(NAME, T, WANT)                                                                 \
-	EVAL_CLONES const T *NAME(struct eval_state *s, const struct val *v, int list, int slot)       \
-	{                                                                                  \
-		bool spread = list >= 0 && !v->jagged;                                       \
-		size_t n = spread ? eval_list_size(s, list) : v->n;                        \
-		if (!spread && v->t == WANT)                                                 \
-			return v->data;                                                    \
-		if (eval_reserve(&s->scratch[slot], &s->scratch_cap[slot], (n + 1) * sizeof(T))) \
-			return NULL;                                                       \
-		T *o = s->scratch[slot];                                                     \
-		if (v->is_const) {                                                           \
-			T c = GET(T, v, 0);                                                \
-			for (size_t i = 0; i < n; i++)                                     \
-				o[i] = c;                                                  \
-		} else if (!spread) {                                                        \
-			if (v->t == QL_FLOAT)                                              \
-				for (size_t i = 0; i < n; i++)                             \
-					o[i] = (T)((const double *)v->data)[i];            \
-			else if (v->t == QL_INT)                                           \
-				for (size_t i = 0; i < n; i++)                             \
-					o[i] = (T)((const int64_t *)v->data)[i];           \
-			else                                                               \
-				for (size_t i = 0; i < n; i++)                             \
-					o[i] = (T)((const uint8_t *)v->data)[i];           \
-		} else {                                                                     \
-			const int64_t *off = s->lists[list];                                 \
-			for (int64_t e = 0; e < s->nev; e++) {                               \
-				T c = GET(T, v, e);                                        \
-				for (int64_t i = off[e]; i < off[e + 1]; i++)              \
-					o[i] = c;                                          \
-			}                                                                    \
-		}                                                                            \
-		return o;                                                                    \
-	}
-
-AS(eval_as_f64, double, QL_FLOAT)
-AS(eval_as_i64, int64_t, QL_INT)
-AS(eval_as_u8, uint8_t, QL_BOOL)
-
-/* ---- results ---- */
-
-int eval_prepare(struct eval_state *s, const struct ql_node *n, struct val *out)
-{
-	out->t = n->type == QL_STR ? QL_INT : n->type; /* strings are held as their index */
-	out->jagged = n->jagged;
-	out->list = n->list;
-	out->n = n->jagged ? eval_list_size(s, n->list) : (size_t)s->nev;
-	out->has_valid = false;
-	out->is_const = false;
-	if (out->borrowed) {
-		out->data = NULL;
-		out->cap = 0;
-		out->borrowed = false;
-	}
-	size_t size = n->type == QL_BOOL ? 1 : 8;
-	return eval_reserve(&out->data, &out->cap, (out->n + 1) * size);
-}
-
-/* out's validity: the events where every argument is valid. */
-int eval_join_valid(struct eval_state *s, struct val *out, struct val **args, int k)
-{
-	bool any = false;
-	for (int i = 0; i < k; i++)
-		any |= args[i]->has_valid;
-	out->has_valid = any;
-	if (!any)
-		return 0;
-	if (eval_reserve((void **)&out->valid, &out->vcap, (size_t)s->nev + 1))
-		return -ENOMEM;
-	memset(out->valid, 1, (size_t)s->nev);
-	for (int i = 0; i < k; i++)
-		if (args[i]->has_valid)
-			for (int64_t e = 0; e < s->nev; e++)
-				out->valid[e] &= args[i]->valid[e];
-	return 0;
-}
-
-int eval_set_valid(struct eval_state *s, struct val *out)
-{
-	out->has_valid = true;
-	if (eval_reserve((void **)&out->valid, &out->vcap, (size_t)s->nev + 1))
-		return -ENOMEM;
-	memset(out->valid, 1, (size_t)s->nev);
-	return 0;
-}
-
 static inline int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
 static inline int64_t wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
 static inline int64_t int_mod(int64_t a, int64_t b)
@@ -146,9 +29,23 @@ double eval_nan_max(double a, double b)
 	return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
 }
 
+/* fmod(t, 2 pi) is exact, and for |t| < 4 pi it is t, t - 2 pi or
+ * t + 2 pi, each exact too (Sterbenz: |t| within [2 pi, 4 pi)); only
+ * larger angles, infinities and NaN call fmod.  (At t = -2 pi this gives
+ * +0 where fmod gives -0; d - pi is -pi from either.)  Without the call
+ * the loops over it vectorize. */
+static inline double mod_2pi(double t)
+{
+	const double y = 2 * M_PI;
+	if (!(fabs(t) < 2 * y))
+		return fmod(t, y);
+	double r = t >= y ? t - y : t;
+	return r <= -y ? r + y : r;
+}
+
 double eval_delta_phi(double a, double b)
 {
-	double d = fmod(a - b + M_PI, 2 * M_PI);
+	double d = mod_2pi(a - b + M_PI);
 	if (d < 0)
 		d += 2 * M_PI;
 	return d - M_PI;
@@ -161,7 +58,8 @@ static EVAL_CLONES int eval_literal(struct eval_state *s, const struct ql_node *
 	if (eval_prepare(s, n, out))
 		return -ENOMEM;
 	out->is_const = true;
-	size_t k = out->n;
+	/* A literal read for its first value only (eval_prog.lit_one): that. */
+	size_t k = s->p->lit_one[n->id] && out->n ? 1 : out->n;
 	if (n->type == QL_FLOAT) {
 		double *restrict o = out->data, c = n->fval;
 		for (size_t i = 0; i < k; i++)
@@ -258,6 +156,11 @@ static EVAL_CLONES int eval_compare(struct eval_state *s, const struct ql_node *
 		return -ENOMEM;
 	uint8_t *restrict o = out->data;
 	size_t k = out->n;
+	if (a->f32 && b->is_const && b->n && a->jagged == n->jagged && a->t == QL_FLOAT) {
+		eval_compare_f32(o, a->f32, k, n->op, GET(double, b, 0));
+		struct val *args[2] = {a, b};
+		return eval_join_valid(s, out, args, 2);
+	}
 	/* A literal on the right is compared as one value, not broadcast; it is
 	 * converted as eval_as_*() would, so every answer is the same. */
 #define CMP_LOOPS(Y)                                                                  \
@@ -406,36 +309,57 @@ static EVAL_CLONES int eval_cond(struct eval_state *s, const struct ql_node *n, 
 	return 0;
 }
 
-static int eval_index(struct eval_state *s, const struct ql_node *n, struct val *out,
-		      struct val *x, struct val *ix)
+/* x[i] per event, one loop per storage, from floats when x has only
+ * those; a literal index (x[0]) is read once, not broadcast. */
+static EVAL_CLONES int eval_index(struct eval_state *s, const struct ql_node *n, struct val *out,
+				  struct val *x, struct val *ix)
 {
 	if (eval_prepare(s, n, out) || eval_set_valid(s, out))
 		return -ENOMEM;
-	const int64_t *off = s->lists[x->list];
-	const int64_t *k = eval_as_i64(s, ix, -1, 0);
-	if (!k)
+	const int64_t *restrict off = s->lists[x->list];
+	const bool kc = ix->is_const && ix->n;
+	const int64_t k0 = kc ? GET(int64_t, ix, 0) : 0;
+	const int64_t *restrict k = kc ? NULL : eval_as_i64(s, ix, -1, 0);
+	if (!kc && !k)
 		return -ENOMEM;
-	size_t size = x->t == QL_BOOL ? 1 : 8;
-	for (int64_t e = 0; e < s->nev; e++) {
-		int64_t len = off[e + 1] - off[e], i = k[e];
-		if (i < 0)
-			i += len;
-		bool ok = i >= 0 && i < len && (!x->has_valid || x->valid[e]) &&
-			  (!ix->has_valid || ix->valid[e]);
-		out->valid[e] = ok;
-		if (ok)
-			memcpy((char *)out->data + (size_t)e * size,
-			       (const char *)x->data + (size_t)(off[e] + i) * size, size);
-		else
-			memset((char *)out->data + (size_t)e * size, 0, size);
-	}
+	const uint8_t *restrict xv = x->has_valid ? x->valid : NULL;
+	const uint8_t *restrict iv = ix->has_valid ? ix->valid : NULL;
+	uint8_t *restrict ov = out->valid;
+	const int64_t ne = s->nev;
+#define INDEX_LOOP(T, SRC)                                                                \
+	do {                                                                              \
+		T *restrict o_ = out->data;                                               \
+		const SRC *restrict x_ = SRC_OF;                                          \
+		for (int64_t e = 0; e < ne; e++) {                                        \
+			int64_t len = off[e + 1] - off[e], i = kc ? k0 : k[e];            \
+			if (i < 0)                                                        \
+				i += len;                                                 \
+			bool ok = i >= 0 && i < len && (!xv || xv[e]) && (!iv || iv[e]);  \
+			ov[e] = ok;                                                       \
+			o_[e] = ok ? (T)x_[off[e] + i] : 0;                               \
+		}                                                                         \
+	} while (0)
+#define SRC_OF x->f32
+	if (x->no_f64)
+		INDEX_LOOP(double, float);
+#undef SRC_OF
+#define SRC_OF x->data
+	else if (x->t == QL_BOOL)
+		INDEX_LOOP(uint8_t, uint8_t);
+	else if (x->t == QL_FLOAT)
+		INDEX_LOOP(double, double);
+	else
+		INDEX_LOOP(int64_t, int64_t);
+#undef SRC_OF
+#undef INDEX_LOOP
 	return 0;
 }
 
 /* Compaction of a list's elements by keep, in one pass over the elements
  * of the batch and no loop per event (whose exits a CPU cannot predict):
  * write every element, advance past the kept; before[i] records the kept
- * elements before element i, which gives the new offsets. */
+ * elements before element i, which gives the new offsets.  Numbers take
+ * eval_pack64(), four elements a step; bools this loop. */
 #define MASK_LOOP(T)                                                               \
 	do {                                                                       \
 		T *restrict o_ = out->data;                                        \
@@ -460,11 +384,30 @@ static EVAL_CLONES int eval_mask(struct eval_state *s, const struct ql_node *n, 
 		return -ENOMEM;
 	int64_t *restrict noff = s->lists[L], *restrict before = s->scratch[2];
 	size_t k = 0;
-	if (size == 8)
-		MASK_LOOP(uint64_t);
-	else
+	const float *xf = x->f32 && x->t == QL_FLOAT ? x->f32 : NULL;
+	out->f32 = NULL;
+	out->no_f64 = false;
+	if (xf) {
+		/* Floats: packed as floats, eight a step, then widened (exactly)
+		 * unless every use takes the floats. */
+		if (eval_reserve((void **)&out->fbuf, &out->fcap, (total + 1) * sizeof(float)))
+			return -ENOMEM;
+		k = eval_pack32(out->fbuf, xf, keep, total, before);
+		out->f32 = out->fbuf;
+		if (s->p->f32_ok[n->id]) {
+			out->no_f64 = true;
+		} else {
+			double *restrict od = out->data;
+			const float *restrict of = out->fbuf;
+			for (size_t i = 0; i < k; i++)
+				od[i] = of[i];
+		}
+	} else if (size == 8) {
+		k = eval_pack64(out->data, x->data, keep, total, before);
+	} else {
 		MASK_LOOP(uint8_t);
-	before[total] = (int64_t)k;
+		before[total] = (int64_t)k;
+	}
 	for (int64_t e = 0; e <= s->nev; e++) /* off[0] is 0: lists start at 0 */
 		noff[e] = before[off[e]];
 	s->list_ready[L] = true;
@@ -500,6 +443,39 @@ static EVAL_CLONES int eval_reduce(struct eval_state *s, const struct ql_node *n
 		}
 		return eval_join_valid(s, out, &x, 1);
 	}
+	if (fn == QF_SUM && n->type == QL_INT && x->t == QL_BOOL) {
+		/* sum(mask): a count (bools are 0 or 1), per event without a
+		 * loop: eight bytes at once, the event's kept by a mask, added up
+		 * by one multiply (every byte sum fits a byte).  A list longer
+		 * than 8, or one whose eight bytes would run past the batch's
+		 * elements, is counted byte by byte. */
+		static const uint64_t keep[9] = {0,
+						 0xff,
+						 0xffff,
+						 0xffffff,
+						 0xffffffff,
+						 0xffffffffffull,
+						 0xffffffffffffull,
+						 0xffffffffffffffull,
+						 0xffffffffffffffffull};
+		const uint8_t *restrict v = x->data;
+		int64_t *restrict o = out->data;
+		const int64_t ne = s->nev, total = off[ne];
+		for (int64_t e = 0; e < ne; e++) {
+			int64_t lo = off[e], len = off[e + 1] - lo;
+			if (len <= 8 && lo + 8 <= total) {
+				uint64_t w;
+				memcpy(&w, v + lo, 8);
+				o[e] = (int64_t)(((w & keep[len]) * 0x0101010101010101ull) >> 56);
+			} else {
+				int64_t c = 0;
+				for (int64_t i = 0; i < len; i++)
+					c += v[lo + i];
+				o[e] = c;
+			}
+		}
+		return eval_join_valid(s, out, &x, 1);
+	}
 	if (fn == QF_SUM && n->type == QL_INT) {
 		/* From running sums over the batch's elements: a loop per event
 		 * has exits a CPU cannot predict.  Wrapping sums of integers do
@@ -509,17 +485,11 @@ static EVAL_CLONES int eval_reduce(struct eval_state *s, const struct ql_node *n
 			return -ENOMEM;
 		int64_t *restrict run = s->scratch[1], *restrict o = out->data;
 		run[0] = 0;
-		if (x->t == QL_BOOL) { /* sum(mask): a count */
-			const uint8_t *restrict v = x->data;
-			for (size_t i = 0; i < total; i++)
-				run[i + 1] = run[i] + v[i];
-		} else {
-			const int64_t *restrict v = eval_as_i64(s, x, -1, 0);
-			if (!v)
-				return -ENOMEM;
-			for (size_t i = 0; i < total; i++)
-				run[i + 1] = eval_wrap_add(run[i], v[i]);
-		}
+		const int64_t *restrict v = eval_as_i64(s, x, -1, 0);
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < total; i++)
+			run[i + 1] = eval_wrap_add(run[i], v[i]);
 		for (int64_t e = 0; e < s->nev; e++)
 			o[e] = wrap_sub(run[off[e + 1]], run[off[e]]);
 		return eval_join_valid(s, out, &x, 1);
@@ -660,6 +630,27 @@ static EVAL_CLONES int eval_math(struct eval_state *s, const struct ql_node *n, 
 			     : fn == QF_MIN2 ? (x[i] < y[i] ? x[i] : y[i])
 					     : (x[i] > y[i] ? x[i] : y[i]);
 		return eval_join_valid(s, out, args, n->nargs);
+	}
+	const struct val *x0 = args[0];
+	if (fn == QF_ABS && x0->f32 && x0->jagged == n->jagged) {
+		/* |x| of floats is a float, the same number as |(double)x|: as
+		 * floats only, when every use takes them. */
+		const float *restrict xf = x0->f32;
+		if (s->p->f32_ok[n->id]) {
+			if (eval_reserve((void **)&out->fbuf, &out->fcap, (k + 1) * sizeof(float)))
+				return -ENOMEM;
+			float *restrict of = out->fbuf;
+			for (size_t i = 0; i < k; i++)
+				of[i] = fabsf(xf[i]);
+			out->f32 = out->fbuf;
+			out->no_f64 = true;
+		} else {
+			double *restrict od = out->data;
+			for (size_t i = 0; i < k; i++)
+				od[i] = fabsf(xf[i]);
+			out->f32 = NULL;
+		}
+		return eval_join_valid(s, out, args, 1);
 	}
 	const double *a[4] = {0};
 	for (int i = 0; i < n->nargs; i++)

@@ -1,6 +1,6 @@
 /* eval_run.c — running a program on a batch: per-thread state, loading
- * columns, cutting the batch down at filters, filling histograms and the
- * cutflow; and taking and merging the results. */
+ * columns (eval_load.c), cutting the batch down at filters, filling
+ * histograms and the cutflow; and taking and merging the results. */
 #include "eval_int.h"
 
 #include <errno.h>
@@ -45,6 +45,7 @@ void eval_state_free(struct eval_state *s)
 		if (!s->vals[i].borrowed)
 			free(s->vals[i].data);
 		free(s->vals[i].valid);
+		free(s->vals[i].fbuf);
 	}
 	for (int i = 0; s->lists && i < p->nlists; i++)
 		free(s->lists[i]);
@@ -72,181 +73,12 @@ void eval_state_free(struct eval_state *s)
 	free(s);
 }
 
-/* ---- loading columns ---- */
-
-/* Convert k values of c starting at value `from` into o[at...]. */
-static EVAL_CLONES void convert_values(const struct rootio_column *c, enum ql_type t, void *o, size_t at,
-			   size_t from, size_t k)
-{
-	const void *src = c->values;
-	if (t == QL_BOOL) {
-		memcpy((uint8_t *)o + at, (const uint8_t *)src + from, k);
-		return;
-	}
-	/* A float widened to double is exact: the same double as before. */
-#define CONVERT(T, S)                                                       \
-	do {                                                                \
-		T *restrict d_ = (T *)o + at;                               \
-		const S *restrict x_ = (const S *)src + from;               \
-		for (size_t i = 0; i < k; i++)                              \
-			d_[i] = x_[i];                                      \
-	} while (0)
-	if (t == QL_FLOAT) {
-		if (c->type == ROOTIO_F32)
-			CONVERT(double, float);
-		else
-			memcpy((double *)o + at, (const double *)src + from, k * 8);
-		return;
-	}
-	switch (c->type) {
-	case ROOTIO_BOOL:
-	case ROOTIO_U8: CONVERT(int64_t, uint8_t); break;
-	case ROOTIO_I8: CONVERT(int64_t, int8_t); break;
-	case ROOTIO_I16: CONVERT(int64_t, int16_t); break;
-	case ROOTIO_U16: CONVERT(int64_t, uint16_t); break;
-	case ROOTIO_I32: CONVERT(int64_t, int32_t); break;
-	case ROOTIO_U32: CONVERT(int64_t, uint32_t); break;
-	default: memcpy((int64_t *)o + at, (const int64_t *)src + from, k * 8); break;
-	}
-#undef CONVERT
-}
-
-/* The offsets of column c for the current events (gathered through idx). */
-static EVAL_CLONES int column_offsets(struct eval_state *s, const struct rootio_column *c, int64_t *o)
-{
-	const int64_t *restrict co = c->offsets, *restrict idx = s->idx;
-	int64_t per = !co && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 0;
-	int64_t n = s->nev, at = 0;
-	o[0] = 0;
-	if (co && !s->have_idx) /* starts at 0: load_column checked it */
-		memcpy(o + 1, co + 1, (size_t)n * sizeof(*o));
-	else if (co)
-		for (int64_t j = 0; j < n; j++)
-			o[j + 1] = at += co[idx[j] + 1] - co[idx[j]];
-	else
-		for (int64_t j = 0; j < n; j++)
-			o[j + 1] = (j + 1) * per;
-	return 0;
-}
-
-/* Copy the current events' values of c (through idx) into o, converted:
- * per event for flat columns, per range of elements for lists (off: the
- * gathered offsets).  Loops by source type, with no call per event.  (A
- * version without a loop per event, from a prefix sum of where each
- * element lies, ran no faster on the bench query: fewer mispredicted loop
- * exits, twice the instructions.) */
-static EVAL_CLONES void gather_values(struct eval_state *s, const struct rootio_column *c,
-				      const struct ql_node *n, void *o, const int64_t *off)
-{
-	const int64_t *restrict idx = s->idx, *restrict co = c->offsets;
-	int64_t per = !co && c->nentries ? (int64_t)(c->nvalues / (size_t)c->nentries) : 1;
-#define GATHER(T, S)                                                                     \
-	do {                                                                             \
-		T *restrict d_ = o;                                                      \
-		const S *restrict x_ = c->values;                                        \
-		if (!n->jagged)                                                          \
-			for (int64_t j = 0; j < s->nev; j++)                             \
-				d_[j] = (T)x_[idx[j]];                                   \
-		else                                                                     \
-			for (int64_t j = 0; j < s->nev; j++) {                           \
-				int64_t a_ = co ? co[idx[j]] : idx[j] * per;             \
-				T *w_ = d_ + off[j];                                     \
-				for (int64_t i = 0; i < off[j + 1] - off[j]; i++)        \
-					w_[i] = (T)x_[a_ + i];                           \
-			}                                                                \
-	} while (0)
-	if (n->type == QL_BOOL)
-		GATHER(uint8_t, uint8_t);
-	else if (n->type == QL_FLOAT && c->type == ROOTIO_F32)
-		GATHER(double, float);
-	else if (n->type == QL_FLOAT)
-		GATHER(double, double);
-	else
-		switch (c->type) {
-		case ROOTIO_BOOL:
-		case ROOTIO_U8: GATHER(int64_t, uint8_t); break;
-		case ROOTIO_I8: GATHER(int64_t, int8_t); break;
-		case ROOTIO_I16: GATHER(int64_t, int16_t); break;
-		case ROOTIO_U16: GATHER(int64_t, uint16_t); break;
-		case ROOTIO_I32: GATHER(int64_t, int32_t); break;
-		case ROOTIO_U32: GATHER(int64_t, uint32_t); break;
-		default: GATHER(int64_t, int64_t); break;
-		}
-#undef GATHER
-}
-
-static int load_column(struct eval_state *s, const struct ql_node *n, struct val *v,
-		       const struct rootio_column *c)
-{
-	v->t = n->type;
-	v->jagged = n->jagged;
-	v->list = n->list;
-	v->has_valid = false;
-	v->is_const = false;
-	if (c->nentries != s->orig) {
-		s->why = "a column holds a different number of entries than the batch";
-		return -EINVAL;
-	}
-	/* The column must hold what its offsets (or its entries) say. */
-	if (n->jagged && c->offsets ? (c->offsets[0] != 0 || (size_t)c->offsets[c->nentries] != c->nvalues)
-	    : n->jagged ? (c->nentries && c->nvalues % (size_t)c->nentries)
-			: c->nvalues != (size_t)c->nentries) {
-		s->why = "a column's values do not match its entries";
-		return -EINVAL;
-	}
-	size_t k = s->have_idx ? 0 : c->nvalues;
-	int64_t *off = NULL;
-	if (n->jagged) {
-		int L = n->list;
-		if (eval_reserve((void **)&s->lists[L], &s->list_cap[L], ((size_t)s->nev + 1) * 8) ||
-		    eval_reserve(&s->scratch[0], &s->scratch_cap[0], ((size_t)s->nev + 1) * 8))
-			return -ENOMEM;
-		off = s->scratch[0];
-		column_offsets(s, c, off);
-		if (!s->list_ready[L]) {
-			memcpy(s->lists[L], off, ((size_t)s->nev + 1) * 8);
-			s->list_ready[L] = true;
-		} else if (memcmp(s->lists[L], off, ((size_t)s->nev + 1) * 8)) {
-			s->why = "a list's lengths differ from those of its counter";
-			return -EINVAL;
-		}
-		k = (size_t)off[s->nev];
-	} else if (s->have_idx) {
-		k = (size_t)s->nev;
-	}
-	v->n = k;
-	/* Types kept as read are borrowed, not copied, when no event was cut. */
-	if (!s->have_idx &&
-	    ((c->type == ROOTIO_F64 && n->type == QL_FLOAT) ||
-	     ((c->type == ROOTIO_I64 || c->type == ROOTIO_U64) && n->type == QL_INT) ||
-	     (c->type == ROOTIO_BOOL && n->type == QL_BOOL))) {
-		if (!v->borrowed)
-			free(v->data);
-		v->data = c->values;
-		v->cap = 0;
-		v->borrowed = true;
-		return 0;
-	}
-	if (v->borrowed) {
-		v->data = NULL;
-		v->cap = 0;
-		v->borrowed = false;
-	}
-	if (eval_reserve(&v->data, &v->cap, (k + 1) * (n->type == QL_BOOL ? 1 : 8)))
-		return -ENOMEM;
-	if (!s->have_idx) {
-		convert_values(c, n->type, v->data, 0, 0, k);
-		return 0;
-	}
-	gather_values(s, c, n, v->data, off);
-	return 0;
-}
-
 /* ---- cutting the batch down to the events that pass a filter ---- */
 
 static EVAL_CLONES int compact_val(struct eval_state *s, struct val *v, const uint8_t *pass)
 {
 	size_t w = 0;
+	v->f32 = NULL; /* the doubles are cut; no node cut later has only floats */
 	if (v->borrowed) { /* the caller's column is read-only: take a copy */
 		size_t bytes = v->n * (v->t == QL_BOOL ? 1 : 8);
 		void *own = malloc(bytes + 8);
@@ -321,18 +153,25 @@ static int compact(struct eval_state *s, int k, const uint8_t *pass, int64_t kep
 	for (int l = 0; l < p->nlists; l++)
 		if (s->list_ready[l])
 			compact_list(s, s->lists[l], pass);
-	if (!s->have_idx) {
-		if (eval_reserve((void **)&s->idx, &s->idx_cap, ((size_t)s->nev + 1) * 8))
-			return -ENOMEM;
-		for (int64_t j = 0; j < s->nev; j++)
-			s->idx[j] = j;
-		s->have_idx = true;
-	}
+	if (!s->have_idx &&
+	    eval_reserve((void **)&s->idx, &s->idx_cap, ((size_t)s->nev + 1) * 8))
+		return -ENOMEM;
+	/* Local pointers: with -fno-strict-aliasing a store through s->idx
+	 * would reload s->idx and s->nev every event. */
+	int64_t *restrict idx = s->idx;
+	const int64_t n = s->nev;
 	int64_t m = 0;
-	for (int64_t j = 0; j < s->nev; j++) {
-		s->idx[m] = s->idx[j];
-		m += pass[j];
-	}
+	if (!s->have_idx) /* the identity, cut */
+		for (int64_t j = 0; j < n; j++) {
+			idx[m] = j;
+			m += pass[j];
+		}
+	else
+		for (int64_t j = 0; j < n; j++) {
+			idx[m] = idx[j];
+			m += pass[j];
+		}
+	s->have_idx = true;
 	s->nev = kept;
 	s->gpu_epoch = 0; /* the values changed in place: the device's copies are stale */
 	return 0;
@@ -391,13 +230,16 @@ static int fill_cell(struct eval_state *s, int hi, const struct ql_hist *h,
 	if (valid) { /* gather the events where every value is present */
 		if (eval_reserve((void **)&s->fill_ok, &s->fill_ok_cap, (size_t)s->nev + 1))
 			return -ENOMEM;
-		uint8_t *ok = s->fill_ok;
-		for (int64_t e = 0; e < s->nev; e++)
+		uint8_t *restrict ok = s->fill_ok;
+		const int64_t ne = s->nev;
+		for (int64_t e = 0; e < ne; e++)
 			ok[e] = !mask || mask[e] != 0;
 		for (int i = 0; i < QL_VROOTS; i++)
-			if (v[i] && v[i]->has_valid)
-				for (int64_t e = 0; e < s->nev; e++)
-					ok[e] &= v[i]->valid[e] != 0;
+			if (v[i] && v[i]->has_valid) {
+				const uint8_t *restrict vv = v[i]->valid;
+				for (int64_t e = 0; e < ne; e++)
+					ok[e] &= vv[e] != 0;
+			}
 		size_t k = 0;
 		for (int i = 0; i < QL_VROOTS; i++) {
 			if (!v[i])
@@ -529,17 +371,25 @@ static int check_counters(struct eval_state *s, int k)
 }
 
 /* The events of variation v that pass filter k, into out; their count. */
-static EVAL_CLONES int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m, uint8_t *out)
+static EVAL_CLONES int64_t pass_of(struct eval_state *s, const struct val *fv, const uint8_t *m,
+				  uint8_t *restrict out)
 {
-	const uint8_t *val = fv->data;
+	const uint8_t *restrict val = fv->data, *restrict valid = fv->has_valid ? fv->valid : NULL;
+	const int64_t n = s->nev;
 	int64_t kept = 0;
-	if (fv->has_valid || m)
-		for (int64_t e = 0; e < s->nev; e++)
-			kept += out[e] = (uint8_t)((val[e] != 0) & (!fv->has_valid || fv->valid[e] != 0) &
-						   (!m || m[e]));
+	/* Separate stores and sums, and local pointers: both loops vectorize. */
+	if (valid || m)
+		for (int64_t e = 0; e < n; e++) {
+			uint8_t b = (uint8_t)((val[e] != 0) & (!valid || valid[e] != 0) & (!m || m[e]));
+			out[e] = b;
+			kept += b;
+		}
 	else
-		for (int64_t e = 0; e < s->nev; e++)
-			kept += out[e] = val[e] != 0;
+		for (int64_t e = 0; e < n; e++) {
+			uint8_t b = val[e] != 0;
+			out[e] = b;
+			kept += b;
+		}
 	return kept;
 }
 
@@ -617,7 +467,11 @@ static int run_pass(struct eval_state *s, int64_t nevents, const struct rootio_c
 		for (; i < p->nnodes && p->phase[i] == k && !rc; i++) {
 			const struct ql_node *n = p->nodes[i];
 			int in = p->input_of[i];
-			rc = in >= 0 ? load_column(s, n, &s->vals[i], cols[in])
+			if (in < 0) {
+				s->vals[i].f32 = NULL;
+				s->vals[i].no_f64 = false;
+			}
+			rc = in >= 0 ? eval_load_column(s, n, &s->vals[i], cols[in])
 				     : eval_node(s, n, &s->vals[i]);
 		}
 		if (!rc)

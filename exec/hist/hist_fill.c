@@ -8,6 +8,11 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__) && !defined(ANAFS_NO_SIMD)
+#define HIST_AVX2 1
+#include <immintrin.h>
+#endif
+
 /* The bin loops compiled twice, for AVX2 and for any x86-64, chosen when
  * the program loads.  ThreadSanitizer cannot run the chooser, so its build
  * (ANAFS_NO_CLONES) has one version. */
@@ -91,19 +96,14 @@ static inline bool good_weight(double w)
 #define HIST_SUBS 4
 #define HIST_SUB_MAX 256 /* bins (flow included) up to which copies pay */
 
-/* bins[i]: the bin of x[i] on regular or variable axis a, or -1 for NaN.
- * The same expression as axis_bin(), in the same order, so that every
- * point gets the same bin: each lane computes t only from a value in
+/* bins[i]: the bin of x[i] on regular or variable axis a, or nan_bin for
+ * NaN.  The same expression as axis_bin(), in the same order, so that
+ * every point gets the same bin: each lane computes t only from a value in
  * range (else from lo), so that no conversion overflows. */
-static void HIST_CLONES regular_bins(const struct hist_axis *ap, const double *restrict x,
-				     size_t n, int *restrict bins)
+static void regular_bins_c(const struct hist_axis *ap, const double *restrict x, size_t n,
+			   int *restrict bins, int nan_bin)
 {
 	const struct hist_axis a = *ap;
-	if (a.edges) {
-		for (size_t i = 0; i < n; i++)
-			bins[i] = isnan(x[i]) ? -1 : gpu_k_var_bin(a.edges, a.nbins, x[i]);
-		return;
-	}
 	const double lo = a.lo, hi = a.hi, width = a.hi - a.lo, nb = a.nbins;
 	const int last = a.nbins, over = a.nbins + 1;
 	for (size_t i = 0; i < n; i++) {
@@ -114,43 +114,110 @@ static void HIST_CLONES regular_bins(const struct hist_axis *ap, const double *r
 		k = k < last ? k + 1 : last;
 		k = v < lo ? 0 : k;
 		k = v >= hi ? over : k;
-		bins[i] = v != v ? -1 : k;
+		bins[i] = v != v ? nan_bin : k;
 	}
 }
 
+#ifdef HIST_AVX2
+/* regular_bins_c() four points a step, every choice made on doubles and
+ * the bin converted to an int once at the end (compilers repack the
+ * compare masks between doubles and ints at every step of the C loop).
+ * t is clamped to [0, nbins] before its conversion, which changes nothing
+ * in range (0 <= t <= nbins there: hist.c's check_axis()) and keeps every
+ * other lane's conversion defined; those lanes take 0, nbins + 1 or
+ * nan_bin.  The same bins to the point: test_hist checks. */
+__attribute__((target("avx2"))) static size_t regular_bins_avx2(const struct hist_axis *ap,
+								const double *restrict x, size_t n,
+								int *restrict bins, int nan_bin)
+{
+	const __m256d lo = _mm256_set1_pd(ap->lo), hi = _mm256_set1_pd(ap->hi);
+	const __m256d width = _mm256_set1_pd(ap->hi - ap->lo), nb = _mm256_set1_pd(ap->nbins);
+	const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+	const __m256d over = _mm256_set1_pd(ap->nbins + 1.0), nanb = _mm256_set1_pd(nan_bin);
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		__m256d v = _mm256_loadu_pd(x + i);
+		__m256d t = _mm256_div_pd(_mm256_mul_pd(nb, _mm256_sub_pd(v, lo)), width);
+		t = _mm256_min_pd(_mm256_max_pd(t, zero), nb); /* max gives 0 for NaN */
+		__m256d k = _mm256_add_pd(_mm256_cvtepi32_pd(_mm256_cvttpd_epi32(t)), one);
+		k = _mm256_min_pd(k, nb);
+		k = _mm256_blendv_pd(k, zero, _mm256_cmp_pd(v, lo, _CMP_LT_OQ));
+		k = _mm256_blendv_pd(k, over, _mm256_cmp_pd(v, hi, _CMP_GE_OQ));
+		k = _mm256_blendv_pd(k, nanb, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
+		_mm_storeu_si128((__m128i *)(bins + i), _mm256_cvttpd_epi32(k));
+	}
+	return i;
+}
+
+/* Whether the CPU has AVX2 (libgcc's constructor has filled in what
+ * __builtin_cpu_supports reads). */
+static bool have_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+#endif
+
+static void regular_bins(const struct hist_axis *ap, const double *restrict x, size_t n,
+			 int *restrict bins, int nan_bin)
+{
+	if (ap->edges) {
+		for (size_t i = 0; i < n; i++)
+			bins[i] = isnan(x[i]) ? nan_bin : gpu_k_var_bin(ap->edges, ap->nbins, x[i]);
+		return;
+	}
+	size_t i = 0;
+#ifdef HIST_AVX2
+	if (have_avx2())
+		i = regular_bins_avx2(ap, x, n, bins, nan_bin);
+#endif
+	regular_bins_c(ap, x + i, n - i, bins + i, nan_bin);
+}
+
 /* Count the n points of bins (-1: skipped) into cnt; the points skipped. */
-static uint64_t count_bins(int64_t *restrict cnt, size_t extent, const int *restrict bins, size_t n)
+static uint64_t count_bins(int64_t *restrict cnt, const int *restrict bins, size_t n)
 {
 	uint64_t skipped = 0;
-	if (extent > HIST_SUB_MAX || n < 64) {
-		for (size_t i = 0; i < n; i++) {
-			if (bins[i] < 0)
-				skipped++;
-			else
-				cnt[bins[i]]++;
-		}
-		return skipped;
+	for (size_t i = 0; i < n; i++) {
+		if (bins[i] < 0)
+			skipped++;
+		else
+			cnt[bins[i]]++;
 	}
-	/* Slot extent of each copy counts the skipped points. */
-	uint32_t sub[HIST_SUBS][HIST_SUB_MAX + 1];
-	memset(sub, 0, sizeof(sub));
+	return skipped;
+}
+
+/* The copies of the bins of one fill call; slot extent of each counts
+ * the skipped points, which the bins name as extent (no test a point).
+ * A copy's slot holds at most SUB_FLUSH points between two flushes. */
+struct subcount {
+	uint32_t c[HIST_SUBS][HIST_SUB_MAX + 1];
+};
+#define SUB_FLUSH ((size_t)1 << 30)
+
+static void sub_count(struct subcount *restrict sc, const int *restrict bins, size_t n)
+{
 	size_t i = 0;
 	for (; i + HIST_SUBS <= n; i += HIST_SUBS)
-		for (int k = 0; k < HIST_SUBS; k++) {
-			int b = bins[i + (size_t)k];
-			sub[k][b < 0 ? extent : (size_t)b]++;
-		}
+		for (int k = 0; k < HIST_SUBS; k++)
+			sc->c[k][bins[i + (size_t)k]]++;
 	for (; i < n; i++)
-		sub[0][bins[i] < 0 ? extent : (size_t)bins[i]]++;
+		sc->c[0][bins[i]]++;
+}
+
+/* Add the copies into cnt and clear them; the points skipped. */
+static uint64_t sub_flush(struct subcount *sc, int64_t *cnt, size_t extent)
+{
+	uint64_t skipped = 0;
 	for (size_t b = 0; b <= extent; b++) {
 		uint64_t c = 0;
 		for (int k = 0; k < HIST_SUBS; k++)
-			c += sub[k][b];
+			c += sc->c[k][b];
 		if (b < extent)
 			cnt[b] += (int64_t)c;
 		else
 			skipped += c;
 	}
+	memset(sc, 0, sizeof(*sc));
 	return skipped;
 }
 
@@ -182,13 +249,27 @@ void hist_fill1(struct hist *h, const double *x, const double *w, size_t n)
 		hist_fill(h, &x, w, NULL, n);
 		return;
 	}
-	for (size_t at = 0; at < n; at += FILL_CHUNK) {
-		size_t k = n - at < FILL_CHUNK ? n - at : FILL_CHUNK;
-		regular_bins(&h->ax[0], x + at, k, bins);
-		if (!h->weighted)
-			skipped += count_bins(h->cnt, (size_t)h->ax[0].extent, bins, k);
-		else
-			skipped += add_weights(h->sw, h->sw2, bins, w ? w + at : NULL, k);
+	const size_t extent = (size_t)h->ax[0].extent;
+	if (!h->weighted && extent <= HIST_SUB_MAX && n >= 64) {
+		struct subcount sc;
+		memset(&sc, 0, sizeof(sc));
+		for (size_t at = 0; at < n; at += FILL_CHUNK) {
+			size_t k = n - at < FILL_CHUNK ? n - at : FILL_CHUNK;
+			regular_bins(&h->ax[0], x + at, k, bins, (int)extent);
+			sub_count(&sc, bins, k);
+			if ((at + k) % SUB_FLUSH == 0)
+				skipped += sub_flush(&sc, h->cnt, extent);
+		}
+		skipped += sub_flush(&sc, h->cnt, extent);
+	} else {
+		for (size_t at = 0; at < n; at += FILL_CHUNK) {
+			size_t k = n - at < FILL_CHUNK ? n - at : FILL_CHUNK;
+			regular_bins(&h->ax[0], x + at, k, bins, -1);
+			if (!h->weighted)
+				skipped += count_bins(h->cnt, bins, k);
+			else
+				skipped += add_weights(h->sw, h->sw2, bins, w ? w + at : NULL, k);
+		}
 	}
 	h->skipped += skipped;
 	h->entries += n - skipped;
@@ -206,17 +287,31 @@ void hist_fill2(struct hist *h, const double *x, const double *y, const double *
 		hist_fill(h, xy, w, NULL, n);
 		return;
 	}
+	/* Unweighted fills of few cells count on copies, a skipped point in
+	 * slot ncells. */
+	const bool subs = !h->weighted && h->ncells <= HIST_SUB_MAX && n >= 64;
+	const int skip = subs ? (int)h->ncells : -1;
+	struct subcount sc;
+	if (subs)
+		memset(&sc, 0, sizeof(sc));
 	for (size_t at = 0; at < n; at += FILL_CHUNK) {
 		size_t k = n - at < FILL_CHUNK ? n - at : FILL_CHUNK;
-		regular_bins(&h->ax[0], x + at, k, bx);
-		regular_bins(&h->ax[1], y + at, k, by);
+		regular_bins(&h->ax[0], x + at, k, bx, -1);
+		regular_bins(&h->ax[1], y + at, k, by, -1);
 		for (size_t i = 0; i < k; i++) /* cells fit an int: HIST_MAX_CELLS */
-			bx[i] = bx[i] < 0 || by[i] < 0 ? -1 : bx[i] * (int)stride + by[i];
-		if (!h->weighted)
-			skipped += count_bins(h->cnt, h->ncells, bx, k);
-		else
+			bx[i] = bx[i] < 0 || by[i] < 0 ? skip : bx[i] * (int)stride + by[i];
+		if (subs) {
+			sub_count(&sc, bx, k);
+			if ((at + k) % SUB_FLUSH == 0)
+				skipped += sub_flush(&sc, h->cnt, h->ncells);
+		} else if (!h->weighted) {
+			skipped += count_bins(h->cnt, bx, k);
+		} else {
 			skipped += add_weights(h->sw, h->sw2, bx, w ? w + at : NULL, k);
+		}
 	}
+	if (subs)
+		skipped += sub_flush(&sc, h->cnt, h->ncells);
 	h->skipped += skipped;
 	h->entries += n - skipped;
 }
