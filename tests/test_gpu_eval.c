@@ -170,15 +170,39 @@ static bool same_f64(const double *p, const double *q, size_t n)
 	return true;
 }
 
+/* Value i of a FLOAT val as a double: widened from its floats when it
+ * holds only those (val.no_f64: the CPU's float32 path, off while a
+ * device computes). */
+static double widened(const struct val *v, size_t i)
+{
+	return v->no_f64 ? (double)v->f32[i] : ((const double *)v->data)[i];
+}
+
+static bool same_widened(const struct val *a, const struct val *v, size_t n)
+{
+	if (a->t != QL_FLOAT || (a->no_f64 && !a->f32) || (v->no_f64 && !v->f32))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		double p = widened(a, i), q = widened(v, i);
+		if (memcmp(&p, &q, 8) && !(isnan(p) && isnan(q)))
+			return false;
+	}
+	return true;
+}
+
 /* Every node's values and validity, and every histogram, the same bits. */
 static void same_values(const char *text, const struct run *c, const struct run *d)
 {
 	for (int i = 0; i < c->p->nnodes; i++) {
 		const struct val *a = &c->s->vals[i], *v = &d->s->vals[i];
 		size_t size = a->t == QL_BOOL ? 1 : 8;
+		/* A literal may hold its first value only (eval_prog.lit_one); a
+		 * float32 value only its floats (val.no_f64). */
+		size_t n = a->is_const && a->n ? 1 : a->n;
 		bool ok = a->t == v->t && a->n == v->n && a->has_valid == v->has_valid &&
-			  (!a->n || (a->t == QL_FLOAT ? same_f64(a->data, v->data, a->n)
-						      : !memcmp(a->data, v->data, a->n * size))) &&
+			  (!n || (a->no_f64 || v->no_f64 ? same_widened(a, v, n)
+				: a->t == QL_FLOAT ? same_f64(a->data, v->data, n)
+						   : !memcmp(a->data, v->data, n * size))) &&
 			  (!a->has_valid || !memcmp(a->valid, v->valid, NEV));
 		check(ok, "node %d of \"%s\": the device's values differ from the CPU's", i, text);
 		if (!ok)

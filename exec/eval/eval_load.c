@@ -213,11 +213,11 @@ int eval_load_column(struct eval_state *s, const struct ql_node *n, struct val *
 		/* The floats as read, for the uses that take them; widened to
 		 * doubles only when some use needs those. */
 		v->f32 = c->values;
-		if (s->p->f32_ok[n->id]) {
+		if (eval_f32_only(s, n->id)) {
 			v->no_f64 = true;
 			return 0;
 		}
-	} else if (c->type == ROOTIO_F32 && n->type == QL_FLOAT && s->p->f32_ok[n->id]) {
+	} else if (c->type == ROOTIO_F32 && n->type == QL_FLOAT && eval_f32_only(s, n->id)) {
 		/* Cut: the current events' floats, gathered as floats. */
 		size_t room = k + (n->jagged ? GATHER_RUN : 1);
 		if (eval_reserve((void **)&v->fbuf, &v->fcap, room * sizeof(float)))

@@ -394,7 +394,7 @@ static EVAL_CLONES int eval_mask(struct eval_state *s, const struct ql_node *n, 
 			return -ENOMEM;
 		k = eval_pack32(out->fbuf, xf, keep, total, before);
 		out->f32 = out->fbuf;
-		if (s->p->f32_ok[n->id]) {
+		if (eval_f32_only(s, n->id)) {
 			out->no_f64 = true;
 		} else {
 			double *restrict od = out->data;
@@ -636,7 +636,7 @@ static EVAL_CLONES int eval_math(struct eval_state *s, const struct ql_node *n, 
 		/* |x| of floats is a float, the same number as |(double)x|: as
 		 * floats only, when every use takes them. */
 		const float *restrict xf = x0->f32;
-		if (s->p->f32_ok[n->id]) {
+		if (eval_f32_only(s, n->id)) {
 			if (eval_reserve((void **)&out->fbuf, &out->fcap, (k + 1) * sizeof(float)))
 				return -ENOMEM;
 			float *restrict of = out->fbuf;
