@@ -367,6 +367,9 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="seconds for one anafs run")
     ap.add_argument("--keep", action="store_true", help="leave the temp folder")
     args = ap.parse_args()
+    # Every run decodes its baskets: the decoded-column cache (on by
+    # default) would serve the timed runs after the first from memory.
+    os.environ["ANAFS_COLCACHE"] = "off"
     if args.runs < 1 or args.copies < 1:
         ap.error("--runs and --copies must be at least 1")
     if not os.access(args.anafs, os.X_OK):
