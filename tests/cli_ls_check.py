@@ -15,6 +15,7 @@ def check(cond, what):
     if not cond:
         failures += 1
         print("FAIL", what)
+    return cond
 
 
 def run(*args):
