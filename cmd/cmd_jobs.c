@@ -278,18 +278,22 @@ static int status_usage(void)
 
 static void print_json_job(const struct cmd_job *j, double now, bool first)
 {
-	struct jsonw w;
+	/* Both strings come from progress.json, untrusted: escaped. */
+	struct jsonw w, ws;
 	jsonw_init(&w);
 	jsonw_str(&w, j->name);
+	jsonw_init(&ws);
+	jsonw_str(&ws, j->status);
 	size_t n = 0;
-	char *name = jsonw_finish(&w, &n);
-	printf("%s{\"job\": %lld, \"name\": %s, \"status\": \"%s\", \"percent\": %.1f, "
+	char *name = jsonw_finish(&w, &n), *status = jsonw_finish(&ws, &n);
+	printf("%s{\"job\": %lld, \"name\": %s, \"status\": %s, \"percent\": %.1f, "
 	       "\"events_done\": %lld, \"events_total\": %lld, \"submitted\": %.3f, "
 	       "\"age_seconds\": %.0f}",
-	       first ? "\n  " : ",\n  ", (long long)j->id, name ? name : "null", j->status,
-	       j->percent, (long long)j->events_done, (long long)j->events_total, j->submitted,
-	       j->submitted ? fmax(now - j->submitted, 0) : 0);
+	       first ? "\n  " : ",\n  ", (long long)j->id, name ? name : "null",
+	       status ? status : "null", j->percent, (long long)j->events_done,
+	       (long long)j->events_total, j->submitted, j->submitted ? fmax(now - j->submitted, 0) : 0);
 	free(name);
+	free(status);
 }
 
 int cmd_status(int argc, char **argv)

@@ -76,11 +76,6 @@ const char *gpu_ctx_name(const struct gpu_ctx *g)
 	return g->name;
 }
 
-bool gpu_ctx_emulated(const struct gpu_ctx *g)
-{
-	return g->emulated;
-}
-
 
 static bool axis_ok(const struct gpu_axis *a)
 {

@@ -59,7 +59,6 @@ int gpu_ctx_open(int dev, struct gpu_ctx **out);
 void gpu_ctx_close(struct gpu_ctx *g);
 /* The device's name (borrowed, as long as g). */
 const char *gpu_ctx_name(const struct gpu_ctx *g);
-bool gpu_ctx_emulated(const struct gpu_ctx *g);
 
 /* A regular axis (edges NULL: nbins bins over [lo, hi)) or a variable one
  * (nbins + 1 strictly increasing edges, borrowed for the call). */

@@ -9,8 +9,7 @@
 #include <cuda_runtime.h>
 
 /* Device buffers of a context, each grown to the largest batch seen. */
-enum { GPU_B_X, GPU_B_Y, GPU_B_W, GPU_B_OUT, GPU_B_PART, GPU_B_EDGES, GPU_B_SMALL,
-       GPU_B_E0, GPU_B_E1, GPU_B_E2, GPU_B_EOUT, GPU_B_EOFF, GPU_B_ENOFF, GPU_NBUF };
+enum { GPU_B_X, GPU_B_Y, GPU_B_W, GPU_B_OUT, GPU_B_PART, GPU_B_EDGES, GPU_B_SMALL, GPU_NBUF };
 
 struct gpu_dev {
 	int dev;

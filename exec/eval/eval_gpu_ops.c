@@ -213,11 +213,6 @@ int eval_gpu_node(struct eval_state *s, const struct ql_node *n, struct val *out
 {
 	if (!s->gpu)
 		return 1;
-	/* An argument that came as floats only (val.no_f64: the CPU's float32
-	 * kernels take it) has no doubles for the device: the CPU computes. */
-	for (int i = 0; i < n->nargs && i < 3; i++)
-		if (args[i] && args[i]->no_f64)
-			return 1;
 	eval_gpu_begin(s);
 	switch (n->kind) {
 	case QN_UNARY:

@@ -156,8 +156,6 @@ int eval_gpu_node(struct eval_state *s, const struct ql_node *n, struct val *out
 /* Grow *buf to hold bytes; 0 or -ENOMEM. */
 int eval_reserve(void **buf, size_t *cap, size_t bytes);
 
-/* v as doubles (or int64s) shaped for list (-1: one per event), converting
- * and broadcasting into scratch slot when needed.  NULL on ENOMEM. */
 /* Whether node id's values are made as floats only (eval_prog.f32_ok):
  * not while the state's device computes, which takes doubles. */
 static inline bool eval_f32_only(const struct eval_state *s, int id)
@@ -165,6 +163,8 @@ static inline bool eval_f32_only(const struct eval_state *s, int id)
 	return s->p->f32_ok[id] && !s->gpu;
 }
 
+/* v as doubles (or int64s) shaped for list (-1: one per event), converting
+ * and broadcasting into scratch slot when needed.  NULL on ENOMEM. */
 const double *eval_as_f64(struct eval_state *s, const struct val *v, int list, int slot);
 const int64_t *eval_as_i64(struct eval_state *s, const struct val *v, int list, int slot);
 const uint8_t *eval_as_u8(struct eval_state *s, const struct val *v, int list, int slot);

@@ -185,18 +185,15 @@ int eval_load_column(struct eval_state *s, const struct ql_node *n, struct val *
 			/* No event cut: the column's own offsets, checked above to
 			 * start at 0, are the list's; no copy in between. */
 			off = c->offsets;
-			if (!s->list_ready[L])
-				memcpy(s->lists[L], off, ob);
 		} else {
 			if (eval_reserve(&s->scratch[0], &s->scratch_cap[0], ob))
 				return -ENOMEM;
 			int64_t *own = s->scratch[0];
 			column_offsets(s, c, own);
 			off = own;
-			if (!s->list_ready[L])
-				memcpy(s->lists[L], off, ob);
 		}
 		if (!s->list_ready[L]) {
+			memcpy(s->lists[L], off, ob);
 			s->list_ready[L] = true;
 		} else if (memcmp(s->lists[L], off, ob)) {
 			s->why = "a list's lengths differ from those of its counter";

@@ -2,7 +2,6 @@
  * (see hist.h; bins and fills in hist_fill.c, saved bytes in hist_save.c,
  * JSON in hist_json.c). */
 #include "hist_int.h"
-#include "jsonw.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -646,33 +645,4 @@ bool hist_raw(struct hist *h, struct hist_raw *out)
 	out->skipped = &h->skipped;
 	out->entries = &h->entries;
 	return true;
-}
-
-/* The plot options that are set (hist.h struct hist_plot), as flat
- * metadata keys: UHI metadata holds only strings, numbers and booleans. */
-void hist_plot_json(struct jsonw *w, const struct hist_plot *p)
-{
-	const char *flag[] = {"plot_logx", "plot_logy", "plot_logz", "plot_density", "plot_points"};
-	bool on[] = {p->logx, p->logy, p->logz, p->density, p->points};
-	for (int i = 0; i < 5; i++)
-		if (on[i]) {
-			jsonw_key(w, flag[i]);
-			jsonw_bool(w, true);
-		}
-	if (p->width) {
-		jsonw_key(w, "plot_width");
-		jsonw_int(w, p->width);
-	}
-	if (p->height) {
-		jsonw_key(w, "plot_height");
-		jsonw_int(w, p->height);
-	}
-	if (p->label) {
-		jsonw_key(w, "plot_label");
-		jsonw_str(w, p->label);
-	}
-	if (p->lumi) {
-		jsonw_key(w, "plot_lumi");
-		jsonw_str(w, p->lumi);
-	}
 }

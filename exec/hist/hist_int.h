@@ -64,9 +64,4 @@ bool hist_same_shape(const struct hist *a, const struct hist *b);
 double hist_mean_variance(int64_t n, double m2);
 double hist_wmean_variance(double sw, double sw2, double m2);
 
-struct jsonw;
-/* The options of p that are set, as metadata keys plot_logy, plot_width,
- * ... (hist_json.c writes them after value_label). */
-void hist_plot_json(struct jsonw *w, const struct hist_plot *p);
-
 #endif

@@ -203,6 +203,35 @@ static size_t nparts(const struct hist_json_item *it)
 	return p;
 }
 
+/* The plot options that are set (hist.h struct hist_plot), as flat
+ * metadata keys: UHI metadata holds only strings, numbers and booleans. */
+static void hist_plot_json(struct jsonw *w, const struct hist_plot *p)
+{
+	const char *flag[] = {"plot_logx", "plot_logy", "plot_logz", "plot_density", "plot_points"};
+	bool on[] = {p->logx, p->logy, p->logz, p->density, p->points};
+	for (int i = 0; i < 5; i++)
+		if (on[i]) {
+			jsonw_key(w, flag[i]);
+			jsonw_bool(w, true);
+		}
+	if (p->width) {
+		jsonw_key(w, "plot_width");
+		jsonw_int(w, p->width);
+	}
+	if (p->height) {
+		jsonw_key(w, "plot_height");
+		jsonw_int(w, p->height);
+	}
+	if (p->label) {
+		jsonw_key(w, "plot_label");
+		jsonw_str(w, p->label);
+	}
+	if (p->lumi) {
+		jsonw_key(w, "plot_lumi");
+		jsonw_str(w, p->lumi);
+	}
+}
+
 static void write_item(struct jsonw *w, const struct hist_json_item *it, const char *version)
 {
 	const struct hist *h = it->parts[0];

@@ -1,6 +1,6 @@
 /* plot_int.h — what the files of the plot module share (not its
  * contract, which is plot.h): markup helpers and TeX-like text
- * (plot_text.c, plot_tex.c), numbers, ticks, frames and axes
+ * (plot_axes.c, plot_tex.c), numbers, ticks, frames and axes
  * (plot_axes.c), and the drawings of plot_1d.c, plot_2d.c and
  * plot_stack.c.
  *
@@ -26,7 +26,7 @@
 #define PLOT_MAX_TEXT 160       /* bytes of a label or title shown */
 #define PLOT_CAT_CHARS 16       /* bytes of a category's tick label shown */
 
-/* ---- text (plot_text.c, plot_tex.c) ---- */
+/* ---- text (plot_axes.c, plot_tex.c) ---- */
 
 void fix_comma(char *s);
 void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
