@@ -2,7 +2,17 @@
 // calls behind the C interface of xrd.h.  Each call maps the client's
 // status to a negative errno and copies its own words into msg; no
 // exception leaves this file.
+//
+// It is built as a module of its own, anafs-xrd.so, that cache/xrd_load.c
+// loads at the first root:// URL (docs/internals.md "The XRootD module"):
+// XrdCl's start-up (its threads, a DNS lookup of the host's own name)
+// costs every process that links it about 5 ms, and a command that reads
+// only local files should neither pay that nor depend on the resolver.
+// The module exports one symbol, anafs_xrd_api(); every xrd_*() here is
+// hidden (-fvisibility=hidden), so the program's trampolines of the same
+// names and these never meet.
 #include "xrd.h"
+#include "xrd_api.h"
 
 #include <XProtocol/XProtocol.hh>
 #include <XrdCl/XrdClDefaultEnv.hh>
@@ -362,6 +372,16 @@ void xrd_close(struct xrd_file *x, unsigned timeout_s)
 		delete x;
 		return 0;
 	});
+}
+
+static const struct xrd_api api = {
+	XRD_API_VERSION, sizeof(struct xrd_api), xrd_transient, xrd_open, xrd_fstat, xrd_stat,
+	xrd_read, xrd_readv, xrd_dirlist, xrd_close,
+};
+
+__attribute__((visibility("default"))) const struct xrd_api *anafs_xrd_api(void)
+{
+	return &api;
 }
 
 } // extern "C"

@@ -8,6 +8,7 @@
 #
 # Steps: `cmake --install BUILD_DIR --prefix /usr` into a staging tree
 # (OUT_DIR/deb-root/debian/anafs, as debhelper lays it out), the binary
+# and the XRootD module (usr/lib/anafs/anafs-xrd.so)
 # stripped (no debug package), man pages and the changelog compressed
 # (gzip -9n), the copyright file, DEBIAN/control with Depends from
 # dpkg-shlibdeps plus fuse3, DEBIAN/md5sums, then dpkg-deb
@@ -51,7 +52,8 @@ DESTDIR=$root cmake --install "$build" --prefix /usr >"$work/install.log" ||
 	die "cmake --install failed: $work/install.log"
 
 doc=$root/usr/share/doc/anafs
-strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/anafs"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/anafs" \
+	"$root/usr/lib/anafs/anafs-xrd.so"
 find "$root/usr/share/man" -type f -name '*.[0-9]' -exec gzip -9n {} +
 gzip -9n -c "$here/debian/changelog" >"$doc/changelog.Debian.gz"
 cp "$here/debian/copyright" "$doc/copyright"
@@ -62,7 +64,8 @@ chmod 0755 "$root/usr/bin/anafs"
 # Shared-library dependencies, as dh_shlibdeps finds them (it wants a
 # debian/control beside the staging tree).
 printf 'Source: anafs\n\nPackage: anafs\nArchitecture: any\n' >"$work/debian/control"
-shlibs=$(cd "$work" && dpkg-shlibdeps -O -e debian/anafs/usr/bin/anafs 2>"$work/shlibdeps.log") ||
+shlibs=$(cd "$work" && dpkg-shlibdeps -O -e debian/anafs/usr/bin/anafs \
+	-e debian/anafs/usr/lib/anafs/anafs-xrd.so 2>"$work/shlibdeps.log") ||
 	die "dpkg-shlibdeps failed: $work/shlibdeps.log"
 shlibs=${shlibs#shlibs:Depends=}
 size=$(du -k -s --apparent-size "$root" | cut -f1)

@@ -2,6 +2,7 @@
 """`anafs ls` as a user runs it: text and JSON listings of shared files
 against reference.json, and the exit status and message of every failure."""
 import json
+import os
 import subprocess
 import sys
 
@@ -109,6 +110,20 @@ for args, status, words in [
     check(rc == status and words in err, f"ls {args}: exit {rc}, stderr {err.strip()!r}")
 rc, out, err = run("--version")
 check(rc == 0 and out.startswith("anafs "), f"--version: {out!r}")
+# The XRootD client is a module loaded at the first root:// URL: a local
+# command never loads it, and a module that cannot be loaded is named.
+env = dict(os.environ, LD_DEBUG="files")
+env.pop("ANAFS_XRD_MODULE", None)
+p = subprocess.run([anafs, "ls", f"{data}/uproot-HZZ-zlib.root"], capture_output=True,
+                   text=True, timeout=120, env=env)
+check(p.returncode == 0 and "anafs-xrd.so" not in p.stderr and "libXrdCl" not in p.stderr,
+      "ls of a local file loads no XRootD client")
+p = subprocess.run([anafs, "ls", "root://127.0.0.1:1//none.root"], capture_output=True,
+                   text=True, timeout=120,
+                   env=dict(os.environ, ANAFS_XRD_MODULE="/nonexistent/anafs-xrd.so"))
+check(p.returncode == 1 and "root://127.0.0.1:1//none.root" in p.stderr
+      and "XRootD client module could not be loaded (/nonexistent/anafs-xrd.so: not there)"
+      in p.stderr, f"a missing XRootD module is named: {p.stderr.strip()!r}")
 rc, out, err = run("frobnicate")
 check(rc == 2 and "unknown command" in err, "unknown command")
 

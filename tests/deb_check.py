@@ -125,12 +125,13 @@ def contents(deb, root):
             "usr/share/man/man5/anafs-query.5.gz",
             "usr/share/bash-completion/completions/anafs", UNIT,
             "usr/share/doc/anafs/copyright", "usr/share/doc/anafs/changelog.Debian.gz",
-            "usr/share/doc/anafs/docs/install.md", "usr/share/doc/anafs/docs/query.md"]
+            "usr/share/doc/anafs/docs/install.md", "usr/share/doc/anafs/docs/query.md",
+            "usr/lib/anafs/anafs-xrd.so"]
     if os.path.exists(os.path.join(SRC, "python/anafs/__init__.py")):
         want.append("usr/lib/python3/dist-packages/anafs/__init__.py")
     missing = [p for p in want if not os.path.isfile(os.path.join(root, p))]
-    check(not missing, "the package holds the binary, man pages, completion, unit, "
-          "Python module and docs", missing)
+    check(not missing, "the package holds the binary, XRootD module, man pages, completion, "
+          "unit, Python module and docs", missing)
     binary = os.path.join(root, "usr/bin/anafs")
     check(os.access(binary, os.X_OK), "usr/bin/anafs is executable")
     r = subprocess.run(["readelf", "-S", binary], capture_output=True, text=True)
@@ -138,6 +139,22 @@ def contents(deb, root):
     r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
     check(r.returncode == 0 and r.stdout.startswith("anafs "),
           "the packaged anafs runs: --version", r.stdout + r.stderr)
+    # root:// loads the XRootD module at its first URL: the packaged one,
+    # found beside the packaged binary (not the build tree's), and only then.
+    module = os.path.join(root, "usr/lib/anafs/anafs-xrd.so")
+    r = subprocess.run(["readelf", "-S", module], capture_output=True, text=True)
+    check(r.returncode == 0 and ".debug_info" not in r.stdout, "the XRootD module is stripped")
+    env = dict(os.environ, LD_DEBUG="files", ANAFS_XRD_TIMEOUT="1")
+    env.pop("ANAFS_XRD_MODULE", None)
+    r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, env=env)
+    check("anafs-xrd.so" not in r.stderr and "XrdCl" not in r.stderr,
+          "the packaged anafs loads no XRootD client for --version")
+    r = subprocess.run([binary, "ls", "root://127.0.0.1:1//none.root"], capture_output=True,
+                       text=True, timeout=60, env=env)
+    loaded = [l for l in r.stderr.splitlines() if "file=" in l and "anafs-xrd.so" in l]
+    check(loaded and os.path.realpath(module) in os.path.realpath(loaded[0].split("file=")[1].split()[0])
+          and "could not be loaded" not in r.stderr,
+          "a root:// URL loads the packaged XRootD module", "\n".join(loaded) or r.stderr[-2000:])
     r = subprocess.run(["dpkg-deb", "-f", deb, "Depends", "Recommends"],
                        capture_output=True, text=True)
     check("libfuse3-3" in r.stdout and "fuse3" in r.stdout.replace("libfuse3", "")

@@ -1,0 +1,150 @@
+/* xrd_load.c — the calls of xrd.h, each passed on to the XRootD module
+ * (anafs-xrd.so, built from xrd.cc), which is loaded at the first of them.
+ *
+ * Where the module is looked for, first found wins (docs/install.md):
+ *   1. $ANAFS_XRD_MODULE, a path (a test's, or a site's own build);
+ *   2. BINDIR/../lib/anafs/anafs-xrd.so, beside an installed program
+ *      (/usr/bin/anafs and /usr/lib/anafs/anafs-xrd.so in the package);
+ *   3. BINDIR/anafs-xrd.so, beside the program in a build tree;
+ *   4. the build tree's own path, compiled in (ANAFS_XRD_BUILD_MODULE), for
+ *      the test and bench programs that live in its subfolders.
+ * BINDIR is the folder of /proc/self/exe.  A module that cannot be loaded
+ * fails each call with -EPROTONOSUPPORT and a message that names every
+ * place tried and why, so that `anafs ls root://...` says what is wrong. */
+#include "xrd.h"
+#include "xrd_api.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MODULE_NAME "anafs-xrd.so"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const struct xrd_api *api;
+static char why[1024]; /* what loading said, when api is NULL */
+
+/* Add "path: err" to why. */
+static void add_why(const char *path, const char *err)
+{
+	size_t used = strlen(why);
+	snprintf(why + used, sizeof(why) - used, "%s%s: %s", used ? "; " : "", path, err);
+}
+
+/* Try the module at path: true when it is loaded and its table taken. */
+static bool try_path(const char *path)
+{
+	if (access(path, F_OK) != 0) {
+		add_why(path, "not there");
+		return false;
+	}
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *err = dlerror();
+		add_why(path, err ? err : "cannot be loaded");
+		return false;
+	}
+	const struct xrd_api *(*getter)(void) =
+		(const struct xrd_api *(*)(void))dlsym(h, XRD_API_SYMBOL);
+	const struct xrd_api *a = getter ? getter() : NULL;
+	if (a && a->version == XRD_API_VERSION && a->size == sizeof(*a)) {
+		api = a; /* kept loaded for the life of the process */
+		return true;
+	}
+	add_why(path, getter ? "another version of anafs's module" : "not anafs's module");
+	dlclose(h);
+	return false;
+}
+
+static void load(void)
+{
+	const char *env = getenv("ANAFS_XRD_MODULE");
+	if (env && *env) {
+		try_path(env); /* a named module and no other */
+		return;
+	}
+	char exe[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		snprintf(path, sizeof(path), "%s/../lib/anafs/" MODULE_NAME, exe);
+		if (try_path(path))
+			return;
+		snprintf(path, sizeof(path), "%s/" MODULE_NAME, exe);
+		if (try_path(path))
+			return;
+	}
+#ifdef ANAFS_XRD_BUILD_MODULE
+	try_path(ANAFS_XRD_BUILD_MODULE);
+#endif
+}
+
+/* The module's table, or NULL with msg saying why. */
+static const struct xrd_api *get(char *msg, size_t cap)
+{
+	pthread_once(&once, load);
+	if (!api && msg && cap)
+		snprintf(msg, cap, "the XRootD client module could not be loaded (%s)", why);
+	return api;
+}
+
+bool xrd_transient(int rc)
+{
+	const struct xrd_api *a = get(NULL, 0);
+	return a && a->transient(rc);
+}
+
+int xrd_open(const char *url, unsigned timeout_s, struct xrd_file **out, char *msg, size_t cap)
+{
+	const struct xrd_api *a = get(msg, cap);
+	return a ? a->open(url, timeout_s, out, msg, cap) : -EPROTONOSUPPORT;
+}
+
+int xrd_fstat(struct xrd_file *f, unsigned timeout_s, struct xrd_info *info, char *msg,
+	      size_t cap)
+{
+	const struct xrd_api *a = get(msg, cap);
+	return a ? a->fstat(f, timeout_s, info, msg, cap) : -EPROTONOSUPPORT;
+}
+
+int xrd_stat(const char *url, unsigned timeout_s, struct xrd_info *info, char *msg, size_t cap)
+{
+	const struct xrd_api *a = get(msg, cap);
+	return a ? a->stat(url, timeout_s, info, msg, cap) : -EPROTONOSUPPORT;
+}
+
+ssize_t xrd_read(struct xrd_file *f, void *buf, uint32_t len, uint64_t off, unsigned timeout_s,
+		 char *msg, size_t cap)
+{
+	const struct xrd_api *a = get(msg, cap);
+	return a ? a->read(f, buf, len, off, timeout_s, msg, cap) : -EPROTONOSUPPORT;
+}
+
+int xrd_readv(struct xrd_file *f, const struct xrd_chunk *c, size_t n, unsigned timeout_s,
+	      char *msg, size_t cap)
+{
+	const struct xrd_api *a = get(msg, cap);
+	return a ? a->readv(f, c, n, timeout_s, msg, cap) : -EPROTONOSUPPORT;
+}
+
+int xrd_dirlist(const char *url, unsigned timeout_s,
+		int (*each)(void *ctx, const char *name, const struct xrd_info *info), void *ctx,
+		char *msg, size_t cap)
+{
+	const struct xrd_api *a = get(msg, cap);
+	return a ? a->dirlist(url, timeout_s, each, ctx, msg, cap) : -EPROTONOSUPPORT;
+}
+
+void xrd_close(struct xrd_file *f, unsigned timeout_s)
+{
+	const struct xrd_api *a = f ? get(NULL, 0) : NULL;
+	if (a)
+		a->close(f, timeout_s);
+}
