@@ -1,10 +1,14 @@
 /* dcache_block.c — block files: DIR/blocks/<2 hex>/<file id>.<block>,
- * a header (magic, version, file id, block, length, XXH3-64 of the data)
- * then the data.  A block is written to a temporary file and renamed into
- * place, so a reader sees a whole block or none.  Everything read back is
- * untrusted: a header that does not match what was asked for, a length
- * that is not the block's, a file cut short or a checksum that fails make
- * the block corrupt; it is deleted and never handed to a reader. */
+ * the data, then a trailer (magic, version, trailer length, file id,
+ * block, length, XXH3-64 of the data): the data starts at offset 0, so a
+ * block file can be mapped where its block lies in a view of the whole
+ * file (dc_block_map()).  A block is written to a temporary file and
+ * renamed into place, so a reader sees a whole block or none, and a block
+ * file is never written again once in place (a mapping of it stays the
+ * bytes that were checked).  Everything read back is untrusted: a trailer
+ * that does not match what was asked for, a length that is not the
+ * block's, a file cut short or a checksum that fails make the block
+ * corrupt; it is deleted and never handed to a reader. */
 #include "dcache_int.h"
 
 #include "le.h"
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -56,7 +61,9 @@ static bool header_ok(const unsigned char *h, struct dc_key k, uint32_t len)
 	       le_get64(h + 24) == k.block && le_get32(h + 32) == len && le_get32(h + 36) == 0;
 }
 
-int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data)
+/* Open block file k and check its size and trailer: the descriptor with
+ * *sum the data's checksum, -ENOENT (no such file) or -EBADMSG. */
+static int open_checked(const struct dcache *c, struct dc_key k, uint32_t len, uint64_t *sum)
 {
 	char path[4096];
 	dc_block_path(c, k, path, sizeof(path));
@@ -70,19 +77,55 @@ int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data
 	    (uint64_t)st.st_size != (uint64_t)DC_HDR_LEN + len)
 		rc = -EBADMSG;
 	if (!rc)
-		rc = dc_read_full(fd, h, sizeof(h), 0);
+		rc = dc_read_full(fd, h, sizeof(h), len);
 	if (!rc && !header_ok(h, k, len))
 		rc = -EBADMSG;
-	if (!rc)
-		rc = dc_read_full(fd, data, len, DC_HDR_LEN);
-	if (!rc && XXH3_64bits(data, len) != le_get64(h + 40))
-		rc = -EBADMSG;
-	close(fd);
-	if (rc == -EBADMSG) {
-		dc_forget_block(c, k);
-		return rc;
+	if (rc) {
+		close(fd);
+		return rc == -EBADMSG ? rc : -ENOENT;
 	}
+	*sum = le_get64(h + 40);
+	return fd;
+}
+
+/* A block found corrupt: forget it (its file goes). */
+static int corrupt(struct dcache *c, struct dc_key k)
+{
+	dc_forget_block(c, k);
+	return -EBADMSG;
+}
+
+int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data)
+{
+	uint64_t sum;
+	int fd = open_checked(c, k, len, &sum);
+	if (fd < 0)
+		return fd == -EBADMSG ? corrupt(c, k) : fd;
+	int rc = dc_read_full(fd, data, len, 0);
+	close(fd);
+	if (!rc && XXH3_64bits(data, len) != sum)
+		rc = -EBADMSG;
+	if (rc == -EBADMSG)
+		return corrupt(c, k);
 	return rc ? -ENOENT : 0;
+}
+
+int dc_block_map(struct dcache *c, struct dc_key k, uint32_t len, void *addr)
+{
+	uint64_t sum;
+	int fd = open_checked(c, k, len, &sum);
+	if (fd < 0)
+		return fd == -EBADMSG ? corrupt(c, k) : fd;
+	void *m = len ? mmap(addr, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) : addr;
+	int rc = m == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (!rc && XXH3_64bits(addr, len) == sum)
+		return 0;
+	/* Back to the reservation's PROT_NONE, whatever mmap left there. */
+	if (len)
+		(void)mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+			   -1, 0);
+	return rc ? rc : corrupt(c, k);
 }
 
 int dc_write_full(int fd, const void *buf, size_t len)
@@ -122,9 +165,9 @@ int dc_block_write(struct dcache *c, struct dc_key k, const uint8_t *data, uint3
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int rc = dc_write_full(fd, h, sizeof(h));
+	int rc = dc_write_full(fd, data, len);
 	if (!rc)
-		rc = dc_write_full(fd, data, len);
+		rc = dc_write_full(fd, h, sizeof(h));
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path) < 0)

@@ -28,7 +28,9 @@
 
 #define DC_HDR_LEN 48
 #define DC_MAGIC "ANAFSBLK"
-#define DC_VERSION 2u /* 2: XXH3-64 checksums; 1 (XXH64) blocks are fetched again */
+#define DC_VERSION 3u /* 3: the header after the data (mappable); 1, 2: fetched again */
+#define DC_MAP_MAX 2048u                 /* blocks one source keeps mapped for views */
+#define DC_MAP_MAX_TOTAL 16384u          /* and the whole process (vm.max_map_count) */
 #define DC_LOCK_BYTES (1u << 20)         /* bytes of DIR/lock a block may hash to */
 #define DC_PF_QUEUE_MAX (256ull << 20)   /* bytes of prefetch hints queued */
 #define DC_PF_CALL_MAX (64ull << 20)     /* bytes per vectored read */
@@ -110,6 +112,16 @@ struct dsrc {
 	uint8_t *last;         /* the last block read, checked */
 	uint64_t last_block;
 	size_t last_len;
+	/* Views (dcache_src.c): nblocks * block_size of address space,
+	 * PROT_NONE but where a checked block file is mapped at its offset,
+	 * so that a basket is read in place even across blocks.  NULL: no
+	 * views (ANAFS_NO_MMAP=1, a block size not a multiple of the page,
+	 * the guard full).  Mappings stay until close, under mu. */
+	uint8_t *base;
+	size_t span;
+	int slot;              /* base's slot in the SIGBUS guard */
+	uint8_t *mapped;       /* per block: 1 mapped and checked */
+	unsigned nmapped;
 	_Atomic uint64_t st[DC_NCOUNTERS];
 };
 
@@ -150,6 +162,11 @@ static inline uint32_t dc_block_len(const struct dcache *c, uint64_t size, uint6
 void dc_block_path(const struct dcache *c, struct dc_key k, char *out, size_t cap);
 int dc_block_load(struct dcache *c, struct dc_key k, uint32_t len, uint8_t *data);
 int dc_block_write(struct dcache *c, struct dc_key k, const uint8_t *data, uint32_t len);
+/* Map block file k (len bytes of data) read-only at addr (page-aligned,
+ * MAP_FIXED over a reservation of the caller's) and check it: 0; -ENOENT
+ * (a miss); -EBADMSG (corrupt: the file was dropped); another -errno.
+ * On failure addr is PROT_NONE again. */
+int dc_block_map(struct dcache *c, struct dc_key k, uint32_t len, void *addr);
 bool dc_block_exists(const struct dcache *c, struct dc_key k);
 
 /* dcache_index.c.  -errno results; -ENOSPC for a full disk. */

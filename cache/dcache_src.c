@@ -6,7 +6,17 @@
  * file (checked: dcache_block.c), else from a fill (dcache_fill.c).  The
  * cache never fails a read: whatever goes wrong with the disk, the bytes
  * come from the inner source, and only the inner source's errors reach
- * the reader. */
+ * the reader.
+ *
+ * A view (src_view()) is served in place: each block file it covers is
+ * mapped, once checked, at its own offset in an address range as large
+ * as the file, so that a basket is decoded from the page cache without a
+ * copy, also one that straddles two blocks.  A view never fetches: when a
+ * block is not in the cache it returns NULL and the reader's src_pread()
+ * fills it (the next view of that block maps it).  A block file cut
+ * while it is mapped (by hand: anafs never writes a block in place)
+ * reads as zeros and fails the source with -EIO at src_check(), the
+ * SIGBUS guard's way for local files. */
 #include "dcache_int.h"
 
 #include "src.h"
@@ -15,6 +25,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 /* A 63-bit id of a file identity (positive in sqlite). */
@@ -150,6 +162,82 @@ static int read_block(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t
 	return 0;
 }
 
+static _Atomic unsigned maps_total; /* blocks mapped for views, process-wide */
+
+/* Map block b of d's view range (under d->mu): 0, or why not. */
+static int map_block(struct dsrc *d, uint64_t b)
+{
+	if (d->nmapped >= DC_MAP_MAX || atomic_fetch_add(&maps_total, 1) >= DC_MAP_MAX_TOTAL) {
+		if (d->nmapped < DC_MAP_MAX)
+			atomic_fetch_sub(&maps_total, 1);
+		return -ENOSPC;
+	}
+	struct dc_key k = {d->fid, b};
+	int rc = dc_block_map(d->c, k, dc_block_len(d->c, d->size, b),
+			      d->base + b * d->c->block_size);
+	if (rc) {
+		atomic_fetch_sub(&maps_total, 1);
+		if (rc == -EBADMSG)
+			dc_count(d->c, d, DC_CORRUPT, 1);
+		return rc;
+	}
+	d->mapped[b] = 1;
+	d->nmapped++;
+	return 0;
+}
+
+static const void *dsrc_view(struct src *s, uint64_t off, size_t len)
+{
+	struct dsrc *d = src_priv(s);
+	struct dcache *c = d->c;
+	uint32_t bs = c->block_size;
+	if (!d->base || !len)
+		return NULL;
+	uint64_t first = off / bs, last = (off + len - 1) / bs;
+	pthread_mutex_lock(&d->mu);
+	bool ok = true;
+	for (uint64_t b = first; ok && b <= last; b++)
+		ok = d->mapped[b] || map_block(d, b) == 0;
+	pthread_mutex_unlock(&d->mu);
+	if (!ok)
+		return NULL;
+	for (uint64_t b = first; b <= last; b++) {
+		uint64_t lo = b == first ? off : b * bs;
+		uint64_t hi = b == last ? off + len : (b + 1) * bs;
+		uint32_t blen = dc_block_len(c, d->size, b);
+		dc_count(c, d, DC_HITS, 1);
+		dc_count(c, d, DC_BYTES_HIT, hi - lo);
+		dc_touch(c, (struct dc_key){d->fid, b}, blen);
+		mark_read(d, b, blen);
+	}
+	return d->base + off;
+}
+
+/* Reserve d's view range, when views may be had. */
+static void view_setup(struct dsrc *d)
+{
+	const char *no = getenv("ANAFS_NO_MMAP");
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t span = d->nblocks * d->c->block_size;
+	d->slot = -1;
+	if ((no && *no == '1') || page <= 0 || d->c->block_size % (uint64_t)page || !span ||
+	    span > SIZE_MAX / 2 || !(d->mapped = calloc(d->nblocks, 1)))
+		return;
+	void *m = mmap(NULL, (size_t)span, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int slot = m == MAP_FAILED ? -1 : src_guard_add(m, (size_t)span);
+	if (slot < 0) {
+		if (m != MAP_FAILED)
+			munmap(m, (size_t)span);
+		free(d->mapped);
+		d->mapped = NULL;
+		return;
+	}
+	d->base = m;
+	d->span = (size_t)span;
+	d->slot = slot;
+}
+
 /* The inner source's last error as s's own; returns rc. */
 static int pass_error(struct src *s, int rc)
 {
@@ -183,6 +271,8 @@ static ssize_t dsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
 static int dsrc_check(struct src *s)
 {
 	struct dsrc *d = src_priv(s);
+	if (d->base && src_guard_faulted(d->slot))
+		return -EIO; /* a mapped block file was cut under its view */
 	return src_check(d->inner);
 }
 
@@ -256,6 +346,12 @@ static void dsrc_close(struct src *s)
 	src_close(d->inner);
 	free(d->pf_state);
 	free(d->last);
+	if (d->base) {
+		src_guard_remove(d->slot);
+		munmap(d->base, d->span);
+		atomic_fetch_sub(&maps_total, d->nmapped);
+	}
+	free(d->mapped);
 	pthread_mutex_destroy(&d->mu);
 }
 
@@ -263,7 +359,8 @@ static const struct src_ops dsrc_ops = {
 	.scheme = "dcache",
 	.pread = dsrc_pread,
 	.readv = NULL,
-	.view = NULL,
+	.view = dsrc_view,
+	.view_reads = true,
 	.check = dsrc_check,
 	.close = dsrc_close,
 	.prefetch = dsrc_prefetch,
@@ -292,6 +389,7 @@ int dcache_wrap(struct dcache *c, struct src *inner, struct src **out, char *msg
 	d->fid = file_id(url, size, mtime, c->block_size);
 	d->nblocks = (size + c->block_size - 1) / c->block_size;
 	pthread_mutex_init(&d->mu, NULL);
+	view_setup(d);
 	/* A new identity of the URL: the blocks of its older ones go, so
 	 * that nothing stale is ever served or kept. */
 	if (dc_index_file(c, d->fid, url, size, mtime) == 0)

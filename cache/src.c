@@ -341,6 +341,11 @@ const void *src_view(struct src *s, uint64_t off, size_t len)
 	return s->ops->view(s, off, len);
 }
 
+bool src_view_free(const struct src *s)
+{
+	return s->ops->view && !s->ops->view_reads;
+}
+
 int src_readv(struct src *s, const struct src_iov *iov, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

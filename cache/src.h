@@ -89,6 +89,9 @@ struct src_ops {
 	int (*readv)(struct src *s, const struct src_iov *iov, size_t n);
 	/* May be NULL: the source holds no bytes in memory. */
 	const void *(*view)(struct src *s, uint64_t off, size_t len);
+	/* Whether a view may have to read its bytes first (the disk cache maps
+	 * and checks a block file): then src_view_free() is false. */
+	bool view_reads;
 	/* May be NULL: views never go bad.  0, or the code src_check() gives. */
 	int (*check)(struct src *s);
 	void (*close)(struct src *s);
@@ -205,10 +208,17 @@ void src_set_error(struct src *s, const char *fmt, ...) __attribute__((format(pr
 ssize_t src_pread(struct src *s, void *buf, size_t len, uint64_t off) SRC_WARN_UNUSED;
 
 /* The len bytes at off when the source keeps them in memory (a mapped
- * local file, a memory source), valid until src_close(); NULL otherwise,
+ * local file, a memory source, blocks of the disk cache), valid until
+ * src_close(); NULL otherwise,
  * when the range runs past the end or when the source has failed: then
  * use src_pread().  Bytes of a view are trusted only after src_check(). */
 const void *src_view(struct src *s, uint64_t off, size_t len);
+
+/* Whether src_view() costs nothing but the pointer (a mapped local file,
+ * a memory source), so that a caller with another place to take decoded
+ * bytes from (the column cache) may look at the view first.  False for
+ * the disk cache, whose views map and check block files. */
+bool src_view_free(const struct src *s);
 
 /* Whether what was read from s so far, views included, is the file's:
  * 0, ANA_ECHANGED when the file has shrunk since open (bytes of a view

@@ -313,7 +313,11 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 	 * Bytes of a view may be zeros that stand for a part of the file cut
 	 * off while it was read: rootio_read() checks the source once it is
 	 * done with the basket, whatever the decoding said. */
-	const uint8_t *rec = src_view(t->file->src, sl->seek, sl->nbytes);
+	/* A view that reads (the disk cache's) waits until the column cache
+	 * has missed: a hit reads no compressed byte. */
+	struct src *src = t->file->src;
+	const uint8_t *rec = !t->cc || src_view_free(src) ? src_view(src, sl->seek, sl->nbytes)
+							   : NULL;
 	if (t->cc && !(rec && stored_in_place(rec, sl->nbytes)) &&
 	    rootio_colcache_get(t, br, i, d) == 0) {
 		d->slot = i;
@@ -321,6 +325,8 @@ int rootio_basket_load(struct rootio_tree *t, struct branch *br, int i, struct d
 		t->stats.bytes_out += d->len;
 		return 0;
 	}
+	if (!rec && t->cc)
+		rec = src_view(src, sl->seek, sl->nbytes);
 	if (rec) {
 		t->views++;
 	} else {
