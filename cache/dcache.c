@@ -160,7 +160,7 @@ int dcache_open(const struct dcache_conf *conf, struct dcache **out, char *msg, 
 	if (!rc) {
 		c->limit = conf->limit ? conf->limit : default_limit(c->dir);
 		rc = dc_threads_start(c, conf->prefetch_threads < 0 ? 0
-				      : conf->prefetch_threads ? conf->prefetch_threads : 4);
+				      : conf->prefetch_threads ? conf->prefetch_threads : 16);
 		if (rc)
 			snprintf(msg, cap, "cannot start the cache's threads: %s", strerror(-rc));
 	}
@@ -220,6 +220,15 @@ void dcache_env_conf(struct dcache_conf *conf, char *dir, size_t cap)
 		conf->block_size = (uint32_t)bs;
 	if ((v = getenv("ANAFS_PREFETCH")) && !strcmp(v, "0"))
 		conf->prefetch_threads = -1;
+	else if (v && *v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (*end || n < 1 || n > DC_PF_THREADS_MAX)
+			fprintf(stderr, "anafs: ANAFS_PREFETCH=%s is not 0 or a count of threads "
+				"(1 to %d); using the default\n", v, DC_PF_THREADS_MAX);
+		else
+			conf->prefetch_threads = (int)n;
+	}
 }
 
 static void default_open(void)

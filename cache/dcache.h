@@ -30,7 +30,7 @@ struct dcache_conf {
 	const char *dir;       /* the folder (created 0700 when missing, unless no_create) */
 	uint64_t limit;        /* bytes of blocks kept; 0: 10G, at most half the file system */
 	uint32_t block_size;   /* bytes per block, DCACHE_BLOCK_MIN..MAX; 0: 1 MiB */
-	int prefetch_threads;  /* 0: 4 (at most 4); -1: prefetch off (hints ignored) */
+	int prefetch_threads;  /* 0: 16 (at most DC_PF_THREADS_MAX, 32); -1: prefetch off */
 	bool no_create;        /* fail with -ENOENT when dir is missing (the commands) */
 };
 

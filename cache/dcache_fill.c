@@ -466,7 +466,7 @@ int dc_threads_start(struct dcache *c, int nprefetch)
 	if (rc)
 		return -rc;
 	c->flusher_started = true;
-	for (int i = 0; i < nprefetch && i < 4; i++) {
+	for (int i = 0; i < nprefetch && i < DC_PF_THREADS_MAX; i++) {
 		if (pthread_create(&c->pf[i], NULL, pf_main, c))
 			break;
 		c->npf++;

@@ -32,11 +32,12 @@
 #define DC_MAP_MAX 2048u                 /* blocks one source keeps mapped for views */
 #define DC_MAP_MAX_TOTAL 16384u          /* and the whole process (vm.max_map_count) */
 #define DC_LOCK_BYTES (1u << 20)         /* bytes of DIR/lock a block may hash to */
-#define DC_PF_QUEUE_MAX (256ull << 20)   /* bytes of prefetch hints queued */
+#define DC_PF_QUEUE_MAX (1ull << 30)     /* bytes of prefetch hints queued */
 #define DC_PF_CALL_MAX (64ull << 20)     /* bytes per vectored read */
 #define DC_FLUSH_MS 1000
 #define DC_TOUCH_MAX 4096                /* last uses batched before a flush */
 #define DC_BUSY_MS 10000
+#define DC_PF_THREADS_MAX 32             /* prefetch threads (ANAFS_PREFETCH=N) */
 
 /* One block of one file identity. */
 struct dc_key {
@@ -93,7 +94,7 @@ struct dcache {
 	uint64_t pf_bytes;
 	int pf_running;
 	int npf;
-	pthread_t pf[4];
+	pthread_t pf[DC_PF_THREADS_MAX];
 	pthread_t flusher;
 	bool flusher_started;
 	bool stop;
@@ -102,6 +103,7 @@ struct dcache {
 /* The per-source state of dcache_src.c that fills and prefetches touch. */
 struct dsrc {
 	struct dcache *c;
+	struct src *self;      /* the source this is the state of */
 	struct src *inner;
 	uint64_t fid, size;
 	uint64_t nblocks;

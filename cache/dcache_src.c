@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -125,6 +126,31 @@ static void keep_last(struct dsrc *d, uint64_t b, uint8_t *data, size_t len)
 	free(old);
 }
 
+static void dsrc_prefetch(struct src *s, const struct src_range *r, size_t n);
+
+/* A ROOT file is read from its header (block 0) to its directory, its
+ * streamers and its trees' metadata, written at its end: a fill of block
+ * 0 of a file named *.root (before any ?query) asks for the last
+ * DC_TAIL_BLOCKS too, so that both come in one round trip instead of two
+ * in a row. */
+#define DC_TAIL_BLOCKS 2
+
+static bool named_root(const char *url)
+{
+	size_t n = strcspn(url, "?");
+	return n >= 5 && strncasecmp(url + n - 5, ".root", 5) == 0;
+}
+
+static void hint_tail(struct dsrc *d)
+{
+	uint64_t bs = d->c->block_size;
+	if (d->nblocks < 2 || !d->self || !named_root(src_url(d->self)))
+		return;
+	uint64_t first = d->nblocks > DC_TAIL_BLOCKS + 1 ? d->nblocks - DC_TAIL_BLOCKS : 1;
+	struct src_range r = {first * bs, d->size - first * bs};
+	dsrc_prefetch(d->self, &r, 1);
+}
+
 /* n bytes at boff of block b into out. */
 static int read_block(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t n)
 {
@@ -148,6 +174,8 @@ static int read_block(struct dsrc *d, uint64_t b, size_t boff, void *out, size_t
 	} else {
 		if (rc == -EBADMSG)
 			dc_count(c, d, DC_CORRUPT, 1);
+		if (b == 0)
+			hint_tail(d);
 		if ((rc = dc_fill(d, b, len, data)) < 0) {
 			free(data);
 			return rc;
@@ -288,8 +316,17 @@ static uint64_t (*block_spans(const struct dsrc *d, const struct src_range *r, s
 		if (!r[i].len || r[i].off >= d->size)
 			continue;
 		uint64_t end = r[i].len > d->size - r[i].off ? d->size : r[i].off + r[i].len;
-		v[*m][0] = r[i].off / bs;
-		v[(*m)++][1] = (end - 1) / bs;
+		uint64_t first = r[i].off / bs, last = (end - 1) / bs;
+		/* Ranges in file order (the runner's are) that share or touch
+		 * blocks make one span: a window of baskets is counted, queued
+		 * and claimed once per block, not once per basket. */
+		if (*m && first >= v[*m - 1][0] && first <= v[*m - 1][1] + 1) {
+			if (last > v[*m - 1][1])
+				v[*m - 1][1] = last;
+			continue;
+		}
+		v[*m][0] = first;
+		v[(*m)++][1] = last;
 	}
 	return v;
 }
@@ -384,6 +421,7 @@ int dcache_wrap(struct dcache *c, struct src *inner, struct src **out, char *msg
 	src_set_mtime_ns(s, mtime);
 	struct dsrc *d = src_priv(s);
 	d->c = c;
+	d->self = s;
 	d->inner = inner;
 	d->size = size;
 	d->fid = file_id(url, size, mtime, c->block_size);

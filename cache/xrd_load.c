@@ -10,11 +10,17 @@
  *      the test and bench programs that live in its subfolders.
  * BINDIR is the folder of /proc/self/exe.  A module that cannot be loaded
  * fails each call with -EPROTONOSUPPORT and a message that names every
- * place tried and why, so that `anafs ls root://...` says what is wrong. */
+ * place tried and why, so that `anafs ls root://...` says what is wrong.
+ *
+ * ANAFS_XRD_TRACE=1 writes a line to stderr for every call that reached
+ * the server: when it began (ms since the first), how long it took, the
+ * thread, the call, its bytes or URL and its result (docs/cache.md). */
 #include "xrd.h"
 #include "xrd_api.h"
 
 #include <dlfcn.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +33,34 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const struct xrd_api *api;
 static char why[1024]; /* what loading said, when api is NULL */
+
+static bool tracing;
+static double t0;
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* When tracing: the time now, for traced(). */
+static double start(void)
+{
+	return tracing ? now_ms() : 0;
+}
+
+/* Returns rc; when tracing, first one line: what (a call), about (URL or
+ * "bytes") and n, begun at t. */
+static long traced(const char *what, const char *about, unsigned long long n, double t, long rc)
+{
+	if (!tracing)
+		return rc;
+	double end = now_ms();
+	fprintf(stderr, "xrd-trace %.3f ms +%.3f ms tid %ld %s %s %llu rc %ld\n", t - t0, end - t,
+		(long)syscall(SYS_gettid), what, about, n, rc);
+	return rc;
+}
 
 /* Add "path: err" to why. */
 static void add_why(const char *path, const char *err)
@@ -62,6 +96,9 @@ static bool try_path(const char *path)
 
 static void load(void)
 {
+	const char *tr = getenv("ANAFS_XRD_TRACE");
+	tracing = tr && *tr == '1';
+	t0 = now_ms();
 	const char *env = getenv("ANAFS_XRD_MODULE");
 	if (env && *env) {
 		try_path(env); /* a named module and no other */
@@ -104,7 +141,10 @@ bool xrd_transient(int rc)
 int xrd_open(const char *url, unsigned timeout_s, struct xrd_file **out, char *msg, size_t cap)
 {
 	const struct xrd_api *a = get(msg, cap);
-	return a ? a->open(url, timeout_s, out, msg, cap) : -EPROTONOSUPPORT;
+	if (!a)
+		return -EPROTONOSUPPORT;
+	double t = start();
+	return (int)traced("open", url, 0, t, a->open(url, timeout_s, out, msg, cap));
 }
 
 int xrd_fstat(struct xrd_file *f, unsigned timeout_s, struct xrd_info *info, char *msg,
@@ -117,21 +157,34 @@ int xrd_fstat(struct xrd_file *f, unsigned timeout_s, struct xrd_info *info, cha
 int xrd_stat(const char *url, unsigned timeout_s, struct xrd_info *info, char *msg, size_t cap)
 {
 	const struct xrd_api *a = get(msg, cap);
-	return a ? a->stat(url, timeout_s, info, msg, cap) : -EPROTONOSUPPORT;
+	if (!a)
+		return -EPROTONOSUPPORT;
+	double t = start();
+	return (int)traced("stat", url, 0, t, a->stat(url, timeout_s, info, msg, cap));
 }
 
 ssize_t xrd_read(struct xrd_file *f, void *buf, uint32_t len, uint64_t off, unsigned timeout_s,
 		 char *msg, size_t cap)
 {
 	const struct xrd_api *a = get(msg, cap);
-	return a ? a->read(f, buf, len, off, timeout_s, msg, cap) : -EPROTONOSUPPORT;
+	if (!a)
+		return -EPROTONOSUPPORT;
+	double t = start();
+	return traced("read", "bytes", len, t, a->read(f, buf, len, off, timeout_s, msg, cap));
 }
 
 int xrd_readv(struct xrd_file *f, const struct xrd_chunk *c, size_t n, unsigned timeout_s,
 	      char *msg, size_t cap)
 {
 	const struct xrd_api *a = get(msg, cap);
-	return a ? a->readv(f, c, n, timeout_s, msg, cap) : -EPROTONOSUPPORT;
+	if (!a)
+		return -EPROTONOSUPPORT;
+	double t = start();
+	int rc = a->readv(f, c, n, timeout_s, msg, cap);
+	unsigned long long bytes = 0;
+	for (size_t i = 0; tracing && i < n; i++)
+		bytes += c[i].len;
+	return (int)traced("readv", "bytes", bytes, t, rc);
 }
 
 int xrd_dirlist(const char *url, unsigned timeout_s,
@@ -139,7 +192,10 @@ int xrd_dirlist(const char *url, unsigned timeout_s,
 		char *msg, size_t cap)
 {
 	const struct xrd_api *a = get(msg, cap);
-	return a ? a->dirlist(url, timeout_s, each, ctx, msg, cap) : -EPROTONOSUPPORT;
+	if (!a)
+		return -EPROTONOSUPPORT;
+	double t = start();
+	return (int)traced("dirlist", url, 0, t, a->dirlist(url, timeout_s, each, ctx, msg, cap));
 }
 
 void xrd_close(struct xrd_file *f, unsigned timeout_s)

@@ -413,6 +413,47 @@ static void test_prefetch(void)
  * as warmed, not waste when the warming source closes; a later source of
  * the same file reads them without a fetch; what is cached is not fetched
  * again; a failing server's error comes back. */
+/* A ROOT file's metadata lies at its end: the fill of block 0 of a file
+ * named *.root queues its last two blocks (one round trip, not two in a
+ * row); other names get nothing ahead.  Hints of baskets that share
+ * blocks are merged into spans before they are queued. */
+static void test_tail_and_spans(void)
+{
+	uint64_t size = 10 * BS - 7;
+	struct dcache *c = cache_open("tail", 0, 2);
+	const char *urls[] = {"root://h//t.root", "root://h//t.ROOT?svcClass=x", "root://h//t.bin"};
+	for (int k = 0; k < 3; k++) {
+		struct src *s = wrap(c, urls[k], data1, size, 1, 0);
+		uint8_t buf[100];
+		uint64_t f0 = fetched();
+		CHECK_EQ_I(src_pread(s, buf, sizeof(buf), 0), sizeof(buf));
+		CHECK_EQ_I(dcache_prefetch_idle(c, 10000), 0);
+		uint64_t ahead = k < 2 ? 2 * BS - 7 : 0;
+		check(fetched() - f0 == BS + ahead, "%s: block 0 and %s", urls[k],
+		      k < 2 ? "the last two blocks" : "nothing more");
+		struct src_stats st;
+		CHECK_EQ_I(src_pread(s, buf, sizeof(buf), size - sizeof(buf)), sizeof(buf));
+		CHECK(!memcmp(buf, data1 + size - sizeof(buf), sizeof(buf)));
+		src_stats(s, &st);
+		CHECK_EQ_I(st.misses, k < 2 ? 1 : 2);
+		src_close(s);
+	}
+	/* 40 baskets of 1000 bytes in blocks 3 and 4, and one in block 7: each
+	 * block fetched once, in two ranges. */
+	struct src *s = wrap(c, "root://h//spans", data1, size, 1, 0);
+	struct src_range r[41];
+	for (int i = 0; i < 40; i++)
+		r[i] = (struct src_range){3 * BS + (uint64_t)i * 3000, 1000};
+	r[40] = (struct src_range){7 * BS + 5, 10};
+	uint64_t v0 = atomic_load(&counts->iovs), f0 = fetched();
+	src_prefetch(s, r, 41);
+	CHECK_EQ_I(dcache_prefetch_idle(c, 10000), 0);
+	CHECK_EQ_I(fetched() - f0, 3 * BS);
+	CHECK_EQ_I(atomic_load(&counts->iovs) - v0, 2); /* 3..4 and 7 */
+	src_close(s);
+	dcache_close(c);
+}
+
 static void test_warm(void)
 {
 	uint64_t size = 32 * BS;
@@ -657,6 +698,7 @@ int main(int argc, char **argv)
 	test_views();
 	test_identity();
 	test_prefetch();
+	test_tail_and_spans();
 	test_warm();
 	test_waste();
 	test_threads();

@@ -167,7 +167,9 @@ def busy_pids(m, k):
 
 def sec_kills(anafs, data):
     """kill -9 of one busy worker, then of two at once, mid-job."""
-    text = query(data, 0, 30)  # 60 slow tasks
+    # 180 slow tasks: long enough that k busy workers are seen mid-job on
+    # a loaded machine (with 60 the job once ended between two looks).
+    text = query(data, 0, 90)
     want = reference(anafs, text, "kills")
     for n, k in ((2, 1), (3, 2)):
         what = "kill -9 of %d of %d workers" % (k, n)

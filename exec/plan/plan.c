@@ -436,7 +436,7 @@ static int keep_text(struct plan *p, const char *text, size_t len, const struct 
 
 /* ---- every file checked, remote ones several at once ---- */
 
-#define PLAN_REMOTE_THREADS 8
+#define PLAN_REMOTE_THREADS 32 /* each waits on its server: a round trip a file, not CPU */
 
 struct checking {
 	struct plan *p;

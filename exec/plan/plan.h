@@ -140,6 +140,11 @@ struct rootio_file;
 int plan_file_open(struct plan *p, size_t i, struct rootio_file **out, char *msg, size_t cap);
 void plan_file_release(struct plan *p, size_t i);
 
+/* Prefetching ahead, shared by the plan's runners in one process: claim
+ * task i's hint to the disk cache; true for the first to ask (every task
+ * is hinted once, by whichever runner's window reaches it first). */
+bool plan_hint(struct plan *p, size_t i);
+
 /* The sum of genEventSumw over the Runs tree of file f into *sum (NULL:
  * only whether there is one): 0, or -ENOENT when f has none. */
 int plan_runs_sumw(struct rootio_file *f, double *sum);

@@ -36,6 +36,7 @@ struct plan {
 	/* Files open for the runners, shared (plan_open.c), under open_mu. */
 	pthread_mutex_t open_mu;
 	struct plan_open *open;    /* per file, made at the first open; NULL before */
+	atomic_size_t hinted;      /* tasks below it hinted to the disk cache (plan_hint()) */
 };
 
 struct plan_open {

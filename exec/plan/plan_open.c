@@ -79,3 +79,12 @@ void plan_open_free(struct plan *p)
 	free(p->open);
 	p->open = NULL;
 }
+
+bool plan_hint(struct plan *p, size_t i)
+{
+	size_t h = atomic_load(&p->hinted);
+	while (h <= i)
+		if (atomic_compare_exchange_weak(&p->hinted, &h, i + 1))
+			return true;
+	return false;
+}

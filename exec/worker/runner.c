@@ -10,9 +10,26 @@
 #include "src.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* How far ahead of its task a runner of runner_run() has the disk cache
+ * fetch: about RUNNER_AHEAD_BYTES of the query's baskets, in the task's
+ * file and up to RUNNER_AHEAD_FILES others.  At 100 ms from the server,
+ * with one task ahead, each file took about three round trips in a row
+ * (its open, then two rounds of reads); the window keeps several files
+ * coming at once. */
+#define RUNNER_AHEAD_BYTES (96ll << 20)
+#define RUNNER_AHEAD_FILES 4
+
+/* A file held open for its prefetch (through the plan), with its tree. */
+struct ahead {
+	int file;
+	struct rootio_file *f;
+	struct rootio_tree *t;
+};
 
 struct runner {
 	struct plan *p;
@@ -29,7 +46,8 @@ struct runner {
 	const struct rootio_column **colp;
 	size_t ninputs;
 	uint64_t bytes_closed;     /* read by trees already closed */
-	int ahead;                 /* a file held open while the next task's baskets prefetch, or -1 */
+	struct ahead held[RUNNER_AHEAD_FILES]; /* files held open while their baskets prefetch */
+	int nheld;
 	struct src_stats tally;    /* the disk cache's work for the last task's reads */
 	struct gpu_ctx *gpu;       /* the device for large fills, or NULL */
 	size_t gpu_min;            /* the least points a fill sends to it */
@@ -107,7 +125,6 @@ int runner_new(struct plan *p, struct runner **out)
 		return -ENOMEM;
 	r->p = plan_ref(p);
 	r->file = -1;
-	r->ahead = -1;
 	/* Room for the inputs of the sample that reads the most. */
 	int nq = plan_query(p)->nsamples ? plan_query(p)->nsamples : 1;
 	for (int s = 0; s < nq; s++) {
@@ -142,19 +159,28 @@ static void close_file(struct runner *r)
 	r->file = -1;
 }
 
-/* Let go of the file held for the next task's prefetch. */
-static void release_ahead(struct runner *r)
+/* Let go of the files held for prefetching that come before file (all
+ * of them for INT_MAX): tasks are in file order, so this runner, and
+ * every other one, is past them. */
+static void release_ahead(struct runner *r, int file)
 {
-	if (r->ahead >= 0)
-		plan_file_release(r->p, (size_t)r->ahead);
-	r->ahead = -1;
+	int k = 0;
+	for (int i = 0; i < r->nheld; i++) {
+		if (r->held[i].file < file) {
+			rootio_tree_close(r->held[i].t);
+			plan_file_release(r->p, (size_t)r->held[i].file);
+		} else {
+			r->held[k++] = r->held[i];
+		}
+	}
+	r->nheld = k;
 }
 
 void runner_free(struct runner *r)
 {
 	if (!r)
 		return;
-	release_ahead(r);
+	release_ahead(r, INT_MAX);
 	close_file(r);
 	for (size_t i = 0; r->cols && i < r->ninputs; i++)
 		rootio_column_free(&r->cols[i]);
@@ -327,40 +353,89 @@ static void prefetch_task(struct runner *r, const struct plan_task *t)
 	prefetch_entries(r, t->first, next < entries ? next : entries);
 }
 
-/* The next task nt in another remote file than the one open: that file
- * opened through the plan (shared with whichever runner takes nt) and the
- * baskets of nt's entries prefetched, the file held until this runner's
- * next task, so that the prefetch is not dropped at a close.  With tasks
- * handed out in order, the next one is the one a worker of this process
- * starts next: the file it opens is then already coming in while the
- * tasks before it compute.  Its metadata the planner read through the
- * cache; nothing here waits on the network. */
-static void prefetch_ahead(struct runner *r, const struct plan_task *nt)
+/* File (not the open one) for prefetching: held already, or
+ * opened through the plan (shared with whichever runner takes its tasks)
+ * and held; NULL when RUNNER_AHEAD_FILES are held or it cannot be opened.
+ * Its metadata the planner read through the cache: nothing here waits on
+ * the network. */
+static struct ahead *ahead_tree(struct runner *r, int file)
 {
-	release_ahead(r);
-	if (!nt || nt->file == r->file || nt->file < 0 || (size_t)nt->file >= plan_nfiles(r->p))
-		return;
-	const struct plan_file *pf = plan_file(r->p, (size_t)nt->file);
-	if (!src_url_remote(pf->url) || !src_cache_default())
-		return; /* nothing to prefetch into */
+	for (int i = 0; i < r->nheld; i++)
+		if (r->held[i].file == file)
+			return &r->held[i];
+	if (r->nheld >= RUNNER_AHEAD_FILES)
+		return NULL;
+	const struct plan_file *pf = plan_file(r->p, (size_t)file);
 	struct rootio_file *f;
 	char msg[256];
-	if (plan_file_open(r->p, (size_t)nt->file, &f, msg, sizeof(msg)))
-		return;
+	if (!src_url_remote(pf->url) || plan_file_open(r->p, (size_t)file, &f, msg, sizeof(msg)))
+		return NULL;
 	struct rootio_tree *t;
 	struct rootio_err e;
 	const char *tree = *pf->tree ? pf->tree : plan_pick_tree(plan_query(r->p), f);
 	if (rootio_tree_open(f, tree, &t, &e)) {
-		plan_file_release(r->p, (size_t)nt->file);
-		return;
+		plan_file_release(r->p, (size_t)file);
+		return NULL;
 	}
+	r->held[r->nheld] = (struct ahead){file, f, t};
+	return &r->held[r->nheld++];
+}
+
+static uint64_t range_bytes(const struct src_range *v, size_t n)
+{
+	uint64_t b = 0;
+	for (size_t i = 0; i < n; i++)
+		b += v[i].len;
+	return b;
+}
+
+/* Hint the baskets of task u, in the open file or in one held ahead:
+ * their bytes, or -1 when its file cannot be held now. */
+static int64_t hint_task(struct runner *r, const struct plan_task *u, bool send)
+{
+	struct ahead open = {r->file, r->f, r->t};
+	struct ahead *a = u->file == r->file ? &open : ahead_tree(r, u->file);
+	if (!a)
+		return -1;
+	const struct rootio_tree *t = a->t;
 	size_t n;
-	struct src_range *v = tree_ranges(r, t, NULL, pf->sample, nt->first, nt->last, &n);
-	if (v)
-		src_prefetch(rootio_file_src(f), v, n);
+	const int *map = u->file == r->file ? r->map : NULL;
+	int sample = plan_file(r->p, (size_t)u->file)->sample;
+	struct src_range *v = tree_ranges(r, t, map, sample, u->first, u->last, &n);
+	int64_t bytes = v ? (int64_t)range_bytes(v, n) : 0;
+	if (v && send)
+		src_prefetch(rootio_file_src(a->f), v, n);
 	free(v);
-	rootio_tree_close(t);
-	r->ahead = nt->file;
+	return bytes;
+}
+
+/* Task i of a remote file and the window after it (RUNNER_AHEAD_BYTES,
+ * counted in task i's bytes per entry) hinted to the disk cache; each
+ * task once by the plan's runners (plan_hint()).  With tasks handed out in order, the tasks after
+ * i are the ones this process's workers start next, so the node cache is
+ * filled ahead of all of them. */
+static void prefetch_window(struct runner *r, size_t i)
+{
+	const struct plan_task *t = plan_task(r->p, i);
+	if (!src_url_remote(src_url(rootio_file_src(r->f))) || !src_cache_default())
+		return;
+	release_ahead(r, t->file);
+	int64_t bytes = hint_task(r, t, plan_hint(r->p, i));
+	int64_t entries = t->last - t->first;
+	if (bytes <= 0 || entries <= 0)
+		return;
+	int64_t window = RUNNER_AHEAD_BYTES / (bytes / entries > 0 ? bytes / entries : 1);
+	size_t j = i + 1;
+	for (; j < plan_ntasks(r->p) && entries < window; j++) {
+		const struct plan_task *u = plan_task(r->p, j);
+		if (u->file < 0 || (size_t)u->file >= plan_nfiles(r->p))
+			break;
+		entries += u->last - u->first;
+		if (u->file != r->file && !ahead_tree(r, u->file))
+			break; /* RUNNER_AHEAD_FILES held: the rest later */
+		if (plan_hint(r->p, j))
+			(void)hint_task(r, u, true);
+	}
 }
 
 /* The task's batches into the runner's state. */
@@ -399,7 +474,9 @@ static int run_batches(struct runner *r, const struct plan_task *t,
 	return 0;
 }
 
-static int run_entries(struct runner *r, const struct plan_task *t, const struct plan_task *next,
+/* idx: the task's index in the plan (its window is prefetched), or
+ * SIZE_MAX for a task given by its entries (its own baskets only). */
+static int run_entries(struct runner *r, const struct plan_task *t, size_t idx,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap);
 
@@ -408,8 +485,7 @@ int runner_run(struct runner *r, size_t i, int (*progress)(void *ctx, int64_t ev
 {
 	if (i >= plan_ntasks(r->p))
 		return -EINVAL;
-	const struct plan_task *next = i + 1 < plan_ntasks(r->p) ? plan_task(r->p, i + 1) : NULL;
-	return run_entries(r, plan_task(r->p, i), next, progress, ctx, out, msg, cap);
+	return run_entries(r, plan_task(r->p, i), i, progress, ctx, out, msg, cap);
 }
 
 /* Open t's file unless it is open: 0, or the error with msg. */
@@ -476,7 +552,7 @@ int runner_run_entries(struct runner *r, const struct plan_task *t,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap)
 {
-	return run_entries(r, t, NULL, progress, ctx, out, msg, cap);
+	return run_entries(r, t, SIZE_MAX, progress, ctx, out, msg, cap);
 }
 
 /* sumw=auto: the generator weights of the task's file into its result:
@@ -524,7 +600,7 @@ static int add_sumw(struct runner *r, const struct plan_task *t, char *msg, size
 	return 0;
 }
 
-static int run_entries(struct runner *r, const struct plan_task *t, const struct plan_task *next,
+static int run_entries(struct runner *r, const struct plan_task *t, size_t idx,
 		       int (*progress)(void *ctx, int64_t events), void *ctx, struct result **out,
 		       char *msg, size_t cap)
 {
@@ -535,8 +611,10 @@ static int run_entries(struct runner *r, const struct plan_task *t, const struct
 		task_end();
 		return rc;
 	}
-	prefetch_task(r, t);
-	prefetch_ahead(r, next);
+	if (idx == SIZE_MAX)
+		prefetch_task(r, t);
+	else
+		prefetch_window(r, idx);
 	rc = add_sumw(r, t, msg, cap);
 	gpu_begin(r);
 	if (!rc)
