@@ -170,7 +170,10 @@ ssize_t xrd_read(struct xrd_file *f, void *buf, uint32_t len, uint64_t off, unsi
 	if (!a)
 		return -EPROTONOSUPPORT;
 	double t = start();
-	return traced("read", "bytes", len, t, a->read(f, buf, len, off, timeout_s, msg, cap));
+	char at[40] = "";
+	if (tracing)
+		snprintf(at, sizeof(at), "at %llu bytes", (unsigned long long)off);
+	return traced("read", at, len, t, a->read(f, buf, len, off, timeout_s, msg, cap));
 }
 
 int xrd_readv(struct xrd_file *f, const struct xrd_chunk *c, size_t n, unsigned timeout_s,

@@ -4,6 +4,7 @@
  * recorded plan taken up again. */
 #include "plan_int.h"
 
+#include "dcache.h"
 #include "src.h"
 
 #include "ana_err.h"
@@ -537,6 +538,58 @@ static int check_files(struct plan *p, const struct plan_opts *o, struct rootio_
 	return k.bad_rc;
 }
 
+/* Warming remote files' metadata while the query is compiled against
+ * the first file: each file's header, directory and tree read through the
+ * disk cache (a few round trips each, all files at once), so that the
+ * checks after it find them there.  Nothing of the plan is written. */
+struct warming {
+	struct plan *p;
+	atomic_size_t next;
+	size_t nthreads;
+	pthread_t tid[PLAN_REMOTE_THREADS];
+};
+
+static void *warm_loop(void *arg)
+{
+	struct warming *w = arg;
+	for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->p->nfiles;) {
+		const struct plan_file *pf = &w->p->files[i];
+		struct rootio_file *f;
+		struct rootio_tree *t = NULL;
+		struct rootio_err e;
+		char why[256];
+		if (plan_rootio_open(pf, &f, why, sizeof(why)))
+			continue;
+		const char *name = pf->tree && *pf->tree ? pf->tree : plan_pick_tree(w->p->q, f);
+		if (name && rootio_tree_open(f, name, &t, &e) == 0)
+			rootio_tree_close(t);
+		rootio_close(f);
+	}
+	return NULL;
+}
+
+/* Start warming files 1.. when they are remote (w->nthreads 0: not). */
+static void warm_start(struct plan *p, struct warming *w)
+{
+	w->p = p;
+	atomic_init(&w->next, 1);
+	w->nthreads = 0;
+	if (p->nfiles < 2 || !src_url_remote(p->files[1].url) || !src_cache_default())
+		return;
+	while (w->nthreads < PLAN_REMOTE_THREADS && w->nthreads + 1 < p->nfiles &&
+	       pthread_create(&w->tid[w->nthreads], NULL, warm_loop, w) == 0)
+		w->nthreads++;
+}
+
+/* Wait for the warming threads; with stop, files not begun are left. */
+static void warm_end(struct warming *w, bool stop)
+{
+	if (stop)
+		atomic_store(&w->next, w->p->nfiles);
+	for (size_t i = 0; i < w->nthreads; i++)
+		pthread_join(w->tid[i], NULL);
+}
+
 int plan_new(const char *text, size_t len, const struct plan_opts *o, struct plan **out,
 	     struct ql_error *err)
 {
@@ -551,8 +604,13 @@ int plan_new(const char *text, size_t len, const struct plan_opts *o, struct pla
 		rc = ql_parse(text, len, o->filename, &p->q, err);
 	if (!rc)
 		rc = plan_expand(p, o, err);
+	struct warming warm = {0};
+	if (!rc)
+		warm_start(p, &warm);
 	if (!rc)
 		rc = compile_samples(p, err);
+	if (warm.p)
+		warm_end(&warm, rc != 0);
 	if (!rc && !(cuts = calloc(p->nfiles + 1, sizeof(*cuts))))
 		rc = -ENOMEM;
 	if (!rc) {
