@@ -106,6 +106,11 @@ int dcache_list(struct dcache *c, int (*each)(void *ctx, const struct dcache_fil
  * url is NULL; *blocks (may be NULL) how many.  0 or -errno. */
 int dcache_purge(struct dcache *c, const char *url, uint64_t *blocks);
 
+/* Whether c holds the first and the last block of the remote file of
+ * that identity: a file whose header and directory a job read before
+ * (two access(2) calls, no index query). */
+bool dcache_holds_ends(struct dcache *c, const char *url, uint64_t size, int64_t mtime_ns);
+
 /* The process's own cache, opened from the environment at the first call
  * (NULL when ANAFS_CACHE=off or it could not be opened): the one every
  * root:// source of the process reads through.  Never closed. */

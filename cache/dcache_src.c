@@ -435,3 +435,13 @@ int dcache_wrap(struct dcache *c, struct src *inner, struct src **out, char *msg
 	*out = s;
 	return 0;
 }
+
+bool dcache_holds_ends(struct dcache *c, const char *url, uint64_t size, int64_t mtime_ns)
+{
+	if (!c || !size)
+		return false;
+	uint64_t fid = file_id(url, size, mtime_ns, c->block_size);
+	uint64_t last = (size - 1) / c->block_size;
+	return dc_block_exists(c, (struct dc_key){fid, 0}) &&
+	       dc_block_exists(c, (struct dc_key){fid, last});
+}

@@ -554,6 +554,8 @@ static void *warm_loop(void *arg)
 	struct warming *w = arg;
 	for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->p->nfiles;) {
 		const struct plan_file *pf = &w->p->files[i];
+		if (dcache_holds_ends(src_cache_default(), pf->url, pf->size, pf->mtime_ns))
+			continue; /* read before: the checks find it cached */
 		struct rootio_file *f;
 		struct rootio_tree *t = NULL;
 		struct rootio_err e;
