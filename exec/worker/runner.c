@@ -411,9 +411,9 @@ static int64_t hint_task(struct runner *r, const struct plan_task *u, bool send)
 
 /* Task i of a remote file and the window after it (RUNNER_AHEAD_BYTES,
  * counted in task i's bytes per entry) hinted to the disk cache; each
- * task once by the plan's runners (plan_hint()).  With tasks handed out in order, the tasks after
- * i are the ones this process's workers start next, so the node cache is
- * filled ahead of all of them. */
+ * task once among the plan's runners (plan_hint()).  With tasks handed
+ * out in order, the tasks after i are the ones this process's workers
+ * start next, so the node cache is filled ahead of all of them. */
 static void prefetch_window(struct runner *r, size_t i)
 {
 	const struct plan_task *t = plan_task(r->p, i);
