@@ -195,9 +195,10 @@ static _Atomic unsigned maps_total; /* blocks mapped for views, process-wide */
 /* Map block b of d's view range (under d->mu): 0, or why not. */
 static int map_block(struct dsrc *d, uint64_t b)
 {
-	if (d->nmapped >= DC_MAP_MAX || atomic_fetch_add(&maps_total, 1) >= DC_MAP_MAX_TOTAL) {
-		if (d->nmapped < DC_MAP_MAX)
-			atomic_fetch_sub(&maps_total, 1);
+	if (d->nmapped >= DC_MAP_MAX)
+		return -ENOSPC;
+	if (atomic_fetch_add(&maps_total, 1) >= DC_MAP_MAX_TOTAL) {
+		atomic_fetch_sub(&maps_total, 1);
 		return -ENOSPC;
 	}
 	struct dc_key k = {d->fid, b};
@@ -244,11 +245,10 @@ static const void *dsrc_view(struct src *s, uint64_t off, size_t len)
 /* Reserve d's view range, when views may be had. */
 static void view_setup(struct dsrc *d)
 {
-	const char *no = getenv("ANAFS_NO_MMAP");
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t span = d->nblocks * d->c->block_size;
 	d->slot = -1;
-	if ((no && *no == '1') || page <= 0 || d->c->block_size % (uint64_t)page || !span ||
+	if (src_no_mmap() || page <= 0 || d->c->block_size % (uint64_t)page || !span ||
 	    span > SIZE_MAX / 2 || !(d->mapped = calloc(d->nblocks, 1)))
 		return;
 	void *m = mmap(NULL, (size_t)span, PROT_NONE,

@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -186,4 +187,10 @@ void src_guard_remove(int slot)
 bool src_guard_faulted(int slot)
 {
 	return slot >= 0 && slot < SRC_MAX_MAPPED && atomic_load(&slots[slot].faulted);
+}
+
+bool src_no_mmap(void)
+{
+	const char *no = getenv("ANAFS_NO_MMAP");
+	return no && *no == '1';
 }

@@ -23,6 +23,9 @@ int src_guard_add(const void *start, size_t len);
  * registered range is ever unmapped memory. */
 void src_guard_remove(int slot);
 
+/* Whether ANAFS_NO_MMAP=1 asks for no mapping at all (pread instead). */
+bool src_no_mmap(void);
+
 /* Whether an access to slot's mapping faulted since it was registered. */
 bool src_guard_faulted(int slot);
 

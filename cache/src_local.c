@@ -89,8 +89,7 @@ static const struct src_ops local_ops = {
  * it is read with pread(). */
 static void local_map(struct local *l)
 {
-	const char *no = getenv("ANAFS_NO_MMAP");
-	if (l->size <= 0 || (uint64_t)l->size > SIZE_MAX || (no && *no == '1'))
+	if (l->size <= 0 || (uint64_t)l->size > SIZE_MAX || src_no_mmap())
 		return;
 	size_t len = (size_t)l->size;
 	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, l->fd, 0);
