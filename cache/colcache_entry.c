@@ -25,10 +25,10 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
-#include <xxhash.h>
 
 #include "le.h"
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include "xxh3.h"
 
 /* DIR/XX/HASH.c (cap bytes); *slash the length of DIR/XX. */
 static void entry_path(const struct colcache *c, const void *key, size_t klen, char *out,
@@ -65,15 +65,19 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* Offsets into len bytes: none decreasing, the last the end. */
+/* Offsets into len bytes: none decreasing, the first not negative, the
+ * last the end (so that every one lies in [0, len]).  One loop without
+ * branches, which the compiler vectorizes. */
 static bool offsets_ok(const int32_t *o, size_t n, size_t len)
 {
+	if (n == 0)
+		return true;
+	if (o[0] < 0 || (size_t)o[n - 1] != len)
+		return false;
 	uint32_t bad = 0;
-	for (size_t i = 0; i < n; i++)
-		bad |= (uint32_t)o[i] > len;
 	for (size_t i = 1; i < n; i++)
 		bad |= o[i] < o[i - 1];
-	return !bad && (n == 0 || (size_t)o[n - 1] == len);
+	return !bad;
 }
 
 static int lock_open(struct colcache *c, int how)

@@ -12,6 +12,7 @@
 #include "dcache_int.h"
 
 #include "le.h"
+#include "xxh3.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 void dc_block_path(const struct dcache *c, struct dc_key k, char *out, size_t cap)
 {

@@ -169,9 +169,22 @@ static void test_keys_and_corruption(struct colcache *c)
 	CHECK_EQ_I(colcache_put(c, k, strlen(k), &b2.v), 0);
 	CHECK_EQ_I(get_same(c, k, &b2), 0);
 	b2.offsets[50] = 200;
+	/* The first offset before the data, the rest in order: never served. */
+	b2.offsets[0] = -4;
+	CHECK_EQ_I(colcache_put(c, k, strlen(k), &b2.v), 0);
+	CHECK_EQ_I(get_same(c, k, &b2), 0);
+	b2.offsets[0] = 0;
+	/* The last offset short of the data's end, or past it. */
+	b2.offsets[100] = 396;
+	CHECK_EQ_I(colcache_put(c, k, strlen(k), &b2.v), 0);
+	CHECK_EQ_I(get_same(c, k, &b2), 0);
+	b2.offsets[100] = 404;
+	CHECK_EQ_I(colcache_put(c, k, strlen(k), &b2.v), 0);
+	CHECK_EQ_I(get_same(c, k, &b2), 0);
+	b2.offsets[100] = 400;
 	CHECK_EQ_I(colcache_put(c, k, strlen(k), &b2.v), 0);
 	CHECK_EQ_I(get_same(c, k, &b2), 1);
-	CHECK(counter(c, CC_CORRUPT) >= corrupt + 5);
+	CHECK(counter(c, CC_CORRUPT) >= corrupt + 8);
 	/* The entry cut by hand was counted a byte longer than it was dropped;
 	 * a purge (an eviction) counts the folder again. */
 	CHECK(colcache_stats(c, &st) == 0 && st.used == folder_files(&n, NULL, 0, NULL) + 1 &&
