@@ -52,17 +52,17 @@ static uint64_t checksum(const void *key, size_t klen, const int32_t *off, size_
 	return XXH3_64bits_digest(&s);
 }
 
-/* *p holds *cap elements of size each: at least need. */
+/* *p holds *cap elements of size each: at least need.  What it held is
+ * not kept (a get writes all of it), so a larger buffer is a new one,
+ * not a realloc() that would copy the old bytes first. */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	if (*cap >= need)
 		return 0;
-	void *q = realloc(*p, need * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = need;
-	return 0;
+	free(*p);
+	*p = malloc(need * size);
+	*cap = *p ? need : 0;
+	return *p ? 0 : -ENOMEM;
 }
 
 /* Offsets into len bytes: none decreasing, the first not negative, the
