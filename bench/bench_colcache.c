@@ -7,6 +7,7 @@
  * build/bench/bench_colcache [--branches A,B,...] [--repeat R] FILE... */
 #include "colcache.h"
 #include "rootio.h"
+#include "xxh3.h" /* the hash the column cache checks with */
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #define BATCH 8192
 #define MAX_BRANCHES 32
