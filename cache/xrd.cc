@@ -52,7 +52,8 @@ namespace {
 // handler stops the client's threads at every fork(), which hangs for
 // good when another thread is in a call (seen: the daemon planning over
 // root:// while it started its local workers).  PutInt() keeps what the
-// shell environment set.
+// shell environment set: xrd_load.c sets XRD_RUNFORKHANDLER=0 before
+// main(), because changing it here races with a fork() in another thread.
 void setup()
 {
 	static std::once_flag once;

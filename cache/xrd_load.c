@@ -34,6 +34,21 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const struct xrd_api *api;
 static char why[1024]; /* what loading said, when api is NULL */
 
+/* The client's fork handlers off from the start.  XrdCl reads
+ * RunForkHandler once before each fork() and once after, and locks its
+ * list of file systems only when the first read says 1 and unlocks it only
+ * when the second does.  xrd.cc turned it off at the first call; a fork()
+ * by another thread at that moment saw it on before and off after, and the
+ * list stayed locked: every later call hung in the FileSystem constructor
+ * (test_src_xrd's fork test, about one run in ten under TSan).  Set in the
+ * environment before main(), while no other thread exists, the client
+ * reads it off at every fork.  XrdCl imports XRD_* variables; a value the
+ * user set is kept. */
+__attribute__((constructor)) static void no_fork_handler(void)
+{
+	setenv("XRD_RUNFORKHANDLER", "0", 0);
+}
+
 static bool tracing;
 static double t0;
 
