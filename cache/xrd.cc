@@ -47,13 +47,10 @@ namespace {
 // holds to the second, not to XrdCl's default 15), and no stream error
 // window (which would fail every request to a server at once for 30
 // minutes after one fatal connection error, while src_xrd.c wants each
-// retry to try), and no fork handler: ours start programs (posix_spawn
-// in exec/dist) and never use the client in a forked child, and its
-// handler stops the client's threads at every fork(), which hangs for
-// good when another thread is in a call (seen: the daemon planning over
-// root:// while it started its local workers).  PutInt() keeps what the
-// shell environment set: xrd_load.c sets XRD_RUNFORKHANDLER=0 before
-// main(), because changing it here races with a fork() in another thread.
+// retry to try).  PutInt() keeps what the shell environment set.
+// The fork handler is turned off by XRD_RUNFORKHANDLER=0, which xrd_load.c
+// puts in the environment before main(): changed here, the setting raced
+// with a fork() in another thread.
 void setup()
 {
 	static std::once_flag once;
@@ -63,7 +60,6 @@ void setup()
 			XrdCl::DefaultEnv::GetLog()->SetLevel(XrdCl::Log::NoMsg);
 		env->PutInt("TimeoutResolution", 1);
 		env->PutInt("StreamErrorWindow", 0);
-		env->PutInt("RunForkHandler", 0);
 	});
 }
 

@@ -34,7 +34,10 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const struct xrd_api *api;
 static char why[1024]; /* what loading said, when api is NULL */
 
-/* The client's fork handlers off from the start.  XrdCl reads
+/* The client's fork handlers off from the start: ours start programs
+ * with posix_spawn and never use the client in a forked child, and the
+ * handler stops the client's threads at every fork(), which hung the
+ * daemon for good when a planning thread was in a call.  XrdCl reads
  * RunForkHandler once before each fork() and once after, and locks its
  * list of file systems only when the first read says 1 and unlocks it only
  * when the second does.  xrd.cc turned it off at the first call; a fork()
