@@ -8,6 +8,7 @@
  * Usage: test_coord SHARED_DATA_ROOT */
 #include "check.h"
 
+#include "backend.h"
 #include "coord.h"
 #include "plan.h"
 #include "result.h"
@@ -15,6 +16,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,25 @@ static uint64_t memory; /* the histogram memory limit of the next start (0: defa
  * run their tasks. */
 static bool no_reuse;
 
+/* The backend of the next start: NULL for backend_local, or gated_ops,
+ * backend_local with its tasks held back while gate_closed is set (jobs
+ * are planned and run nothing), so that a test can pause a job before it
+ * runs however late its thread gets the CPU. */
+static const struct backend_ops *next_backend;
+static struct backend_ops gated_ops;
+static atomic_bool gate_closed;
+
+static int gated_dispatch(struct backend *b, struct btask *t)
+{
+	return atomic_load(&gate_closed) ? -EAGAIN : backend_local.dispatch(b, t);
+}
+
+static int gated_poll(struct backend *b)
+{
+	int free_slots = backend_local.poll(b);
+	return atomic_load(&gate_closed) ? 0 : free_slots;
+}
+
 static void start(struct env *e, const char *db, int workers, bool access, int64_t task_events)
 {
 	char msg[512] = "";
@@ -53,7 +74,8 @@ static void start(struct env *e, const char *db, int workers, bool access, int64
 	if (store_open(db, &e->st, msg, sizeof(msg)) ||
 	    coord_start(&(struct coord_opts){.st = e->st, .workers = workers, .resume = true,
 					     .check_access = access, .task_events = task_events,
-					     .hist_memory = memory, .no_reuse = no_reuse},
+					     .hist_memory = memory, .no_reuse = no_reuse,
+					     .backend = next_backend},
 			&e->c, msg, sizeof(msg))) {
 		fprintf(stderr, "cannot start: %s\n", msg);
 		exit(1);
@@ -427,7 +449,13 @@ static void test_resume(void)
 	snprintf(q, sizeof(q), "dataset %s %s\nhist met = MET_pt bins=10 range=0,100 weight=MET_pt\n",
 		 file, file);
 	struct env e;
-	/* Paused at once: planned, nothing runs; stopped; resumed. */
+	/* Paused at once: planned, nothing runs (the gate holds every task
+	 * back until both are paused); stopped; resumed. */
+	gated_ops = backend_local;
+	gated_ops.dispatch = gated_dispatch;
+	gated_ops.poll = gated_poll;
+	atomic_store(&gate_closed, true);
+	next_backend = &gated_ops;
 	start(&e, db, 2, false, 10);
 	int64_t a = submit(&e, q), b = submit(&e, q);
 	CHECK_EQ_I(coord_control(e.c, a, "pause", 5), 0);
@@ -440,6 +468,8 @@ static void test_resume(void)
 	}
 	CHECK(planned(&e, a) && planned(&e, b));
 	stop(&e);
+	next_backend = NULL;
+	atomic_store(&gate_closed, false);
 	start(&e, db, 2, false, 10);
 	struct job_info info;
 	CHECK(coord_job(e.c, a, &info) == 0 && info.status == JOB_PAUSED);
